@@ -1,0 +1,568 @@
+//! Configuration: the TOML file of CONTRACT §2 read, checked and compiled into settings.
+//!
+//! `raw` mirrors the file; [`load`] validates it into [`Config`] (durations parsed, rules
+//! compiled, `${VAR}` expanded, paths resolved) and reports every problem with its location.
+
+mod diagnostic;
+mod raw;
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use toml::Spanned;
+
+pub use diagnostic::{ConfigErrors, Diagnostic, Severity};
+use raw::{RawConfig, RawDaemon, RawFeed, RawRule, RawSink};
+
+use crate::rules::{self, RuleOptions};
+
+/// The config file used when neither `--config` nor `$PANTAU_CONFIG` says otherwise.
+pub const DEFAULT_PATH: &str = "config/pantau.toml";
+
+/// A validated, compiled configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Process-wide settings.
+    pub daemon: Daemon,
+    /// Feeds in file order.
+    pub feeds: Vec<Feed>,
+    /// Enabled rules in file order.
+    pub rules: Vec<Rule>,
+    /// Sinks in file order.
+    pub sinks: Vec<Sink>,
+    /// Problems that do not stop pantau (printed by `check`, logged by `run`).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Whether items already present in a newly added feed alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstPoll {
+    /// Alert on every matching item, old ones included (subject to `max_age`).
+    Alert,
+    /// Store what is there and alert only on items that appear later.
+    Silent,
+}
+
+/// `[daemon]`, with defaults filled in.
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    /// SQLite file, absolute or relative to the working directory (already resolved).
+    pub database: PathBuf,
+    /// Where /healthz and /metrics would be served.
+    pub listen: Option<SocketAddr>,
+    /// Interval of feeds that set none.
+    pub default_interval: Duration,
+    /// Feeds fetched at once, in total.
+    pub concurrency: usize,
+    /// Feeds fetched at once from one host.
+    pub per_host: usize,
+    /// Default first-poll behaviour.
+    pub first_poll: FirstPoll,
+    /// Default maximum item age for alerts; `None` means no limit.
+    pub max_age: Option<Duration>,
+    /// Total deadline of one fetch.
+    pub timeout: Duration,
+    /// Largest accepted feed body in bytes.
+    pub max_body: u64,
+    /// Grace period for in-flight work after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+/// When a feed is polled.
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    /// Every so often.
+    Every(Duration),
+    /// At the times of a cron expression (with seconds).
+    Cron(Box<cron::Schedule>),
+}
+
+/// One `[[feed]]`.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    /// Unique name.
+    pub name: String,
+    /// http(s) URL.
+    pub url: String,
+    /// When to poll.
+    pub schedule: Schedule,
+    /// Labels for rule scoping.
+    pub tags: Vec<String>,
+    /// Extra request headers, `${VAR}` already expanded.
+    pub headers: Vec<(String, String)>,
+    /// Whether the feed is polled.
+    pub enabled: bool,
+    /// First-poll behaviour for this feed.
+    pub first_poll: FirstPoll,
+    /// Maximum item age for alerts from this feed.
+    pub max_age: Option<Duration>,
+}
+
+/// One enabled `[[rule]]`, compiled.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Unique name.
+    pub name: String,
+    /// The query as written.
+    pub query: String,
+    /// The compiled query.
+    pub matcher: Arc<rules::Rule>,
+    /// Feed-name globs; empty means no restriction by name.
+    pub feeds: Vec<String>,
+    /// Feed tags; empty means no restriction by tag.
+    pub tags: Vec<String>,
+    /// Sink names that receive the alerts.
+    pub sinks: Vec<String>,
+}
+
+impl Rule {
+    /// Whether this rule watches `feed` (by name glob and/or tag; no scope means every feed).
+    pub fn applies_to(&self, feed: &Feed) -> bool {
+        let by_name = self.feeds.is_empty() || self.feeds.iter().any(|g| glob_match(g, &feed.name));
+        let by_tag = self.tags.is_empty() || self.tags.iter().any(|t| feed.tags.contains(t));
+        by_name && by_tag
+    }
+}
+
+/// One `[[sink]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sink {
+    /// Unique name.
+    pub name: String,
+    /// Type and its settings.
+    pub kind: SinkKind,
+}
+
+/// The sink types this version delivers to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SinkKind {
+    /// Print each alert on stdout.
+    Console,
+    /// POST the CONTRACT §4 JSON.
+    Webhook {
+        /// Endpoint.
+        url: String,
+        /// Standard Webhooks signing secret.
+        secret: Option<String>,
+        /// Extra request headers.
+        headers: Vec<(String, String)>,
+    },
+}
+
+/// Sink types of CONTRACT §2 that this version cannot deliver to yet.
+const PLANNED_SINKS: &[&str] =
+    &["slack", "discord", "telegram", "matrix", "mattermost", "teams", "googlechat", "ntfy", "gotify"];
+
+/// Read, validate and compile the config file at `path`, expanding `${VAR}` from the process
+/// environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+            " (pass --config PATH or set PANTAU_CONFIG)"
+        } else {
+            ""
+        };
+        ConfigErrors(vec![Diagnostic::whole_file(path, format!("cannot read config file: {e}{hint}"))])
+    })?;
+    load_str(path, &source, &|name| std::env::var(name).ok())
+}
+
+/// Validate `source` as if read from `path`; `env` looks up `${VAR}` references.
+pub fn load_str(path: &Path, source: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+    let raw: RawConfig = toml::from_str(source).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        ConfigErrors(vec![Diagnostic::at(Severity::Error, path, source, offset, e.message().trim().to_string())])
+    })?;
+    let mut v = Validator { path, source, env, errors: Vec::new(), warnings: Vec::new() };
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let daemon = v.daemon(&raw.daemon, &base);
+    let sinks = v.sinks(&raw.sink);
+    let feeds = v.feeds(&raw.feed, &daemon);
+    let rules = v.rules(&raw.rule, &feeds, &sinks);
+    if v.errors.is_empty() {
+        Ok(Config { path: path.to_path_buf(), daemon, feeds, rules, sinks, warnings: v.warnings })
+    } else {
+        Err(ConfigErrors(v.errors))
+    }
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    source: &'a str,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, offset: usize, message: impl Into<String>) {
+        self.errors.push(Diagnostic::at(Severity::Error, self.path, self.source, offset, message));
+    }
+
+    fn warn(&mut self, offset: usize, message: impl Into<String>) {
+        self.warnings.push(Diagnostic::at(Severity::Warning, self.path, self.source, offset, message));
+    }
+
+    /// Expand `${VAR}` references; a missing variable is an error naming it.
+    fn expand(&mut self, value: &Spanned<String>) -> String {
+        let mut out = String::new();
+        let mut rest = value.get_ref().as_str();
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            let Some(end) = after.find('}') else {
+                self.error(value.span().start, "unterminated ${ in value; write ${NAME}");
+                return out;
+            };
+            let name = &after[..end];
+            let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                self.error(value.span().start, format!("invalid environment variable name {name:?} in ${{…}}"));
+            } else {
+                match (self.env)(name) {
+                    Some(v) => out.push_str(&v),
+                    None => self.error(
+                        value.span().start,
+                        format!("environment variable {name} is not set (referenced as ${{{name}}})"),
+                    ),
+                }
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn duration(&mut self, value: &Spanned<String>, what: &str) -> Option<Duration> {
+        match humantime::parse_duration(value.get_ref().trim()) {
+            Ok(d) if d.is_zero() => {
+                self.error(value.span().start, format!("{what} must be longer than zero"));
+                None
+            }
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(value.span().start, format!("invalid {what} {:?}: {e} (examples: \"90s\", \"15m\", \"2h\", \"7d\")", value.get_ref()));
+                None
+            }
+        }
+    }
+
+    fn positive(&mut self, value: &Spanned<i64>, what: &str) -> Option<u64> {
+        match u64::try_from(*value.get_ref()) {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                self.error(value.span().start, format!("{what} must be a positive number"));
+                None
+            }
+        }
+    }
+
+    fn first_poll(&mut self, value: &Spanned<String>) -> Option<FirstPoll> {
+        match value.get_ref().as_str() {
+            "alert" => Some(FirstPoll::Alert),
+            "silent" => Some(FirstPoll::Silent),
+            other => {
+                self.error(value.span().start, format!("first_poll must be \"alert\" or \"silent\", not {other:?}"));
+                None
+            }
+        }
+    }
+
+    fn daemon(&mut self, raw: &RawDaemon, base: &Path) -> Daemon {
+        let database = match &raw.database {
+            Some(db) => {
+                let expanded = self.expand(db);
+                if expanded.trim().is_empty() {
+                    self.error(db.span().start, "database must name a file");
+                }
+                base.join(expanded)
+            }
+            None => base.join("pantau.db"),
+        };
+        let listen = raw.listen.as_ref().and_then(|l| match SocketAddr::from_str(l.get_ref()) {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.error(l.span().start, format!("listen must be an address such as \"127.0.0.1:9187\", not {:?}", l.get_ref()));
+                None
+            }
+        });
+        if let Some(l) = &raw.listen {
+            self.warn(l.span().start, "listen: /healthz and /metrics are not served by this version yet; the setting is accepted and ignored");
+        }
+        Daemon {
+            database,
+            listen,
+            default_interval: raw
+                .default_interval
+                .as_ref()
+                .and_then(|d| self.duration(d, "default_interval"))
+                .unwrap_or(Duration::from_secs(15 * 60)),
+            concurrency: raw.concurrency.as_ref().and_then(|c| self.positive(c, "concurrency")).unwrap_or(16) as usize,
+            per_host: raw.per_host.as_ref().and_then(|c| self.positive(c, "per_host")).unwrap_or(2) as usize,
+            first_poll: raw.first_poll.as_ref().and_then(|f| self.first_poll(f)).unwrap_or(FirstPoll::Alert),
+            max_age: raw.max_age.as_ref().and_then(|m| self.duration(m, "max_age")),
+            timeout: raw.timeout.as_ref().and_then(|t| self.duration(t, "timeout")).unwrap_or(Duration::from_secs(30)),
+            max_body: raw.max_body.as_ref().and_then(|m| self.positive(m, "max_body")).unwrap_or(10 * 1024 * 1024),
+            shutdown_grace: raw
+                .shutdown_grace
+                .as_ref()
+                .and_then(|g| self.duration(g, "shutdown_grace"))
+                .unwrap_or(Duration::from_secs(10)),
+        }
+    }
+
+    fn unique(&mut self, seen: &mut HashSet<String>, name: &Spanned<String>, what: &str) -> bool {
+        let n = name.get_ref();
+        if n.trim().is_empty() {
+            self.error(name.span().start, format!("{what} name must not be empty"));
+            return false;
+        }
+        if !seen.insert(n.clone()) {
+            self.error(name.span().start, format!("duplicate {what} name {n:?}; {what} names must be unique"));
+            return false;
+        }
+        true
+    }
+
+    fn http_url(&mut self, value: &Spanned<String>, what: &str) -> String {
+        let before = self.errors.len();
+        let url = self.expand(value);
+        if self.errors.len() > before {
+            // The missing variable was reported; the URL it would have built is unknown.
+            return url;
+        }
+        match reqwest::Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+            Ok(u) => self.error(value.span().start, format!("{what} must be an http or https URL, not {}:", u.scheme())),
+            // Only mention the URL when it holds no expanded secret.
+            Err(e) if url == *value.get_ref() => self.error(value.span().start, format!("invalid {what} {url:?}: {e}")),
+            Err(e) => self.error(value.span().start, format!("invalid {what} (after expanding ${{…}}): {e}")),
+        }
+        url
+    }
+
+    fn headers(&mut self, raw: &BTreeMap<String, Spanned<String>>) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (k, v) in raw {
+            let value = self.expand(v);
+            if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
+                self.error(v.span().start, format!("invalid HTTP header name {k:?}"));
+            } else if reqwest::header::HeaderValue::from_str(&value).is_err() {
+                self.error(v.span().start, format!("invalid value for HTTP header {k:?}"));
+            }
+            out.push((k.clone(), value));
+        }
+        out
+    }
+
+    fn feeds(&mut self, raw: &[RawFeed], daemon: &Daemon) -> Vec<Feed> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for f in raw {
+            self.unique(&mut seen, &f.name, "feed");
+            let url = self.http_url(&f.url, "feed url");
+            let schedule = match (&f.interval, &f.schedule) {
+                (Some(i), Some(_)) => {
+                    self.error(i.span().start, "set either interval or schedule, not both");
+                    Schedule::Every(daemon.default_interval)
+                }
+                (Some(i), None) => Schedule::Every(self.duration(i, "interval").unwrap_or(daemon.default_interval)),
+                (None, Some(s)) => match cron::Schedule::from_str(s.get_ref()) {
+                    Ok(c) => Schedule::Cron(Box::new(c)),
+                    Err(e) => {
+                        self.error(
+                            s.span().start,
+                            format!("invalid cron schedule {:?}: {e} (six fields, seconds first: \"0 */5 * * * *\")", s.get_ref()),
+                        );
+                        Schedule::Every(daemon.default_interval)
+                    }
+                },
+                (None, None) => Schedule::Every(daemon.default_interval),
+            };
+            let headers = self.headers(&f.headers);
+            out.push(Feed {
+                name: f.name.get_ref().clone(),
+                url,
+                schedule,
+                tags: f.tags.iter().map(|t| t.get_ref().clone()).collect(),
+                headers,
+                enabled: f.enabled.unwrap_or(true),
+                first_poll: f.first_poll.as_ref().and_then(|p| self.first_poll(p)).unwrap_or(daemon.first_poll),
+                max_age: f.max_age.as_ref().and_then(|m| self.duration(m, "max_age")).or(daemon.max_age),
+            });
+        }
+        out
+    }
+
+    fn sinks(&mut self, raw: &[RawSink]) -> Vec<Sink> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for s in raw {
+            self.unique(&mut seen, &s.name, "sink");
+            let kind = s.kind.get_ref().as_str();
+            let allowed: &[&str] = match kind {
+                "console" => &[],
+                "webhook" => &["url", "secret", "headers"],
+                k if PLANNED_SINKS.contains(&k) => {
+                    self.error(
+                        s.kind.span().start,
+                        format!("sink type {k:?} is not supported by this version of pantau yet; use \"webhook\" or \"console\""),
+                    );
+                    continue;
+                }
+                k => {
+                    self.error(
+                        s.kind.span().start,
+                        format!("unknown sink type {k:?}; expected one of console, webhook, {}", PLANNED_SINKS.join(", ")),
+                    );
+                    continue;
+                }
+            };
+            let present: [(&str, Option<usize>); 11] = [
+                ("url", s.url.as_ref().map(|v| v.span().start)),
+                ("secret", s.secret.as_ref().map(|v| v.span().start)),
+                ("headers", s.headers.as_ref().map(|v| v.span().start)),
+                ("token", s.token.as_ref().map(|v| v.span().start)),
+                ("chat_id", s.chat_id.as_ref().map(|v| v.span().start)),
+                ("api_url", s.api_url.as_ref().map(|v| v.span().start)),
+                ("homeserver", s.homeserver.as_ref().map(|v| v.span().start)),
+                ("access_token", s.access_token.as_ref().map(|v| v.span().start)),
+                ("room", s.room.as_ref().map(|v| v.span().start)),
+                ("topic", s.topic.as_ref().map(|v| v.span().start)),
+                ("rate", s.rate.as_ref().map(|v| v.span().start)),
+            ];
+            for (key, at) in present {
+                if let Some(at) = at {
+                    if !allowed.contains(&key) {
+                        self.error(at, format!("key {key:?} does not apply to a sink of type {kind:?}"));
+                    }
+                }
+            }
+            let kind = match kind {
+                "console" => SinkKind::Console,
+                _ => {
+                    let url = match &s.url {
+                        Some(u) => self.http_url(u, "sink url"),
+                        None => {
+                            self.error(s.kind.span().start, "a webhook sink needs url = \"https://…\"");
+                            String::new()
+                        }
+                    };
+                    let secret = s.secret.as_ref().map(|v| self.expand(v));
+                    let headers = s.headers.as_ref().map(|h| self.headers(h.get_ref())).unwrap_or_default();
+                    SinkKind::Webhook { url, secret, headers }
+                }
+            };
+            out.push(Sink { name: s.name.get_ref().clone(), kind });
+        }
+        out
+    }
+
+    fn rules(&mut self, raw: &[RawRule], feeds: &[Feed], sinks: &[Sink]) -> Vec<Rule> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for r in raw {
+            self.unique(&mut seen, &r.name, "rule");
+            let lang = r.lang.as_ref().map(|l| l.get_ref().trim().to_ascii_lowercase());
+            let opts = RuleOptions { lang };
+            let query = r.query.get_ref();
+            let matcher = match rules::Rule::parse(query, &opts) {
+                Ok(m) => {
+                    for w in m.warnings() {
+                        let at = diagnostic::string_offset(self.source, r.query.span(), w.offset);
+                        self.warn(at, format!("rule {:?}: {}", r.name.get_ref(), w.message));
+                    }
+                    Some(Arc::new(m))
+                }
+                Err(e) => {
+                    let at = diagnostic::string_offset(self.source, r.query.span(), e.offset);
+                    self.error(at, format!("rule {:?}: {}", r.name.get_ref(), e.message));
+                    None
+                }
+            };
+            let feed_globs: Vec<String> = r.feeds.iter().flatten().map(|f| f.get_ref().clone()).collect();
+            for g in r.feeds.iter().flatten() {
+                if !feeds.iter().any(|f| glob_match(g.get_ref(), &f.name)) {
+                    if is_glob(g.get_ref()) {
+                        self.warn(g.span().start, format!("feed pattern {:?} matches no feed", g.get_ref()));
+                    } else {
+                        self.error(g.span().start, format!("no feed named {:?}", g.get_ref()));
+                    }
+                }
+            }
+            let tags: Vec<String> = r.tags.iter().flatten().map(|t| t.get_ref().clone()).collect();
+            for t in r.tags.iter().flatten() {
+                if !feeds.iter().any(|f| f.tags.contains(t.get_ref())) {
+                    self.warn(t.span().start, format!("no feed has the tag {:?}", t.get_ref()));
+                }
+            }
+            let sink_names: Vec<String> = match &r.sinks {
+                Some(list) => {
+                    for s in list {
+                        if !sinks.iter().any(|k| k.name == *s.get_ref()) {
+                            self.error(s.span().start, format!("no sink named {:?}", s.get_ref()));
+                        }
+                    }
+                    if list.is_empty() {
+                        self.warn(r.name.span().start, format!("rule {:?} sends to no sink (sinks = [])", r.name.get_ref()));
+                    }
+                    list.iter().map(|s| s.get_ref().clone()).collect()
+                }
+                None => sinks.iter().map(|s| s.name.clone()).collect(),
+            };
+            if r.sinks.is_none() && sinks.is_empty() {
+                self.warn(r.name.span().start, format!("rule {:?} has no sink to send to; add a [[sink]]", r.name.get_ref()));
+            }
+            if let (Some(matcher), true) = (matcher, r.enabled.unwrap_or(true)) {
+                out.push(Rule {
+                    name: r.name.get_ref().clone(),
+                    query: query.clone(),
+                    matcher,
+                    feeds: feed_globs,
+                    tags,
+                    sinks: sink_names,
+                });
+            }
+        }
+        out
+    }
+}
+
+fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?'])
+}
+
+/// Shell-style glob with `*` (any run) and `?` (one character), matched on whole names.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // Iterative matcher with one backtrack point: linear-ish and never recursive.
+    let (mut pi, mut ni) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests;

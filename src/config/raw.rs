@@ -1,0 +1,132 @@
+//! The config file exactly as written: serde structs that mirror the TOML, with source spans.
+//!
+//! Nothing here is validated beyond types and unknown keys; `config::load` turns these into the
+//! compiled settings the rest of pantau uses, so downstream code never sees raw strings.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[daemon]`: process-wide settings.
+    #[serde(default)]
+    pub daemon: RawDaemon,
+    /// `[[feed]]` tables.
+    #[serde(default)]
+    pub feed: Vec<RawFeed>,
+    /// `[[rule]]` tables.
+    #[serde(default)]
+    pub rule: Vec<RawRule>,
+    /// `[[sink]]` tables.
+    #[serde(default)]
+    pub sink: Vec<RawSink>,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDaemon {
+    /// SQLite file, relative to the config file's directory.
+    pub database: Option<Spanned<String>>,
+    /// Address for /healthz and /metrics.
+    pub listen: Option<Spanned<String>>,
+    /// Poll interval of feeds that set none (humantime).
+    pub default_interval: Option<Spanned<String>>,
+    /// Feeds fetched at once, in total.
+    pub concurrency: Option<Spanned<i64>>,
+    /// Feeds fetched at once from one host.
+    pub per_host: Option<Spanned<i64>>,
+    /// "alert" or "silent": whether items already in a newly added feed alert.
+    pub first_poll: Option<Spanned<String>>,
+    /// Items older than this never alert (humantime).
+    pub max_age: Option<Spanned<String>>,
+    /// Total deadline of one fetch (humantime).
+    pub timeout: Option<Spanned<String>>,
+    /// Largest feed body accepted, in bytes.
+    pub max_body: Option<Spanned<i64>>,
+    /// How long in-flight work may finish after SIGTERM (humantime).
+    pub shutdown_grace: Option<Spanned<String>>,
+}
+
+/// `[[feed]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeed {
+    /// Unique name.
+    pub name: Spanned<String>,
+    /// What to poll.
+    pub url: Spanned<String>,
+    /// Poll interval (humantime).
+    pub interval: Option<Spanned<String>>,
+    /// Cron expression with seconds, instead of `interval`.
+    pub schedule: Option<Spanned<String>>,
+    /// Labels that rules can scope on.
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+    /// Extra request headers; values may use `${VAR}`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    /// Set to false to keep a feed in the file without polling it.
+    pub enabled: Option<bool>,
+    /// Overrides `daemon.first_poll` for this feed.
+    pub first_poll: Option<Spanned<String>>,
+    /// Overrides `daemon.max_age` for this feed.
+    pub max_age: Option<Spanned<String>>,
+}
+
+/// `[[rule]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// Unique name.
+    pub name: Spanned<String>,
+    /// The watch-rule query (CONTRACT §3).
+    pub query: Spanned<String>,
+    /// Scope by feed name; globs allowed.
+    pub feeds: Option<Vec<Spanned<String>>>,
+    /// Scope by feed tag.
+    pub tags: Option<Vec<Spanned<String>>>,
+    /// Language hint for matching, e.g. "id".
+    pub lang: Option<Spanned<String>>,
+    /// Sinks that receive this rule's alerts; all sinks when absent.
+    pub sinks: Option<Vec<Spanned<String>>>,
+    /// Set to false to keep a rule in the file without matching it.
+    pub enabled: Option<bool>,
+}
+
+/// `[[sink]]`: every key any sink type takes; `config::load` checks which apply to the type.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    /// Unique name.
+    pub name: Spanned<String>,
+    /// The sink type.
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    /// Endpoint URL.
+    pub url: Option<Spanned<String>>,
+    /// Standard Webhooks signing secret.
+    pub secret: Option<Spanned<String>>,
+    /// Extra request headers.
+    pub headers: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    /// Telegram bot token, ntfy or gotify token.
+    pub token: Option<Spanned<String>>,
+    /// Telegram chat.
+    pub chat_id: Option<Spanned<toml::Value>>,
+    /// Telegram API base URL.
+    pub api_url: Option<Spanned<String>>,
+    /// Matrix homeserver base URL.
+    pub homeserver: Option<Spanned<String>>,
+    /// Matrix access token.
+    pub access_token: Option<Spanned<String>>,
+    /// Matrix room id.
+    pub room: Option<Spanned<String>>,
+    /// ntfy topic.
+    pub topic: Option<Spanned<String>>,
+    /// Delivery rate limit such as "1/s" or "20/min".
+    pub rate: Option<Spanned<String>>,
+}

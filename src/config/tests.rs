@@ -1,0 +1,173 @@
+//! Unit tests of config validation: every error is located at the right line and column.
+
+use super::*;
+
+fn load(src: &str) -> Result<Config, ConfigErrors> {
+    load_vars(src, &[])
+}
+
+fn load_vars(src: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    load_str(Path::new("/etc/pantau/pantau.toml"), src, &move |name| {
+        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+}
+
+fn errors(src: &str) -> Vec<String> {
+    load(src).expect_err("config should be rejected").0.iter().map(ToString::to_string).collect()
+}
+
+const GOOD: &str = r#"
+[daemon]
+database = "state/pantau.db"
+default_interval = "10m"
+
+[[feed]]
+name = "world"
+url = "https://news.example.id/world.rss"
+tags = ["id"]
+
+[[feed]]
+name = "tech"
+url = "https://tech.example.com/feed"
+schedule = "0 */5 * * * *"
+
+[[rule]]
+name = "korut-senjata"
+query = '''"Korea Utara" AND senjata'''
+feeds = ["wor*"]
+sinks = ["out"]
+
+[[sink]]
+name = "out"
+type = "console"
+"#;
+
+#[test]
+fn a_good_config_compiles_with_defaults_and_resolved_paths() {
+    let c = load(GOOD).unwrap();
+    assert_eq!(c.daemon.database, Path::new("/etc/pantau/state/pantau.db"));
+    assert_eq!(c.daemon.concurrency, 16);
+    assert_eq!(c.daemon.per_host, 2);
+    assert_eq!(c.daemon.first_poll, FirstPoll::Alert);
+    assert_eq!(c.daemon.max_age, None);
+    assert!(matches!(c.feeds[0].schedule, Schedule::Every(d) if d == Duration::from_secs(600)));
+    assert!(matches!(c.feeds[1].schedule, Schedule::Cron(_)));
+    assert_eq!(c.rules.len(), 1);
+    assert!(c.rules[0].applies_to(&c.feeds[0]));
+    assert!(!c.rules[0].applies_to(&c.feeds[1]));
+    assert_eq!(c.sinks[0].kind, SinkKind::Console);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn unknown_key_is_located() {
+    let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\nintervall = \"5m\"\n";
+    let e = errors(src);
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("/etc/pantau/pantau.toml:4:1: unknown field `intervall`"), "{e:?}");
+}
+
+#[test]
+fn unknown_top_level_table_is_rejected() {
+    let e = errors("[deamon]\ndatabase = \"x\"\n");
+    assert!(e[0].starts_with("/etc/pantau/pantau.toml:1:2: unknown field `deamon`"), "{e:?}");
+}
+
+#[test]
+fn missing_environment_variable_is_named() {
+    let src = "[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"${OPS_WEBHOOK_URL}\"\n";
+    let e = errors(src);
+    assert_eq!(
+        e,
+        ["/etc/pantau/pantau.toml:4:7: environment variable OPS_WEBHOOK_URL is not set (referenced as ${OPS_WEBHOOK_URL})"]
+    );
+    let ok = load_vars(src, &[("OPS_WEBHOOK_URL", "http://127.0.0.1:9/hook")]).unwrap();
+    assert_eq!(
+        ok.sinks[0].kind,
+        SinkKind::Webhook { url: "http://127.0.0.1:9/hook".into(), secret: None, headers: vec![] }
+    );
+}
+
+#[test]
+fn environment_variables_expand_inside_headers() {
+    let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\nheaders = { Authorization = \"Bearer ${TOKEN}\" }\n";
+    let c = load_vars(src, &[("TOKEN", "s3cret")]).unwrap();
+    assert_eq!(c.feeds[0].headers, [("Authorization".to_string(), "Bearer s3cret".to_string())]);
+}
+
+#[test]
+fn duplicate_names_are_rejected_at_the_second_one() {
+    let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\n[[feed]]\nname = \"a\"\nurl = \"https://b.example/\"\n";
+    assert_eq!(
+        errors(src),
+        ["/etc/pantau/pantau.toml:5:8: duplicate feed name \"a\"; feed names must be unique"]
+    );
+    let src = "[[sink]]\nname = \"s\"\ntype = \"console\"\n[[sink]]\nname = \"s\"\ntype = \"console\"\n";
+    assert_eq!(errors(src), ["/etc/pantau/pantau.toml:5:8: duplicate sink name \"s\"; sink names must be unique"]);
+}
+
+#[test]
+fn an_invalid_rule_points_into_the_query() {
+    let src = "[[rule]]\nname = \"r\"\nquery = '\"Korea Utara\" AND (senjata'\n";
+    let e = errors(src);
+    assert_eq!(e.len(), 1, "{e:?}");
+    // The query's value starts at column 10; the error is at or after the unclosed parenthesis.
+    assert!(e[0].starts_with("/etc/pantau/pantau.toml:3:"), "{e:?}");
+    let col: usize = e[0].split(':').nth(2).unwrap().parse().unwrap();
+    assert!(col >= 28, "column {col} should point into the query: {e:?}");
+    assert!(e[0].contains("rule \"r\""), "{e:?}");
+}
+
+#[test]
+fn references_to_missing_feeds_and_sinks_are_errors() {
+    let src = "[[rule]]\nname = \"r\"\nquery = 'a'\nfeeds = [\"nope\"]\nsinks = [\"gone\"]\n";
+    assert_eq!(
+        errors(src),
+        [
+            "/etc/pantau/pantau.toml:4:10: no feed named \"nope\"",
+            "/etc/pantau/pantau.toml:5:10: no sink named \"gone\"",
+        ]
+    );
+}
+
+#[test]
+fn bad_values_are_reported_together() {
+    let src = "[daemon]\ndefault_interval = \"soon\"\nconcurrency = 0\nfirst_poll = \"loud\"\n[[feed]]\nname = \"a\"\nurl = \"ftp://a.example/\"\n";
+    let e = errors(src);
+    assert_eq!(e.len(), 4, "{e:?}");
+    assert!(e[0].starts_with("/etc/pantau/pantau.toml:2:20: invalid default_interval \"soon\""), "{e:?}");
+    assert_eq!(e[1], "/etc/pantau/pantau.toml:3:15: concurrency must be a positive number");
+    assert_eq!(e[2], "/etc/pantau/pantau.toml:4:14: first_poll must be \"alert\" or \"silent\", not \"loud\"");
+    assert_eq!(e[3], "/etc/pantau/pantau.toml:7:7: feed url must be an http or https URL, not ftp:");
+}
+
+#[test]
+fn keys_that_do_not_fit_the_sink_type_are_rejected() {
+    let src = "[[sink]]\nname = \"c\"\ntype = \"console\"\nurl = \"https://x.example/\"\n";
+    assert_eq!(errors(src), ["/etc/pantau/pantau.toml:4:7: key \"url\" does not apply to a sink of type \"console\""]);
+    let src = "[[sink]]\nname = \"c\"\ntype = \"pager\"\n";
+    assert!(errors(src)[0].starts_with("/etc/pantau/pantau.toml:3:8: unknown sink type \"pager\""));
+}
+
+#[test]
+fn toml_syntax_errors_are_located() {
+    let e = errors("[[feed]]\nname = \"a\nurl = 1\n");
+    assert!(e[0].starts_with("/etc/pantau/pantau.toml:2:"), "{e:?}");
+}
+
+#[test]
+fn rules_without_sinks_default_to_every_sink() {
+    let src = "[[rule]]\nname = \"r\"\nquery = 'x'\n[[sink]]\nname = \"a\"\ntype = \"console\"\n[[sink]]\nname = \"b\"\ntype = \"console\"\n";
+    assert_eq!(load(src).unwrap().rules[0].sinks, ["a", "b"]);
+}
+
+#[test]
+fn globs_match_whole_names() {
+    assert!(glob_match("wor*", "world"));
+    assert!(glob_match("*", "x"));
+    assert!(glob_match("a?c", "abc"));
+    assert!(!glob_match("a?c", "abbc"));
+    assert!(glob_match("*-id", "kompas-id"));
+    assert!(!glob_match("kompas", "kompas-id"));
+}

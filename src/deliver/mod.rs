@@ -1,0 +1,256 @@
+//! Delivery: one worker per sink drains that sink's rows of the outbox, with retries.
+//!
+//! At-least-once: a row leaves `pending` only after its sink accepted it (or rejected it for
+//! good). Every attempt carries the alert's stable id as the idempotency key, so a receiver
+//! can drop the duplicates that a crash between "sent" and "marked delivered" can cause.
+
+mod console;
+mod sign;
+mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Sink, SinkKind};
+use crate::model::OutboxAlert;
+use crate::store::Store;
+
+/// After this many failed attempts an alert is moved to `dead`.
+pub const MAX_ATTEMPTS: u32 = 25;
+
+/// The longest pause between two attempts of one alert.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// How many due rows a worker takes per round trip to the database.
+const BATCH: usize = 50;
+
+/// What one delivery attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The sink accepted the alert.
+    Delivered,
+    /// A temporary failure (timeout, 5xx, 408, 429): try again, no sooner than `after` if set.
+    Retry {
+        /// The sink's own hint (Retry-After and the like).
+        after: Option<Duration>,
+        /// What went wrong.
+        error: String,
+    },
+    /// A permanent failure (other 4xx, unusable payload): stop trying.
+    Dead(String),
+}
+
+/// Errors of the delivery stage that stop a worker (the database failed).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeliverError {
+    /// The outbox could not be read or updated.
+    #[error("sink {sink}: {source}")]
+    Store {
+        /// The sink.
+        sink: String,
+        /// The storage error.
+        source: crate::store::StoreError,
+    },
+}
+
+/// A configured sink, ready to send.
+#[derive(Debug, Clone)]
+pub enum Sender {
+    /// Prints to stdout.
+    Console,
+    /// POSTs JSON.
+    Webhook(webhook::Webhook),
+}
+
+impl Sender {
+    /// Build the sender of `sink`, sharing `client` for HTTP.
+    pub fn new(sink: &Sink, client: reqwest::Client) -> Sender {
+        match &sink.kind {
+            SinkKind::Console => Sender::Console,
+            SinkKind::Webhook { url, secret, headers } => {
+                Sender::Webhook(webhook::Webhook::new(client, url.clone(), secret.clone(), headers.clone()))
+            }
+        }
+    }
+
+    /// Try to deliver one alert.
+    pub async fn send(&self, alert: &OutboxAlert) -> Outcome {
+        match self {
+            Sender::Console => console::send(alert),
+            Sender::Webhook(w) => w.send(alert).await,
+        }
+    }
+}
+
+/// How long a worker keeps going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Until cancelled, waking when new alerts are committed (the daemon).
+    Forever,
+    /// Until nothing is due within `horizon` (for `pantau once`): retries that are due soon
+    /// are waited for, later ones are left in the outbox for the next run.
+    Drain {
+        /// How far ahead a pending retry is still waited for.
+        horizon: Duration,
+    },
+}
+
+/// Delivery tallies of one worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Alerts the sink accepted.
+    pub delivered: u64,
+    /// Attempts that will be retried.
+    pub retried: u64,
+    /// Alerts given up on.
+    pub dead: u64,
+}
+
+/// The delay before attempt `attempts + 1`: exponential from 1 s, capped, with ±20 % jitter,
+/// and never shorter than the sink's own hint.
+pub fn backoff(attempts: u32, hint: Option<Duration>, seed: &str) -> Duration {
+    let base = Duration::from_secs(1u64 << attempts.min(12)).min(MAX_BACKOFF);
+    let jitter = jitter_fraction(seed, attempts);
+    let jittered = base.mul_f64(0.8 + 0.4 * jitter);
+    match hint {
+        Some(h) => h.max(jittered.min(h + Duration::from_secs(1))),
+        None => jittered,
+    }
+}
+
+/// A number in [0, 1) that differs between alerts and attempts, so that many alerts failing
+/// together do not retry in lock-step.
+fn jitter_fraction(seed: &str, attempts: u32) -> f64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    seed.hash(&mut h);
+    attempts.hash(&mut h);
+    std::time::SystemTime::now().hash(&mut h);
+    (h.finish() % 10_000) as f64 / 10_000.0
+}
+
+/// Drain the outbox rows of one sink until `mode` says stop or `cancel` fires.
+///
+/// Only a database failure ends the worker early; every sink failure is recorded on the row.
+pub async fn run_worker(
+    store: Store,
+    sink: String,
+    sender: Sender,
+    mode: Mode,
+    wake: Arc<Notify>,
+    cancel: CancellationToken,
+) -> Result<Tally, DeliverError> {
+    let err = |source| DeliverError::Store { sink: sink.clone(), source };
+    let mut tally = Tally::default();
+    loop {
+        // Register interest before looking, so that an alert committed between the query and
+        // the wait still wakes us.
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+
+        let due = store.due_alerts(&sink, Utc::now(), BATCH).await.map_err(err)?;
+        if due.is_empty() {
+            let next = store.next_due(&sink).await.map_err(err)?;
+            let wait = next.map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+            match mode {
+                Mode::Drain { horizon } => match wait {
+                    Some(w) if w <= horizon => {
+                        tokio::select! {
+                            _ = cancel.cancelled() => return Ok(tally),
+                            _ = tokio::time::sleep(w) => continue,
+                        }
+                    }
+                    _ => return Ok(tally),
+                },
+                Mode::Forever => {
+                    let w = wait.unwrap_or(Duration::from_secs(60)).min(Duration::from_secs(60));
+                    tokio::select! {
+                        _ = cancel.cancelled() => return Ok(tally),
+                        _ = &mut notified => continue,
+                        _ = tokio::time::sleep(w) => continue,
+                    }
+                }
+            }
+        }
+        for alert in due {
+            if cancel.is_cancelled() {
+                return Ok(tally);
+            }
+            let outcome = sender.send(&alert).await;
+            match outcome {
+                Outcome::Delivered => {
+                    store.mark_delivered(&alert.id).await.map_err(err)?;
+                    tally.delivered += 1;
+                    tracing::info!(sink = %sink, alert = %alert.id, attempt = alert.attempts + 1, "alert delivered");
+                }
+                Outcome::Retry { after, error } if alert.attempts + 1 < MAX_ATTEMPTS => {
+                    let delay = backoff(alert.attempts, after, &alert.id);
+                    store.mark_retry(&alert.id, delay, &error).await.map_err(err)?;
+                    tally.retried += 1;
+                    tracing::warn!(
+                        sink = %sink, alert = %alert.id, attempt = alert.attempts + 1, retry_in = ?delay, error = %error,
+                        "alert delivery failed; will retry"
+                    );
+                }
+                Outcome::Retry { error, .. } => {
+                    let error = format!("gave up after {MAX_ATTEMPTS} attempts: {error}");
+                    store.mark_dead(&alert.id, &error).await.map_err(err)?;
+                    tally.dead += 1;
+                    tracing::error!(sink = %sink, alert = %alert.id, error = %error, "alert is dead");
+                }
+                Outcome::Dead(error) => {
+                    store.mark_dead(&alert.id, &error).await.map_err(err)?;
+                    tally.dead += 1;
+                    tracing::error!(sink = %sink, alert = %alert.id, error = %error, "alert rejected by sink; marked dead");
+                }
+            }
+        }
+    }
+}
+
+/// Classify an HTTP response status for retrying: 2xx delivered; 408, 429 and 5xx retried;
+/// any other status is permanent.
+pub fn classify_status(status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
+    let snippet: String = body.chars().take(200).collect();
+    match status {
+        200..=299 => Outcome::Delivered,
+        408 | 429 | 500..=599 => Outcome::Retry { after: retry_after, error: format!("HTTP {status} {snippet}").trim().to_string() },
+        410 => Outcome::Dead(format!("HTTP 410 Gone: the endpoint no longer exists {snippet}").trim().to_string()),
+        _ => Outcome::Dead(format!("HTTP {status} {snippet}").trim().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_hints() {
+        let d0 = backoff(0, None, "a");
+        assert!(d0 >= Duration::from_millis(800) && d0 <= Duration::from_millis(1200), "{d0:?}");
+        let d3 = backoff(3, None, "a");
+        assert!(d3 >= Duration::from_millis(6400) && d3 <= Duration::from_millis(9600), "{d3:?}");
+        assert!(backoff(30, None, "a") <= MAX_BACKOFF.mul_f64(1.2));
+        assert!(backoff(0, Some(Duration::from_secs(30)), "a") >= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn statuses_are_classified_like_lychee() {
+        assert_eq!(classify_status(204, None, ""), Outcome::Delivered);
+        assert!(matches!(classify_status(500, None, ""), Outcome::Retry { .. }));
+        assert!(matches!(classify_status(503, None, ""), Outcome::Retry { .. }));
+        assert!(matches!(classify_status(408, None, ""), Outcome::Retry { .. }));
+        assert_eq!(
+            classify_status(429, Some(Duration::from_secs(7)), "slow down"),
+            Outcome::Retry { after: Some(Duration::from_secs(7)), error: "HTTP 429 slow down".into() }
+        );
+        assert!(matches!(classify_status(400, None, "bad"), Outcome::Dead(e) if e == "HTTP 400 bad"));
+        assert!(matches!(classify_status(410, None, ""), Outcome::Dead(_)));
+    }
+}

@@ -1,0 +1,213 @@
+//! HTTP: one GET of one feed, with a conditional request, timeouts and a body-size cap.
+//!
+//! The fetcher never decides *when* to poll (that is the scheduler's job) and never parses.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::StatusCode;
+
+/// The User-Agent pantau sends: its name, version and where to learn about it.
+pub const USER_AGENT: &str = concat!("pantau/", env!("CARGO_PKG_VERSION"), " (+", env!("CARGO_PKG_REPOSITORY"), ")");
+
+/// Errors of the fetch stage; each names the URL.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// Connecting, sending or receiving failed (DNS, refused, reset, TLS, timeout).
+    #[error("{url}: {message}")]
+    Transport {
+        /// The feed URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+        /// Whether it was a timeout.
+        timeout: bool,
+    },
+    /// The server answered with a status that is not success.
+    #[error("{url}: HTTP {status}")]
+    Status {
+        /// The feed URL.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// Seconds from a Retry-After header, if any.
+        retry_after: Option<Duration>,
+    },
+    /// The body was larger than the configured cap.
+    #[error("{url}: body larger than {limit} bytes (daemon.max_body)")]
+    TooLarge {
+        /// The feed URL.
+        url: String,
+        /// The cap.
+        limit: u64,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build HTTP client: {0}")]
+    Client(String),
+}
+
+impl FetchError {
+    /// A short status for the feed's health record: the HTTP code, "timeout", "too-large" or "error".
+    pub fn status_label(&self) -> String {
+        match self {
+            FetchError::Status { status, .. } => status.to_string(),
+            FetchError::Transport { timeout: true, .. } => "timeout".into(),
+            FetchError::TooLarge { .. } => "too-large".into(),
+            _ => "error".into(),
+        }
+    }
+}
+
+/// Validators from the previous response, for a conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// ETag to send as If-None-Match.
+    pub etag: Option<String>,
+    /// Last-Modified to send as If-Modified-Since.
+    pub last_modified: Option<String>,
+}
+
+/// The outcome of a successful request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// 304: nothing changed since the validators were issued.
+    NotModified,
+    /// A new document.
+    Body {
+        /// The raw bytes (content-encoding already undone).
+        body: Vec<u8>,
+        /// The Content-Type header, for the charset.
+        content_type: Option<String>,
+        /// The final URL after redirects, for resolving relative links.
+        final_url: String,
+        /// Validators for the next request.
+        validators: Validators,
+        /// The status code.
+        status: u16,
+    },
+}
+
+/// Shared HTTP client with pantau's limits.
+#[derive(Clone, Debug)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_body: u64,
+}
+
+impl Fetcher {
+    /// A client with a total deadline of `timeout` per fetch and a `max_body` cap.
+    pub fn new(timeout: Duration, max_body: u64) -> Result<Fetcher, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .build()
+            .map_err(|e| FetchError::Client(e.to_string()))?;
+        Ok(Fetcher { client, max_body })
+    }
+
+    /// GET `url` with `headers`, conditional on `validators`.
+    pub async fn fetch(&self, url: &str, headers: &[(String, String)], validators: &Validators) -> Result<Fetched, FetchError> {
+        let transport = |e: reqwest::Error| FetchError::Transport {
+            url: url.to_string(),
+            message: error_chain(&e),
+            timeout: e.is_timeout(),
+        };
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+                map.insert(k, v);
+            }
+        }
+        if let Some(v) = validators.etag.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            map.insert(IF_NONE_MATCH, v);
+        }
+        if let Some(v) = validators.last_modified.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            map.insert(IF_MODIFIED_SINCE, v);
+        }
+        let mut resp = self.client.get(url).headers(map).send().await.map_err(transport)?;
+        let status = resp.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+                retry_after: retry_after(resp.headers()),
+            });
+        }
+        if resp.content_length().is_some_and(|n| n > self.max_body) {
+            return Err(FetchError::TooLarge { url: url.to_string(), limit: self.max_body });
+        }
+        let header = |name| resp.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
+        let validators = Validators { etag: header(ETAG), last_modified: header(LAST_MODIFIED) };
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let final_url = resp.url().to_string();
+        // Read chunk by chunk so that a lying or missing Content-Length cannot exhaust memory.
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            if (body.len() + chunk.len()) as u64 > self.max_body {
+                return Err(FetchError::TooLarge { url: url.to_string(), limit: self.max_body });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body { body, content_type, final_url, validators, status: status.as_u16() })
+    }
+
+    /// The underlying client, shared with delivery so both use one connection pool.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
+/// A Retry-After header as a delay: delta-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// A reqwest error with its causes, which carry the useful part ("connection refused").
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agent_names_pantau_and_version() {
+        assert!(USER_AGENT.starts_with(&format!("pantau/{} (+http", env!("CARGO_PKG_VERSION"))));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("120"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(600)).to_rfc2822();
+        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(d > Duration::from_secs(590) && d <= Duration::from_secs(600), "{d:?}");
+        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+}

@@ -1,0 +1,30 @@
+//! pantau watches news feeds and tells a chat room the moment a story matches a watch rule.
+//!
+//! The crate is laid out as the pipeline an item travels:
+//!
+//! ```text
+//! config → scheduler → fetch → parse → store (dedup + outbox) → rules → deliver
+//! ```
+//!
+//! - [`config`]: the TOML file read, validated and compiled (rules parsed, `${VAR}` expanded).
+//! - [`scheduler`]: when each feed is due; concurrency limits; never two polls of one feed.
+//! - [`fetch`]: one HTTP GET with a conditional request, timeouts and a body cap.
+//! - [`parse`]: bytes → items with plain-text fields (pure).
+//! - [`pipeline`]: one poll of one feed, top to bottom, writing items and alerts together.
+//! - [`rules`]: the watch-rule language (pure).
+//! - [`store`]: the only home of SQL: feeds, deduplicated items, the alert outbox.
+//! - [`deliver`]: outbox workers and one module per sink type.
+//! - [`daemon`]: wiring for `run` and `once`; [`cli`]: the commands.
+//! - [`model`]: plain domain types shared by the stages.
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod deliver;
+pub mod fetch;
+pub mod model;
+pub mod parse;
+pub mod pipeline;
+pub mod rules;
+pub mod scheduler;
+pub mod store;

@@ -1,0 +1,183 @@
+//! Plain domain types shared by every stage: feeds as parsed, items, alerts. No IO here.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A feed document after parsing: its own metadata and the items it carried, in document order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedFeed {
+    /// The feed's title as plain text, if it has one.
+    pub title: Option<String>,
+    /// The feed's home page, if it names one.
+    pub link: Option<String>,
+    /// Every item found in the document.
+    pub items: Vec<Item>,
+}
+
+/// One story as pantau sees it: plain text fields, absolute links, UTC dates.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Item {
+    /// The item's identity within its feed (see [`Item::key`]): the guid/id when the feed
+    /// gives one, else the link, else a hash of title, date and content.
+    pub id: String,
+    /// Headline as plain text.
+    pub title: String,
+    /// The item's link, absolute.
+    pub link: Option<String>,
+    /// When the item was first published, if the feed says.
+    pub published: Option<DateTime<Utc>>,
+    /// When the item was last updated, if the feed says.
+    pub updated: Option<DateTime<Utc>>,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// Category or tag labels.
+    pub categories: Vec<String>,
+    /// Short description as plain text (HTML reduced to what a reader sees).
+    pub summary: String,
+    /// Full content as plain text (HTML reduced to what a reader sees).
+    pub content: String,
+}
+
+impl Item {
+    /// The best date the feed gives for this item: published, else updated.
+    pub fn date(&self) -> Option<DateTime<Utc>> {
+        self.published.or(self.updated)
+    }
+}
+
+/// A configured feed as the pipeline refers to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedRef {
+    /// The unique name from the config.
+    pub name: String,
+    /// The URL pantau polls.
+    pub url: String,
+}
+
+/// An alert still to be written: one (item, rule, sink) with its rendered CONTRACT §4 payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    /// Stable id: the same item, rule and sink always give the same id (see [`alert_id`]).
+    pub id: String,
+    /// The rule that matched.
+    pub rule: String,
+    /// The sink that receives the alert.
+    pub sink: String,
+    /// The words and phrases of the rule that hit, folded.
+    pub matched: Vec<String>,
+    /// The JSON body of CONTRACT §4, rendered once so that delivery never depends on a later
+    /// config (a renamed rule or feed must not change what an already queued alert says).
+    pub payload: String,
+}
+
+/// An alert taken from the outbox for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxAlert {
+    /// The stable alert id, sent as the idempotency key.
+    pub id: String,
+    /// The sink it is for.
+    pub sink: String,
+    /// The CONTRACT §4 JSON body.
+    pub payload: String,
+    /// How many delivery attempts were made before this one.
+    pub attempts: u32,
+}
+
+/// The CONTRACT §4 payload, as serialised for webhooks and stored in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct AlertPayload {
+    /// Stable alert id.
+    pub id: String,
+    /// Rule name.
+    pub rule: String,
+    /// The feed that carried the item.
+    pub feed: PayloadFeed,
+    /// The item itself.
+    pub item: PayloadItem,
+    /// The words and phrases that hit, folded.
+    pub matched: Vec<String>,
+    /// When the alert was created, RFC 3339.
+    pub created_at: String,
+}
+
+/// The `feed` object of the payload.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct PayloadFeed {
+    /// Feed name from the config.
+    pub name: String,
+    /// Feed URL.
+    pub url: String,
+}
+
+/// The `item` object of the payload.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct PayloadItem {
+    /// Item guid or derived key.
+    pub id: String,
+    /// Headline.
+    pub title: String,
+    /// Link, if any.
+    pub link: Option<String>,
+    /// RFC 3339 publication date or null.
+    pub published: Option<String>,
+    /// Plain-text summary, at most [`SUMMARY_LIMIT`] characters.
+    pub summary: String,
+    /// Author names.
+    pub authors: Vec<String>,
+}
+
+/// How many characters of summary an alert carries.
+pub const SUMMARY_LIMIT: usize = 500;
+
+/// The stable id of the alert for (feed, item key, rule, sink): a hex SHA-256 prefix.
+///
+/// It only depends on names and the item key, so a restart, a re-poll or a retry always
+/// produces the same id, which receivers use to drop duplicates.
+pub fn alert_id(feed: &str, item_key: &str, rule: &str, sink: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [feed, item_key, rule, sink] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    let digest = h.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Cut `text` to at most `max` characters, on a character boundary, marking the cut with `…`.
+pub fn truncate_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.truncate(out.trim_end().len());
+    out.push('…');
+    out
+}
+
+/// A date as RFC 3339 with seconds and a `Z` zone, the one format pantau prints.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_id_is_stable_and_distinguishes_each_part() {
+        let a = alert_id("f", "k", "r", "s");
+        assert_eq!(a, alert_id("f", "k", "r", "s"));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, alert_id("f", "k", "r", "t"));
+        assert_ne!(a, alert_id("f", "k", "rs", ""));
+        assert_ne!(alert_id("ab", "c", "r", "s"), alert_id("a", "bc", "r", "s"));
+    }
+
+    #[test]
+    fn truncate_respects_characters() {
+        assert_eq!(truncate_chars("abc", 5), "abc");
+        assert_eq!(truncate_chars("héllo wörld", 6), "héllo…");
+        assert_eq!(truncate_chars("😀😀😀😀", 3).chars().count(), 3);
+    }
+}

@@ -1,0 +1,209 @@
+//! One poll of one feed, top to bottom: fetch → parse → dedup → match → store items and
+//! alerts in one transaction. The scheduler decides when; this module decides what happens.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::config::{Config, Feed, FirstPoll};
+use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::model::{self, AlertPayload, FeedRef, Item, NewAlert, PayloadFeed, PayloadItem};
+use crate::parse::{self, ParseError};
+use crate::rules::{DocFields, Document};
+use crate::store::{PollRecord, Store, StoreError};
+
+/// Errors of one poll; each is recorded on the feed and the poll is tried again later.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PollError {
+    /// The HTTP request failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The document could not be parsed.
+    #[error("{url}: {source}")]
+    Parse {
+        /// The feed URL.
+        url: String,
+        /// The parse error.
+        source: ParseError,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a poll came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// The server said nothing changed.
+    NotModified,
+    /// A document was read and stored.
+    Updated {
+        /// Items in the document.
+        items: usize,
+        /// Items not seen before.
+        new_items: usize,
+        /// Alerts queued.
+        new_alerts: usize,
+    },
+    /// The poll failed; the feed has failed this many times in a row.
+    Failed {
+        /// Consecutive failures including this one.
+        failures: u32,
+    },
+}
+
+/// Everything a poll needs, shared by all polls.
+#[derive(Clone)]
+pub struct Poller {
+    /// The database.
+    pub store: Store,
+    /// The HTTP client.
+    pub fetcher: Fetcher,
+    /// The compiled config.
+    pub config: Arc<Config>,
+    /// Woken when alerts are queued, so delivery starts at once.
+    pub wake: Arc<Notify>,
+}
+
+impl Poller {
+    /// Poll `feed` once, record the result on the feed, and log it. Never panics on bad input;
+    /// only a database failure is returned as an error.
+    pub async fn poll(&self, feed: &Feed) -> Result<PollOutcome, StoreError> {
+        match self.try_poll(feed).await {
+            Ok(outcome) => Ok(outcome),
+            Err(PollError::Store(e)) => Err(e),
+            Err(e) => {
+                let status = match &e {
+                    PollError::Fetch(f) => f.status_label(),
+                    _ => "parse-error".into(),
+                };
+                let failures = self.store.record_failure(&feed.name, &status, &e.to_string()).await?;
+                tracing::warn!(feed = %feed.name, status = %status, failures, error = %e, "poll failed");
+                Ok(PollOutcome::Failed { failures })
+            }
+        }
+    }
+
+    async fn try_poll(&self, feed: &Feed) -> Result<PollOutcome, PollError> {
+        let state = self.store.feed_state(&feed.name).await?;
+        self.store.record_attempt(&feed.name).await?;
+        let validators = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
+        let fetched = self.fetcher.fetch(&feed.url, &feed.headers, &validators).await?;
+        let (body, final_url, validators, status) = match fetched {
+            Fetched::NotModified => {
+                self.store.record_not_modified(&feed.name).await?;
+                tracing::info!(feed = %feed.name, status = 304, "polled feed: not modified");
+                return Ok(PollOutcome::NotModified);
+            }
+            Fetched::Body { body, final_url, validators, status, .. } => (body, final_url, validators, status),
+        };
+        // Parsing is CPU work: keep it off the async workers.
+        let url = feed.url.clone();
+        let parsed = tokio::task::spawn_blocking(move || parse::parse_feed(&body, Some(&final_url)))
+            .await
+            .map_err(|e| PollError::Parse { url: url.clone(), source: ParseError::Panicked(e.to_string()) })?
+            .map_err(|source| PollError::Parse { url: url.clone(), source })?;
+
+        let keys: Vec<String> = parsed.items.iter().map(|i| i.id.clone()).collect();
+        let known = self.store.known_keys(&feed.name, keys).await?;
+        let alerting = state.polled_before || feed.first_poll == FirstPoll::Alert;
+        let now = Utc::now();
+        let mut seen = HashSet::new();
+        let total = parsed.items.len();
+        let mut items = Vec::new();
+        for item in parsed.items {
+            // A document can list the same item twice; the first one wins.
+            if known.contains(&item.id) || !seen.insert(item.id.clone()) {
+                continue;
+            }
+            let alerts = if alerting { alerts_for(&self.config, feed, &item, now) } else { Vec::new() };
+            for a in &alerts {
+                tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, "rule matched");
+            }
+            items.push((item, alerts));
+        }
+        let record = PollRecord {
+            feed: feed.name.clone(),
+            items,
+            etag: validators.etag,
+            last_modified: validators.last_modified,
+            status: status.to_string(),
+        };
+        let summary = self.store.commit_poll(record).await?;
+        if summary.new_alerts > 0 {
+            self.wake.notify_waiters();
+        }
+        tracing::info!(
+            feed = %feed.name, status, items = total, new_items = summary.new_items, new_alerts = summary.new_alerts,
+            silent = !alerting, "polled feed"
+        );
+        Ok(PollOutcome::Updated { items: total, new_items: summary.new_items, new_alerts: summary.new_alerts })
+    }
+}
+
+/// The alerts a new `item` of `feed` raises: one per (matching rule in scope, sink of the rule),
+/// none when the item is older than the feed's `max_age`.
+pub fn alerts_for(config: &Config, feed: &Feed, item: &Item, now: DateTime<Utc>) -> Vec<NewAlert> {
+    if let (Some(max_age), Some(date)) = (feed.max_age, item.date()) {
+        let age = (now - date).to_std().unwrap_or_default();
+        if age > max_age {
+            return Vec::new();
+        }
+    }
+    let rules: Vec<_> = config.rules.iter().filter(|r| r.applies_to(feed) && !r.sinks.is_empty()).collect();
+    if rules.is_empty() {
+        return Vec::new();
+    }
+    // The document is built once per item and shared by every rule.
+    let doc = Document::new(&DocFields {
+        title: &item.title,
+        summary: &item.summary,
+        content: &item.content,
+        authors: &item.authors,
+        categories: &item.categories,
+        link: item.link.as_deref().unwrap_or(""),
+        feed: &feed.name,
+    });
+    let feed_ref = FeedRef { name: feed.name.clone(), url: feed.url.clone() };
+    let mut out = Vec::new();
+    for rule in rules {
+        let Some(hit) = rule.matcher.matches(&doc) else { continue };
+        for sink in &rule.sinks {
+            let id = model::alert_id(&feed.name, &item.id, &rule.name, sink);
+            let payload = payload(&id, &rule.name, &feed_ref, item, &hit.terms, now);
+            out.push(NewAlert {
+                id,
+                rule: rule.name.clone(),
+                sink: sink.clone(),
+                matched: hit.terms.clone(),
+                payload,
+            });
+        }
+    }
+    out
+}
+
+/// The CONTRACT §4 JSON of one alert.
+pub fn payload(id: &str, rule: &str, feed: &FeedRef, item: &Item, matched: &[String], now: DateTime<Utc>) -> String {
+    let summary_source = if item.summary.is_empty() { &item.content } else { &item.summary };
+    let summary = summary_source.split_whitespace().collect::<Vec<_>>().join(" ");
+    let p = AlertPayload {
+        id: id.to_string(),
+        rule: rule.to_string(),
+        feed: PayloadFeed { name: feed.name.clone(), url: feed.url.clone() },
+        item: PayloadItem {
+            id: item.id.clone(),
+            title: item.title.clone(),
+            link: item.link.clone(),
+            published: item.date().map(model::rfc3339),
+            summary: model::truncate_chars(&summary, model::SUMMARY_LIMIT),
+            authors: item.authors.clone(),
+        },
+        matched: matched.to_vec(),
+        created_at: model::rfc3339(now),
+    };
+    serde_json::to_string(&p).unwrap_or_else(|_| "{}".to_string())
+}

@@ -1,0 +1,304 @@
+//! Light stemmers used by `~term`: a rule-based Indonesian one and a minimal English one.
+//!
+//! A stemmer here returns a small set of candidate stems rather than a single stem, because
+//! Indonesian nasal prefixes hide the first letter of the root (`mengirim` may come from
+//! `kirim` or from `irim`). Two words are taken to share a stem when their candidate sets
+//! intersect; the same function is applied to rule literals and document words.
+
+/// Which stemmer a rule uses, chosen from the rule's language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stemmer {
+    Indonesian,
+    English,
+}
+
+/// Shortest root, in characters, that stripping an affix may leave behind; shorter remainders
+/// are almost always accidents such as `ikan` losing `-kan`.
+const MIN_ROOT: usize = 4;
+
+impl Stemmer {
+    /// Picks the stemmer for a rule language tag such as `id`, `id-ID` or `en`.
+    pub(crate) fn for_lang(lang: Option<&str>) -> Stemmer {
+        if is_indonesian(lang) {
+            Stemmer::Indonesian
+        } else {
+            Stemmer::English
+        }
+    }
+
+    /// Index of this stemmer in per-stemmer caches.
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Stemmer::Indonesian => 0,
+            Stemmer::English => 1,
+        }
+    }
+
+    /// Returns the candidate stems of an already folded word, without duplicates.
+    pub(crate) fn candidates(self, folded: &str) -> Vec<String> {
+        match self {
+            Stemmer::Indonesian => indonesian(folded),
+            Stemmer::English => vec![english(folded)],
+        }
+    }
+}
+
+/// Tells whether a language tag names Indonesian (`id`, `id-ID`, `id_ID`, or the legacy `in`, `ind`).
+pub(crate) fn is_indonesian(lang: Option<&str>) -> bool {
+    let Some(tag) = lang else { return false };
+    let primary = tag
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(primary.as_str(), "id" | "in" | "ind")
+}
+
+fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Removes `suffix` when what remains is still a plausible root.
+fn strip_suffix<'a>(word: &'a str, suffix: &str) -> Option<&'a str> {
+    word.strip_suffix(suffix)
+        .filter(|rest| char_len(rest) >= MIN_ROOT)
+}
+
+fn is_vowel(c: char) -> bool {
+    matches!(c, 'a' | 'e' | 'i' | 'o' | 'u')
+}
+
+/// Indonesian: particles, then possessives, then up to two prefixes, then one derivational suffix.
+fn indonesian(word: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if char_len(word) < MIN_ROOT || !word.chars().all(char::is_alphabetic) {
+        out.push(word.to_owned());
+        return out;
+    }
+    let mut base = word;
+    for particle in ["lah", "kah", "tah", "pun"] {
+        if let Some(rest) = strip_suffix(base, particle) {
+            base = rest;
+            break;
+        }
+    }
+    for possessive in ["nya", "ku", "mu"] {
+        if let Some(rest) = strip_suffix(base, possessive) {
+            base = rest;
+            break;
+        }
+    }
+    // Every intermediate form is kept as a candidate, because a light stemmer cannot know
+    // whether a leading `ber`, `se` or `di` is a prefix or part of the root.
+    let mut forms: Vec<String> = vec![base.to_owned()];
+    let mut frontier: Vec<String> = vec![base.to_owned()];
+    for _round in 0..2 {
+        let mut next = Vec::new();
+        for form in &frontier {
+            for stripped in strip_prefix(form) {
+                if !forms.contains(&stripped) {
+                    forms.push(stripped.clone());
+                    next.push(stripped);
+                }
+            }
+        }
+        frontier = next;
+    }
+    for form in &forms {
+        push_unique(&mut out, form.clone());
+        let without_suffix = strip_suffix(form, "kan")
+            .or_else(|| strip_suffix(form, "an"))
+            .or_else(|| strip_suffix(form, "i"));
+        if let Some(rest) = without_suffix {
+            push_unique(&mut out, rest.to_owned());
+        }
+    }
+    out
+}
+
+fn push_unique(out: &mut Vec<String>, s: String) {
+    if !out.contains(&s) {
+        out.push(s);
+    }
+}
+
+/// Returns the possible roots left after removing one prefix, undoing nasal assimilation.
+fn strip_prefix(word: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut keep = |root: String| {
+        if char_len(&root) >= MIN_ROOT && !out.contains(&root) {
+            out.push(root);
+        }
+    };
+    // meN- and peN- behave alike, so both are handled by the same nasal rules.
+    for head in ["me", "pe"] {
+        let Some(rest) = word.strip_prefix(head) else {
+            continue;
+        };
+        if let Some(r) = rest.strip_prefix("ng") {
+            // meng- before a vowel may have swallowed a k (mengirim < kirim).
+            if r.starts_with(is_vowel) {
+                keep(r.to_owned());
+                keep(format!("k{r}"));
+            } else if r.starts_with(['g', 'h', 'k']) {
+                keep(r.to_owned());
+            }
+        } else if let Some(r) = rest.strip_prefix("ny") {
+            // meny- replaces an s (menyerang < serang).
+            keep(format!("s{r}"));
+        } else if let Some(r) = rest.strip_prefix('m') {
+            if r.starts_with(['b', 'f', 'v', 'p']) {
+                keep(r.to_owned());
+            } else if r.starts_with(is_vowel) {
+                // mem- before a vowel replaces a p (memukul < pukul) or keeps an m (memakan < makan).
+                keep(format!("p{r}"));
+                keep(format!("m{r}"));
+            }
+        } else if let Some(r) = rest.strip_prefix('n') {
+            if r.starts_with(['c', 'd', 'j', 'z', 't', 's']) {
+                keep(r.to_owned());
+            } else if r.starts_with(is_vowel) {
+                // men- before a vowel replaces a t (menulis < tulis) or keeps an n (menanti < nanti).
+                keep(format!("t{r}"));
+                keep(format!("n{r}"));
+            }
+        } else if rest.starts_with(['l', 'r', 'w', 'y']) {
+            keep(rest.to_owned());
+        } else if head == "pe" {
+            // pe- without a nasal also exists (petani < tani, pelajar < ajar is left alone).
+            keep(rest.to_owned());
+        }
+        // per- also starts with pe-; the plain-prefix loop below removes it whole.
+    }
+    for prefix in ["ber", "ter", "per", "di", "ke", "se"] {
+        if let Some(rest) = word.strip_prefix(prefix) {
+            keep(rest.to_owned());
+        }
+    }
+    // Before a root that starts with r, ber- and ter- drop their own r (berenang < renang),
+    // so the short forms be- and te- are tried there.
+    for prefix in ["be", "te"] {
+        if let Some(rest) = word.strip_prefix(prefix) {
+            if rest.starts_with('r') {
+                keep(rest.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// English: plural -s/-es/-ies, -ing and -ed, with a final -e removed so that `make`
+/// and `making` meet at `mak`.
+fn english(word: &str) -> String {
+    if char_len(word) < 4 || !word.chars().all(char::is_alphabetic) {
+        return word.to_owned();
+    }
+    let mut stem: String = if let Some(rest) = word.strip_suffix("ies").filter(|r| char_len(r) >= 2)
+    {
+        format!("{rest}y")
+    } else if let Some(rest) = word.strip_suffix("sses") {
+        format!("{rest}ss")
+    } else if let Some(rest) = ["ches", "shes", "xes", "zes"]
+        .iter()
+        .find_map(|s| word.strip_suffix(s).map(|r| (r, &s[..s.len() - 2])))
+        .map(|(r, keep)| format!("{r}{keep}"))
+    {
+        rest
+    } else if word.ends_with('s')
+        && !word.ends_with("ss")
+        && !word.ends_with("us")
+        && !word.ends_with("is")
+    {
+        word[..word.len() - 1].to_owned()
+    } else if let Some(rest) = word.strip_suffix("ing").filter(|r| char_len(r) >= 3) {
+        undouble(rest)
+    } else if let Some(rest) = word.strip_suffix("ed").filter(|r| char_len(r) >= 3) {
+        undouble(rest)
+    } else {
+        word.to_owned()
+    };
+    if stem.len() > 3 && stem.ends_with('e') {
+        stem.pop();
+    }
+    stem
+}
+
+/// Turns `runn` into `run`, since -ing and -ed double a final consonant.
+fn undouble(rest: &str) -> String {
+    let mut chars = rest.chars().rev();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a == b && !is_vowel(a) && !matches!(a, 'l' | 's' | 'z') => {
+            rest[..rest.len() - a.len_utf8()].to_owned()
+        }
+        _ => rest.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same_stem(stemmer: Stemmer, a: &str, b: &str) -> bool {
+        let ca = stemmer.candidates(a);
+        stemmer.candidates(b).iter().any(|c| ca.contains(c))
+    }
+
+    #[test]
+    fn indonesian_affixes() {
+        let id = Stemmer::Indonesian;
+        for (a, b) in [
+            ("senjata", "persenjataan"),
+            ("senjata", "bersenjata"),
+            ("senjata", "senjatanya"),
+            ("beli", "membeli"),
+            ("beli", "dibeli"),
+            ("beli", "pembelian"),
+            ("impor", "mengimpor"),
+            ("ekspor", "mengekspor"),
+            ("kirim", "mengirim"),
+            ("serang", "menyerang"),
+            ("pukul", "memukul"),
+            ("tulis", "menulis"),
+            ("lapor", "melaporkan"),
+            ("larang", "dilarang"),
+            ("belanja", "berbelanja"),
+            ("beri", "diberikan"),
+            ("rusia", "rusialah"),
+        ] {
+            assert!(
+                same_stem(id, a, b),
+                "{a} vs {b}: {:?} {:?}",
+                id.candidates(a),
+                id.candidates(b)
+            );
+        }
+        assert!(!same_stem(id, "senjata", "sanksi"));
+        assert!(!same_stem(id, "roket", "rusia"));
+    }
+
+    #[test]
+    fn english_suffixes() {
+        let en = Stemmer::English;
+        for (a, b) in [
+            ("missile", "missiles"),
+            ("run", "running"),
+            ("launch", "launched"),
+            ("box", "boxes"),
+            ("city", "cities"),
+            ("make", "making"),
+        ] {
+            assert!(same_stem(en, a, b), "{a} vs {b}");
+        }
+        assert!(!same_stem(en, "bus", "bu"));
+    }
+
+    #[test]
+    fn language_tags() {
+        assert!(is_indonesian(Some("id")));
+        assert!(is_indonesian(Some("id-ID")));
+        assert!(is_indonesian(Some("ID_id")));
+        assert!(!is_indonesian(Some("en")));
+        assert!(!is_indonesian(None));
+    }
+}

@@ -1,0 +1,495 @@
+//! End-to-end tests of the public rule API: matching table, error offsets and messages,
+//! matched terms, warnings, and property tests.
+
+use proptest::prelude::*;
+
+use super::*;
+
+const TITLE: &str = "Intelijen AS: Rusia Beli Roket dari Korut untuk Perangi Ukraina";
+const SUMMARY: &str = "Intelijen Amerika Serikat (AS) pada Selasa (6/9/2022) melaporkan bahwa Rusia membeli jutaan roket dan peluru artileri dari Korea Utara.";
+const CONTENT: &str = "Dalam resolusi Perserikatan Bangsa-Bangsa (PBB), Pyongyang dilarang untuk mengekspor atau mengimpor senjata dari negara lain.\nberapa banyak persenjataan yang ingin dibeli Moskow dari Pyongyang\nRusia gak bebas berbelanja senjata karena sanksi Barat";
+
+/// Which document a table case runs against.
+#[derive(Clone, Copy)]
+enum Doc {
+    /// The Indonesian article, with author, categories, link and feed filled in.
+    Article,
+    /// A document whose content is the given text and whose other fields are empty.
+    Content(&'static str),
+}
+
+fn article() -> Document {
+    let authors = vec!["Tim CNN Indonesia".to_owned()];
+    let categories = vec!["Internasional".to_owned(), "Asia".to_owned()];
+    Document::new(&DocFields {
+        title: TITLE,
+        summary: SUMMARY,
+        content: CONTENT,
+        authors: &authors,
+        categories: &categories,
+        link: "https://www.cnnindonesia.com/internasional/20220906-rusia-beli-roket-korut",
+        feed: "CNN Indonesia",
+    })
+}
+
+fn content(text: &str) -> Document {
+    Document::new(&DocFields {
+        title: "",
+        summary: "",
+        content: text,
+        authors: &[],
+        categories: &[],
+        link: "",
+        feed: "",
+    })
+}
+
+fn doc(d: Doc) -> Document {
+    match d {
+        Doc::Article => article(),
+        Doc::Content(t) => content(t),
+    }
+}
+
+fn opts(lang: Option<&str>) -> RuleOptions {
+    RuleOptions {
+        lang: lang.map(str::to_owned),
+    }
+}
+
+const ID: Option<&str> = Some("id");
+const A: Doc = Doc::Article;
+use Doc::Content as C;
+
+#[rustfmt::skip]
+const CASES: &[(&str, Option<&str>, Doc, bool)] = &[
+    // Boolean operators, juxtaposition and parentheses.
+    ("\"Korea Utara\" AND senjata", None, A, true),
+    ("\"Korea Utara\" senjata", None, A, true),
+    ("\"Korea Selatan\" AND senjata", None, A, false),
+    ("\"Korea Selatan\" OR senjata", None, A, true),
+    ("rudal OR misil", None, A, false),
+    ("senjata -sanksi", None, A, false),
+    ("senjata NOT nuklir", None, A, true),
+    ("NOT senjata", None, A, false),
+    ("-nuklir", None, A, true),
+    ("- senjata", None, A, false),
+    ("NOT NOT senjata", None, A, true),
+    ("(rudal OR roket) AND (Korut OR \"Korea Utara\")", None, A, true),
+    ("rudal OR (roket AND nuklir)", None, A, false),
+    ("senjata AND nuklir OR roket", None, A, true),
+    ("senjata AND (nuklir OR rudal)", None, A, false),
+    ("((((roket))))", None, A, true),
+    // Lower-case operators are words.
+    ("senjata and nuklir", None, A, false),
+    ("senjata or nuklir", None, A, false),
+    ("rusia dan roket", None, A, true),
+    ("rusia atau roket", None, A, true),
+    ("senjata not", None, A, false),
+    // Whole-word folded matching.
+    ("korea utara", None, A, true),
+    ("AS", None, A, true),
+    ("AS", None, C("Perang di Asia"), false),
+    ("senjata", None, C("persenjataan"), false),
+    ("Pyongyang", None, C("PYŎNGYANG meluncurkan"), true),
+    ("pyŏngyang", None, A, true),
+    ("ＡＳ", None, A, true),
+    ("strasse", None, C("Die Straße"), true),
+    ("2022", None, A, true),
+    ("6/9/2022", None, A, true),
+    ("Jong-un", None, C("Kim Jong Un tiba"), true),
+    ("Jong-un", None, C("Kim Jong-un tiba"), true),
+    ("e-mail", None, C("kirim email"), false),
+    ("朝鲜", None, C("朝鲜发射导弹"), true),
+    ("\"朝鲜\"", None, C("鲜朝发射"), false),
+    // Phrases.
+    ("\"utara korea\"", None, A, false),
+    ("\"negara lain berapa banyak\"", None, A, true),
+    ("\"Ukraina Intelijen\"", None, A, false),
+    ("\"bangsa bangsa\"", None, A, true),
+    ("“Korea Utara”", None, A, true),
+    // Exact matching.
+    ("=AS", None, A, true),
+    ("=AS", None, C("as soon as"), false),
+    ("=as", None, A, false),
+    ("=\"Korea Utara\"", None, A, true),
+    ("=\"korea utara\"", None, A, false),
+    ("=Pyŏngyang", None, C("Pyongyang"), false),
+    ("=Pyŏngyang", None, C("Pyŏngyang"), true),
+    // Wildcards.
+    ("senjata*", None, C("senjatanya"), true),
+    ("senjata*", None, C("persenjataan"), false),
+    ("*senjata*", None, C("persenjataan"), true),
+    ("r?ket", None, A, true),
+    ("*jata", None, C("senjata"), true),
+    ("=Pyong*", None, C("pyongyang"), false),
+    ("pyong*", None, C("PYŎNGYANG"), true),
+    // Fields.
+    ("title:Korut", None, A, true),
+    ("title:Pyongyang", None, A, false),
+    ("content:Pyongyang", None, A, true),
+    ("summary:\"Korea Utara\"", None, A, true),
+    ("text:Pyongyang", None, A, true),
+    ("title:(rudal OR roket)", None, A, true),
+    ("title:(rudal OR Moskow)", None, A, false),
+    ("author:CNN", None, A, true),
+    ("author:\"Indonesia Internasional\"", None, A, false),
+    ("category:Asia", None, A, true),
+    ("Asia", None, A, false),
+    ("category:\"Internasional Asia\"", None, A, false),
+    ("link:cnnindonesia", None, A, true),
+    ("link:korut", None, A, true),
+    ("feed:\"CNN Indonesia\"", None, A, true),
+    ("feed:Rusia", None, A, false),
+    ("Title:Korut", None, A, true),
+    ("senjata -title:senjata", None, A, true),
+    // Proximity.
+    ("Rusia NEAR/3 roket", None, A, true),
+    ("Rusia NEAR/0 roket", None, A, false),
+    ("roket NEAR/1 Rusia", None, A, true),
+    ("roket ONEAR/1 Rusia", None, A, false),
+    ("Rusia ONEAR/1 roket", None, A, true),
+    ("(rudal OR roket) NEAR/5 \"Korea Utara\"", None, A, true),
+    ("(rudal OR roket) NEAR/3 \"Korea Utara\"", None, A, false),
+    ("\"Korea Utara\" NEAR/4 roket", None, A, true),
+    ("Ukraina NEAR/2 Intelijen", None, A, false),
+    ("Rusia NEAR/1 beli NEAR/1 roket", None, A, true),
+    ("title:Rusia NEAR/1 roket", None, A, true),
+    ("summary:Rusia NEAR/1 roket", None, A, false),
+    ("NOT Rusia NEAR/1 roket", None, A, false),
+    // Indonesian clitics and reduplication.
+    ("senjata", ID, C("senjatanya disita"), true),
+    ("senjata", None, C("senjatanya disita"), false),
+    ("senjata", ID, C("senjata2 ilegal"), true),
+    ("senjata", None, C("senjata-senjata ilegal"), true),
+    ("senjata", ID, C("persenjataan"), false),
+    ("Rusia", ID, C("Rusialah yang membeli"), true),
+    ("roket", ID, C("roketan"), false),
+    ("\"Korea Utara\"", ID, C("korea utaranya"), true),
+    // Stemming.
+    ("~senjata", ID, C("persenjataan"), true),
+    ("~senjata", ID, C("bersenjata"), true),
+    ("~beli", ID, C("pembelian"), true),
+    ("~impor", ID, A, true),
+    ("impor", ID, A, false),
+    ("~lapor", ID, A, true),
+    ("~belanja", ID, A, true),
+    ("~senjata", ID, C("sanksi"), false),
+    ("~missile", None, C("missiles launched"), true),
+    ("~launch", None, C("missiles launched"), true),
+    ("~\"launch missile\"", None, C("launching missiles"), true),
+    // Regexes.
+    ("/\\d+\\/\\d+\\/\\d{4}/", None, A, true),
+    ("/korea utara/", None, A, false),
+    ("/korea utara/i", None, A, true),
+    ("/Pyong/", None, C("PYŎNGYANG"), false),
+    ("/PYŎNG/", None, C("PYŎNGYANG"), true),
+    ("title:/^Intelijen/", None, A, true),
+    ("content:/^Intelijen/", None, A, false),
+    ("/roket/ -/nuklir/", None, A, true),
+];
+
+#[test]
+fn table() {
+    assert!(CASES.len() >= 60);
+    let mut failures = Vec::new();
+    for &(query, lang, d, expected) in CASES {
+        let rule = match Rule::parse(query, &opts(lang)) {
+            Ok(rule) => rule,
+            Err(e) => {
+                failures.push(format!("{query:?}: parse error {e:?}"));
+                continue;
+            }
+        };
+        let got = rule.matches(&doc(d)).is_some();
+        if got != expected {
+            failures.push(format!(
+                "{query:?} lang={lang:?}: expected {expected}, got {got}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[rustfmt::skip]
+const ERRORS: &[(&str, usize, &str)] = &[
+    ("", 0, "expected a term, phrase or '(', found end of rule"),
+    ("   ", 3, "expected a term, phrase or '(', found end of rule"),
+    ("senjata AND", 11, "expected a term, phrase or '(' after AND, found end of rule"),
+    ("OR senjata", 0, "expected a term, phrase or '(', found OR"),
+    ("rusia OR OR korut", 9, "expected a term, phrase or '(' after OR, found OR"),
+    ("senjata NOT", 11, "expected a term, phrase or '(' after NOT, found end of rule"),
+    ("senjata -", 9, "expected a term, phrase or '(' after '-', found end of rule"),
+    ("(rusia OR korut", 15, "expected ')' to close the '(' at offset 0, found end of rule"),
+    ("rusia)", 5, "expected a term, operator or end of rule, found ')' without a matching '('"),
+    ("()", 1, "expected a term, phrase or '(' after '(', found ')'"),
+    ("\"Korea Utara", 0, "expected a closing '\"' for the phrase that starts here, found end of rule"),
+    ("senjata \"\"", 8, "expected words inside the quotes, found an empty phrase"),
+    ("foo:bar", 0, "unknown field 'foo', expected one of title, summary, content, text, author, category, link, feed"),
+    ("senjata AS: Rusia", 8, "unknown field 'AS', expected one of title, summary, content, text, author, category, link, feed"),
+    ("title:", 6, "expected a term, phrase or '(' after 'title:', found end of rule"),
+    ("rudal NEAR/ roket", 11, "expected a number after NEAR/, found a space"),
+    ("rudal NEAR/x roket", 11, "expected a number after NEAR/, found 'x'"),
+    ("rudal ONEAR/5x roket", 13, "expected only digits after ONEAR/, found 'x'"),
+    ("rudal NEAR roket", 10, "expected '/' and a number after NEAR, e.g. NEAR/5, found a space"),
+    ("rudal NEAR/3", 12, "expected a term, phrase or '(' after NEAR/3, found end of rule"),
+    ("(a AND b) NEAR/3 c", 0, "expected terms, phrases or OR-groups of them on both sides of NEAR/3, found an AND group"),
+    ("a NEAR/3 /x/", 9, "expected terms, phrases or OR-groups of them on both sides of NEAR/3, found a regex"),
+    ("se*", 0, "expected at least 3 characters besides '*' and '?' in a wildcard term, found 'se*'"),
+    ("senjata *a?", 8, "expected at least 3 characters besides '*' and '?' in a wildcard term, found '*a?'"),
+    ("korea-ut*", 0, "expected a single word around '*' and '?', found 'korea-ut*'"),
+    ("/(/", 0, "expected a valid regex, found unclosed group"),
+    ("a /abc", 2, "expected a closing '/' for the regex that starts here, found end of rule"),
+    ("/abc/x", 5, "expected a space, ')' or end of rule after the regex, found 'x'"),
+    ("a //", 2, "expected a pattern between the slashes, found an empty regex"),
+    ("= senjata", 1, "expected a word or phrase after '=', found a space"),
+    ("!!!", 0, "expected a word with letters or digits, found '!!!'"),
+    ("~senj*", 0, "expected a word without '*' or '?' after '~', found '~senj*'"),
+    ("é AND", 6, "expected a term, phrase or '(' after AND, found end of rule"),
+    ("AND \"open", 0, "expected a term, phrase or '(', found AND"),
+];
+
+#[test]
+fn errors_have_offsets_and_messages() {
+    assert!(ERRORS.len() >= 10);
+    for &(query, offset, message) in ERRORS {
+        match Rule::parse(query, &RuleOptions::default()) {
+            Ok(_) => panic!("{query:?} parsed but should fail"),
+            Err(e) => assert_eq!(
+                (e.offset, e.message.as_str()),
+                (offset, message),
+                "query {query:?}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn error_display_is_the_message() {
+    let e = Rule::parse("senjata AND", &RuleOptions::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "expected a term, phrase or '(' after AND, found end of rule"
+    );
+}
+
+#[test]
+fn nesting_is_bounded() {
+    let ok = format!("{}senjata{}", "(".repeat(MAX_OK), ")".repeat(MAX_OK));
+    assert!(Rule::parse(&ok, &RuleOptions::default()).is_ok());
+    let deep = format!("{}senjata{}", "(".repeat(64), ")".repeat(64));
+    let e = Rule::parse(&deep, &RuleOptions::default()).unwrap_err();
+    assert_eq!(e.offset, 63);
+    assert!(
+        e.message.starts_with("expected at most 63 nested levels"),
+        "{}",
+        e.message
+    );
+    let nots = "NOT ".repeat(10_000) + "x";
+    assert!(Rule::parse(&nots, &RuleOptions::default()).is_err());
+    let chain = vec!["a"; 10_000].join(" NEAR/1 ");
+    assert!(Rule::parse(&chain, &RuleOptions::default()).is_err());
+    // Flat operators do not nest, so long flat rules stay legal.
+    let flat = vec!["a"; 10_000].join(" OR ");
+    assert!(Rule::parse(&flat, &RuleOptions::default()).is_ok());
+}
+
+const MAX_OK: usize = 63;
+
+fn terms(query: &str, lang: Option<&str>, d: Doc) -> Option<Vec<String>> {
+    let rule = Rule::parse(query, &opts(lang)).unwrap_or_else(|e| panic!("{query:?}: {e:?}"));
+    rule.matches(&doc(d)).map(|m| m.terms)
+}
+
+/// Query, language, document, and the expected `Match.terms` (None for no match).
+type TermsCase = (
+    &'static str,
+    Option<&'static str>,
+    Doc,
+    Option<&'static [&'static str]>,
+);
+
+#[test]
+fn matched_terms() {
+    let cases: &[TermsCase] = &[
+        (
+            "\"Korea Utara\" AND senjata",
+            None,
+            A,
+            Some(&["korea utara", "senjata"]),
+        ),
+        (
+            "rudal OR roket OR Korut",
+            None,
+            A,
+            Some(&["roket", "korut"]),
+        ),
+        ("senjata -nuklir", None, A, Some(&["senjata"])),
+        (
+            "senjata -(nuklir OR rudal) NOT sanksi",
+            None,
+            C("senjata"),
+            Some(&["senjata"]),
+        ),
+        ("Roket roket ROKET", None, A, Some(&["roket"])),
+        (
+            "(rudal OR roket) NEAR/5 \"Korea Utara\"",
+            None,
+            A,
+            Some(&["roket", "korea utara"]),
+        ),
+        ("=AS", None, A, Some(&["as"])),
+        ("senjata*", None, C("senjatanya"), Some(&["senjata*"])),
+        ("/korea utara/i", None, A, Some(&["/korea utara/i"])),
+        ("Pyŏngyang", None, A, Some(&["pyongyang"])),
+        ("Jong-un", None, C("Kim Jong-un"), Some(&["jong un"])),
+        ("-nuklir", None, A, Some(&[])),
+        ("nuklir", None, A, None),
+        ("senjata", ID, C("senjatanya"), Some(&["senjata"])),
+        ("~senjata", ID, C("persenjataan"), Some(&["senjata"])),
+        (
+            "title:senjata OR content:senjata",
+            None,
+            A,
+            Some(&["senjata"]),
+        ),
+        ("(roket AND nuklir) OR Korut", None, A, Some(&["korut"])),
+    ];
+    for (query, lang, d, expected) in cases {
+        let expected = expected.map(|e| e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(terms(query, *lang, *d), expected, "query {query:?}");
+    }
+}
+
+#[test]
+fn warnings() {
+    let warn = |q: &str| {
+        Rule::parse(q, &RuleOptions::default())
+            .map(|r| r.warnings().to_vec())
+            .unwrap_or_default()
+    };
+    let w = warn("senjata AND nuklir OR roket");
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].offset, 19);
+    assert!(w[0].message.contains("parentheses"));
+    assert_eq!(warn("senjata nuklir OR roket").len(), 1);
+    assert!(warn("(senjata AND nuklir) OR roket").is_empty());
+    assert!(warn("senjata OR roket").is_empty());
+    assert!(warn("senjata AND roket").is_empty());
+    let w = warn("senjata and nuklir");
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].offset, 8);
+    assert!(w[0].message.contains("AND"));
+}
+
+#[test]
+fn public_fold() {
+    assert_eq!(fold("PYŎNGYANG Straße"), "pyongyang strasse");
+}
+
+#[test]
+fn rule_and_document_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Rule>();
+    check::<Document>();
+}
+
+#[test]
+fn document_is_reused_across_rules() {
+    let d = article();
+    let rules: Vec<Rule> = ["senjata", "~senjata", "nuklir"]
+        .iter()
+        .map(|q| Rule::parse(q, &opts(ID)).expect("valid rule"))
+        .collect();
+    let hits: Vec<bool> = rules.iter().map(|r| r.matches(&d).is_some()).collect();
+    assert_eq!(hits, [true, true, false]);
+}
+
+/// A boolean expression over a tiny vocabulary, for comparing against a naive evaluator.
+#[derive(Clone, Debug)]
+enum Naive {
+    Word(usize),
+    Not(Box<Naive>),
+    And(Box<Naive>, Box<Naive>),
+    Or(Box<Naive>, Box<Naive>),
+}
+
+const VOCAB: [&str; 5] = ["rusia", "Roket", "KORUT", "senjātā", "pyongyang"];
+
+impl Naive {
+    fn render(&self) -> String {
+        match self {
+            Naive::Word(i) => VOCAB[*i].to_owned(),
+            Naive::Not(e) => format!("-({})", e.render()),
+            Naive::And(a, b) => format!("({} AND {})", a.render(), b.render()),
+            Naive::Or(a, b) => format!("({} OR {})", a.render(), b.render()),
+        }
+    }
+
+    fn eval(&self, present: &[bool]) -> bool {
+        match self {
+            Naive::Word(i) => present[*i],
+            Naive::Not(e) => !e.eval(present),
+            Naive::And(a, b) => a.eval(present) && b.eval(present),
+            Naive::Or(a, b) => a.eval(present) || b.eval(present),
+        }
+    }
+}
+
+fn naive_expr() -> impl Strategy<Value = Naive> {
+    let leaf = (0..VOCAB.len()).prop_map(Naive::Word);
+    leaf.prop_recursive(4, 24, 2, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|e| Naive::Not(Box::new(e))),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Naive::And(Box::new(a), Box::new(b))),
+            (inner.clone(), inner).prop_map(|(a, b)| Naive::Or(Box::new(a), Box::new(b))),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn parser_never_panics(query in "\\PC{0,60}") {
+        let _ = Rule::parse(&query, &RuleOptions::default());
+    }
+
+    #[test]
+    fn parser_never_panics_on_rule_like_input(
+        parts in proptest::collection::vec(
+            prop_oneof![
+                Just("AND"), Just("OR"), Just("NOT"), Just("-"), Just("("), Just(")"), Just("\""),
+                Just("NEAR/2"), Just("ONEAR/"), Just("title:"), Just("foo:"), Just("="), Just("~"),
+                Just("/a(/"), Just("/x/i"), Just("se*"), Just("senjata*"), Just("korea"), Just("é"),
+                Just("朝"), Just(" "), Just("\\"), Just("?"), Just(":"),
+            ],
+            0..24,
+        ),
+        glue in proptest::collection::vec(prop_oneof![Just(""), Just(" ")], 24),
+    ) {
+        let mut query = String::new();
+        for (i, p) in parts.iter().enumerate() {
+            query.push_str(p);
+            query.push_str(glue[i]);
+        }
+        for lang in [None, ID] {
+            if let Ok(rule) = Rule::parse(&query, &opts(lang)) {
+                let _ = rule.matches(&article());
+            }
+        }
+    }
+
+    #[test]
+    fn agrees_with_naive_evaluator(expr in naive_expr(), present in proptest::collection::vec(any::<bool>(), VOCAB.len())) {
+        let words: Vec<&str> = VOCAB.iter().zip(&present).filter(|(_, p)| **p).map(|(w, _)| *w).collect();
+        let text = format!("Berita: {}.", words.join(", "));
+        let d = content(&text);
+        let query = expr.render();
+        let rule = Rule::parse(&query, &RuleOptions::default()).expect("generated rules are valid");
+        prop_assert_eq!(rule.matches(&d).is_some(), expr.eval(&present), "query {}", query);
+    }
+}

@@ -1,0 +1,214 @@
+//! Text normalisation (NFKC, case fold, accent fold) and word tokenisation shared by rule literals and documents.
+//!
+//! Query literals and document text must go through exactly the same functions here,
+//! otherwise a literal could never equal the word it was written to find.
+
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// How a field is split into words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Split {
+    /// Unicode word segmentation (UAX #29), with every Han ideograph as its own word.
+    Words,
+    /// Like `Words`, but every word is cut again at any character that is not a letter or digit,
+    /// because in a URL `www.example.com` should yield `www`, `example` and `com`.
+    Url,
+}
+
+/// One word of a text, in both the exact (NFKC only) and the folded form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Word {
+    pub exact: Box<str>,
+    pub folded: Box<str>,
+}
+
+/// Applies Unicode NFKC, skipping the work when the text is already known to be normalised.
+pub(crate) fn nfkc(text: &str) -> String {
+    if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        text.to_owned()
+    } else {
+        text.nfkc().collect()
+    }
+}
+
+/// Folds text: NFKC, then full lower-casing, then removal of diacritics.
+pub(crate) fn fold(text: &str) -> String {
+    // Pure ASCII cannot carry accents or compatibility characters, and it is by far the most
+    // common case, so it gets a cheap path.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    let normalised = nfkc(text);
+    let mut lowered = String::with_capacity(normalised.len());
+    for c in normalised.chars() {
+        lowered.extend(c.to_lowercase());
+    }
+    let mut stripped = String::with_capacity(lowered.len());
+    for c in lowered.nfd() {
+        if is_diacritic(c) {
+            continue;
+        }
+        match c {
+            'ß' => stripped.push_str("ss"),
+            'đ' | 'ð' => stripped.push('d'),
+            'ł' | 'ŀ' => stripped.push('l'),
+            'ø' => stripped.push('o'),
+            'ı' => stripped.push('i'),
+            'ħ' => stripped.push('h'),
+            'ŧ' => stripped.push('t'),
+            'ĸ' => stripped.push('k'),
+            'æ' => stripped.push_str("ae"),
+            'œ' => stripped.push_str("oe"),
+            'þ' => stripped.push_str("th"),
+            // Final sigma is only a positional variant of sigma, so both must compare equal.
+            'ς' => stripped.push('σ'),
+            other => stripped.push(other),
+        }
+    }
+    // Decomposition split Hangul syllables into jamo, which are not marks and so survived;
+    // recomposing puts them back together so that Korean text keeps comparing equal.
+    stripped.nfc().collect()
+}
+
+/// Tells whether a character is a combining accent that folding removes.
+///
+/// Only the diacritic blocks are listed (plus Arabic harakat and Hebrew points), because
+/// combining vowel signs of Indic or Thai scripts are letters in all but name and dropping
+/// them would merge unrelated words.
+fn is_diacritic(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036F}'
+        | '\u{0483}'..='\u{0489}'
+        | '\u{0591}'..='\u{05C7}'
+        | '\u{064B}'..='\u{065F}'
+        | '\u{0670}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// Tells whether a character is a Han ideograph, which is treated as a word on its own.
+pub(crate) fn is_han(c: char) -> bool {
+    matches!(c,
+        '\u{3400}'..='\u{4DBF}'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{20000}'..='\u{2A6DF}'
+        | '\u{2A700}'..='\u{2EBEF}'
+        | '\u{2F800}'..='\u{2FA1F}'
+        | '\u{30000}'..='\u{3134F}')
+}
+
+/// Calls `emit` with every word of an already NFKC-normalised text, in order.
+pub(crate) fn for_each_word<'a>(nfkc_text: &'a str, split: Split, mut emit: impl FnMut(&'a str)) {
+    for word in nfkc_text.unicode_words() {
+        let plain = !word.chars().any(is_han)
+            && (split == Split::Words || word.chars().all(char::is_alphanumeric));
+        if plain {
+            emit(word);
+            continue;
+        }
+        // Cut the word into Han characters and runs of other characters, dropping the
+        // characters that URL splitting treats as separators.
+        let mut run_start: Option<usize> = None;
+        for (i, c) in word.char_indices() {
+            let separator = split == Split::Url && !c.is_alphanumeric();
+            if is_han(c) || separator {
+                if let Some(s) = run_start.take() {
+                    emit_if_wordy(&word[s..i], &mut emit);
+                }
+                if !separator {
+                    emit(&word[i..i + c.len_utf8()]);
+                }
+            } else if run_start.is_none() {
+                run_start = Some(i);
+            }
+        }
+        if let Some(s) = run_start {
+            emit_if_wordy(&word[s..], &mut emit);
+        }
+    }
+}
+
+/// Emits a fragment only when it still holds a letter or digit, as UAX #29 word filtering does.
+fn emit_if_wordy<'a>(fragment: &'a str, emit: &mut impl FnMut(&'a str)) {
+    if fragment.chars().any(char::is_alphanumeric) {
+        emit(fragment);
+    }
+}
+
+/// Normalises and splits a text into words carrying both their exact and folded forms.
+pub(crate) fn words(text: &str, split: Split) -> Vec<Word> {
+    let normalised = nfkc(text);
+    let mut out = Vec::new();
+    for_each_word(&normalised, split, |w| {
+        out.push(Word {
+            exact: w.into(),
+            folded: fold(w).into(),
+        });
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folded(text: &str, split: Split) -> Vec<String> {
+        words(text, split)
+            .into_iter()
+            .map(|w| w.folded.into_string())
+            .collect()
+    }
+
+    #[test]
+    fn fold_handles_case_accents_and_special_letters() {
+        assert_eq!(fold("PYŎNGYANG"), "pyongyang");
+        assert_eq!(fold("Straße"), "strasse");
+        assert_eq!(
+            fold("Łódź Đà Nẵng Øre İstanbul ıi"),
+            "lodz da nang ore istanbul ii"
+        );
+        assert_eq!(fold("ﬁnal ＡＢＣ"), "final abc");
+        assert_eq!(fold("한국"), "한국");
+        assert_eq!(fold("plain ascii"), "plain ascii");
+    }
+
+    #[test]
+    fn words_split_hyphens_han_and_urls() {
+        assert_eq!(
+            folded("Kim Jong-un, e-mail!", Split::Words),
+            ["kim", "jong", "un", "e", "mail"]
+        );
+        assert_eq!(folded("朝鲜发射", Split::Words), ["朝", "鲜", "发", "射"]);
+        assert_eq!(
+            folded("Selasa (6/9/2022)", Split::Words),
+            ["selasa", "6", "9", "2022"]
+        );
+        assert_eq!(
+            folded("senjata2 senjata-senjata", Split::Words),
+            ["senjata2", "senjata", "senjata"]
+        );
+        assert_eq!(
+            folded("https://www.cnnindonesia.com/internasional/x_y", Split::Url),
+            [
+                "https",
+                "www",
+                "cnnindonesia",
+                "com",
+                "internasional",
+                "x",
+                "y"
+            ]
+        );
+    }
+
+    #[test]
+    fn exact_form_keeps_case() {
+        let w = words("Intelijen AS:", Split::Words);
+        assert_eq!(&*w[1].exact, "AS");
+        assert_eq!(&*w[1].folded, "as");
+    }
+}

@@ -1,0 +1,254 @@
+//! Scheduling: when each feed is due, with global and per-host concurrency limits, and never
+//! two polls of one feed at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Feed, Schedule};
+use crate::pipeline::{PollOutcome, Poller};
+use crate::store::StoreError;
+
+/// The longest a failing feed waits between attempts (unless its own interval is longer).
+pub const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+/// Concurrency limits shared by every poll.
+#[derive(Debug)]
+pub struct Limits {
+    global: Arc<Semaphore>,
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Limits {
+    /// At most `concurrency` polls in total and `per_host` polls per host at once.
+    pub fn new(concurrency: usize, per_host: usize) -> Arc<Limits> {
+        Arc::new(Limits {
+            global: Arc::new(Semaphore::new(concurrency.max(1))),
+            per_host: per_host.max(1),
+            hosts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Wait for a slot for a poll of `url`: first the host's, then the global one, so that
+    /// a slow host never holds global slots while it queues.
+    pub async fn acquire(&self, url: &str) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
+        let host = reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)).unwrap_or_default();
+        let sem = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))))
+        };
+        // The semaphores are never closed, so acquiring cannot fail.
+        let host_permit = sem.acquire_owned().await.expect("host semaphore is never closed");
+        let global = Arc::clone(&self.global).acquire_owned().await.expect("global semaphore is never closed");
+        (host_permit, global)
+    }
+}
+
+/// When `feed` is next due after a poll that ended at `now` with `failures` consecutive failures.
+///
+/// Intervals get ±5 % jitter so that feeds sharing an interval drift apart; a failing feed
+/// backs off exponentially (never polled more often than its interval) up to six hours.
+pub fn next_poll(schedule: &Schedule, now: DateTime<Utc>, failures: u32, seed: &str) -> DateTime<Utc> {
+    let jitter = fraction(seed, now);
+    let normal = match schedule {
+        Schedule::Every(d) => now + chrono::Duration::from_std(d.mul_f64(0.95 + 0.1 * jitter)).unwrap_or_default(),
+        Schedule::Cron(c) => c.after(&now).next().unwrap_or(now + chrono::Duration::days(1)),
+    };
+    if failures == 0 {
+        return normal;
+    }
+    let interval = (normal - now).to_std().unwrap_or_default();
+    let backoff = Duration::from_secs(60u64 << (failures - 1).min(16)).min(MAX_FAILURE_BACKOFF.max(interval));
+    let wait = backoff.mul_f64(0.9 + 0.2 * jitter).max(interval);
+    now + chrono::Duration::from_std(wait).unwrap_or_default()
+}
+
+fn fraction(seed: &str, now: DateTime<Utc>) -> f64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    seed.hash(&mut h);
+    now.timestamp_nanos_opt().hash(&mut h);
+    (h.finish() % 10_000) as f64 / 10_000.0
+}
+
+struct Slot {
+    feed: Feed,
+    next: DateTime<Utc>,
+    running: bool,
+}
+
+/// Poll every feed on its schedule until `cancel` fires, then let in-flight polls finish
+/// within `grace` and name those that did not.
+pub async fn run(poller: Poller, feeds: Vec<Feed>, limits: Arc<Limits>, cancel: CancellationToken, grace: Duration) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let mut slots = Vec::new();
+    for feed in feeds.into_iter().filter(|f| f.enabled) {
+        // Resume the rhythm of the previous run: a feed polled a minute ago is not due again
+        // just because pantau restarted, and a feed whose time passed is polled now.
+        let state = poller.store.feed_state(&feed.name).await?;
+        let next = match state.last_attempt_at {
+            Some(last) => next_poll(&feed.schedule, last, state.consecutive_failures, &feed.name).max(now),
+            None => now,
+        };
+        tracing::debug!(feed = %feed.name, next = %next, "scheduled feed");
+        slots.push(Slot { feed, next, running: false });
+    }
+    tracing::info!(feeds = slots.len(), "scheduler started");
+    let mut tasks: JoinSet<Result<PollOutcome, StoreError>> = JoinSet::new();
+    // Which slot each task polls, so that even a panicking poll frees its feed's slot.
+    let mut owners: HashMap<tokio::task::Id, usize> = HashMap::new();
+    loop {
+        let now = Utc::now();
+        for (i, slot) in slots.iter_mut().enumerate() {
+            if !slot.running && slot.next <= now {
+                slot.running = true;
+                let (poller, feed, limits) = (poller.clone(), slot.feed.clone(), Arc::clone(&limits));
+                let handle = tasks.spawn(async move {
+                    let _permits = limits.acquire(&feed.url).await;
+                    poller.poll(&feed).await
+                });
+                owners.insert(handle.id(), i);
+            }
+        }
+        let earliest = slots.iter().filter(|s| !s.running).map(|s| s.next).min();
+        let wait = earliest.map_or(Duration::from_secs(3600), |t| (t - now).to_std().unwrap_or_default());
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let (id, result) = match done {
+                    Ok((id, r)) => (id, Some(r)),
+                    Err(e) => (e.id(), None),
+                };
+                let Some(i) = owners.remove(&id) else { continue };
+                let failures = match result {
+                    Some(Ok(PollOutcome::Failed { failures })) => failures,
+                    Some(Ok(_)) => 0,
+                    Some(Err(e)) => {
+                        tracing::error!(feed = %slots[i].feed.name, error = %e, "poll could not be recorded");
+                        1
+                    }
+                    None => {
+                        // A panic loses this one poll; the feed stays on its schedule.
+                        tracing::error!(feed = %slots[i].feed.name, "poll task panicked");
+                        1
+                    }
+                };
+                let slot = &mut slots[i];
+                slot.running = false;
+                slot.next = next_poll(&slot.feed.schedule, Utc::now(), failures, &slot.feed.name);
+                tracing::debug!(feed = %slot.feed.name, next = %slot.next, "next poll");
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+    drain(&mut tasks, &mut owners, &mut slots, grace).await;
+    Ok(())
+}
+
+async fn drain(
+    tasks: &mut JoinSet<Result<PollOutcome, StoreError>>,
+    owners: &mut HashMap<tokio::task::Id, usize>,
+    slots: &mut [Slot],
+    grace: Duration,
+) {
+    if tasks.is_empty() {
+        return;
+    }
+    tracing::info!(in_flight = tasks.len(), grace = ?grace, "waiting for in-flight polls");
+    let deadline = tokio::time::Instant::now() + grace;
+    while !tasks.is_empty() {
+        match tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await {
+            Ok(Some(done)) => {
+                let id = done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
+                if let Some(i) = owners.remove(&id) {
+                    slots[i].running = false;
+                }
+            }
+            Ok(None) => {}
+            Err(_) => {
+                let names: Vec<&str> = slots.iter().filter(|s| s.running).map(|s| s.feed.name.as_str()).collect();
+                tracing::warn!(feeds = ?names, "grace period over; abandoning polls still running");
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                return;
+            }
+        }
+    }
+}
+
+/// Poll every enabled feed once, now, within the limits; returns each feed's outcome.
+pub async fn poll_all(poller: &Poller, feeds: &[Feed], limits: Arc<Limits>) -> Vec<(String, Result<PollOutcome, StoreError>)> {
+    let mut tasks = JoinSet::new();
+    for feed in feeds.iter().filter(|f| f.enabled).cloned() {
+        let (poller, limits) = (poller.clone(), Arc::clone(&limits));
+        tasks.spawn(async move {
+            let _permits = limits.acquire(&feed.url).await;
+            let r = poller.poll(&feed).await;
+            (feed.name, r)
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(v) => out.push(v),
+            Err(e) => tracing::error!(error = %e, "poll task failed"),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn intervals_are_jittered_by_at_most_five_percent() {
+        let now = Utc::now();
+        let s = Schedule::Every(Duration::from_secs(600));
+        for i in 0..50 {
+            let d = (next_poll(&s, now, 0, &format!("f{i}")) - now).num_seconds();
+            assert!((570..=630).contains(&d), "{d}");
+        }
+    }
+
+    #[test]
+    fn failures_back_off_but_never_poll_faster_than_the_interval() {
+        let now = Utc::now();
+        let s = Schedule::Every(Duration::from_secs(600));
+        let first = (next_poll(&s, now, 1, "f") - now).num_seconds();
+        assert!(first >= 540, "{first}");
+        let many = (next_poll(&s, now, 12, "f") - now).num_seconds();
+        assert!(many >= 5 * 3600 && many <= 7 * 3600, "{many}");
+        let fast = Schedule::Every(Duration::from_secs(60));
+        let third = (next_poll(&fast, now, 3, "f") - now).num_seconds();
+        assert!((216..=264).contains(&third), "{third}");
+    }
+
+    #[test]
+    fn cron_schedules_give_the_next_matching_second() {
+        let c = cron::Schedule::from_str("0 */5 * * * *").unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-01-01T10:02:30Z").unwrap().with_timezone(&Utc);
+        let next = next_poll(&Schedule::Cron(Box::new(c)), now, 0, "f");
+        assert_eq!(next.to_rfc3339(), "2026-01-01T10:05:00+00:00");
+    }
+
+    #[tokio::test]
+    async fn per_host_limit_queues_the_second_poll_of_a_host() {
+        let limits = Limits::new(4, 1);
+        let a = limits.acquire("https://a.example/1").await;
+        // Another host is not held up.
+        let _b = limits.acquire("https://b.example/1").await;
+        let second = tokio::time::timeout(Duration::from_millis(50), limits.acquire("https://A.example/2")).await;
+        assert!(second.is_err(), "same host must wait");
+        drop(a);
+        let third = tokio::time::timeout(Duration::from_millis(500), limits.acquire("https://a.example/2")).await;
+        assert!(third.is_ok());
+    }
+}
