@@ -1,1 +1,696 @@
-#[cfg(test)] mod t {}
+//! Unit tests of the store: migrations, the instance lock, feeds, deduplicating commits, the outbox.
+
+use super::*;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::model::alert_id;
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("pantau-store-{}-{n}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("pantau.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A second, raw connection to the database file, for looking behind the store's interface.
+fn raw(path: &Path) -> Connection {
+    let c = Connection::open(path).expect("raw connection");
+    c.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
+    c
+}
+
+fn query_i64(path: &Path, sql: &str) -> i64 {
+    raw(path).query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
+fn user_version(path: &Path) -> i64 {
+    raw(path).pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version")
+}
+
+fn feed(name: &str, url: &str) -> FeedRef {
+    FeedRef { name: name.to_string(), url: url.to_string() }
+}
+
+fn item(key: &str) -> Item {
+    Item {
+        id: key.to_string(),
+        title: format!("Title {key}"),
+        link: Some(format!("https://example.org/{key}")),
+        authors: vec!["Ann".to_string()],
+        categories: vec!["news".to_string()],
+        summary: format!("summary of {key}"),
+        content: format!("content of {key}"),
+        ..Item::default()
+    }
+}
+
+fn alert(feed: &str, key: &str, rule: &str, sink: &str) -> NewAlert {
+    let id = alert_id(feed, key, rule, sink);
+    NewAlert {
+        payload: format!(r#"{{"id":"{id}","rule":"{rule}"}}"#),
+        id,
+        rule: rule.to_string(),
+        sink: sink.to_string(),
+        matched: vec!["word".to_string()],
+    }
+}
+
+fn poll(feed: &str, items: Vec<(Item, Vec<NewAlert>)>) -> PollRecord {
+    PollRecord { feed: feed.to_string(), items, etag: None, last_modified: None, status: "200".to_string() }
+}
+
+/// A store at a fresh path with the named feeds (URL `https://example.org/<name>.xml`) synced.
+async fn store_with_feeds(dir: &TempDir, names: &[&str]) -> Store {
+    let store = Store::open(&dir.db()).await.expect("open store");
+    store
+        .sync_feeds(names.iter().map(|n| feed(n, &format!("https://example.org/{n}.xml"))).collect())
+        .await
+        .expect("sync feeds");
+    store
+}
+
+fn ids(alerts: &[OutboxAlert]) -> Vec<&str> {
+    alerts.iter().map(|a| a.id.as_str()).collect()
+}
+
+fn keys(list: &[&str]) -> Vec<String> {
+    list.iter().map(|k| k.to_string()).collect()
+}
+
+fn set(list: &[&str]) -> HashSet<String> {
+    list.iter().map(|k| k.to_string()).collect()
+}
+
+/// Wait until the millisecond clock the store uses has moved on.
+async fn tick() {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening and migrations
+
+#[tokio::test]
+async fn open_creates_file_and_applies_migrations() {
+    let dir = TempDir::new("open_creates");
+    let path = dir.0.join("nested").join("pantau.db");
+    assert!(!path.exists());
+
+    let store = Store::open(&path).await.expect("open");
+    assert!(path.exists(), "the database file is created, with missing parent directories");
+    assert_eq!(user_version(&path), MIGRATIONS.len() as i64);
+    assert_eq!(user_version(&path), 1);
+    for table in ["feeds", "items", "alerts"] {
+        let n = query_i64(&path, &format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"));
+        assert_eq!(n, 1, "table {table} exists");
+    }
+    store.sync_feeds(vec![feed("a", "https://example.org/a.xml")]).await.unwrap();
+    drop(store);
+
+    // Opening again neither re-runs the migration (it would fail on existing tables) nor loses data.
+    let store = Store::open(&path).await.expect("reopen");
+    assert_eq!(user_version(&path), MIGRATIONS.len() as i64);
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM feeds"), 1);
+    store.sync_feeds(vec![feed("b", "https://example.org/b.xml")]).await.unwrap();
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM feeds"), 2);
+}
+
+#[tokio::test]
+async fn open_refuses_newer_schema() {
+    let dir = TempDir::new("too_new");
+    let path = dir.db();
+    drop(Store::open(&path).await.expect("open"));
+    let newer = MIGRATIONS.len() as i64 + 1;
+    raw(&path).pragma_update(None, "user_version", newer).unwrap();
+
+    match Store::open(&path).await {
+        Err(StoreError::TooNew { path: p, found, known }) => {
+            assert_eq!(p, path);
+            assert_eq!(found, newer);
+            assert_eq!(known, MIGRATIONS.len() as i64);
+        }
+        Err(e) => panic!("expected TooNew, got {e}"),
+        Ok(_) => panic!("a database from a newer pantau must be refused"),
+    }
+    // Refusing does not touch the version.
+    assert_eq!(user_version(&path), newer);
+}
+
+#[tokio::test]
+async fn open_refuses_newer_schema_of_a_foreign_file() {
+    // A file that never saw this pantau but claims a far newer schema: refused, not migrated.
+    let dir = TempDir::new("too_new_foreign");
+    let path = dir.db();
+    raw(&path).pragma_update(None, "user_version", 42i64).unwrap();
+
+    assert!(matches!(Store::open(&path).await, Err(StoreError::TooNew { found: 42, .. })));
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'feeds'"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instance lock
+
+#[tokio::test]
+async fn instance_lock_excludes_a_second_holder_until_dropped() {
+    let dir = TempDir::new("lock");
+    let path = dir.db();
+
+    let first = lock_instance(&path).expect("first lock");
+    match lock_instance(&path) {
+        Err(StoreError::Locked { path: p, lock }) => {
+            assert_eq!(p, path);
+            assert_eq!(lock, dir.0.join("pantau.db.lock"));
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    // Another database is not affected.
+    let other = lock_instance(&dir.0.join("other.db")).expect("lock on another database");
+
+    drop(first);
+    let again = lock_instance(&path).expect("lock after the first was released");
+    assert!(matches!(lock_instance(&path), Err(StoreError::Locked { .. })));
+    drop(again);
+    drop(other);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feeds
+
+#[tokio::test]
+async fn sync_feeds_inserts_and_updates_urls_without_duplicates() {
+    let dir = TempDir::new("sync_feeds");
+    let path = dir.db();
+    let store = Store::open(&path).await.unwrap();
+
+    store.sync_feeds(vec![feed("a", "https://a.example/1"), feed("b", "https://b.example/1")]).await.unwrap();
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM feeds"), 2);
+    let id_a = query_i64(&path, "SELECT id FROM feeds WHERE name = 'a'");
+
+    store.sync_feeds(vec![feed("a", "https://a.example/2"), feed("b", "https://b.example/1")]).await.unwrap();
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM feeds"), 2, "a changed URL updates, not duplicates");
+    assert_eq!(query_i64(&path, "SELECT id FROM feeds WHERE name = 'a'"), id_a, "the row keeps its id");
+    let url: String = raw(&path).query_row("SELECT url FROM feeds WHERE name = 'a'", [], |r| r.get(0)).unwrap();
+    assert_eq!(url, "https://a.example/2");
+    let url: String = raw(&path).query_row("SELECT url FROM feeds WHERE name = 'b'", [], |r| r.get(0)).unwrap();
+    assert_eq!(url, "https://b.example/1");
+}
+
+#[tokio::test]
+async fn sync_feeds_keeps_poll_state() {
+    let dir = TempDir::new("sync_keeps_state");
+    let store = store_with_feeds(&dir, &["a"]).await;
+    let mut p = poll("a", vec![(item("x"), vec![])]);
+    p.etag = Some("\"v1\"".to_string());
+    store.commit_poll(p).await.unwrap();
+
+    store.sync_feeds(vec![feed("a", "https://moved.example/a.xml")]).await.unwrap();
+    let state = store.feed_state("a").await.unwrap();
+    assert!(state.polled_before);
+    assert_eq!(state.etag.as_deref(), Some("\"v1\""));
+    assert_eq!(store.known_keys("a", keys(&["x"])).await.unwrap(), set(&["x"]));
+}
+
+#[tokio::test]
+async fn feed_state_of_unknown_or_new_feed_is_default() {
+    let dir = TempDir::new("feed_state_default");
+    let store = store_with_feeds(&dir, &["a"]).await;
+    assert_eq!(store.feed_state("nope").await.unwrap(), FeedState::default());
+    assert_eq!(store.feed_state("a").await.unwrap(), FeedState::default());
+}
+
+#[tokio::test]
+async fn record_attempt_sets_last_attempt_time() {
+    let dir = TempDir::new("record_attempt");
+    let store = store_with_feeds(&dir, &["a"]).await;
+    let before = Utc::now().timestamp_millis();
+    store.record_attempt("a").await.unwrap();
+    let after = Utc::now().timestamp_millis();
+
+    let state = store.feed_state("a").await.unwrap();
+    let at = state.last_attempt_at.expect("attempt recorded").timestamp_millis();
+    assert!((before..=after).contains(&at), "{before} <= {at} <= {after}");
+    assert!(!state.polled_before, "an attempt is not a success");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Committing polls
+
+#[tokio::test]
+async fn commit_poll_inserts_new_items_with_pending_alerts() {
+    let dir = TempDir::new("commit_new");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f", "g"]).await;
+
+    let mut p = poll(
+        "f",
+        vec![
+            (item("a"), vec![alert("f", "a", "r1", "s1")]),
+            (item("b"), vec![alert("f", "b", "r1", "s1"), alert("f", "b", "r2", "s2")]),
+            (item("c"), vec![]),
+        ],
+    );
+    p.etag = Some("\"e1\"".to_string());
+    p.last_modified = Some("Mon, 01 Jan 2024 00:00:00 GMT".to_string());
+    let summary = store.commit_poll(p).await.unwrap();
+    assert_eq!(summary, PollSummary { new_items: 3, new_alerts: 3 });
+
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items"), 3);
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM alerts WHERE state = 'pending' AND attempts = 0"), 3);
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 3, delivered: 0, dead: 0 });
+    assert_eq!(query_i64(&path, "SELECT items_seen FROM feeds WHERE name = 'f'"), 3);
+    assert_eq!(query_i64(&path, "SELECT items_seen FROM feeds WHERE name = 'g'"), 0);
+
+    // Each alert hangs off its own item.
+    let n = query_i64(
+        &path,
+        &format!(
+            "SELECT COUNT(*) FROM alerts JOIN items ON items.id = alerts.item_id WHERE items.item_key = 'b' AND alerts.id IN ('{}', '{}')",
+            alert_id("f", "b", "r1", "s1"),
+            alert_id("f", "b", "r2", "s2")
+        ),
+    );
+    assert_eq!(n, 2);
+
+    // The item's fields are stored as given.
+    let (title, link, authors, categories, summary_text): (String, Option<String>, String, String, String) = raw(&path)
+        .query_row("SELECT title, link, authors, categories, summary FROM items WHERE item_key = 'a'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap();
+    assert_eq!(title, "Title a");
+    assert_eq!(link.as_deref(), Some("https://example.org/a"));
+    assert_eq!(authors, r#"["Ann"]"#);
+    assert_eq!(categories, r#"["news"]"#);
+    assert_eq!(summary_text, "summary of a");
+
+    let state = store.feed_state("f").await.unwrap();
+    assert!(state.polled_before);
+    assert_eq!(state.etag.as_deref(), Some("\"e1\""));
+    assert_eq!(state.last_modified.as_deref(), Some("Mon, 01 Jan 2024 00:00:00 GMT"));
+    assert_eq!(state.consecutive_failures, 0);
+    assert!(!store.feed_state("g").await.unwrap().polled_before, "other feeds are untouched");
+}
+
+#[tokio::test]
+async fn commit_poll_stores_dates_to_the_millisecond() {
+    let dir = TempDir::new("commit_dates");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let published = Utc.timestamp_millis_opt(1_700_000_000_123).unwrap();
+    let updated = Utc.timestamp_millis_opt(1_700_000_100_456).unwrap();
+    let it = Item { published: Some(published), updated: Some(updated), ..item("d") };
+    let bare = Item { link: None, ..item("e") };
+    store.commit_poll(poll("f", vec![(it, vec![]), (bare, vec![])])).await.unwrap();
+
+    assert_eq!(query_i64(&path, "SELECT published FROM items WHERE item_key = 'd'"), 1_700_000_000_123);
+    assert_eq!(query_i64(&path, "SELECT updated FROM items WHERE item_key = 'd'"), 1_700_000_100_456);
+    assert_eq!(
+        query_i64(&path, "SELECT COUNT(*) FROM items WHERE item_key = 'e' AND published IS NULL AND updated IS NULL AND link IS NULL"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn commit_poll_again_inserts_nothing_and_raises_no_alert() {
+    let dir = TempDir::new("commit_again");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let first = store
+        .commit_poll(poll(
+            "f",
+            vec![(item("a"), vec![alert("f", "a", "r1", "s1")]), (item("b"), vec![alert("f", "b", "r1", "s1")])],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(first, PollSummary { new_items: 2, new_alerts: 2 });
+    let first_seen_a = query_i64(&path, "SELECT first_seen_at FROM items WHERE item_key = 'a'");
+
+    tick().await;
+    // The same items again, now carrying different alerts (another rule, another sink) and changed text.
+    let changed_a = Item { title: "Retitled".to_string(), ..item("a") };
+    let mut again = poll(
+        "f",
+        vec![
+            (changed_a, vec![alert("f", "a", "r2", "s1"), alert("f", "a", "r1", "s2")]),
+            (item("b"), vec![alert("f", "b", "r9", "s9")]),
+        ],
+    );
+    again.etag = Some("\"e2\"".to_string());
+    let second = store.commit_poll(again).await.unwrap();
+    assert_eq!(second, PollSummary { new_items: 0, new_alerts: 0 });
+
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items"), 2);
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM alerts"), 2);
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 2, delivered: 0, dead: 0 });
+    assert_eq!(query_i64(&path, "SELECT first_seen_at FROM items WHERE item_key = 'a'"), first_seen_a);
+    let title: String = raw(&path).query_row("SELECT title FROM items WHERE item_key = 'a'", [], |r| r.get(0)).unwrap();
+    assert_eq!(title, "Title a", "a stored item is left alone");
+    assert!(store.due_alerts("s2", Utc::now(), 10).await.unwrap().is_empty());
+    assert!(store.due_alerts("s9", Utc::now(), 10).await.unwrap().is_empty());
+    assert_eq!(query_i64(&path, "SELECT items_seen FROM feeds WHERE name = 'f'"), 2);
+    assert_eq!(store.feed_state("f").await.unwrap().etag.as_deref(), Some("\"e2\""), "validators still updated");
+
+    // A mix of old and new items only counts the new one.
+    let mixed = store
+        .commit_poll(poll(
+            "f",
+            vec![(item("a"), vec![alert("f", "a", "r3", "s1")]), (item("c"), vec![alert("f", "c", "r1", "s1")])],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(mixed, PollSummary { new_items: 1, new_alerts: 1 });
+    assert_eq!(query_i64(&path, "SELECT items_seen FROM feeds WHERE name = 'f'"), 3);
+    let due = store.due_alerts("s1", Utc::now(), 10).await.unwrap();
+    assert_eq!(ids(&due), vec![alert_id("f", "a", "r1", "s1"), alert_id("f", "b", "r1", "s1"), alert_id("f", "c", "r1", "s1")]);
+}
+
+#[tokio::test]
+async fn commit_poll_counts_an_item_repeated_in_one_poll_once() {
+    let dir = TempDir::new("commit_repeat");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let summary = store
+        .commit_poll(poll(
+            "f",
+            vec![
+                (item("a"), vec![alert("f", "a", "r1", "s1")]),
+                (item("a"), vec![alert("f", "a", "r2", "s1")]),
+                (item("b"), vec![]),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(summary, PollSummary { new_items: 2, new_alerts: 1 });
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items WHERE item_key = 'a'"), 1);
+    assert_eq!(query_i64(&path, "SELECT items_seen FROM feeds WHERE name = 'f'"), 2);
+    let due = store.due_alerts("s1", Utc::now(), 10).await.unwrap();
+    assert_eq!(ids(&due), vec![alert_id("f", "a", "r1", "s1")]);
+}
+
+#[tokio::test]
+async fn same_item_key_in_two_feeds_is_two_items() {
+    let dir = TempDir::new("commit_two_feeds");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f", "g"]).await;
+    let s1 = store.commit_poll(poll("f", vec![(item("a"), vec![alert("f", "a", "r", "s")])])).await.unwrap();
+    let s2 = store.commit_poll(poll("g", vec![(item("a"), vec![alert("g", "a", "r", "s")])])).await.unwrap();
+    assert_eq!(s1, PollSummary { new_items: 1, new_alerts: 1 });
+    assert_eq!(s2, PollSummary { new_items: 1, new_alerts: 1 });
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items"), 2);
+}
+
+#[tokio::test]
+async fn known_keys_returns_exactly_the_stored_keys_of_that_feed() {
+    let dir = TempDir::new("known_keys");
+    let store = store_with_feeds(&dir, &["f", "g"]).await;
+    assert!(store.known_keys("f", keys(&["a", "b"])).await.unwrap().is_empty());
+
+    store.commit_poll(poll("f", vec![(item("a"), vec![]), (item("b"), vec![])])).await.unwrap();
+    store.commit_poll(poll("g", vec![(item("z"), vec![])])).await.unwrap();
+
+    assert_eq!(store.known_keys("f", keys(&["a", "b", "c", "z"])).await.unwrap(), set(&["a", "b"]));
+    assert_eq!(store.known_keys("f", keys(&["b"])).await.unwrap(), set(&["b"]));
+    assert!(store.known_keys("f", vec![]).await.unwrap().is_empty());
+    assert_eq!(store.known_keys("g", keys(&["a", "b", "z"])).await.unwrap(), set(&["z"]));
+    assert!(store.known_keys("unknown", keys(&["a", "z"])).await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures and health
+
+#[tokio::test]
+async fn failures_count_up_and_reset_on_success_or_not_modified() {
+    let dir = TempDir::new("failures");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f", "g"]).await;
+
+    assert_eq!(store.record_failure("f", "500", "server error").await.unwrap(), 1);
+    assert_eq!(store.record_failure("f", "timeout", "timed out").await.unwrap(), 2);
+    assert_eq!(store.record_failure("f", "502", "bad gateway").await.unwrap(), 3);
+    assert_eq!(store.feed_state("f").await.unwrap().consecutive_failures, 3);
+    assert_eq!(store.feed_state("g").await.unwrap().consecutive_failures, 0, "per feed");
+    let (status, error): (String, String) = raw(&path)
+        .query_row("SELECT last_status, last_error FROM feeds WHERE name = 'f'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((status.as_str(), error.as_str()), ("502", "bad gateway"));
+
+    store.commit_poll(poll("f", vec![(item("a"), vec![])])).await.unwrap();
+    assert_eq!(store.feed_state("f").await.unwrap().consecutive_failures, 0);
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM feeds WHERE name = 'f' AND last_error IS NULL AND last_status = '200'"), 1);
+
+    assert_eq!(store.record_failure("f", "500", "again").await.unwrap(), 1);
+    assert_eq!(store.record_failure("f", "500", "again").await.unwrap(), 2);
+    store.record_not_modified("f").await.unwrap();
+    assert_eq!(store.feed_state("f").await.unwrap().consecutive_failures, 0);
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM feeds WHERE name = 'f' AND last_error IS NULL AND last_status = '304'"), 1);
+    assert_eq!(store.record_failure("f", "500", "once more").await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn record_not_modified_keeps_validators_and_items() {
+    let dir = TempDir::new("not_modified");
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let mut p = poll("f", vec![(item("a"), vec![])]);
+    p.etag = Some("\"e\"".to_string());
+    p.last_modified = Some("lm".to_string());
+    store.commit_poll(p).await.unwrap();
+
+    store.record_not_modified("f").await.unwrap();
+    let state = store.feed_state("f").await.unwrap();
+    assert!(state.polled_before);
+    assert_eq!(state.etag.as_deref(), Some("\"e\""));
+    assert_eq!(state.last_modified.as_deref(), Some("lm"));
+    assert_eq!(store.known_keys("f", keys(&["a"])).await.unwrap(), set(&["a"]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox
+
+/// Commit one item per key to feed "f", each with one alert (rule "r") for `sink`, in order.
+async fn queue(store: &Store, sink: &str, item_keys: &[&str]) -> Vec<String> {
+    let items = item_keys.iter().map(|k| (item(k), vec![alert("f", k, "r", sink)])).collect();
+    let summary = store.commit_poll(poll("f", items)).await.unwrap();
+    assert_eq!(summary.new_alerts, item_keys.len());
+    item_keys.iter().map(|k| alert_id("f", k, "r", sink)).collect()
+}
+
+#[tokio::test]
+async fn due_alerts_returns_due_pending_rows_oldest_first_and_limited() {
+    let dir = TempDir::new("due_order");
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let first = queue(&store, "s", &["a", "b"]).await;
+    tick().await;
+    let later = queue(&store, "s", &["c"]).await;
+    let now = Utc::now();
+
+    let due = store.due_alerts("s", now, 10).await.unwrap();
+    assert_eq!(ids(&due), vec![first[0].as_str(), first[1].as_str(), later[0].as_str()]);
+    let a = &due[0];
+    assert_eq!(a.sink, "s");
+    assert_eq!(a.attempts, 0);
+    assert_eq!(a.payload, alert("f", "a", "r", "s").payload, "payload is stored verbatim");
+
+    assert_eq!(ids(&store.due_alerts("s", now, 2).await.unwrap()), vec![first[0].as_str(), first[1].as_str()]);
+    assert!(store.due_alerts("s", now, 0).await.unwrap().is_empty());
+    // Nothing was due an hour ago.
+    assert!(store.due_alerts("s", now - chrono::Duration::hours(1), 10).await.unwrap().is_empty());
+
+    // A retried alert moves behind the ones that have been waiting.
+    tick().await;
+    store.mark_retry(&first[0], Duration::ZERO, "flaky").await.unwrap();
+    let due = store.due_alerts("s", Utc::now(), 10).await.unwrap();
+    assert_eq!(ids(&due), vec![first[1].as_str(), later[0].as_str(), first[0].as_str()]);
+    assert_eq!(due[2].attempts, 1);
+}
+
+#[tokio::test]
+async fn mark_retry_defers_the_alert_and_counts_the_attempt() {
+    let dir = TempDir::new("retry");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let ids_ = queue(&store, "s", &["a", "b"]).await;
+    let (a, b) = (&ids_[0], &ids_[1]);
+
+    let delay = Duration::from_secs(60);
+    let before = Utc::now();
+    store.mark_retry(a, delay, "HTTP 503").await.unwrap();
+    let after = Utc::now();
+
+    let due = store.due_alerts("s", after, 10).await.unwrap();
+    assert_eq!(ids(&due), vec![b.as_str()], "a deferred alert is not due yet");
+    let next = store.next_due("s").await.unwrap().expect("b is still pending");
+    assert!(next <= after, "b is due now, so the earliest due time is not in the future");
+
+    // Once b is delivered, next_due reports a's retry time.
+    store.mark_delivered(b).await.unwrap();
+    let next = store.next_due("s").await.unwrap().expect("a is pending");
+    let delay = chrono::Duration::from_std(delay).unwrap();
+    let lo = (before + delay).timestamp_millis();
+    let hi = (after + delay).timestamp_millis();
+    assert!((lo..=hi).contains(&next.timestamp_millis()), "{lo} <= {} <= {hi}", next.timestamp_millis());
+
+    // At the retry time it comes back, with the attempt counted.
+    let due = store.due_alerts("s", next, 10).await.unwrap();
+    assert_eq!(ids(&due), vec![a.as_str()]);
+    assert_eq!(due[0].attempts, 1);
+    assert_eq!(query_i64(&path, &format!("SELECT COUNT(*) FROM alerts WHERE id = '{a}' AND last_error = 'HTTP 503'")), 1);
+
+    store.mark_retry(a, Duration::ZERO, "again").await.unwrap();
+    let due = store.due_alerts("s", Utc::now(), 10).await.unwrap();
+    assert_eq!(due[0].attempts, 2);
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 1, delivered: 1, dead: 0 });
+}
+
+#[tokio::test]
+async fn delivered_and_dead_alerts_leave_the_queue() {
+    let dir = TempDir::new("delivered_dead");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let ids_ = queue(&store, "s", &["a", "b", "c", "d"]).await;
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 4, delivered: 0, dead: 0 });
+
+    store.mark_delivered(&ids_[0]).await.unwrap();
+    store.mark_dead(&ids_[1], "HTTP 400").await.unwrap();
+    store.mark_delivered(&ids_[2]).await.unwrap();
+
+    let due = store.due_alerts("s", Utc::now(), 10).await.unwrap();
+    assert_eq!(ids(&due), vec![ids_[3].as_str()]);
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 1, delivered: 2, dead: 1 });
+    assert_eq!(
+        query_i64(&path, &format!("SELECT COUNT(*) FROM alerts WHERE id = '{}' AND attempts = 1 AND delivered_at IS NOT NULL", ids_[0])),
+        1
+    );
+    assert_eq!(
+        query_i64(&path, &format!("SELECT COUNT(*) FROM alerts WHERE id = '{}' AND attempts = 1 AND last_error = 'HTTP 400'", ids_[1])),
+        1
+    );
+
+    store.mark_dead(&ids_[3], "gave up").await.unwrap();
+    assert!(store.due_alerts("s", Utc::now(), 10).await.unwrap().is_empty());
+    assert_eq!(store.next_due("s").await.unwrap(), None, "nothing pending, nothing due");
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 0, delivered: 2, dead: 2 });
+}
+
+#[tokio::test]
+async fn outbox_of_an_empty_store() {
+    let dir = TempDir::new("outbox_empty");
+    let store = store_with_feeds(&dir, &["f"]).await;
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts::default());
+    assert!(store.due_alerts("s", Utc::now(), 10).await.unwrap().is_empty());
+    assert_eq!(store.next_due("s").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn alerts_of_one_sink_are_not_returned_for_another() {
+    let dir = TempDir::new("sinks");
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let a = alert("f", "x", "r", "A");
+    let b = alert("f", "x", "r", "B");
+    store.commit_poll(poll("f", vec![(item("x"), vec![a.clone(), b.clone()])])).await.unwrap();
+    let only_a = queue(&store, "A", &["y"]).await;
+
+    let now = Utc::now();
+    let due_a = store.due_alerts("A", now, 10).await.unwrap();
+    let due_b = store.due_alerts("B", now, 10).await.unwrap();
+    assert_eq!(ids(&due_a), vec![a.id.as_str(), only_a[0].as_str()]);
+    assert!(due_a.iter().all(|x| x.sink == "A"));
+    assert_eq!(ids(&due_b), vec![b.id.as_str()]);
+    assert_eq!(due_b[0].sink, "B");
+    assert!(store.due_alerts("C", now, 10).await.unwrap().is_empty());
+    assert_eq!(store.next_due("C").await.unwrap(), None);
+
+    // Settling B's alert does not touch A's queue, and vice versa.
+    store.mark_delivered(&b.id).await.unwrap();
+    assert_eq!(store.next_due("B").await.unwrap(), None);
+    assert!(store.next_due("A").await.unwrap().is_some());
+    assert_eq!(store.due_alerts("A", Utc::now(), 10).await.unwrap().len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomicity
+
+#[tokio::test]
+async fn commit_for_an_unknown_feed_fails_and_stores_nothing() {
+    let dir = TempDir::new("atomic_unknown_feed");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+
+    let mut p = poll("ghost", vec![(item("a"), vec![alert("ghost", "a", "r", "s")])]);
+    p.etag = Some("\"e\"".to_string());
+    match store.commit_poll(p).await {
+        Err(StoreError::Sqlite { path: p, .. }) => assert_eq!(p, path),
+        Err(e) => panic!("expected a database error, got {e}"),
+        Ok(s) => panic!("commit for an unknown feed must fail, got {s:?}"),
+    }
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items"), 0);
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM alerts"), 0);
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM feeds"), 1);
+    assert_eq!(store.feed_state("ghost").await.unwrap(), FeedState::default());
+    assert_eq!(store.feed_state("f").await.unwrap(), FeedState::default());
+
+    // The store is still usable afterwards.
+    let ok = store.commit_poll(poll("f", vec![(item("a"), vec![alert("f", "a", "r", "s")])])).await.unwrap();
+    assert_eq!(ok, PollSummary { new_items: 1, new_alerts: 1 });
+}
+
+#[tokio::test]
+async fn commit_failing_midway_rolls_back_everything() {
+    let dir = TempDir::new("atomic_midway");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+    store.record_failure("f", "500", "earlier failure").await.unwrap();
+
+    // Make the third item's insert fail, after two items and their alerts went in.
+    raw(&path)
+        .execute_batch(
+            "CREATE TRIGGER boom BEFORE INSERT ON items WHEN NEW.item_key = 'boom'
+             BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+        )
+        .unwrap();
+
+    let mut p = poll(
+        "f",
+        vec![
+            (item("a"), vec![alert("f", "a", "r", "s")]),
+            (item("b"), vec![alert("f", "b", "r", "s")]),
+            (item("boom"), vec![alert("f", "boom", "r", "s")]),
+        ],
+    );
+    p.etag = Some("\"e\"".to_string());
+    p.last_modified = Some("lm".to_string());
+    assert!(matches!(store.commit_poll(p.clone()).await, Err(StoreError::Sqlite { .. })));
+
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items"), 0, "no item of the failed poll remains");
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM alerts"), 0, "no alert of the failed poll remains");
+    assert_eq!(query_i64(&path, "SELECT items_seen FROM feeds WHERE name = 'f'"), 0);
+    assert!(store.known_keys("f", keys(&["a", "b"])).await.unwrap().is_empty());
+    let state = store.feed_state("f").await.unwrap();
+    assert!(!state.polled_before, "a failed commit is not a first success");
+    assert_eq!(state.etag, None);
+    assert_eq!(state.last_modified, None);
+    assert_eq!(state.consecutive_failures, 1, "the failure count is not reset by a failed commit");
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts::default());
+
+    // Without the poison pill the same poll goes through in full: nothing half-written blocks it.
+    raw(&path).execute_batch("DROP TRIGGER boom;").unwrap();
+    let summary = store.commit_poll(p).await.unwrap();
+    assert_eq!(summary, PollSummary { new_items: 3, new_alerts: 3 });
+    assert_eq!(store.feed_state("f").await.unwrap().consecutive_failures, 0);
+}

@@ -1,0 +1,137 @@
+//! The command line of CONTRACT §1: exit codes, located config errors, `parse` output.
+
+use std::path::Path;
+
+use crate::util::{pantau, run, sample_feed, show, FeedServer, TempDir};
+
+#[test]
+fn check_accepts_the_shipped_configs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for cfg in ["config/pantau.toml", "config/examples/console.toml"] {
+        let out = run(&root.join(cfg), &["check"]);
+        assert_eq!(out.status.code(), Some(0), "{cfg}: {}", show(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(": ok ("), "{}", show(&out));
+    }
+    let out = pantau()
+        .arg("-c")
+        .arg(root.join("config/examples/webhook.toml"))
+        .arg("check")
+        .env("OPS_WEBHOOK_URL", "https://hooks.example.com/x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+#[test]
+fn check_reports_every_problem_located_and_exits_2() {
+    let dir = TempDir::new("check");
+    let cfg = dir.config(
+        r#"[daemon]
+databse = "x.db"
+
+[[feed]]
+name = "a"
+url = "https://a.example/feed"
+
+[[feed]]
+name = "a"
+url = "${PANTAU_TEST_UNSET_VAR}"
+
+[[rule]]
+name = "r"
+query = '"Korea Utara" AND (senjata'
+"#,
+    );
+    let out = run(&cfg, &["check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // TOML-level errors (the unknown key) come first and alone: the file cannot be typed.
+    let p = cfg.display().to_string();
+    assert!(stdout.contains(&format!("{p}:2:1: unknown field `databse`")), "{stdout}");
+
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace("databse", "database")).unwrap();
+    let out = run(&cfg, &["check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("{p}:9:8: duplicate feed name \"a\"")), "{stdout}");
+    assert!(stdout.contains(&format!("{p}:10:7: environment variable PANTAU_TEST_UNSET_VAR is not set")), "{stdout}");
+    assert!(stdout.contains(&format!("{p}:14:")) && stdout.contains("rule \"r\""), "{stdout}");
+    assert!(stdout.contains("3 error(s)"), "{stdout}");
+}
+
+#[test]
+fn run_and_once_refuse_an_invalid_config_with_exit_1() {
+    let dir = TempDir::new("badrun");
+    let cfg = dir.config("[[rule]]\nname = \"r\"\nquery = 'AND'\n");
+    for cmd in ["run", "once"] {
+        let out = run(&cfg, &[cmd]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", show(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("{}:3:", cfg.display())), "{stderr}");
+    }
+    assert!(!dir.path().join("pantau.db").exists(), "nothing started");
+}
+
+#[test]
+fn a_missing_config_file_is_a_clear_error() {
+    let out = run(Path::new("/nonexistent/pantau.toml"), &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cannot read config file"), "{}", show(&out));
+}
+
+#[test]
+fn parse_prints_the_contract_json_for_a_file_and_a_url() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/world-news.rss");
+    let out = pantau().arg("parse").arg(&file).arg("--json").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["title"], "Sample Indonesian world news");
+    assert_eq!(v["link"], "https://news.example.id/world");
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    let first = &items[0];
+    for key in ["id", "title", "link", "published", "updated", "authors", "categories", "summary", "content"] {
+        assert!(first.get(key).is_some(), "missing {key}: {first}");
+    }
+    assert_eq!(first["published"], "2022-09-06T07:05:00Z");
+    assert!(first["updated"].is_null() || first["updated"] == first["published"], "{first}");
+    let content = first["content"].as_str().unwrap();
+    assert!(content.contains("Korea Utara") && !content.contains("<p>"), "{content}");
+
+    let feeds = FeedServer::start();
+    feeds.set("/f.rss", sample_feed());
+    let out = pantau().arg("parse").arg(feeds.url("/f.rss")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 items") && text.contains("* Intelijen AS: Rusia Beli Roket"), "{text}");
+}
+
+#[test]
+fn parse_fails_with_exit_1_on_garbage_and_missing_files() {
+    let dir = TempDir::new("parsebad");
+    let f = dir.path().join("junk.xml");
+    std::fs::write(&f, "<html><body>not a feed</body></html>").unwrap();
+    let out = pantau().arg("parse").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let out = pantau().arg("parse").arg(dir.path().join("nope.xml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"), "{}", show(&out));
+}
+
+#[test]
+fn the_config_path_comes_from_pantau_config_when_not_given() {
+    let dir = TempDir::new("envcfg");
+    let cfg = dir.config("[[sink]]\nname = \"t\"\ntype = \"console\"\n");
+    let out = pantau().arg("check").env("PANTAU_CONFIG", &cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&cfg.display().to_string()));
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = pantau().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["run", "once", "check", "parse"] {
+        assert!(text.contains(cmd), "{text}");
+    }
+}

@@ -1,0 +1,305 @@
+//! End to end: config → poll → SQLite → rule → alert → webhook, across cycles and restarts.
+
+use std::time::Duration;
+
+use crate::util::{rss_item, run, sample_feed, sample_with, show, FeedServer, Receiver, Response, TempDir};
+
+const RULE: &str = r#"'''"Korea Utara" AND senjata'''"#;
+
+fn config(feeds: &FeedServer, receiver: &Receiver, daemon_extra: &str) -> String {
+    format!(
+        r#"
+[daemon]
+database = "state/pantau.db"
+{daemon_extra}
+
+[[feed]]
+name = "world"
+url = "{feed}"
+tags = ["id"]
+
+[[rule]]
+name = "korut-senjata"
+query = {RULE}
+lang = "id"
+sinks = ["hook"]
+
+[[sink]]
+name = "hook"
+type = "webhook"
+url = "{hook}"
+"#,
+        feed = feeds.url("/world.rss"),
+        hook = receiver.url(),
+    )
+}
+
+fn setup(name: &str) -> (TempDir, FeedServer, Receiver) {
+    let dir = TempDir::new(name);
+    let feeds = FeedServer::start();
+    feeds.set("/world.rss", sample_feed());
+    (dir, feeds, Receiver::start())
+}
+
+#[test]
+fn once_alerts_exactly_the_matching_item_with_the_contract_payload() {
+    let (dir, feeds, rx) = setup("payload");
+    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+
+    let posts = rx.posts();
+    assert_eq!(posts.len(), 1, "exactly one alert: {}", show(&out));
+    let post = &posts[0];
+    assert_eq!(post.header("content-type"), Some("application/json"));
+    let body = post.json();
+    assert_eq!(post.header("idempotency-key"), body["id"].as_str(), "Idempotency-Key is the alert id");
+    assert_eq!(body["rule"], "korut-senjata");
+    assert_eq!(body["feed"]["name"], "world");
+    assert_eq!(body["feed"]["url"], feeds.url("/world.rss"));
+    let item = &body["item"];
+    assert_eq!(item["id"], "https://news.example.id/world/intelijen-as-rusia-beli-roket-dari-korut");
+    assert_eq!(item["title"], "Intelijen AS: Rusia Beli Roket dari Korut untuk Perangi Ukraina");
+    assert_eq!(item["link"], "https://news.example.id/world/intelijen-as-rusia-beli-roket-dari-korut");
+    assert_eq!(item["published"], "2022-09-06T07:05:00Z");
+    assert_eq!(item["summary"], "Rusia gak bebas berbelanja senjata karena sanksi Barat");
+    assert_eq!(item["authors"], serde_json::json!(["Syahreza Zanskie"]));
+    assert_eq!(body["matched"], serde_json::json!(["korea utara", "senjata"]));
+    let created = body["created_at"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(created).is_ok(), "created_at is RFC 3339: {created}");
+    assert!(post.header("user-agent").unwrap_or("").starts_with("pantau/"));
+
+    // The feed was fetched with pantau's User-Agent.
+    let get = &feeds.server.requests_to("GET", "/world.rss")[0];
+    assert!(get.header("user-agent").unwrap().starts_with("pantau/"), "{get:?}");
+}
+
+#[test]
+fn repeated_cycles_and_restarts_alert_once_and_new_items_alert() {
+    let (dir, feeds, rx) = setup("cycles");
+    let cfg = dir.config(&config(&feeds, &rx, ""));
+    for _ in 0..3 {
+        let out = run(&cfg, &["once"]);
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    assert_eq!(rx.posts().len(), 1, "repeated cycles must not alert again");
+    // The second cycle used a conditional GET and was answered 304.
+    let gets = feeds.server.requests_to("GET", "/world.rss");
+    assert!(gets[1].header("if-none-match").is_some(), "{:?}", gets[1]);
+
+    // A new matching item and a new non-matching item are added to the feed.
+    feeds.set(
+        "/world.rss",
+        sample_with(&[
+            rss_item("baru-1", "Korea Utara uji senjata baru", "Pyongyang menembakkan rudal balistik"),
+            rss_item("baru-2", "Harga beras naik", "Tidak ada hubungannya dengan Korea"),
+        ]),
+    );
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let posts = rx.posts();
+    assert_eq!(posts.len(), 2, "{}", show(&out));
+    assert_eq!(posts[1].json()["item"]["id"], "baru-1");
+    assert_ne!(posts[0].header("idempotency-key"), posts[1].header("idempotency-key"));
+
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success());
+    assert_eq!(rx.posts().len(), 2);
+}
+
+#[test]
+fn a_failing_receiver_gets_the_alert_once_with_the_same_idempotency_key() {
+    let (dir, feeds, rx) = setup("retry");
+    rx.script([Response::status(500), Response::body(503, "busy")]);
+    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let posts = rx.posts();
+    assert_eq!(posts.len(), 3, "500, 503, then 200: {}", show(&out));
+    let key = posts[0].header("idempotency-key").unwrap().to_string();
+    assert!(posts.iter().all(|p| p.header("idempotency-key") == Some(key.as_str())));
+    assert!(posts.iter().all(|p| p.body == posts[0].body), "every attempt sends the same payload");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("will retry"), "{stderr}");
+
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success());
+    assert_eq!(rx.posts().len(), 3, "a delivered alert is not sent again");
+}
+
+#[test]
+fn a_rejected_alert_is_dead_and_not_retried() {
+    let (dir, feeds, rx) = setup("dead");
+    rx.script([Response::body(400, "bad payload")]);
+    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("marked dead"), "{stderr}");
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success());
+    assert_eq!(rx.posts().len(), 1);
+}
+
+#[test]
+fn a_short_retry_after_hint_is_waited_for_within_once() {
+    let (dir, feeds, rx) = setup("later");
+    rx.script([Response::status(429).header("Retry-After", "2")]);
+    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    // The 2 s hint is within the horizon, so the same run retried and delivered.
+    let posts = rx.posts();
+    assert_eq!(posts.len(), 2, "{}", show(&out));
+    assert_eq!(posts[0].header("idempotency-key"), posts[1].header("idempotency-key"));
+}
+
+#[test]
+fn a_crash_during_delivery_is_resumed_after_restart_with_the_same_key() {
+    let (dir, feeds, rx) = setup("crash");
+    // The receiver hangs on the first delivery; pantau is killed while it waits.
+    rx.script([Response::status(200).delayed(Duration::from_secs(20))]);
+    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let mut child = crate::util::pantau()
+        .arg("-c")
+        .arg(&cfg)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    rx.server.wait_for(1, Duration::from_secs(30));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let posts = rx.posts();
+    assert_eq!(posts.len(), 2, "the unacknowledged alert is sent again: {}", show(&out));
+    assert_eq!(posts[0].header("idempotency-key"), posts[1].header("idempotency-key"));
+    assert_eq!(posts[0].body, posts[1].body);
+}
+
+#[test]
+fn the_daemon_polls_delivers_and_stops_cleanly_on_sigterm() {
+    let (dir, feeds, rx) = setup("daemon");
+    let cfg = dir.config(&config(&feeds, &rx, "shutdown_grace = \"5s\""));
+    let child = crate::util::pantau()
+        .arg("-c")
+        .arg(&cfg)
+        .arg("run")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    rx.server.wait_for(1, Duration::from_secs(30));
+    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SIGTERM"), "{stderr}");
+    assert!(stderr.contains("pantau stopped"), "{stderr}");
+    assert_eq!(rx.posts().len(), 1);
+}
+
+#[test]
+fn a_second_instance_on_the_same_database_is_refused() {
+    let (dir, feeds, rx) = setup("lock");
+    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let mut child = crate::util::pantau()
+        .arg("-c")
+        .arg(&cfg)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    rx.server.wait_for(1, Duration::from_secs(30));
+    let out = run(&cfg, &["once"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another pantau process"), "{}", show(&out));
+    assert_eq!(rx.posts().len(), 1);
+}
+
+#[test]
+fn broken_feeds_are_reported_and_do_not_stop_the_others() {
+    let (dir, feeds, rx) = setup("broken");
+    feeds.set("/garbage.rss", "this is not a feed <<<");
+    feeds.set_response("/down.rss", Response::status(500));
+    let mut cfg = config(&feeds, &rx, "");
+    for (name, path) in [("garbage", "/garbage.rss"), ("down", "/down.rss"), ("missing", "/missing.rss")] {
+        cfg.push_str(&format!("\n[[feed]]\nname = \"{name}\"\nurl = \"{}\"\n", feeds.url(path)));
+    }
+    cfg.push_str("\n[[feed]]\nname = \"refused\"\nurl = \"http://127.0.0.1:9/feed\"\n");
+    let cfg = dir.config(&cfg);
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for name in ["garbage", "down", "missing", "refused"] {
+        assert!(stderr.contains(&format!("feed={name}")) && stderr.contains("poll failed"), "{name}: {stderr}");
+    }
+    assert!(stderr.contains("HTTP 500") && stderr.contains("HTTP 404"), "{stderr}");
+    assert_eq!(rx.posts().len(), 1, "the good feed still alerts");
+}
+
+#[test]
+fn first_poll_silent_stores_without_alerting_then_alerts_on_new_items() {
+    let (dir, feeds, rx) = setup("silent");
+    let cfg = dir.config(&config(&feeds, &rx, "first_poll = \"silent\""));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(rx.posts().len(), 0);
+    feeds.set("/world.rss", sample_with(&[rss_item("baru", "Senjata Korea Utara", "Uji coba")]));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let posts = rx.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].json()["item"]["id"], "baru");
+}
+
+#[test]
+fn max_age_keeps_old_items_from_alerting() {
+    let (dir, feeds, rx) = setup("maxage");
+    let cfg = dir.config(&config(&feeds, &rx, "max_age = \"7d\""));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(rx.posts().len(), 0, "the sample's items are from 2022");
+}
+
+#[test]
+fn a_webhook_secret_signs_requests_the_standard_webhooks_way() {
+    let (dir, feeds, rx) = setup("signed");
+    let cfg = config(&feeds, &rx, "").replace("type = \"webhook\"", "type = \"webhook\"\nsecret = \"${HOOK_SECRET}\"");
+    let cfg = dir.config(&cfg);
+    let out = crate::util::pantau().arg("-c").arg(&cfg).arg("once").env("HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let post = &rx.posts()[0];
+    assert_eq!(post.header("webhook-id"), post.header("idempotency-key"));
+    let ts: i64 = post.header("webhook-timestamp").unwrap().parse().unwrap();
+    assert!((chrono::Utc::now().timestamp() - ts).abs() < 120);
+    let sig = post.header("webhook-signature").unwrap();
+    assert!(sig.starts_with("v1,") && sig.len() == 3 + 44, "{sig}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("MfKQ9r8G"), "secrets are never logged");
+}
+
+#[test]
+fn console_sink_prints_alerts_on_stdout() {
+    let dir = TempDir::new("console");
+    let feeds = FeedServer::start();
+    feeds.set("/world.rss", sample_feed());
+    let cfg = dir.config(&format!(
+        "[[feed]]\nname = \"world\"\nurl = \"{}\"\n[[rule]]\nname = \"korut-senjata\"\nquery = {RULE}\n[[sink]]\nname = \"terminal\"\ntype = \"console\"\n",
+        feeds.url("/world.rss")
+    ));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("[korut-senjata] Intelijen AS: Rusia Beli Roket dari Korut untuk Perangi Ukraina\n"), "{stdout}");
+    assert!(stdout.contains("matched: korea utara, senjata"), "{stdout}");
+    assert_eq!(stdout.matches("[korut-senjata]").count(), 1);
+    // The database defaults to pantau.db beside the config file.
+    assert!(dir.path().join("pantau.db").exists());
+}

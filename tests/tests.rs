@@ -1,0 +1,7 @@
+//! pantau's integration tests: the real binary against feed servers and webhook receivers
+//! started on 127.0.0.1 by the tests themselves. No test touches the internet.
+
+mod util;
+
+mod cli;
+mod e2e;
