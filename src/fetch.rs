@@ -7,6 +7,9 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::StatusCode;
 
+/// How many redirects one fetch follows.
+pub const MAX_REDIRECTS: usize = 10;
+
 /// The User-Agent pantau sends: its name, version and where to learn about it.
 pub const USER_AGENT: &str = concat!("pantau/", env!("CARGO_PKG_VERSION"), " (+", env!("CARGO_PKG_REPOSITORY"), ")");
 
@@ -45,6 +48,14 @@ pub enum FetchError {
     /// The HTTP client could not be built.
     #[error("cannot build HTTP client: {0}")]
     Client(String),
+    /// Redirects went round in a circle or did not end.
+    #[error("{url}: {message}")]
+    Redirect {
+        /// The feed URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl FetchError {
@@ -54,6 +65,7 @@ impl FetchError {
             FetchError::Status { status, .. } => status.to_string(),
             FetchError::Transport { timeout: true, .. } => "timeout".into(),
             FetchError::TooLarge { .. } => "too-large".into(),
+            FetchError::Redirect { .. } => "redirect-error".into(),
             _ => "error".into(),
         }
     }
@@ -75,6 +87,8 @@ pub enum Fetched {
     NotModified,
     /// A new document.
     Body {
+        /// Set when every redirect on the way was permanent (301/308): the feed's new home.
+        moved_to: Option<String>,
         /// The raw bytes (content-encoding already undone).
         body: Vec<u8>,
         /// The Content-Type header, for the charset.
@@ -102,7 +116,8 @@ impl Fetcher {
             .user_agent(USER_AGENT)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::limited(10))
+            // Redirects are followed by hand so that permanent moves can be recorded.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| FetchError::Client(e.to_string()))?;
         Ok(Fetcher { client, max_body })
@@ -127,7 +142,33 @@ impl Fetcher {
         if let Some(v) = validators.last_modified.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
             map.insert(IF_MODIFIED_SINCE, v);
         }
-        let mut resp = self.client.get(url).headers(map).send().await.map_err(transport)?;
+        let mut target = reqwest::Url::parse(url).map_err(|e| FetchError::Redirect { url: url.to_string(), message: e.to_string() })?;
+        let mut visited = vec![target.clone()];
+        let mut all_permanent = true;
+        let mut resp = loop {
+            let resp = self.client.get(target.clone()).headers(map.clone()).send().await.map_err(transport)?;
+            let status = resp.status();
+            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                break resp;
+            }
+            let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
+            let Some(next) = location.and_then(|l| target.join(l).ok()) else {
+                return Err(FetchError::Redirect { url: url.to_string(), message: format!("HTTP {} without a usable Location", status.as_u16()) });
+            };
+            all_permanent &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
+            if visited.contains(&next) {
+                return Err(FetchError::Redirect { url: url.to_string(), message: format!("redirect loop at {next}") });
+            }
+            if visited.len() > MAX_REDIRECTS {
+                return Err(FetchError::Redirect { url: url.to_string(), message: format!("more than {MAX_REDIRECTS} redirects") });
+            }
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::Redirect { url: url.to_string(), message: format!("redirect to unsupported URL {next}") });
+            }
+            visited.push(next.clone());
+            target = next;
+        };
+        let moved_to = (visited.len() > 1 && all_permanent).then(|| target.to_string());
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
@@ -154,7 +195,7 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Body { body, content_type, final_url, validators, status: status.as_u16() })
+        Ok(Fetched::Body { moved_to, body, content_type, final_url, validators, status: status.as_u16() })
     }
 
     /// The underlying client, shared with delivery so both use one connection pool.

@@ -15,7 +15,7 @@
 //! - [`store`]: the only home of SQL: feeds, deduplicated items, the alert outbox.
 //! - [`deliver`]: outbox workers and one module per sink type.
 //! - [`daemon`]: wiring for `run` and `once`; [`cli`]: the commands.
-//! - [`model`]: plain domain types shared by the stages.
+//! - [`model`]: plain domain types shared by the stages; [`opml`]: subscription lists.
 
 pub mod cli;
 pub mod config;
@@ -23,6 +23,7 @@ pub mod daemon;
 pub mod deliver;
 pub mod fetch;
 pub mod model;
+pub mod opml;
 pub mod parse;
 pub mod pipeline;
 pub mod rules;

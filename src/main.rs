@@ -43,6 +43,52 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Evaluate one rule query and show what matched and why (exit 0 match, 1 none, 2 invalid).
+    #[command(group(clap::ArgGroup::new("source").args(["text", "file", "feed", "history"])))]
+    TestRule {
+        /// The query, as in a rule's `query`.
+        query: String,
+        /// Language hint, e.g. "id" for Indonesian clitics and stemming.
+        #[arg(long)]
+        lang: Option<String>,
+        /// Match this text (as title+summary+content); stdin when no source is given.
+        #[arg(long)]
+        text: Option<String>,
+        /// Match the contents of this text or HTML file.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// Match every item of this feed (URL or file).
+        #[arg(long, value_name = "URL_OR_FILE")]
+        feed: Option<String>,
+        /// Backtest: match the items stored in the last DAYS days.
+        #[arg(long, value_name = "DAYS")]
+        history: Option<u32>,
+    },
+    /// Show every feed's health: last poll, last success, errors, next poll, items.
+    Feeds,
+    /// Show recent alerts and their delivery state.
+    Alerts {
+        /// Only dead alerts and pending ones that failed at least once.
+        #[arg(long)]
+        failed: bool,
+        /// How many alerts to show, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Put dead (or named) alerts back into the outbox.
+    Redeliver {
+        /// Alert ids (see `pantau alerts`).
+        #[arg(required_unless_present = "failed")]
+        ids: Vec<String>,
+        /// Every dead alert.
+        #[arg(long)]
+        failed: bool,
+    },
+    /// Print [[feed]] tables for every feed outline of an OPML file.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -59,8 +105,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.log_format);
     let config = args.config.unwrap_or_else(|| PathBuf::from(pantau::config::DEFAULT_PATH));
-    if let Command::Check = args.command {
-        return pantau::cli::check(&config);
+    match &args.command {
+        Command::Check => return pantau::cli::check(&config),
+        Command::ImportOpml { file } => return pantau::cli::import_opml(file),
+        _ => {}
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -74,7 +122,28 @@ fn main() -> ExitCode {
             Command::Run => pantau::cli::run(&config).await,
             Command::Once => pantau::cli::once(&config).await,
             Command::Parse { source, json } => pantau::cli::parse(&source, json).await,
-            Command::Check => unreachable!("handled before the runtime starts"),
+            Command::TestRule { query, lang, text, file, feed, history } => {
+                use pantau::cli::test_rule::Source;
+                let source = match (text, file, feed, history) {
+                    (Some(t), ..) => Source::Text(t),
+                    (_, Some(f), ..) => Source::File(f),
+                    (_, _, Some(u), _) => Source::Feed(u),
+                    (_, _, _, Some(d)) => Source::History(d),
+                    _ => {
+                        let mut t = String::new();
+                        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {
+                            eprintln!("pantau: cannot read stdin: {e}");
+                            return ExitCode::from(1);
+                        }
+                        Source::Text(t)
+                    }
+                };
+                pantau::cli::test_rule(&config, &query, lang.as_deref(), source).await
+            }
+            Command::Feeds => pantau::cli::feeds(&config).await,
+            Command::Alerts { failed, limit } => pantau::cli::alerts(&config, failed, limit).await,
+            Command::Redeliver { ids, failed } => pantau::cli::redeliver(&config, ids, failed).await,
+            Command::Check | Command::ImportOpml { .. } => unreachable!("handled before the runtime starts"),
         }
     })
 }

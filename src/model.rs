@@ -12,6 +12,9 @@ pub struct ParsedFeed {
     pub link: Option<String>,
     /// Every item found in the document.
     pub items: Vec<Item>,
+    /// Which recoveries the document needed before it could be read (transcoding, repairs,
+    /// the tolerant extractor), for logs and feed health; empty for a clean document.
+    pub recoveries: Vec<String>,
 }
 
 /// One story as pantau sees it: plain text fields, absolute links, UTC dates.

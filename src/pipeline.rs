@@ -52,6 +52,8 @@ pub enum PollOutcome {
     Failed {
         /// Consecutive failures including this one.
         failures: u32,
+        /// The server's Retry-After (429, 503), honoured by the scheduler.
+        retry_after: Option<std::time::Duration>,
     },
 }
 
@@ -76,13 +78,21 @@ impl Poller {
             Ok(outcome) => Ok(outcome),
             Err(PollError::Store(e)) => Err(e),
             Err(e) => {
-                let status = match &e {
-                    PollError::Fetch(f) => f.status_label(),
-                    _ => "parse-error".into(),
+                let (status, retry_after) = match &e {
+                    PollError::Fetch(f @ FetchError::Status { retry_after, .. }) => (f.status_label(), *retry_after),
+                    PollError::Fetch(f) => (f.status_label(), None),
+                    _ => ("parse-error".into(), None),
                 };
                 let failures = self.store.record_failure(&feed.name, &status, &e.to_string()).await?;
-                tracing::warn!(feed = %feed.name, status = %status, failures, error = %e, "poll failed");
-                Ok(PollOutcome::Failed { failures })
+                if status == "410" {
+                    tracing::error!(
+                        feed = %feed.name, failures, error = %e,
+                        "feed is gone (HTTP 410); remove it from the config or fix its url; polling it rarely meanwhile"
+                    );
+                } else {
+                    tracing::warn!(feed = %feed.name, status = %status, failures, retry_after = ?retry_after, error = %e, "poll failed");
+                }
+                Ok(PollOutcome::Failed { failures, retry_after })
             }
         }
     }
@@ -91,14 +101,21 @@ impl Poller {
         let state = self.store.feed_state(&feed.name).await?;
         self.store.record_attempt(&feed.name).await?;
         let validators = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
-        let fetched = self.fetcher.fetch(&feed.url, &feed.headers, &validators).await?;
+        let url = state.moved_to.as_deref().unwrap_or(&feed.url);
+        let fetched = self.fetcher.fetch(url, &feed.headers, &validators).await?;
         let (body, final_url, validators, status) = match fetched {
             Fetched::NotModified => {
                 self.store.record_not_modified(&feed.name).await?;
                 tracing::info!(feed = %feed.name, status = 304, "polled feed: not modified");
                 return Ok(PollOutcome::NotModified);
             }
-            Fetched::Body { body, final_url, validators, status, .. } => (body, final_url, validators, status),
+            Fetched::Body { body, final_url, validators, status, moved_to, .. } => {
+                if let Some(new) = moved_to.filter(|m| m != url) {
+                    tracing::warn!(feed = %feed.name, from = %url, to = %new, "feed moved permanently; polling the new URL from now on (update the config)");
+                    self.store.set_moved(&feed.name, &new).await?;
+                }
+                (body, final_url, validators, status)
+            }
         };
         // Parsing is CPU work: keep it off the async workers.
         let url = feed.url.clone();

@@ -55,6 +55,19 @@ impl Limits {
 /// Intervals get ±5 % jitter so that feeds sharing an interval drift apart; a failing feed
 /// backs off exponentially (never polled more often than its interval) up to six hours.
 pub fn next_poll(schedule: &Schedule, now: DateTime<Utc>, failures: u32, seed: &str) -> DateTime<Utc> {
+    next_poll_after(schedule, now, failures, None, seed)
+}
+
+/// [`next_poll`], no sooner than the server's `Retry-After` when it sent one.
+pub fn next_poll_after(schedule: &Schedule, now: DateTime<Utc>, failures: u32, retry_after: Option<Duration>, seed: &str) -> DateTime<Utc> {
+    let planned = plan(schedule, now, failures, seed);
+    match retry_after.and_then(|r| chrono::Duration::from_std(r.min(Duration::from_secs(7 * 86400))).ok()) {
+        Some(r) => planned.max(now + r),
+        None => planned,
+    }
+}
+
+fn plan(schedule: &Schedule, now: DateTime<Utc>, failures: u32, seed: &str) -> DateTime<Utc> {
     let jitter = fraction(seed, now);
     let normal = match schedule {
         Schedule::Every(d) => now + chrono::Duration::from_std(d.mul_f64(0.95 + 0.1 * jitter)).unwrap_or_default(),
@@ -93,7 +106,12 @@ pub async fn run(poller: Poller, feeds: Vec<Feed>, limits: Arc<Limits>, cancel: 
         // just because pantau restarted, and a feed whose time passed is polled now.
         let state = poller.store.feed_state(&feed.name).await?;
         let next = match state.last_attempt_at {
-            Some(last) => next_poll(&feed.schedule, last, state.consecutive_failures, &feed.name).max(now),
+            Some(last) => {
+                let by_schedule = next_poll(&feed.schedule, last, state.consecutive_failures, &feed.name);
+                // The recorded plan wins when it is sooner (a shortened interval) or carries a
+                // server's Retry-After that the schedule alone would not know about.
+                state.next_poll_at.map_or(by_schedule, |planned| if state.consecutive_failures > 0 { planned } else { planned.min(by_schedule) }).max(now)
+            }
             None => now,
         };
         tracing::debug!(feed = %feed.name, next = %next, "scheduled feed");
@@ -126,23 +144,26 @@ pub async fn run(poller: Poller, feeds: Vec<Feed>, limits: Arc<Limits>, cancel: 
                     Err(e) => (e.id(), None),
                 };
                 let Some(i) = owners.remove(&id) else { continue };
-                let failures = match result {
-                    Some(Ok(PollOutcome::Failed { failures })) => failures,
-                    Some(Ok(_)) => 0,
+                let (failures, retry_after) = match result {
+                    Some(Ok(PollOutcome::Failed { failures, retry_after })) => (failures, retry_after),
+                    Some(Ok(_)) => (0, None),
                     Some(Err(e)) => {
                         tracing::error!(feed = %slots[i].feed.name, error = %e, "poll could not be recorded");
-                        1
+                        (1, None)
                     }
                     None => {
                         // A panic loses this one poll; the feed stays on its schedule.
                         tracing::error!(feed = %slots[i].feed.name, "poll task panicked");
-                        1
+                        (1, None)
                     }
                 };
                 let slot = &mut slots[i];
                 slot.running = false;
-                slot.next = next_poll(&slot.feed.schedule, Utc::now(), failures, &slot.feed.name);
+                slot.next = next_poll_after(&slot.feed.schedule, Utc::now(), failures, retry_after, &slot.feed.name);
                 tracing::debug!(feed = %slot.feed.name, next = %slot.next, "next poll");
+                if let Err(e) = poller.store.set_next_poll(&slot.feed.name, slot.next).await {
+                    tracing::error!(feed = %slot.feed.name, error = %e, "cannot record the next poll time");
+                }
             }
             _ = tokio::time::sleep(wait) => {}
         }

@@ -135,3 +135,71 @@ fn help_lists_the_commands() {
         assert!(text.contains(cmd), "{text}");
     }
 }
+
+#[test]
+fn test_rule_exit_codes_and_explanations() {
+    let q = r#""Korea Utara" AND senjata"#;
+    let out = pantau().args(["test-rule", q, "--lang", "id", "--text", "Pyongyang: Korea Utara menjual senjatanya."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("matched: korea utara, senjata"), "{text}");
+    assert!(text.contains("«Korea Utara»") && text.contains("«senjatanya»"), "{text}");
+
+    let out = pantau().args(["test-rule", q, "--text", "Korea Selatan membeli senjata"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+
+    let out = pantau().args(["test-rule", r#""Korea Utara" AND (senjata"#, "--text", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("column 27") && text.contains('^'), "{text}");
+
+    let feed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/world-news.rss");
+    let out = pantau().args(["test-rule", q]).arg("--feed").arg(&feed).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("* Intelijen AS: Rusia Beli Roket") && text.contains("1 of 3 items matched"), "{text}");
+
+    let dir = TempDir::new("testrule");
+    let f = dir.path().join("a.html");
+    std::fs::write(&f, "<div class=\"senjata\">Korea Utara</div>").unwrap();
+    let out = pantau().args(["test-rule", q]).arg("--file").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "markup is not text: {}", show(&out));
+}
+
+#[test]
+fn test_rule_history_backtests_stored_items() {
+    let dir = TempDir::new("history");
+    let feeds = FeedServer::start();
+    feeds.set("/world.rss", sample_feed());
+    let cfg = dir.config(&format!(
+        "[daemon]\nfirst_poll = \"silent\"\n[[feed]]\nname = \"world\"\nurl = \"{}\"\n",
+        feeds.url("/world.rss")
+    ));
+    assert!(run(&cfg, &["once"]).status.success());
+    let out = run(&cfg, &["test-rule", "Korut OR \"Korea Utara\"", "--history", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("backtest over 3 items") && text.contains("2 of 3 stored items matched"), "{text}");
+    assert!(text.contains("feed: world"), "{text}");
+    let out = run(&cfg, &["test-rule", "kapal", "--history", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+}
+
+#[test]
+fn import_opml_prints_feed_tables_that_check_accepts() {
+    let opml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/opml/plenary_Indonesia.opml");
+    assert!(opml.exists(), "the shared corpus is expected beside the repository: {}", opml.display());
+    let out = pantau().arg("import-opml").arg(&opml).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let tables = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(tables.contains("url = \"https://www.republika.co.id/rss/\""), "{tables}");
+    let dir = TempDir::new("opml");
+    let cfg = dir.config(&tables);
+    let out = run(&cfg, &["check"]);
+    assert_eq!(out.status.code(), Some(0), "imported feeds form a valid config: {}", show(&out));
+
+    let bad = dir.path().join("x.opml");
+    std::fs::write(&bad, "<opml><body></body></opml>").unwrap();
+    let out = pantau().arg("import-opml").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -303,3 +303,83 @@ fn console_sink_prints_alerts_on_stdout() {
     // The database defaults to pantau.db beside the config file.
     assert!(dir.path().join("pantau.db").exists());
 }
+
+#[test]
+fn dead_alerts_are_listed_and_redeliver_revives_them() {
+    let (dir, feeds, rx) = setup("redeliver");
+    rx.script([Response::body(400, "no such channel")]);
+    let cfg = dir.config(&config(&feeds, &rx, ""));
+    assert!(run(&cfg, &["once"]).status.success());
+    assert_eq!(rx.posts().len(), 1);
+
+    let out = run(&cfg, &["alerts", "--failed"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    let id = rx.posts()[0].header("idempotency-key").unwrap().to_string();
+    assert!(listing.contains(&id) && listing.contains("dead") && listing.contains("HTTP 400 no such channel"), "{listing}");
+
+    let out = run(&cfg, &["redeliver", "--failed"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 dead alert(s) queued"), "{}", show(&out));
+    assert!(run(&cfg, &["once"]).status.success());
+    let posts = rx.posts();
+    assert_eq!(posts.len(), 2, "revived alert is sent again");
+    assert_eq!(posts[1].header("idempotency-key"), Some(id.as_str()));
+
+    let out = run(&cfg, &["alerts"]);
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(listing.contains("delivered") && !listing.contains("dead"), "{listing}");
+    let out = run(&cfg, &["alerts", "--failed"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no failed alerts"), "{}", show(&out));
+
+    // A named id works too; an unknown one is an error.
+    let out = run(&cfg, &["redeliver", &id, "0000"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains(&format!("{id}: was delivered; queued")) && text.contains("0000: no such alert"), "{text}");
+}
+
+#[test]
+fn feeds_shows_health_of_good_and_failing_feeds() {
+    let (dir, feeds, rx) = setup("feeds");
+    feeds.set_response("/down.rss", Response::status(503).header("Retry-After", "120"));
+    let mut cfg = config(&feeds, &rx, "");
+    cfg.push_str(&format!("\n[[feed]]\nname = \"down\"\nurl = \"{}\"\n", feeds.url("/down.rss")));
+    let cfg = dir.config(&cfg);
+    let out = run(&cfg, &["feeds"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let before = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(before.contains("world") && before.contains("never") && before.contains("new"), "{before}");
+
+    assert!(run(&cfg, &["once"]).status.success());
+    assert!(run(&cfg, &["once"]).status.success());
+    let out = run(&cfg, &["feeds"]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    let world = table.lines().find(|l| l.starts_with("world ")).unwrap();
+    assert!(world.contains(" ok ") && world.contains(" 304 ") && world.trim_end().ends_with(" 3"), "{table}");
+    let down = table.lines().find(|l| l.starts_with("down ")).unwrap();
+    assert!(down.contains(" failing ") && down.contains(" 503 ") && down.contains(" 2 "), "{table}");
+    assert!(table.contains("down: ") && table.contains("HTTP 503"), "the last error is shown: {table}");
+}
+
+#[test]
+fn a_permanent_redirect_moves_the_feed_and_a_loop_is_an_error() {
+    let (dir, feeds, rx) = setup("moved");
+    feeds.set_response("/old.rss", Response::status(301).header("Location", "/world.rss"));
+    feeds.set_response("/loop-a", Response::status(302).header("Location", "/loop-b"));
+    feeds.set_response("/loop-b", Response::status(302).header("Location", "/loop-a"));
+    let mut cfg = config(&feeds, &rx, "").replace("/world.rss", "/old.rss");
+    cfg.push_str(&format!("\n[[feed]]\nname = \"loop\"\nurl = \"{}\"\n", feeds.url("/loop-a")));
+    let cfg = dir.config(&cfg);
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(rx.posts().len(), 1, "the moved feed is read: {}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(stderr.contains("feed moved permanently"), "{stderr}");
+    assert!(stderr.contains("redirect loop"), "{stderr}");
+
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success());
+    let old_hits = feeds.server.requests_to("GET", "/old.rss").len();
+    assert_eq!(old_hits, 1, "after a 301 the new URL is polled directly");
+}

@@ -4,9 +4,11 @@
 //! Feed); this module decides item identity, reduces HTML to text and guards against panics.
 
 pub mod html;
+#[cfg(test)]
+mod probe;
 
 use feed_rs::model::{Entry, Feed, Text};
-use reqwest::Url;
+use url::Url;
 
 use crate::model::{Item, ParsedFeed};
 
@@ -54,6 +56,7 @@ fn convert(feed: Feed, base: Option<&Url>) -> ParsedFeed {
         title: feed.title.as_ref().map(text_of).map(|t| one_line(&t)).filter(|t| !t.is_empty()),
         link,
         items: feed.entries.into_iter().map(|e| item(e, base)).collect(),
+        recoveries: Vec::new(),
     }
 }
 

@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::model::{FeedRef, Item, NewAlert, OutboxAlert};
 
 /// Numbered migrations; `PRAGMA user_version` records how many were applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_feed_schedule.sql")];
 
 /// Errors of the storage stage.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +75,88 @@ pub struct FeedState {
     pub last_attempt_at: Option<DateTime<Utc>>,
     /// Failures since the last success.
     pub consecutive_failures: u32,
+    /// When the next poll was planned, if the scheduler recorded it.
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// Where a permanent redirect moved the feed, if it did (polled instead of the config URL).
+    pub moved_to: Option<String>,
+}
+
+/// A feed's health, for `pantau feeds`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedStatus {
+    /// Feed name.
+    pub name: String,
+    /// URL (the configured one).
+    pub url: String,
+    /// Where a permanent redirect moved it, if anywhere.
+    pub moved_to: Option<String>,
+    /// Last poll attempt.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// Last successful poll (200 or 304).
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Last HTTP status or error class.
+    pub last_status: Option<String>,
+    /// Last error message, cleared by a success.
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// Planned next poll.
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// Items stored for this feed.
+    pub items: u64,
+    /// Average time between two new items, from their first-seen times.
+    pub avg_new_item_interval: Option<Duration>,
+}
+
+/// One alert as `pantau alerts` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRow {
+    /// Stable id.
+    pub id: String,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// pending, delivered or dead.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Rule name.
+    pub rule: String,
+    /// Sink name.
+    pub sink: String,
+    /// Feed name.
+    pub feed: String,
+    /// Item title.
+    pub title: String,
+    /// Item link.
+    pub link: Option<String>,
+    /// Next attempt, for pending alerts.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Last delivery error.
+    pub last_error: Option<String>,
+}
+
+/// What `redeliver` did with one id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redelivered {
+    /// It was dead and is pending again.
+    Requeued,
+    /// It is pending already.
+    AlreadyPending,
+    /// It was delivered; it is queued again all the same (the operator asked).
+    RequeuedDelivered,
+    /// No alert has that id.
+    Unknown,
+}
+
+/// A stored item with the feed it came from, for backtests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredItem {
+    /// Feed name.
+    pub feed: String,
+    /// When pantau first saw it.
+    pub first_seen_at: DateTime<Utc>,
+    /// The item.
+    pub item: Item,
 }
 
 /// Everything one successful poll writes, in one transaction.
@@ -188,7 +270,9 @@ impl Store {
             for f in &feeds {
                 tx.execute(
                     "INSERT INTO feeds (name, url, created_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(name) DO UPDATE SET url = excluded.url",
+                     ON CONFLICT(name) DO UPDATE SET
+                         moved_to = CASE WHEN feeds.url = excluded.url THEN feeds.moved_to END,
+                         url = excluded.url",
                     params![f.name, f.url, now],
                 )?;
             }
@@ -202,7 +286,8 @@ impl Store {
         let feed = feed.to_string();
         self.with(move |c| {
             c.query_row(
-                "SELECT first_success_at IS NOT NULL, etag, last_modified, last_attempt_at, consecutive_failures
+                "SELECT first_success_at IS NOT NULL, etag, last_modified, last_attempt_at, consecutive_failures,
+                        next_poll_at, moved_to
                  FROM feeds WHERE name = ?1",
                 params![feed],
                 |r| {
@@ -212,6 +297,8 @@ impl Store {
                         last_modified: r.get(2)?,
                         last_attempt_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
                         consecutive_failures: r.get::<_, i64>(4)?.try_into().unwrap_or(0),
+                        next_poll_at: r.get::<_, Option<i64>>(5)?.map(from_ms),
+                        moved_to: r.get(6)?,
                     })
                 },
             )
@@ -331,6 +418,167 @@ impl Store {
             )
             .optional()
             .map(|n| n.unwrap_or(0).try_into().unwrap_or(u32::MAX))
+        })
+        .await
+    }
+
+    /// Remember when `feed` is next due.
+    pub async fn set_next_poll(&self, feed: &str, at: DateTime<Utc>) -> Result<()> {
+        let feed = feed.to_string();
+        self.with(move |c| c.execute("UPDATE feeds SET next_poll_at = ?2 WHERE name = ?1", params![feed, ms(at)]).map(drop))
+            .await
+    }
+
+    /// Remember that a permanent redirect moved `feed` to `url`.
+    pub async fn set_moved(&self, feed: &str, url: &str) -> Result<()> {
+        let (feed, url) = (feed.to_string(), url.to_string());
+        self.with(move |c| c.execute("UPDATE feeds SET moved_to = ?2 WHERE name = ?1", params![feed, url]).map(drop)).await
+    }
+
+    /// Health of every feed pantau has a row for, by name.
+    pub async fn feed_statuses(&self) -> Result<Vec<FeedStatus>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT f.name, f.url, f.moved_to, f.last_attempt_at, f.last_success_at, f.last_status, f.last_error,
+                        f.consecutive_failures, f.next_poll_at,
+                        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id),
+                        (SELECT MIN(first_seen_at) FROM items i WHERE i.feed_id = f.id),
+                        (SELECT MAX(first_seen_at) FROM items i WHERE i.feed_id = f.id),
+                        (SELECT COUNT(DISTINCT first_seen_at) FROM items i WHERE i.feed_id = f.id)
+                 FROM feeds f ORDER BY f.name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let (min, max, batches): (Option<i64>, Option<i64>, i64) = (r.get(10)?, r.get(11)?, r.get(12)?);
+                // Items first seen in the same poll share a timestamp: the average is over
+                // the gaps between polls that brought something new.
+                let avg = match (min, max) {
+                    (Some(a), Some(b)) if batches > 1 => Some(Duration::from_millis(((b - a) / (batches - 1)).max(0) as u64)),
+                    _ => None,
+                };
+                Ok(FeedStatus {
+                    name: r.get(0)?,
+                    url: r.get(1)?,
+                    moved_to: r.get(2)?,
+                    last_attempt_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
+                    last_success_at: r.get::<_, Option<i64>>(4)?.map(from_ms),
+                    last_status: r.get(5)?,
+                    last_error: r.get(6)?,
+                    consecutive_failures: r.get::<_, i64>(7)?.try_into().unwrap_or(0),
+                    next_poll_at: r.get::<_, Option<i64>>(8)?.map(from_ms),
+                    items: r.get::<_, i64>(9)?.try_into().unwrap_or(0),
+                    avg_new_item_interval: avg,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// The newest alerts first; only dead ones and pending ones that failed at least once when
+    /// `failed_only`.
+    pub async fn recent_alerts(&self, failed_only: bool, limit: usize) -> Result<Vec<AlertRow>> {
+        self.with(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT a.id, a.created_at, a.state, a.attempts, a.rule, a.sink, f.name, i.title, i.link,
+                        a.next_attempt_at, a.last_error
+                 FROM alerts a JOIN items i ON i.id = a.item_id JOIN feeds f ON f.id = i.feed_id
+                 WHERE ?1 = 0 OR a.state = 'dead' OR (a.state = 'pending' AND a.last_error IS NOT NULL)
+                 ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![failed_only as i64, limit as i64], |r| {
+                let state: String = r.get(2)?;
+                Ok(AlertRow {
+                    id: r.get(0)?,
+                    created_at: from_ms(r.get(1)?),
+                    attempts: r.get::<_, i64>(3)?.try_into().unwrap_or(0),
+                    rule: r.get(4)?,
+                    sink: r.get(5)?,
+                    feed: r.get(6)?,
+                    title: r.get(7)?,
+                    link: r.get(8)?,
+                    next_attempt_at: if state == "pending" { Some(from_ms(r.get(9)?)) } else { None },
+                    last_error: r.get(10)?,
+                    state,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// Put alerts back into the outbox, due now, with a fresh attempt budget.
+    pub async fn redeliver(&self, ids: Vec<String>) -> Result<Vec<(String, Redelivered)>> {
+        let now = ms(Utc::now());
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let mut out = Vec::new();
+            for id in ids {
+                let state: Option<String> =
+                    tx.query_row("SELECT state FROM alerts WHERE id = ?1", params![id], |r| r.get(0)).optional()?;
+                let result = match state.as_deref() {
+                    None => Redelivered::Unknown,
+                    Some("pending") => Redelivered::AlreadyPending,
+                    Some(s) => {
+                        tx.execute(
+                            "UPDATE alerts SET state = 'pending', attempts = 0, next_attempt_at = ?2, delivered_at = NULL
+                             WHERE id = ?1",
+                            params![id, now],
+                        )?;
+                        if s == "dead" {
+                            Redelivered::Requeued
+                        } else {
+                            Redelivered::RequeuedDelivered
+                        }
+                    }
+                };
+                out.push((id, result));
+            }
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Put every dead alert back into the outbox; returns how many.
+    pub async fn redeliver_dead(&self) -> Result<usize> {
+        let now = ms(Utc::now());
+        self.with(move |c| {
+            c.execute(
+                "UPDATE alerts SET state = 'pending', attempts = 0, next_attempt_at = ?1 WHERE state = 'dead'",
+                params![now],
+            )
+        })
+        .await
+    }
+
+    /// Items first seen at or after `since`, oldest first, at most `limit`.
+    pub async fn items_since(&self, since: DateTime<Utc>, limit: usize) -> Result<Vec<StoredItem>> {
+        self.with(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT f.name, i.first_seen_at, i.item_key, i.title, i.link, i.published, i.updated, i.authors,
+                        i.categories, i.summary, i.content
+                 FROM items i JOIN feeds f ON f.id = i.feed_id
+                 WHERE i.first_seen_at >= ?1 ORDER BY i.first_seen_at, i.id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![ms(since), limit as i64], |r| {
+                let list = |s: String| serde_json::from_str::<Vec<String>>(&s).unwrap_or_default();
+                Ok(StoredItem {
+                    feed: r.get(0)?,
+                    first_seen_at: from_ms(r.get(1)?),
+                    item: Item {
+                        id: r.get(2)?,
+                        title: r.get(3)?,
+                        link: r.get(4)?,
+                        published: r.get::<_, Option<i64>>(5)?.map(from_ms),
+                        updated: r.get::<_, Option<i64>>(6)?.map(from_ms),
+                        authors: list(r.get(7)?),
+                        categories: list(r.get(8)?),
+                        summary: r.get(9)?,
+                        content: r.get(10)?,
+                    },
+                })
+            })?;
+            rows.collect()
         })
         .await
     }

@@ -2,6 +2,10 @@
 //!
 //! Command output goes to stdout, logs to stderr.
 
+mod inspect;
+mod table;
+pub mod test_rule;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -11,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{self, Config, ConfigErrors};
 use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::model::{self, ParsedFeed};
-use crate::{daemon, parse};
+use crate::store::Store;
+use crate::{daemon, opml, parse};
 
 fn load_or_report(path: &Path) -> Option<Config> {
     match config::load(path) {
@@ -22,6 +27,97 @@ fn load_or_report(path: &Path) -> Option<Config> {
             }
             eprintln!("pantau: {} error(s) in {}; nothing started (run `pantau check` after fixing)", errors.len(), path.display());
             None
+        }
+    }
+}
+
+async fn with_store<F, Fut>(path: &Path, f: F) -> ExitCode
+where
+    F: FnOnce(Config, Store) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
+    let Some(config) = load_or_report(path) else { return ExitCode::from(1) };
+    let store = match Store::open(&config.daemon.database).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("pantau: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match f(config, store).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pantau: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `pantau feeds`: the health of every feed.
+pub async fn feeds(path: &Path) -> ExitCode {
+    with_store(path, |config, store| async move { inspect::feeds(&config, &store).await }).await
+}
+
+/// `pantau alerts [--failed] [--limit N]`: recent alerts and their delivery state.
+pub async fn alerts(path: &Path, failed: bool, limit: usize) -> ExitCode {
+    with_store(path, |_, store| async move { inspect::alerts(&store, failed, limit).await }).await
+}
+
+/// `pantau redeliver ID…|--failed`: put alerts back into the outbox.
+pub async fn redeliver(path: &Path, ids: Vec<String>, failed: bool) -> ExitCode {
+    with_store(path, |_, store| async move { inspect::redeliver(&store, ids, failed).await }).await
+}
+
+/// `pantau import-opml FILE`: `[[feed]]` tables for every feed outline; 0 on success, 1 when
+/// the file cannot be read or holds no feed.
+pub fn import_opml(file: &Path) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("pantau: cannot read {}: {e}", file.display());
+            return ExitCode::from(1);
+        }
+    };
+    let doc = String::from_utf8_lossy(&bytes);
+    let feeds = opml::parse(&doc);
+    if feeds.is_empty() {
+        eprintln!("pantau: {}: no <outline> with an xmlUrl found; is this an OPML file?", file.display());
+        return ExitCode::from(1);
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(opml::to_toml(&feeds, &file.display().to_string()).as_bytes());
+    ExitCode::SUCCESS
+}
+
+/// `pantau test-rule QUERY …`: 0 something matched, 1 nothing matched, 2 the query is invalid.
+pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: test_rule::Source) -> ExitCode {
+    use test_rule::Source;
+    let Some(rule) = test_rule::compile(query, lang) else { return ExitCode::from(2) };
+    match source {
+        Source::Text(t) => test_rule::on_text(&rule, &t),
+        Source::File(f) => match std::fs::read(&f) {
+            Ok(b) => {
+                let raw = String::from_utf8_lossy(&b);
+                let text = if raw.contains('<') { parse::html::html_to_text(&raw) } else { raw.into_owned() };
+                test_rule::on_text(&rule, &text)
+            }
+            Err(e) => {
+                eprintln!("pantau: cannot read {}: {e}", f.display());
+                ExitCode::from(1)
+            }
+        },
+        Source::Feed(src) => {
+            let Some(feed) = read_feed(&src).await else { return ExitCode::from(1) };
+            test_rule::on_items(&rule, feed.items.iter().map(|i| ("", i)), "items")
+        }
+        Source::History(days) => {
+            with_store(path, |_, store| async move {
+                let since = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+                let items = store.items_since(since, 1_000_000).await?;
+                println!("backtest over {} items first seen in the last {days} day(s)\n", items.len());
+                Ok(test_rule::on_items(&rule, items.iter().map(|s| (s.feed.as_str(), &s.item)), "stored items"))
+            })
+            .await
         }
     }
 }
@@ -126,23 +222,32 @@ pub async fn once(path: &Path) -> ExitCode {
 
 /// `pantau parse URL_OR_FILE [--json]`: 0 parsed, 1 failed.
 pub async fn parse(source: &str, json: bool) -> ExitCode {
+    let Some(feed) = read_feed(source).await else { return ExitCode::from(1) };
+    let text = if json { to_json(&feed) } else { to_text(&feed) };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    ExitCode::SUCCESS
+}
+
+/// Fetch (http/https) or read (a path) one feed and parse it; errors are printed.
+async fn read_feed(source: &str) -> Option<ParsedFeed> {
     let (bytes, base) = if source.starts_with("http://") || source.starts_with("https://") {
         let fetcher = match Fetcher::new(std::time::Duration::from_secs(30), 10 * 1024 * 1024) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("pantau: {e}");
-                return ExitCode::from(1);
+                return None;
             }
         };
         match fetcher.fetch(source, &[], &Validators::default()).await {
             Ok(Fetched::Body { body, final_url, .. }) => (body, Some(final_url)),
             Ok(Fetched::NotModified) => {
                 eprintln!("pantau: {source}: unexpected 304 Not Modified");
-                return ExitCode::from(1);
+                return None;
             }
             Err(e) => {
                 eprintln!("pantau: {e}");
-                return ExitCode::from(1);
+                return None;
             }
         }
     } else {
@@ -151,21 +256,17 @@ pub async fn parse(source: &str, json: bool) -> ExitCode {
             Ok(b) => (b, None),
             Err(e) => {
                 eprintln!("pantau: cannot read {path}: {e}");
-                return ExitCode::from(1);
+                return None;
             }
         }
     };
-    let feed = match parse::parse_feed(&bytes, base.as_deref()) {
-        Ok(f) => f,
+    match parse::parse_feed(&bytes, base.as_deref()) {
+        Ok(f) => Some(f),
         Err(e) => {
             eprintln!("pantau: {source}: {e}");
-            return ExitCode::from(1);
+            None
         }
-    };
-    let text = if json { to_json(&feed) } else { to_text(&feed) };
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-    ExitCode::SUCCESS
+    }
 }
 
 /// The `parse --json` object of CONTRACT §1.

@@ -1,0 +1,132 @@
+//! `pantau feeds`, `pantau alerts` and `pantau redeliver`: the operator's view of the database.
+//!
+//! These commands open the database without the single-instance lock, so they work while the
+//! daemon runs (SQLite's WAL mode lets them read and write beside it).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+
+use super::table;
+use crate::config::Config;
+use crate::model::{rfc3339, truncate_chars};
+use crate::store::{Redelivered, Store};
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "never".to_string(), rfc3339)
+}
+
+/// `pantau feeds`: one row per configured feed (and per feed still in the database).
+pub async fn feeds(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
+    let statuses = store.feed_statuses().await?;
+    let mut rows = Vec::new();
+    let mut names: Vec<&str> = config.feeds.iter().map(|f| f.name.as_str()).collect();
+    for s in &statuses {
+        if !names.contains(&s.name.as_str()) {
+            names.push(&s.name);
+        }
+    }
+    let mut problems = Vec::new();
+    for name in names {
+        let configured = config.feeds.iter().find(|f| f.name == name);
+        let status = statuses.iter().find(|s| s.name == name);
+        let url = configured.map(|f| f.url.clone()).or_else(|| status.map(|s| s.url.clone())).unwrap_or_default();
+        let state = match (configured, status) {
+            (None, _) => "removed".to_string(),
+            (Some(f), _) if !f.enabled => "disabled".to_string(),
+            (_, Some(s)) if s.last_status.as_deref() == Some("410") => "gone".to_string(),
+            (_, Some(s)) if s.consecutive_failures > 0 => "failing".to_string(),
+            (_, Some(s)) if s.last_success_at.is_some() => "ok".to_string(),
+            _ => "new".to_string(),
+        };
+        let (last, ok, errors, next, items, last_status) = match status {
+            Some(s) => (
+                when(s.last_attempt_at),
+                when(s.last_success_at),
+                s.consecutive_failures.to_string(),
+                if configured.is_some_and(|f| f.enabled) { when(s.next_poll_at).replace("never", "at start") } else { "-".into() },
+                s.items.to_string(),
+                s.last_status.clone().unwrap_or_else(|| "-".into()),
+            ),
+            None => ("never".into(), "never".into(), "0".into(), "at start".into(), "0".into(), "-".into()),
+        };
+        if let Some(s) = status {
+            if let Some(err) = &s.last_error {
+                problems.push(format!("{name}: {err}"));
+            }
+            if let Some(m) = &s.moved_to {
+                problems.push(format!("{name}: moved permanently to {m} (update the config)"));
+            }
+        }
+        rows.push(vec![name.to_string(), url, state, last_status, last, ok, errors, next, items]);
+    }
+    let mut out = std::io::stdout().lock();
+    let header = ["NAME", "URL", "STATE", "STATUS", "LAST POLL", "LAST SUCCESS", "ERRORS", "NEXT POLL", "ITEMS"];
+    let _ = out.write_all(table::render(&header, &rows).as_bytes());
+    if !problems.is_empty() {
+        let _ = writeln!(out);
+        for p in problems {
+            let _ = writeln!(out, "{p}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pantau alerts [--failed] [--limit N]`.
+pub async fn alerts(store: &Store, failed: bool, limit: usize) -> anyhow::Result<ExitCode> {
+    let rows = store.recent_alerts(failed, limit).await?;
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|a| {
+            let detail = match (&a.state[..], &a.last_error, a.next_attempt_at) {
+                ("pending", Some(e), Some(n)) => format!("retry at {}: {}", rfc3339(n), truncate_chars(e, 80)),
+                (_, Some(e), _) => truncate_chars(e, 80),
+                _ => String::new(),
+            };
+            vec![
+                a.id.clone(),
+                rfc3339(a.created_at),
+                a.state.clone(),
+                a.attempts.to_string(),
+                a.rule.clone(),
+                a.sink.clone(),
+                a.feed.clone(),
+                truncate_chars(&a.title, 60),
+                detail,
+            ]
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if rows.is_empty() {
+        let _ = writeln!(out, "{}", if failed { "no failed alerts" } else { "no alerts yet" });
+    } else {
+        let header = ["ID", "CREATED", "STATE", "ATTEMPTS", "RULE", "SINK", "FEED", "TITLE", "LAST ERROR"];
+        let _ = out.write_all(table::render(&header, &table_rows).as_bytes());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pantau redeliver ID…|--failed`: 0 when every named alert is queued, 1 when an id is unknown.
+pub async fn redeliver(store: &Store, ids: Vec<String>, failed: bool) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let mut code = ExitCode::SUCCESS;
+    if failed {
+        let n = store.redeliver_dead().await?;
+        let _ = writeln!(out, "{n} dead alert(s) queued for delivery");
+    }
+    for (id, result) in store.redeliver(ids).await? {
+        let msg = match result {
+            Redelivered::Requeued => "queued for delivery",
+            Redelivered::RequeuedDelivered => "was delivered; queued for delivery again",
+            Redelivered::AlreadyPending => "is already pending",
+            Redelivered::Unknown => {
+                code = ExitCode::from(1);
+                "no such alert"
+            }
+        };
+        let _ = writeln!(out, "{id}: {msg}");
+    }
+    let _ = writeln!(out, "a running daemon picks them up within a minute; `pantau once` delivers them now");
+    Ok(code)
+}

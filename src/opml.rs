@@ -1,0 +1,247 @@
+//! OPML: subscription lists read into feeds and written back out as `[[feed]]` tables.
+//!
+//! Pure and synchronous. The scanner is hand-written and tolerant: OPML files in the wild are
+//! often not well-formed XML, and all pantau needs is the `<outline>` elements and their nesting.
+
+use std::collections::HashSet;
+
+use crate::parse::html::decode_entities;
+
+/// One feed found in an OPML file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpmlFeed {
+    /// The outline's `title` (or `text`).
+    pub title: String,
+    /// The feed URL (`xmlUrl`).
+    pub url: String,
+    /// The site (`htmlUrl`), if given.
+    pub site: Option<String>,
+    /// Titles of the enclosing outlines and the `category` attribute's parts, outermost first.
+    pub categories: Vec<String>,
+}
+
+/// Every outline with an `xmlUrl`, in document order.
+pub fn parse(doc: &str) -> Vec<OpmlFeed> {
+    let mut feeds = Vec::new();
+    // Titles of the open (non-self-closing) outlines enclosing the current position.
+    let mut stack: Vec<Option<String>> = Vec::new();
+    let mut rest = doc;
+    while let Some(lt) = rest.find('<') {
+        rest = &rest[lt..];
+        if let Some(after) = strip_tag(rest, "</outline") {
+            stack.pop();
+            rest = after;
+            continue;
+        }
+        if rest.starts_with("<!--") {
+            rest = rest.find("-->").map_or("", |i| &rest[i + 3..]);
+            continue;
+        }
+        let Some(body) = strip_tag(rest, "<outline") else {
+            rest = &rest[1..];
+            continue;
+        };
+        let (attrs, self_closing, after) = scan_attributes(body);
+        rest = after;
+        let get = |name: &str| {
+            attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| decode_entities(v).trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let title = get("title").or_else(|| get("text"));
+        if let Some(url) = get("xmlUrl") {
+            let mut categories: Vec<String> = stack.iter().flatten().cloned().collect();
+            for c in get("category").iter().flat_map(|c| c.split([',', '/'])) {
+                let c = c.trim();
+                if !c.is_empty() && !categories.iter().any(|x| x == c) {
+                    categories.push(c.to_string());
+                }
+            }
+            feeds.push(OpmlFeed { title: title.clone().unwrap_or_else(|| url.clone()), url, site: get("htmlUrl"), categories });
+            if !self_closing {
+                // A feed outline with children: its children are not in its category.
+                stack.push(None);
+            }
+        } else if !self_closing {
+            stack.push(title);
+        }
+    }
+    feeds
+}
+
+/// `rest` starts with `<name` followed by a delimiter: the text after the name.
+fn strip_tag<'a>(rest: &'a str, name: &str) -> Option<&'a str> {
+    let head = rest.get(..name.len())?;
+    if !head.eq_ignore_ascii_case(name) {
+        return None;
+    }
+    let after = &rest[name.len()..];
+    match after.chars().next() {
+        Some(c) if c.is_whitespace() || c == '>' || c == '/' => Some(after),
+        None => Some(after),
+        _ => None,
+    }
+}
+
+/// Attributes up to the end of the tag; whether it was `/>`; the text after it.
+fn scan_attributes(s: &str) -> (Vec<(String, String)>, bool, &str) {
+    let mut attrs = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= b.len() {
+            return (attrs, true, "");
+        }
+        match b[i] {
+            b'>' => return (attrs, false, &s[i + 1..]),
+            b'/' if b.get(i + 1) == Some(&b'>') => return (attrs, true, &s[i + 2..]),
+            b'/' => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'>' | b'/') {
+            i += 1;
+        }
+        let name = s[start..i].to_string();
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i < b.len() && b[i] == b'=' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let value = if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
+                let q = b[i];
+                let vstart = i + 1;
+                let end = s[vstart..].bytes().position(|c| c == q).map_or(b.len(), |p| vstart + p);
+                i = (end + 1).min(b.len());
+                s[vstart..end].to_string()
+            } else {
+                let vstart = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'>' {
+                    i += 1;
+                }
+                s[vstart..i].to_string()
+            };
+            attrs.push((name, value));
+        } else if name.is_empty() {
+            i += 1;
+        }
+    }
+}
+
+/// A config-safe name: folded to ASCII letters, digits and dashes.
+pub fn slug(text: &str) -> String {
+    let folded = crate::rules::fold(text);
+    let mut out = String::new();
+    for c in folded.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-');
+    let mut cut: String = out.chars().take(48).collect();
+    cut.truncate(cut.trim_end_matches('-').len());
+    cut
+}
+
+/// `[[feed]]` tables for `feeds`, with unique names and categories as tags.
+pub fn to_toml(feeds: &[OpmlFeed], source: &str) -> String {
+    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let mut out = format!("# {} feeds imported from {source} by pantau import-opml\n", feeds.len());
+    let mut names = HashSet::new();
+    for f in feeds {
+        let mut base = slug(&f.title);
+        if base.is_empty() {
+            base = url::Url::parse(&f.url).ok().and_then(|u| u.host_str().map(slug)).unwrap_or_default();
+        }
+        if base.is_empty() {
+            base = "feed".into();
+        }
+        let mut name = base.clone();
+        let mut n = 2;
+        while !names.insert(name.clone()) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        out.push_str(&format!("\n# {}\n", f.title.replace('\n', " ")));
+        if let Some(site) = &f.site {
+            out.push_str(&format!("# {}\n", site.replace('\n', " ")));
+        }
+        out.push_str(&format!("[[feed]]\nname = {}\nurl = {}\n", quote(&name), quote(&f.url)));
+        let mut tags: Vec<String> = f.categories.iter().map(|c| slug(c)).filter(|t| !t.is_empty()).collect();
+        tags.dedup();
+        if !tags.is_empty() {
+            let list: Vec<String> = tags.iter().map(|t| quote(t)).collect();
+            out.push_str(&format!("tags = [{}]\n", list.join(", ")));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"<?xml version="1.0"?>
+<opml version="2.0"><head><title>Subs</title></head><body>
+  <outline text="Berita Indonesia" title="Berita Indonesia">
+    <outline type="rss" text="Republika" title="Republika &amp; Co" xmlUrl="https://www.republika.co.id/rss/" htmlUrl="https://www.republika.co.id"/>
+    <outline type="rss" text="Suara" xmlUrl='https://www.suara.com/rss' category="/politik,ekonomi" />
+  </outline>
+  <!-- <outline text="hidden" xmlUrl="https://hidden.example/"/> -->
+  <outline text="BBC World" xmlurl="http://feeds.bbci.co.uk/news/world/rss.xml"></outline>
+  <outline text="No feed here"/>
+  <outline text="Republika &amp; Co" xmlUrl="https://www.republika.co.id/rss/other"/>
+</body></opml>"#;
+
+    #[test]
+    fn feeds_keep_their_titles_urls_and_categories() {
+        let feeds = parse(DOC);
+        assert_eq!(feeds.len(), 4, "{feeds:?}");
+        assert_eq!(feeds[0].title, "Republika & Co");
+        assert_eq!(feeds[0].url, "https://www.republika.co.id/rss/");
+        assert_eq!(feeds[0].site.as_deref(), Some("https://www.republika.co.id"));
+        assert_eq!(feeds[0].categories, ["Berita Indonesia"]);
+        assert_eq!(feeds[1].categories, ["Berita Indonesia", "politik", "ekonomi"]);
+        assert_eq!(feeds[2].title, "BBC World");
+        assert!(feeds[2].categories.is_empty(), "the closed outline no longer encloses it");
+    }
+
+    #[test]
+    fn toml_output_is_valid_with_unique_names() {
+        let text = to_toml(&parse(DOC), "subs.opml");
+        let v: toml::Table = toml::from_str(&text).unwrap();
+        let feeds = v["feed"].as_array().unwrap();
+        let names: Vec<&str> = feeds.iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["republika-co", "suara", "bbc-world", "republika-co-2"]);
+        assert_eq!(feeds[1]["tags"].as_array().unwrap().len(), 3);
+        assert!(text.starts_with("# 4 feeds imported from subs.opml"));
+    }
+
+    #[test]
+    fn slugs_fold_accents_and_punctuation() {
+        assert_eq!(slug("Tempo.co — Berita Nasional"), "tempo-co-berita-nasional");
+        assert_eq!(slug("Ñandú Café"), "nandu-cafe");
+        assert_eq!(slug("!!!"), "");
+    }
+
+    #[test]
+    fn broken_markup_does_not_panic() {
+        for doc in ["<outline", "<outline xmlUrl=\"x", "<outline xmlUrl=x>", "</outline></outline>", "<outline a= >"] {
+            let _ = parse(doc);
+        }
+        assert_eq!(parse("<outline xmlUrl=x>")[0].url, "x");
+    }
+}
