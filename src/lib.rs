@@ -22,6 +22,7 @@ pub mod config;
 pub mod daemon;
 pub mod deliver;
 pub mod fetch;
+pub mod identity;
 pub mod model;
 pub mod opml;
 pub mod parse;

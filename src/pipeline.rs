@@ -7,12 +7,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::config::{Config, Feed, FirstPoll};
+use crate::config::{Config, Feed, FirstPoll, IdPolicy, OnUpdate};
+use crate::identity::identify;
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::model::{self, AlertPayload, FeedRef, Item, NewAlert, PayloadFeed, PayloadItem};
 use crate::parse::{self, ParseError};
 use crate::rules::{DocFields, Document};
-use crate::store::{PollRecord, Store, StoreError};
+use crate::store::{PollRecord, Rekey, Store, StoreError};
 
 /// Errors of one poll; each is recorded on the feed and the poll is tried again later.
 #[derive(Debug, thiserror::Error)]
@@ -124,46 +125,98 @@ impl Poller {
             .map_err(|e| PollError::Parse { url: url.clone(), source: ParseError::Panicked(e.to_string()) })?
             .map_err(|source| PollError::Parse { url: url.clone(), source })?;
 
-        let keys: Vec<String> = parsed.items.iter().map(|i| i.id.clone()).collect();
-        let known = self.store.known_keys(&feed.name, keys).await?;
-        let alerting = state.polled_before || feed.first_poll == FirstPoll::Alert;
-        let now = Utc::now();
-        let mut seen = HashSet::new();
         let total = parsed.items.len();
-        let mut items = Vec::new();
-        for item in parsed.items {
-            // A document can list the same item twice; the first one wins.
-            if known.contains(&item.id) || !seen.insert(item.id.clone()) {
-                continue;
-            }
-            let alerts = if alerting { alerts_for(&self.config, feed, &item, now) } else { Vec::new() };
-            for a in &alerts {
-                tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, "rule matched");
-            }
-            items.push((item, alerts));
-        }
-        let record = PollRecord {
-            feed: feed.name.clone(),
-            items,
-            etag: validators.etag,
-            last_modified: validators.last_modified,
-            status: status.to_string(),
-        };
+        let record = self.classify(feed, state.polled_before, parsed.items, validators, status).await?;
         let summary = self.store.commit_poll(record).await?;
         if summary.new_alerts > 0 {
             self.wake.notify_waiters();
         }
         tracing::info!(
-            feed = %feed.name, status, items = total, new_items = summary.new_items, new_alerts = summary.new_alerts,
-            silent = !alerting, "polled feed"
+            feed = %feed.name, status, items = total, new_items = summary.new_items, edited = summary.edited,
+            new_alerts = summary.new_alerts, cross_feed_duplicates = summary.cross_feed_duplicates, "polled feed"
         );
         Ok(PollOutcome::Updated { items: total, new_items: summary.new_items, new_alerts: summary.new_alerts })
+    }
+}
+
+impl Poller {
+    /// Sort the document's items into new, edited and re-keyed ones and build their alerts.
+    async fn classify(
+        &self,
+        feed: &Feed,
+        polled_before: bool,
+        mut items: Vec<Item>,
+        validators: crate::fetch::Validators,
+        status: u16,
+    ) -> Result<PollRecord, StoreError> {
+        let now = Utc::now();
+        // A date in the future is a publisher's clock or time-zone error: treat it as now.
+        for item in &mut items {
+            item.published = item.published.map(|d| d.min(now));
+            item.updated = item.updated.map(|d| d.min(now));
+        }
+        let ids = identify(&items, feed.id_policy);
+        let keys = ids.iter().map(|i| i.key.clone()).collect();
+        let links = ids.iter().filter_map(|i| i.link.clone()).collect();
+        let known = self.store.known_items(&feed.name, keys, links).await?;
+        let alerting = polled_before || feed.first_poll == FirstPoll::Alert;
+        if !alerting {
+            tracing::info!(feed = %feed.name, "first poll of this feed: storing its items without alerting (first_poll = \"silent\")");
+        }
+        let mut record = PollRecord {
+            feed: feed.name.clone(),
+            etag: validators.etag,
+            last_modified: validators.last_modified,
+            status: status.to_string(),
+            ..PollRecord::default()
+        };
+        let mut seen = HashSet::new();
+        for (mut item, id) in items.into_iter().zip(ids) {
+            // A document can list the same item twice; the first one wins.
+            if !seen.insert(id.key.clone()) {
+                continue;
+            }
+            item.id = id.key.clone();
+            match known.keys.get(&id.key) {
+                Some(Some(hash)) if *hash != id.content_hash => {
+                    let realert = feed.on_update == OnUpdate::Realert;
+                    let alerts = if realert {
+                        let version = format!("{}#{}", id.key, id.content_hash);
+                        alerts_for_version(&self.config, feed, &item, &version, now)
+                    } else {
+                        Vec::new()
+                    };
+                    tracing::info!(feed = %feed.name, item = %id.key, title = %item.title, realert, "item edited");
+                    record.edits.push((item, alerts));
+                }
+                Some(_) => {}
+                None if feed.id_policy == IdPolicy::Auto && id.link.as_ref().is_some_and(|l| known.links.contains(l)) => {
+                    // The same link under a new guid: the feed regenerates its ids.
+                    tracing::debug!(feed = %feed.name, item = %id.key, "known link under a new key");
+                    record.rekeys.push(Rekey { link: id.link.clone().unwrap_or_default(), new_key: id.key });
+                }
+                None => {
+                    let alerts = if alerting { alerts_for(&self.config, feed, &item, now) } else { Vec::new() };
+                    for a in &alerts {
+                        tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, "rule matched");
+                    }
+                    record.items.push((item, alerts));
+                }
+            }
+        }
+        Ok(record)
     }
 }
 
 /// The alerts a new `item` of `feed` raises: one per (matching rule in scope, sink of the rule),
 /// none when the item is older than the feed's `max_age`.
 pub fn alerts_for(config: &Config, feed: &Feed, item: &Item, now: DateTime<Utc>) -> Vec<NewAlert> {
+    alerts_for_version(config, feed, item, &item.id, now)
+}
+
+/// [`alerts_for`] with the alert ids derived from `version` (the item key, or for a re-alert
+/// of an edited item the key and content hash, so the new alert has an id of its own).
+fn alerts_for_version(config: &Config, feed: &Feed, item: &Item, version: &str, now: DateTime<Utc>) -> Vec<NewAlert> {
     if let (Some(max_age), Some(date)) = (feed.max_age, item.date()) {
         let age = (now - date).to_std().unwrap_or_default();
         if age > max_age {
@@ -189,7 +242,7 @@ pub fn alerts_for(config: &Config, feed: &Feed, item: &Item, now: DateTime<Utc>)
     for rule in rules {
         let Some(hit) = rule.matcher.matches(&doc) else { continue };
         for sink in &rule.sinks {
-            let id = model::alert_id(&feed.name, &item.id, &rule.name, sink);
+            let id = model::alert_id(&feed.name, version, &rule.name, sink);
             let payload = payload(&id, &rule.name, &feed_ref, item, &hit.terms, now);
             out.push(NewAlert {
                 id,

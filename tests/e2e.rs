@@ -383,3 +383,137 @@ fn a_permanent_redirect_moves_the_feed_and_a_loop_is_an_error() {
     let old_hits = feeds.server.requests_to("GET", "/old.rss").len();
     assert_eq!(old_hits, 1, "after a 301 the new URL is polled directly");
 }
+
+fn two_feeds_config(feeds: &FeedServer, rx: &Receiver, feed_extra: &str) -> String {
+    format!(
+        r#"
+[[feed]]
+name = "wire"
+url = "{a}"
+{feed_extra}
+
+[[feed]]
+name = "outlet"
+url = "{b}"
+{feed_extra}
+
+[[rule]]
+name = "korut-senjata"
+query = {RULE}
+
+[[sink]]
+name = "hook"
+type = "webhook"
+url = "{hook}"
+"#,
+        a = feeds.url("/wire.rss"),
+        b = feeds.url("/outlet.rss"),
+        hook = rx.url(),
+    )
+}
+
+fn rss(items: &[String]) -> String {
+    format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>https://ex.id/</link>{}</channel></rss>", items.concat())
+}
+
+fn rss_item_at(guid: &str, link: &str, title: &str, body: &str) -> String {
+    format!(
+        "<item><title>{title}</title><link>{link}</link><guid isPermaLink=\"false\">{guid}</guid>\
+         <pubDate>Wed, 25 Nov 2026 10:00:00 +0700</pubDate><description>{body}</description></item>"
+    )
+}
+
+#[test]
+fn a_story_syndicated_by_two_feeds_alerts_once() {
+    let dir = TempDir::new("crossfeed");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/wire.rss", rss(&[rss_item_at("w-1", "https://ex.id/berita/1", "Korea Utara jual senjata", "x")]));
+    feeds.set(
+        "/outlet.rss",
+        rss(&[rss_item_at("o-77", "https://EX.id/berita/1/?utm_source=rss&amp;utm_medium=feed#top", "Korea Utara jual senjata", "x")]),
+    );
+    let cfg = dir.config(&two_feeds_config(&feeds, &rx, ""));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(rx.posts().len(), 1, "one story, one alert: {}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cross_feed_duplicates=1"), "{}", show(&out));
+}
+
+#[test]
+fn edited_items_update_silently_or_realert_when_asked() {
+    for (policy, expected) in [("ignore", 1), ("realert", 2)] {
+        let dir = TempDir::new(&format!("edit-{policy}"));
+        let (feeds, rx) = (FeedServer::start(), Receiver::start());
+        feeds.set("/wire.rss", rss(&[rss_item_at("w-1", "https://ex.id/1", "Korea Utara jual senjata", "versi 1")]));
+        feeds.set("/outlet.rss", rss(&[]));
+        let cfg = dir.config(&two_feeds_config(&feeds, &rx, &format!("on_update = \"{policy}\"")));
+        assert!(run(&cfg, &["once"]).status.success());
+        feeds.set("/wire.rss", rss(&[rss_item_at("w-1", "https://ex.id/1", "Korea Utara jual senjata (diperbarui)", "versi 2")]));
+        let out = run(&cfg, &["once"]);
+        assert!(out.status.success(), "{}", show(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("item edited"), "{}", show(&out));
+        let posts = rx.posts();
+        assert_eq!(posts.len(), expected, "{policy}: {}", show(&out));
+        if expected == 2 {
+            assert_eq!(posts[1].json()["item"]["title"], "Korea Utara jual senjata (diperbarui)");
+            assert_ne!(posts[0].header("idempotency-key"), posts[1].header("idempotency-key"));
+        }
+        // Polling the edited version again changes nothing.
+        assert!(run(&cfg, &["once"]).status.success());
+        assert_eq!(rx.posts().len(), expected);
+    }
+}
+
+#[test]
+fn guids_that_change_on_every_poll_do_not_duplicate_alerts() {
+    let dir = TempDir::new("guids");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/outlet.rss", rss(&[]));
+    for poll in 0..3 {
+        feeds.set(
+            "/wire.rss",
+            rss(&[rss_item_at(&format!("session-{poll}"), "https://ex.id/1?utm_campaign=x", "Korea Utara jual senjata", "x")]),
+        );
+        let cfg = dir.config(&two_feeds_config(&feeds, &rx, ""));
+        let out = run(&cfg, &["once"]);
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    assert_eq!(rx.posts().len(), 1);
+}
+
+#[test]
+fn a_guid_repeated_across_stories_does_not_hide_one() {
+    let dir = TempDir::new("repeated");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set(
+        "/wire.rss",
+        rss(&[
+            rss_item_at("same", "https://ex.id/1", "Korea Utara jual senjata", "satu"),
+            rss_item_at("same", "https://ex.id/2", "Korea Utara beli senjata", "dua"),
+        ]),
+    );
+    feeds.set("/outlet.rss", rss(&[]));
+    let cfg = dir.config(&two_feeds_config(&feeds, &rx, ""));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let posts = rx.posts();
+    assert_eq!(posts.len(), 2, "{}", show(&out));
+    let mut links: Vec<String> = posts.iter().map(|p| p.json()["item"]["link"].as_str().unwrap().to_string()).collect();
+    links.sort();
+    assert_eq!(links, ["https://ex.id/1", "https://ex.id/2"]);
+}
+
+#[test]
+fn future_dates_are_treated_as_now() {
+    let dir = TempDir::new("future");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    let item = rss_item_at("f", "https://ex.id/f", "Korea Utara jual senjata", "x").replace("Wed, 25 Nov 2026", "Fri, 25 Nov 2039");
+    feeds.set("/wire.rss", rss(&[item]));
+    feeds.set("/outlet.rss", rss(&[]));
+    let cfg = dir.config(&two_feeds_config(&feeds, &rx, "max_age = \"1h\""));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let post = &rx.posts()[0];
+    let published = post.json()["item"]["published"].as_str().unwrap().to_string();
+    assert!(published.starts_with("2026-"), "clamped to now, not 2039: {published}");
+}

@@ -49,6 +49,17 @@ pub enum FirstPoll {
     Silent,
 }
 
+/// What an edited item (same key, changed title or text) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnUpdate {
+    /// Update the stored item; no new alert.
+    Ignore,
+    /// Update the stored item and alert again on the matching rules.
+    Realert,
+}
+
+pub use crate::identity::IdPolicy;
+
 /// `[daemon]`, with defaults filled in.
 #[derive(Debug, Clone)]
 pub struct Daemon {
@@ -72,6 +83,8 @@ pub struct Daemon {
     pub max_body: u64,
     /// Grace period for in-flight work after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Default behaviour for edited items.
+    pub on_update: OnUpdate,
 }
 
 /// When a feed is polled.
@@ -102,6 +115,10 @@ pub struct Feed {
     pub first_poll: FirstPoll,
     /// Maximum item age for alerts from this feed.
     pub max_age: Option<Duration>,
+    /// How items are identified.
+    pub id_policy: IdPolicy,
+    /// What edited items do.
+    pub on_update: OnUpdate,
 }
 
 /// One enabled `[[rule]]`, compiled.
@@ -274,6 +291,30 @@ impl Validator<'_> {
         }
     }
 
+    fn on_update(&mut self, value: &Spanned<String>) -> Option<OnUpdate> {
+        match value.get_ref().as_str() {
+            "ignore" => Some(OnUpdate::Ignore),
+            "realert" => Some(OnUpdate::Realert),
+            other => {
+                self.error(value.span().start, format!("on_update must be \"ignore\" or \"realert\", not {other:?}"));
+                None
+            }
+        }
+    }
+
+    fn id_policy(&mut self, value: &Spanned<String>) -> Option<IdPolicy> {
+        match value.get_ref().as_str() {
+            "auto" => Some(IdPolicy::Auto),
+            "guid" => Some(IdPolicy::Guid),
+            "link" => Some(IdPolicy::Link),
+            "hash" => Some(IdPolicy::Hash),
+            other => {
+                self.error(value.span().start, format!("id_policy must be \"auto\", \"guid\", \"link\" or \"hash\", not {other:?}"));
+                None
+            }
+        }
+    }
+
     fn daemon(&mut self, raw: &RawDaemon, base: &Path) -> Daemon {
         let database = match &raw.database {
             Some(db) => {
@@ -314,6 +355,7 @@ impl Validator<'_> {
                 .as_ref()
                 .and_then(|g| self.duration(g, "shutdown_grace"))
                 .unwrap_or(Duration::from_secs(10)),
+            on_update: raw.on_update.as_ref().and_then(|u| self.on_update(u)).unwrap_or(OnUpdate::Ignore),
         }
     }
 
@@ -395,6 +437,8 @@ impl Validator<'_> {
                 enabled: f.enabled.unwrap_or(true),
                 first_poll: f.first_poll.as_ref().and_then(|p| self.first_poll(p)).unwrap_or(daemon.first_poll),
                 max_age: f.max_age.as_ref().and_then(|m| self.duration(m, "max_age")).or(daemon.max_age),
+                id_policy: f.id_policy.as_ref().and_then(|p| self.id_policy(p)).unwrap_or_default(),
+                on_update: f.on_update.as_ref().and_then(|u| self.on_update(u)).unwrap_or(daemon.on_update),
             });
         }
         out

@@ -50,6 +50,8 @@ pub struct RawDaemon {
     pub max_body: Option<Spanned<i64>>,
     /// How long in-flight work may finish after SIGTERM (humantime).
     pub shutdown_grace: Option<Spanned<String>>,
+    /// "ignore" or "realert": what an edited item does.
+    pub on_update: Option<Spanned<String>>,
 }
 
 /// `[[feed]]`.
@@ -76,6 +78,10 @@ pub struct RawFeed {
     pub first_poll: Option<Spanned<String>>,
     /// Overrides `daemon.max_age` for this feed.
     pub max_age: Option<Spanned<String>>,
+    /// How items are identified: "auto", "guid", "link" or "hash".
+    pub id_policy: Option<Spanned<String>>,
+    /// Overrides `daemon.on_update` for this feed.
+    pub on_update: Option<Spanned<String>>,
 }
 
 /// `[[rule]]`.

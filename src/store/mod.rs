@@ -4,7 +4,7 @@
 //! The interface speaks pantau's own types (no rusqlite types leak out), so another backend can
 //! slot in behind it. Every call runs on tokio's blocking pool, never on the async runtime.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +15,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::model::{FeedRef, Item, NewAlert, OutboxAlert};
 
 /// Numbered migrations; `PRAGMA user_version` records how many were applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_feed_schedule.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_feed_schedule.sql"),
+    include_str!("migrations/0003_identity.sql"),
+];
 
 /// Errors of the storage stage.
 #[derive(Debug, thiserror::Error)]
@@ -160,18 +164,43 @@ pub struct StoredItem {
 }
 
 /// Everything one successful poll writes, in one transaction.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PollRecord {
     /// The feed.
     pub feed: String,
-    /// Items of the document with the alerts each would raise if it is new.
+    /// Items of the document with the alerts each would raise if it is new. An item whose key
+    /// is already stored is left alone and raises nothing.
     pub items: Vec<(Item, Vec<NewAlert>)>,
+    /// Stored items whose content changed: the row is updated and the alerts (if the feed
+    /// re-alerts on edits) are queued.
+    pub edits: Vec<(Item, Vec<NewAlert>)>,
+    /// Stored items that came back under a new key (a feed whose guids change): the row with
+    /// this normalised link takes the new key, so the item is not new.
+    pub rekeys: Vec<Rekey>,
     /// Validators for the next conditional GET.
     pub etag: Option<String>,
     /// Validators for the next conditional GET.
     pub last_modified: Option<String>,
     /// Short status such as "200" for the feed's health record.
     pub status: String,
+}
+
+/// A stored item found again under another key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rekey {
+    /// The normalised link both share.
+    pub link: String,
+    /// The key it is stored under from now on.
+    pub new_key: String,
+}
+
+/// What is stored already for some keys and links of one feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// Stored keys with the content hash of what was stored (None for rows from before 0003).
+    pub keys: HashMap<String, Option<String>>,
+    /// Normalised links stored for the feed.
+    pub links: HashSet<String>,
 }
 
 /// What a committed poll changed.
@@ -181,6 +210,10 @@ pub struct PollSummary {
     pub new_items: usize,
     /// Alerts written to the outbox.
     pub new_alerts: usize,
+    /// Stored items updated because their content changed.
+    pub edited: usize,
+    /// Alerts not written because another feed already alerted the same story.
+    pub cross_feed_duplicates: usize,
 }
 
 /// Count of outbox rows by state.
@@ -326,6 +359,31 @@ impl Store {
         .await
     }
 
+    /// Which of `keys` and `links` are stored for `feed`.
+    pub async fn known_items(&self, feed: &str, keys: Vec<String>, links: Vec<String>) -> Result<Known> {
+        let feed = feed.to_string();
+        self.with(move |c| {
+            let feed_id: Option<i64> =
+                c.query_row("SELECT id FROM feeds WHERE name = ?1", params![feed], |r| r.get(0)).optional()?;
+            let mut known = Known::default();
+            let Some(feed_id) = feed_id else { return Ok(known) };
+            let mut by_key = c.prepare_cached("SELECT content_hash FROM items WHERE feed_id = ?1 AND item_key = ?2")?;
+            for k in keys {
+                if let Some(hash) = by_key.query_row(params![feed_id, k], |r| r.get::<_, Option<String>>(0)).optional()? {
+                    known.keys.insert(k, hash);
+                }
+            }
+            let mut by_link = c.prepare_cached("SELECT 1 FROM items WHERE feed_id = ?1 AND link_norm = ?2")?;
+            for l in links {
+                if by_link.exists(params![feed_id, l])? {
+                    known.links.insert(l);
+                }
+            }
+            Ok(known)
+        })
+        .await
+    }
+
     /// Note the start of a poll attempt.
     pub async fn record_attempt(&self, feed: &str) -> Result<()> {
         let feed = feed.to_string();
@@ -345,28 +403,26 @@ impl Store {
             {
                 let mut insert_item = tx.prepare_cached(
                     "INSERT INTO items (feed_id, item_key, title, link, published, updated, authors, categories,
-                                        summary, content, first_seen_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                        summary, content, first_seen_at, link_norm, story_key, content_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                      ON CONFLICT(feed_id, item_key) DO NOTHING",
                 )?;
+                let mut update_item = tx.prepare_cached(
+                    "UPDATE items SET title = ?3, link = ?4, published = ?5, updated = ?6, authors = ?7, categories = ?8,
+                                      summary = ?9, content = ?10, edited_at = ?11, link_norm = ?12, content_hash = ?14
+                     WHERE feed_id = ?1 AND item_key = ?2 AND ?13 IS NOT NULL
+                     RETURNING id, story_key",
+                )?;
+                // Cross-feed deduplication is the partial UNIQUE(story_key, rule, sink) index:
+                // a second feed carrying the same story inserts nothing.
                 let mut insert_alert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)",
+                    "INSERT OR IGNORE INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
+                                                   created_at, story_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8)",
                 )?;
                 for (item, alerts) in &poll.items {
-                    let inserted = insert_item.execute(params![
-                        feed_id,
-                        item.id,
-                        item.title,
-                        item.link,
-                        item.published.map(ms),
-                        item.updated.map(ms),
-                        serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into()),
-                        serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into()),
-                        item.summary,
-                        item.content,
-                        now,
-                    ])?;
+                    let derived = Derived::of(item);
+                    let inserted = insert_item.execute(rusqlite::params_from_iter(item_params(feed_id, item, now, &derived)))?;
                     if inserted == 0 {
                         continue;
                     }
@@ -374,8 +430,32 @@ impl Store {
                     let item_id = tx.last_insert_rowid();
                     for a in alerts {
                         let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
-                        summary.new_alerts += insert_alert.execute(params![a.id, item_id, a.rule, a.sink, matched, a.payload, now])?;
+                        let n = insert_alert.execute(params![a.id, item_id, a.rule, a.sink, matched, a.payload, now, derived.story])?;
+                        summary.new_alerts += n;
+                        summary.cross_feed_duplicates += 1 - n;
                     }
+                }
+                for (item, alerts) in &poll.edits {
+                    let derived = Derived::of(item);
+                    let row: Option<(i64, Option<String>)> = update_item
+                        .query_row(rusqlite::params_from_iter(item_params(feed_id, item, now, &derived)), |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?;
+                    let Some((item_id, story)) = row else { continue };
+                    summary.edited += 1;
+                    // A re-alert is about this version of the story: its own story key.
+                    let story = story.map(|s| format!("{s}#{}", derived.content_hash));
+                    for a in alerts {
+                        let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
+                        summary.new_alerts += insert_alert.execute(params![a.id, item_id, a.rule, a.sink, matched, a.payload, now, story])?;
+                    }
+                }
+                let mut rekey = tx.prepare_cached(
+                    "UPDATE items SET item_key = ?3
+                     WHERE id = (SELECT id FROM items WHERE feed_id = ?1 AND link_norm = ?2 ORDER BY id DESC LIMIT 1)
+                       AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = ?1 AND item_key = ?3)",
+                )?;
+                for r in &poll.rekeys {
+                    rekey.execute(params![feed_id, r.link, r.new_key])?;
                 }
             }
             tx.execute(
@@ -520,7 +600,8 @@ impl Store {
                     Some("pending") => Redelivered::AlreadyPending,
                     Some(s) => {
                         tx.execute(
-                            "UPDATE alerts SET state = 'pending', attempts = 0, next_attempt_at = ?2, delivered_at = NULL
+                            "UPDATE alerts SET state = 'pending', attempts = 0, next_attempt_at = ?2, delivered_at = NULL,
+                                               last_error = NULL
                              WHERE id = ?1",
                             params![id, now],
                         )?;
@@ -544,7 +625,8 @@ impl Store {
         let now = ms(Utc::now());
         self.with(move |c| {
             c.execute(
-                "UPDATE alerts SET state = 'pending', attempts = 0, next_attempt_at = ?1 WHERE state = 'dead'",
+                "UPDATE alerts SET state = 'pending', attempts = 0, next_attempt_at = ?1, last_error = NULL, delivered_at = NULL
+                 WHERE state = 'dead'",
                 params![now],
             )
         })
@@ -637,7 +719,7 @@ impl Store {
     /// The attempt failed in a way worth retrying after `delay`.
     pub async fn mark_retry(&self, id: &str, delay: Duration, error: &str) -> Result<()> {
         let (id, error) = (id.to_string(), error.to_string());
-        let next = ms(Utc::now()) + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+        let next = ms(Utc::now()).saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2));
         self.with(move |c| {
             c.execute(
                 "UPDATE alerts SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
@@ -681,6 +763,44 @@ impl Store {
     }
 }
 
+/// Columns derived from an item when it is written.
+struct Derived {
+    link: Option<String>,
+    story: String,
+    content_hash: String,
+}
+
+impl Derived {
+    fn of(item: &Item) -> Derived {
+        let link = item.link.as_deref().map(crate::identity::normalize_link);
+        Derived {
+            story: link.clone().unwrap_or_else(|| crate::identity::fingerprint(item)),
+            link,
+            content_hash: crate::identity::content_hash(item),
+        }
+    }
+}
+
+/// The 14 parameters shared by the item INSERT and UPDATE statements.
+fn item_params<'a>(feed_id: i64, item: &'a Item, now: i64, d: &'a Derived) -> Vec<Box<dyn rusqlite::ToSql + 'a>> {
+    vec![
+        Box::new(feed_id),
+        Box::new(&item.id),
+        Box::new(&item.title),
+        Box::new(&item.link),
+        Box::new(item.published.map(ms)),
+        Box::new(item.updated.map(ms)),
+        Box::new(serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into())),
+        Box::new(serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into())),
+        Box::new(&item.summary),
+        Box::new(&item.content),
+        Box::new(now),
+        Box::new(&d.link),
+        Box::new(&d.story),
+        Box::new(&d.content_hash),
+    ]
+}
+
 fn open_sync(path: &Path) -> Result<Connection> {
     let err = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -688,6 +808,11 @@ fn open_sync(path: &Path) -> Result<Connection> {
     }
     let mut conn = Connection::open(path).map_err(err)?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+    // Refuse a newer database before changing anything in it (WAL mode is persistent).
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+    if found > MIGRATIONS.len() as i64 {
+        return Err(StoreError::TooNew { path: path.to_path_buf(), found, known: MIGRATIONS.len() as i64 });
+    }
     conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
