@@ -1,30 +1,35 @@
-//! Wiring: open the store, start the scheduler and one delivery worker per sink, and stop them
-//! all through one cancellation token.
+//! Wiring: open the store, start the scheduler, the delivery workers and the health endpoint,
+//! apply config reloads, and stop everything through one cancellation token.
 
-use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::deliver::{self, Mode, Sender, Tally};
 use crate::fetch::Fetcher;
 use crate::model::FeedRef;
 use crate::pipeline::{PollOutcome, Poller};
 use crate::scheduler::{self, Limits};
+use crate::service::{http, metrics::Metrics, notify};
 use crate::store::{self, Store};
 
 /// How far ahead `pantau once` waits for a pending retry before leaving it for the next run.
 pub const ONCE_RETRY_HORIZON: Duration = Duration::from_secs(15);
 
+/// A pending alert older than this makes /healthz answer 503.
+pub const HEALTH_MAX_OUTBOX_AGE: Duration = Duration::from_secs(3600);
+
 struct Parts {
     _lock: store::InstanceLock,
     poller: Poller,
     limits: Arc<Limits>,
+    config_tx: watch::Sender<Arc<Config>>,
 }
 
 async fn start(config: Config) -> anyhow::Result<Parts> {
@@ -45,41 +50,30 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
         config = %config.path.display(), database = %db.display(), feeds = config.feeds.len(),
         rules = config.rules.len(), sinks = config.sinks.len(), "pantau starting"
     );
-    let poller = Poller { store, fetcher, config: Arc::new(config), wake: Arc::new(Notify::new()) };
-    Ok(Parts { _lock: lock, poller, limits })
+    let (config_tx, config_rx) = watch::channel(Arc::new(config));
+    let poller = Poller { store, fetcher, config: config_rx, wake: Arc::new(Notify::new()), metrics: Arc::new(Metrics::default()) };
+    Ok(Parts { _lock: lock, poller, limits, config_tx })
 }
 
-/// Spawn one delivery worker per sink that some rule sends to, or that has pending alerts.
-fn spawn_workers(parts: &Parts, mode: Mode, cancel: &CancellationToken) -> JoinSet<(String, Result<Tally, deliver::DeliverError>)> {
+type Workers = JoinSet<(String, Result<Tally, deliver::DeliverError>)>;
+
+/// Spawn one delivery worker per configured sink.
+fn spawn_workers(poller: &Poller, config: &Config, mode: Mode, cancel: &CancellationToken) -> Workers {
     let mut workers = JoinSet::new();
-    let config = &parts.poller.config;
-    let mut seen = HashSet::new();
     for sink in &config.sinks {
-        if !seen.insert(sink.name.clone()) {
-            continue;
-        }
-        let sender = Sender::new(sink, parts.poller.fetcher.client().clone());
-        let (store, name, wake, cancel) =
-            (parts.poller.store.clone(), sink.name.clone(), Arc::clone(&parts.poller.wake), cancel.clone());
+        let sender = Sender::new(sink, poller.fetcher.client().clone());
+        let (store, name, wake, cancel, metrics) =
+            (poller.store.clone(), sink.name.clone(), Arc::clone(&poller.wake), cancel.clone(), Arc::clone(&poller.metrics));
         workers.spawn(async move {
-            let r = deliver::run_worker(store, name.clone(), sender, mode, wake, cancel).await;
+            let r = deliver::run_worker(store, name.clone(), sender, mode, wake, cancel, metrics).await;
             (name, r)
         });
     }
     workers
 }
 
-/// The daemon: poll on schedule, match, deliver, until `shutdown` fires; then finish in-flight
-/// work within the grace period.
-pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let grace = config.daemon.shutdown_grace;
-    let parts = start(config).await?;
-    let mut workers = spawn_workers(&parts, Mode::Forever, &shutdown);
-    let feeds = parts.poller.config.feeds.clone();
-    let sched = scheduler::run(parts.poller.clone(), feeds, Arc::clone(&parts.limits), shutdown.clone(), grace);
-    let result = sched.await;
-    // The scheduler returns on shutdown (or a database failure): stop delivery too.
-    shutdown.cancel();
+/// Wait for workers to stop (they stop between two sends), up to `grace`.
+async fn stop_workers(workers: &mut Workers, grace: Duration) {
     let deadline = tokio::time::Instant::now() + grace;
     while !workers.is_empty() {
         match tokio::time::timeout_at(deadline, workers.join_next()).await {
@@ -88,11 +82,146 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             Err(_) => {
                 tracing::warn!(workers = workers.len(), "grace period over; abandoning deliveries in flight (they stay pending)");
                 workers.abort_all();
+                while workers.join_next().await.is_some() {}
+                return;
+            }
+        }
+    }
+}
+
+/// Run the delivery workers of the config in force, restarting them when a reload changes the
+/// sinks (pending alerts wait in the outbox meanwhile), until `cancel` fires.
+async fn supervise_delivery(poller: Poller, cancel: CancellationToken, grace: Duration) {
+    let mut updates = poller.config.clone();
+    loop {
+        let config = Arc::clone(&updates.borrow_and_update());
+        let round = cancel.child_token();
+        let mut workers = spawn_workers(&poller, &config, Mode::Forever, &round);
+        let restart = loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break false,
+                changed = updates.changed() => {
+                    if changed.is_err() {
+                        cancel.cancelled().await;
+                        break false;
+                    }
+                    if updates.borrow().sinks != config.sinks {
+                        break true;
+                    }
+                }
+                Some(done) = workers.join_next(), if !workers.is_empty() => {
+                    if let Ok((sink, Err(e))) = done {
+                        tracing::error!(sink = %sink, error = %e, "delivery worker stopped on a database error");
+                    }
+                }
+            }
+        };
+        round.cancel();
+        stop_workers(&mut workers, grace).await;
+        if !restart {
+            return;
+        }
+        tracing::info!("restarting delivery workers for the new sinks");
+    }
+}
+
+/// Re-read the config file; apply it if valid, else keep the running one and log why.
+fn reload(path: &PathBuf, parts: &Parts) {
+    notify::reloading();
+    let current = Arc::clone(&parts.config_tx.borrow());
+    match config::load(path) {
+        Ok(new) => {
+            let d = config::diff(&current, &new);
+            for w in &new.warnings {
+                tracing::warn!("{w}");
+            }
+            for setting in &d.needs_restart {
+                tracing::warn!(setting, "changed in [daemon]; takes effect after a restart");
+            }
+            tracing::info!(
+                feeds_added = ?d.feeds.added, feeds_removed = ?d.feeds.removed, feeds_changed = ?d.feeds.changed,
+                rules_added = ?d.rules.added, rules_removed = ?d.rules.removed, rules_changed = ?d.rules.changed,
+                sinks_added = ?d.sinks.added, sinks_removed = ?d.sinks.removed, sinks_changed = ?d.sinks.changed,
+                "config reloaded"
+            );
+            parts.config_tx.send_replace(Arc::new(new));
+            parts.poller.metrics.inc("pantau_reloads_total", &[("result", "applied")], 1);
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                tracing::error!("{e}");
+            }
+            tracing::error!(errors = errors.0.len(), "new config refused; the running config stays in force");
+            parts.poller.metrics.inc("pantau_reloads_total", &[("result", "refused")], 1);
+        }
+    }
+    notify::notify("READY=1");
+}
+
+/// The daemon: poll on schedule, match, deliver, until `shutdown` fires; a message on
+/// `reloads` re-reads the config file. In-flight work finishes within the grace period.
+pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc::Receiver<()>) -> anyhow::Result<()> {
+    let grace = config.daemon.shutdown_grace;
+    let path = config.path.clone();
+    let listen = config.daemon.listen;
+    let parts = start(config).await?;
+    let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
+    if let Some(addr) = listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (daemon.listen)"))?;
+        tracing::info!(address = %addr, "serving /healthz and /metrics");
+        let ctx = http::Context {
+            store: parts.poller.store.clone(),
+            metrics: Arc::clone(&parts.poller.metrics),
+            max_outbox_age: HEALTH_MAX_OUTBOX_AGE,
+        };
+        let cancel = shutdown.clone();
+        tasks.spawn(async move {
+            http::serve(listener, ctx, cancel).await;
+            ("health endpoint", Ok(()))
+        });
+    }
+    {
+        let (poller, cancel) = (parts.poller.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            supervise_delivery(poller, cancel, grace).await;
+            ("delivery", Ok(()))
+        });
+    }
+    {
+        let (poller, limits, cancel) = (parts.poller.clone(), Arc::clone(&parts.limits), shutdown.clone());
+        tasks.spawn(async move { ("scheduler", scheduler::run(poller, limits, cancel, grace).await.map_err(Into::into)) });
+    }
+    let mut failure = None;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            Some(()) = reloads.recv() => reload(&path, &parts),
+            Some(done) = tasks.join_next() => {
+                // A stage returned before shutdown: only a fatal error does that.
+                if let Ok((stage, Err(e))) = done {
+                    failure = Some(e.context(format!("{stage} failed")));
+                }
                 break;
             }
         }
     }
-    result?;
+    notify::notify("STOPPING=1");
+    shutdown.cancel();
+    // Each stage enforces the grace period itself; this bound only guards against a bug.
+    let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(5);
+    while !tasks.is_empty() {
+        match tokio::time::timeout_at(deadline, tasks.join_next()).await {
+            Ok(Some(Ok((stage, Err(e))))) if failure.is_none() => failure = Some(e.context(format!("{stage} failed"))),
+            Ok(Some(_)) | Ok(None) => {}
+            Err(_) => {
+                tasks.abort_all();
+                break;
+            }
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
     let counts = parts.poller.store.outbox_counts().await?;
     tracing::info!(pending = counts.pending, delivered = counts.delivered, dead = counts.dead, "pantau stopped");
     Ok(())
@@ -121,8 +250,8 @@ pub struct OnceReport {
 pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
     let parts = start(config).await?;
     let mut report = OnceReport::default();
-    let feeds = parts.poller.config.feeds.clone();
-    for (name, outcome) in scheduler::poll_all(&parts.poller, &feeds, Arc::clone(&parts.limits)).await {
+    let config = parts.poller.config();
+    for (name, outcome) in scheduler::poll_all(&parts.poller, &config.feeds, Arc::clone(&parts.limits)).await {
         match outcome? {
             PollOutcome::Failed { .. } => report.feeds_failed.push(name),
             PollOutcome::NotModified => report.feeds_ok += 1,
@@ -135,7 +264,7 @@ pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
     }
     report.feeds_failed.sort();
     let cancel = CancellationToken::new();
-    let mut workers = spawn_workers(&parts, Mode::Drain { horizon: ONCE_RETRY_HORIZON }, &cancel);
+    let mut workers = spawn_workers(&parts.poller, &config, Mode::Drain { horizon: ONCE_RETRY_HORIZON }, &cancel);
     while let Some(done) = workers.join_next().await {
         match done {
             Ok((_, Ok(t))) => {

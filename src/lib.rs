@@ -29,4 +29,5 @@ pub mod parse;
 pub mod pipeline;
 pub mod rules;
 pub mod scheduler;
+pub mod service;
 pub mod store;

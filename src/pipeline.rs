@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use crate::config::{Config, Feed, FirstPoll, IdPolicy, OnUpdate};
 use crate::identity::identify;
@@ -13,6 +13,7 @@ use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::model::{self, AlertPayload, FeedRef, Item, NewAlert, PayloadFeed, PayloadItem};
 use crate::parse::{self, ParseError};
 use crate::rules::{DocFields, Document};
+use crate::service::metrics::Metrics;
 use crate::store::{PollRecord, Rekey, Store, StoreError};
 
 /// Errors of one poll; each is recorded on the feed and the poll is tried again later.
@@ -65,17 +66,31 @@ pub struct Poller {
     pub store: Store,
     /// The HTTP client.
     pub fetcher: Fetcher,
-    /// The compiled config.
-    pub config: Arc<Config>,
+    /// The compiled config, replaced as a whole on reload.
+    pub config: watch::Receiver<Arc<Config>>,
     /// Woken when alerts are queued, so delivery starts at once.
     pub wake: Arc<Notify>,
+    /// Counters for /metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Poller {
+    /// The config in force now.
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.borrow())
+    }
+
     /// Poll `feed` once, record the result on the feed, and log it. Never panics on bad input;
     /// only a database failure is returned as an error.
     pub async fn poll(&self, feed: &Feed) -> Result<PollOutcome, StoreError> {
-        match self.try_poll(feed).await {
+        let result = self.try_poll(feed).await;
+        let label = match &result {
+            Ok(PollOutcome::NotModified) => "not_modified",
+            Ok(_) => "ok",
+            Err(_) => "error",
+        };
+        self.metrics.inc("pantau_polls_total", &[("result", label)], 1);
+        match result {
             Ok(outcome) => Ok(outcome),
             Err(PollError::Store(e)) => Err(e),
             Err(e) => {
@@ -103,7 +118,10 @@ impl Poller {
         self.store.record_attempt(&feed.name).await?;
         let validators = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
         let url = state.moved_to.as_deref().unwrap_or(&feed.url);
-        let fetched = self.fetcher.fetch(url, &feed.headers, &validators).await?;
+        let started = std::time::Instant::now();
+        let fetched = self.fetcher.fetch(url, &feed.headers, &validators).await;
+        self.metrics.observe_fetch(started.elapsed());
+        let fetched = fetched?;
         let (body, final_url, validators, status) = match fetched {
             Fetched::NotModified => {
                 self.store.record_not_modified(&feed.name).await?;
@@ -111,6 +129,7 @@ impl Poller {
                 return Ok(PollOutcome::NotModified);
             }
             Fetched::Body { body, final_url, validators, status, moved_to, .. } => {
+                self.metrics.inc("pantau_fetch_bytes_total", &[], body.len() as u64);
                 if let Some(new) = moved_to.filter(|m| m != url) {
                     tracing::warn!(feed = %feed.name, from = %url, to = %new, "feed moved permanently; polling the new URL from now on (update the config)");
                     self.store.set_moved(&feed.name, &new).await?;
@@ -127,7 +146,14 @@ impl Poller {
 
         let total = parsed.items.len();
         let record = self.classify(feed, state.polled_before, parsed.items, validators, status).await?;
+        let queued: Vec<String> = record.items.iter().chain(&record.edits).flat_map(|(_, a)| a.iter().map(|a| a.rule.clone())).collect();
         let summary = self.store.commit_poll(record).await?;
+        self.metrics.inc("pantau_items_new_total", &[], summary.new_items as u64);
+        if summary.new_alerts > 0 {
+            for rule in queued {
+                self.metrics.inc("pantau_matches_total", &[("rule", &rule)], 1);
+            }
+        }
         if summary.new_alerts > 0 {
             self.wake.notify_waiters();
         }
@@ -150,6 +176,7 @@ impl Poller {
         status: u16,
     ) -> Result<PollRecord, StoreError> {
         let now = Utc::now();
+        let config = self.config();
         // A date in the future is a publisher's clock or time-zone error: treat it as now.
         for item in &mut items {
             item.published = item.published.map(|d| d.min(now));
@@ -182,7 +209,7 @@ impl Poller {
                     let realert = feed.on_update == OnUpdate::Realert;
                     let alerts = if realert {
                         let version = format!("{}#{}", id.key, id.content_hash);
-                        alerts_for_version(&self.config, feed, &item, &version, now)
+                        alerts_for_version(&config, feed, &item, &version, now)
                     } else {
                         Vec::new()
                     };
@@ -196,7 +223,7 @@ impl Poller {
                     record.rekeys.push(Rekey { link: id.link.clone().unwrap_or_default(), new_key: id.key });
                 }
                 None => {
-                    let alerts = if alerting { alerts_for(&self.config, feed, &item, now) } else { Vec::new() };
+                    let alerts = if alerting { alerts_for(&config, feed, &item, now) } else { Vec::new() };
                     for a in &alerts {
                         tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, "rule matched");
                     }

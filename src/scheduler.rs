@@ -1,7 +1,7 @@
 //! Scheduling: when each feed is due, with global and per-host concurrency limits, and never
 //! two polls of one feed at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +11,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Feed, Schedule};
+use crate::model::FeedRef;
 use crate::pipeline::{PollOutcome, Poller};
+use crate::service::notify;
 use crate::store::StoreError;
 
 /// The longest a failing feed waits between attempts (unless its own interval is longer).
@@ -94,70 +96,131 @@ struct Slot {
     feed: Feed,
     next: DateTime<Utc>,
     running: bool,
+    /// Removed from the config while a poll was running: dropped when it ends.
+    removed: bool,
 }
 
-/// Poll every feed on its schedule until `cancel` fires, then let in-flight polls finish
-/// within `grace` and name those that did not.
-pub async fn run(poller: Poller, feeds: Vec<Feed>, limits: Arc<Limits>, cancel: CancellationToken, grace: Duration) -> Result<(), StoreError> {
+/// When a feed that pantau has polled before is next due, resuming the previous rhythm: a feed
+/// polled a minute ago is not due again because pantau restarted, and a feed whose time
+/// passed is due now.
+async fn resume(poller: &Poller, feed: &Feed, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+    let state = poller.store.feed_state(&feed.name).await?;
+    Ok(match state.last_attempt_at {
+        Some(last) => {
+            let by_schedule = next_poll(&feed.schedule, last, state.consecutive_failures, &feed.name);
+            // The recorded plan wins when it is sooner (a shortened interval) or carries a
+            // server's Retry-After that the schedule alone would not know about.
+            let planned = state.next_poll_at.map_or(by_schedule, |p| if state.consecutive_failures > 0 { p } else { p.min(by_schedule) });
+            planned.max(now)
+        }
+        None => now,
+    })
+}
+
+/// Bring the slots in line with the feeds of the config in force.
+async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Result<(), StoreError> {
+    let config = poller.config();
+    let refs = config.feeds.iter().map(|f| FeedRef { name: f.name.clone(), url: f.url.clone() }).collect();
+    poller.store.sync_feeds(refs).await?;
     let now = Utc::now();
-    let mut slots = Vec::new();
-    for feed in feeds.into_iter().filter(|f| f.enabled) {
-        // Resume the rhythm of the previous run: a feed polled a minute ago is not due again
-        // just because pantau restarted, and a feed whose time passed is polled now.
-        let state = poller.store.feed_state(&feed.name).await?;
-        let next = match state.last_attempt_at {
-            Some(last) => {
-                let by_schedule = next_poll(&feed.schedule, last, state.consecutive_failures, &feed.name);
-                // The recorded plan wins when it is sooner (a shortened interval) or carries a
-                // server's Retry-After that the schedule alone would not know about.
-                state.next_poll_at.map_or(by_schedule, |planned| if state.consecutive_failures > 0 { planned } else { planned.min(by_schedule) }).max(now)
-            }
-            None => now,
-        };
-        tracing::debug!(feed = %feed.name, next = %next, "scheduled feed");
-        slots.push(Slot { feed, next, running: false });
+    let wanted: Vec<&Feed> = config.feeds.iter().filter(|f| f.enabled).collect();
+    for (name, slot) in slots.iter_mut() {
+        slot.removed = !wanted.iter().any(|f| &f.name == name);
     }
+    slots.retain(|_, s| !s.removed || s.running);
+    for feed in wanted {
+        match slots.get_mut(&feed.name) {
+            Some(slot) => {
+                if format!("{:?}", slot.feed) != format!("{feed:?}") {
+                    // A changed schedule applies from now: never later than the new plan.
+                    let fresh = next_poll(&feed.schedule, now, 0, &feed.name);
+                    if !slot.running {
+                        slot.next = slot.next.min(fresh);
+                    }
+                    slot.feed = feed.clone();
+                }
+            }
+            None => {
+                let next = resume(poller, feed, now).await?;
+                tracing::debug!(feed = %feed.name, next = %next, "scheduled feed");
+                slots.insert(feed.name.clone(), Slot { feed: feed.clone(), next, running: false, removed: false });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Poll every feed on its schedule until `cancel` fires, following config reloads; then let
+/// in-flight polls finish within `grace` and name those that did not.
+pub async fn run(poller: Poller, limits: Arc<Limits>, cancel: CancellationToken, grace: Duration) -> Result<(), StoreError> {
+    let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
+    let mut updates = poller.config.clone();
+    updates.borrow_and_update();
+    sync_slots(&poller, &mut slots).await?;
     tracing::info!(feeds = slots.len(), "scheduler started");
+    notify::notify("READY=1");
+    let watchdog = notify::watchdog_interval();
+    // Wake at least this often: for the watchdog ping and the /healthz heartbeat.
+    let tick = watchdog.map_or(Duration::from_secs(30), |w| (w / 2).min(Duration::from_secs(30)));
     let mut tasks: JoinSet<Result<PollOutcome, StoreError>> = JoinSet::new();
-    // Which slot each task polls, so that even a panicking poll frees its feed's slot.
-    let mut owners: HashMap<tokio::task::Id, usize> = HashMap::new();
+    // Which feed each task polls, so that even a panicking poll frees its feed's slot.
+    let mut owners: HashMap<tokio::task::Id, String> = HashMap::new();
     loop {
+        poller.metrics.heartbeat();
+        if watchdog.is_some() {
+            notify::notify("WATCHDOG=1");
+        }
         let now = Utc::now();
-        for (i, slot) in slots.iter_mut().enumerate() {
-            if !slot.running && slot.next <= now {
+        for (name, slot) in slots.iter_mut() {
+            if !slot.running && !slot.removed && slot.next <= now {
                 slot.running = true;
                 let (poller, feed, limits) = (poller.clone(), slot.feed.clone(), Arc::clone(&limits));
                 let handle = tasks.spawn(async move {
                     let _permits = limits.acquire(&feed.url).await;
                     poller.poll(&feed).await
                 });
-                owners.insert(handle.id(), i);
+                owners.insert(handle.id(), name.clone());
             }
         }
-        let earliest = slots.iter().filter(|s| !s.running).map(|s| s.next).min();
-        let wait = earliest.map_or(Duration::from_secs(3600), |t| (t - now).to_std().unwrap_or_default());
+        let earliest = slots.values().filter(|s| !s.running).map(|s| s.next).min();
+        let wait = earliest.map_or(tick, |t| (t - now).to_std().unwrap_or_default()).min(tick);
         tokio::select! {
             _ = cancel.cancelled() => break,
+            changed = updates.changed() => {
+                if changed.is_err() {
+                    // The config can no longer change; keep going with the one in force.
+                    updates = poller.config.clone();
+                    tokio::select! { _ = cancel.cancelled() => break, _ = tokio::time::sleep(wait) => {} }
+                    continue;
+                }
+                updates.borrow_and_update();
+                sync_slots(&poller, &mut slots).await?;
+                tracing::info!(feeds = slots.values().filter(|s| !s.removed).count(), "schedule updated from the new config");
+            }
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                 let (id, result) = match done {
                     Ok((id, r)) => (id, Some(r)),
                     Err(e) => (e.id(), None),
                 };
-                let Some(i) = owners.remove(&id) else { continue };
+                let Some(name) = owners.remove(&id) else { continue };
                 let (failures, retry_after) = match result {
                     Some(Ok(PollOutcome::Failed { failures, retry_after })) => (failures, retry_after),
                     Some(Ok(_)) => (0, None),
                     Some(Err(e)) => {
-                        tracing::error!(feed = %slots[i].feed.name, error = %e, "poll could not be recorded");
+                        tracing::error!(feed = %name, error = %e, "poll could not be recorded");
                         (1, None)
                     }
                     None => {
                         // A panic loses this one poll; the feed stays on its schedule.
-                        tracing::error!(feed = %slots[i].feed.name, "poll task panicked");
+                        tracing::error!(feed = %name, "poll task panicked");
                         (1, None)
                     }
                 };
-                let slot = &mut slots[i];
+                let Some(slot) = slots.get_mut(&name) else { continue };
+                if slot.removed {
+                    slots.remove(&name);
+                    continue;
+                }
                 slot.running = false;
                 slot.next = next_poll_after(&slot.feed.schedule, Utc::now(), failures, retry_after, &slot.feed.name);
                 tracing::debug!(feed = %slot.feed.name, next = %slot.next, "next poll");
@@ -168,14 +231,13 @@ pub async fn run(poller: Poller, feeds: Vec<Feed>, limits: Arc<Limits>, cancel: 
             _ = tokio::time::sleep(wait) => {}
         }
     }
-    drain(&mut tasks, &mut owners, &mut slots, grace).await;
+    drain(&mut tasks, &mut owners, grace).await;
     Ok(())
 }
 
 async fn drain(
     tasks: &mut JoinSet<Result<PollOutcome, StoreError>>,
-    owners: &mut HashMap<tokio::task::Id, usize>,
-    slots: &mut [Slot],
+    owners: &mut HashMap<tokio::task::Id, String>,
     grace: Duration,
 ) {
     if tasks.is_empty() {
@@ -187,13 +249,11 @@ async fn drain(
         match tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await {
             Ok(Some(done)) => {
                 let id = done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
-                if let Some(i) = owners.remove(&id) {
-                    slots[i].running = false;
-                }
+                owners.remove(&id);
             }
             Ok(None) => {}
             Err(_) => {
-                let names: Vec<&str> = slots.iter().filter(|s| s.running).map(|s| s.feed.name.as_str()).collect();
+                let names: Vec<&String> = owners.values().collect();
                 tracing::warn!(feeds = ?names, "grace period over; abandoning polls still running");
                 tasks.abort_all();
                 while tasks.join_next().await.is_some() {}

@@ -155,14 +155,20 @@ pub fn check(path: &Path) -> ExitCode {
 pub async fn run(path: &Path) -> ExitCode {
     let Some(config) = load_or_report(path) else { return ExitCode::from(1) };
     let shutdown = CancellationToken::new();
-    let daemon = daemon::run(config, shutdown.clone());
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
+    let daemon = daemon::run(config, shutdown.clone(), reload_rx);
     tokio::pin!(daemon);
+    let mut hup = hangups();
     let result = loop {
         tokio::select! {
             r = &mut daemon => break r,
             sig = shutdown_signal(), if !shutdown.is_cancelled() => {
                 tracing::info!(signal = sig, "shutting down");
                 shutdown.cancel();
+            }
+            Some(()) = next_hangup(&mut hup) => {
+                tracing::info!(signal = "SIGHUP", config = %path.display(), "reloading the config");
+                let _ = reload_tx.try_send(());
             }
         }
     };
@@ -173,6 +179,33 @@ pub async fn run(path: &Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = Option<()>;
+
+/// The SIGHUP stream (installed once, so that a SIGHUP never kills the daemon).
+fn hangups() -> Hangups {
+    #[cfg(unix)]
+    {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// The next SIGHUP; never resolves when there is no SIGHUP stream.
+async fn next_hangup(h: &mut Hangups) -> Option<()> {
+    #[cfg(unix)]
+    if let Some(s) = h {
+        return s.recv().await;
+    }
+    let _ = h;
+    std::future::pending().await
 }
 
 /// Wait for SIGTERM or SIGINT and name it.

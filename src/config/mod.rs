@@ -154,6 +154,40 @@ pub struct Sink {
     pub name: String,
     /// Type and its settings.
     pub kind: SinkKind,
+    /// Minimum spacing between two messages (from `rate`, else the service's safe default).
+    pub interval: Duration,
+    /// More due alerts than this are sent as one digest message (chat sinks).
+    pub burst: usize,
+    /// When to send digests.
+    pub digest: DigestMode,
+}
+
+/// When a chat sink sends several alerts as one digest message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestMode {
+    /// When more than `burst` alerts are due at once.
+    Auto,
+    /// Never: every alert is its own message.
+    Never,
+    /// Always, even for a single alert.
+    Always,
+}
+
+/// Parse a rate such as `"1/s"`, `"20/min"`, `"300/h"` or `"2/10s"` into the spacing it allows.
+pub fn parse_rate(text: &str) -> Result<Duration, String> {
+    let (count, per) = text.split_once('/').ok_or("expected COUNT/UNIT such as \"1/s\" or \"20/min\"")?;
+    let count: u32 = count.trim().parse().map_err(|_| format!("{count:?} is not a whole number"))?;
+    if count == 0 {
+        return Err("the count must be at least 1".into());
+    }
+    let per = per.trim();
+    let unit = match per {
+        "s" | "sec" | "second" => Duration::from_secs(1),
+        "m" | "min" | "minute" => Duration::from_secs(60),
+        "h" | "hour" => Duration::from_secs(3600),
+        other => humantime::parse_duration(other).map_err(|_| format!("unknown unit {other:?}: use s, min, h or a duration"))?,
+    };
+    Ok(unit / count)
 }
 
 /// The sink types this version delivers to.
@@ -161,6 +195,8 @@ pub struct Sink {
 pub enum SinkKind {
     /// Print each alert on stdout.
     Console,
+    /// A chat service with its own message format.
+    Chat(crate::deliver::chat::Target),
     /// POST the CONTRACT §4 JSON.
     Webhook {
         /// Endpoint.
@@ -172,9 +208,20 @@ pub enum SinkKind {
     },
 }
 
-/// Sink types of CONTRACT §2 that this version cannot deliver to yet.
-const PLANNED_SINKS: &[&str] =
-    &["slack", "discord", "telegram", "matrix", "mattermost", "teams", "googlechat", "ntfy", "gotify"];
+/// Sink types and the keys each takes (besides name, type, rate, burst and digest).
+const SINK_TYPES: &[(&str, &[&str])] = &[
+    ("console", &[]),
+    ("webhook", &["url", "secret", "headers"]),
+    ("slack", &["url"]),
+    ("discord", &["url"]),
+    ("mattermost", &["url"]),
+    ("teams", &["url"]),
+    ("googlechat", &["url"]),
+    ("telegram", &["token", "chat_id", "api_url"]),
+    ("matrix", &["homeserver", "access_token", "room"]),
+    ("ntfy", &["url", "topic", "token"]),
+    ("gotify", &["url", "token"]),
+];
 
 /// Read, validate and compile the config file at `path`, expanding `${VAR}` from the process
 /// environment.
@@ -444,31 +491,36 @@ impl Validator<'_> {
         out
     }
 
+    /// A required string key of a sink, expanded; an error naming it when missing.
+    fn required(&mut self, s: &RawSink, key: &str, value: &Option<Spanned<String>>) -> String {
+        match value {
+            Some(v) => {
+                let out = self.expand(v);
+                if out.trim().is_empty() {
+                    self.error(v.span().start, format!("{key} must not be empty"));
+                }
+                out
+            }
+            None => {
+                self.error(s.kind.span().start, format!("a {} sink needs {key} = \"…\"", s.kind.get_ref()));
+                String::new()
+            }
+        }
+    }
+
     fn sinks(&mut self, raw: &[RawSink]) -> Vec<Sink> {
+        use crate::deliver::chat::Target;
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for s in raw {
             self.unique(&mut seen, &s.name, "sink");
             let kind = s.kind.get_ref().as_str();
-            let allowed: &[&str] = match kind {
-                "console" => &[],
-                "webhook" => &["url", "secret", "headers"],
-                k if PLANNED_SINKS.contains(&k) => {
-                    self.error(
-                        s.kind.span().start,
-                        format!("sink type {k:?} is not supported by this version of pantau yet; use \"webhook\" or \"console\""),
-                    );
-                    continue;
-                }
-                k => {
-                    self.error(
-                        s.kind.span().start,
-                        format!("unknown sink type {k:?}; expected one of console, webhook, {}", PLANNED_SINKS.join(", ")),
-                    );
-                    continue;
-                }
+            let Some((_, allowed)) = SINK_TYPES.iter().find(|(t, _)| *t == kind) else {
+                let names: Vec<&str> = SINK_TYPES.iter().map(|(t, _)| *t).collect();
+                self.error(s.kind.span().start, format!("unknown sink type {kind:?}; expected one of {}", names.join(", ")));
+                continue;
             };
-            let present: [(&str, Option<usize>); 11] = [
+            let present: [(&str, Option<usize>); 10] = [
                 ("url", s.url.as_ref().map(|v| v.span().start)),
                 ("secret", s.secret.as_ref().map(|v| v.span().start)),
                 ("headers", s.headers.as_ref().map(|v| v.span().start)),
@@ -479,7 +531,6 @@ impl Validator<'_> {
                 ("access_token", s.access_token.as_ref().map(|v| v.span().start)),
                 ("room", s.room.as_ref().map(|v| v.span().start)),
                 ("topic", s.topic.as_ref().map(|v| v.span().start)),
-                ("rate", s.rate.as_ref().map(|v| v.span().start)),
             ];
             for (key, at) in present {
                 if let Some(at) = at {
@@ -488,22 +539,108 @@ impl Validator<'_> {
                     }
                 }
             }
+            let url = |v: &mut Self, what: &str| match &s.url {
+                Some(u) => v.http_url(u, what),
+                None => {
+                    v.error(s.kind.span().start, format!("a {kind} sink needs url = \"https://…\""));
+                    String::new()
+                }
+            };
             let kind = match kind {
                 "console" => SinkKind::Console,
-                _ => {
-                    let url = match &s.url {
-                        Some(u) => self.http_url(u, "sink url"),
-                        None => {
-                            self.error(s.kind.span().start, "a webhook sink needs url = \"https://…\"");
-                            String::new()
-                        }
-                    };
+                "webhook" => {
+                    let url = url(self, "sink url");
                     let secret = s.secret.as_ref().map(|v| self.expand(v));
                     let headers = s.headers.as_ref().map(|h| self.headers(h.get_ref())).unwrap_or_default();
                     SinkKind::Webhook { url, secret, headers }
                 }
+                "slack" => SinkKind::Chat(Target::Slack { url: url(self, "webhook url") }),
+                "discord" => SinkKind::Chat(Target::Discord { url: url(self, "webhook url") }),
+                "mattermost" => SinkKind::Chat(Target::Mattermost { url: url(self, "webhook url") }),
+                "teams" => SinkKind::Chat(Target::Teams { url: url(self, "webhook url") }),
+                "googlechat" => SinkKind::Chat(Target::GoogleChat { url: url(self, "webhook url") }),
+                "telegram" => {
+                    let token = self.required(s, "token", &s.token);
+                    let chat_id = match &s.chat_id {
+                        Some(v) => match v.get_ref() {
+                            toml::Value::Integer(n) => n.to_string(),
+                            toml::Value::String(text) => self.expand(&Spanned::new(v.span(), text.clone())),
+                            _ => {
+                                self.error(v.span().start, "chat_id must be a number or a string such as \"@channel\"");
+                                String::new()
+                            }
+                        },
+                        None => {
+                            self.error(s.kind.span().start, "a telegram sink needs chat_id");
+                            String::new()
+                        }
+                    };
+                    let api_url = match &s.api_url {
+                        Some(u) => self.http_url(u, "api_url"),
+                        None => "https://api.telegram.org".to_string(),
+                    };
+                    SinkKind::Chat(Target::Telegram { api_url, token, chat_id })
+                }
+                "matrix" => {
+                    let homeserver = match &s.homeserver {
+                        Some(u) => self.http_url(u, "homeserver"),
+                        None => self.required(s, "homeserver", &None),
+                    };
+                    let access_token = self.required(s, "access_token", &s.access_token);
+                    let room = self.required(s, "room", &s.room);
+                    if let Some(r) = &s.room {
+                        if !room.is_empty() && !room.starts_with('!') {
+                            self.error(r.span().start, "room must be a room id such as \"!abc123:example.org\" (not an alias)");
+                        }
+                    }
+                    SinkKind::Chat(Target::Matrix { homeserver, access_token, room })
+                }
+                "ntfy" => {
+                    let server = url(self, "ntfy server url");
+                    let topic = self.required(s, "topic", &s.topic);
+                    let token = s.token.as_ref().map(|t| self.expand(t));
+                    SinkKind::Chat(Target::Ntfy { url: server, topic, token })
+                }
+                _ => {
+                    let server = url(self, "gotify server url");
+                    let token = self.required(s, "token", &s.token);
+                    SinkKind::Chat(Target::Gotify { url: server, token })
+                }
             };
-            out.push(Sink { name: s.name.get_ref().clone(), kind });
+            let default_interval = match &kind {
+                SinkKind::Chat(t) => t.default_interval(),
+                _ => Duration::ZERO,
+            };
+            let interval = match &s.rate {
+                Some(r) => match parse_rate(r.get_ref()) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        self.error(r.span().start, format!("invalid rate {:?}: {e}", r.get_ref()));
+                        default_interval
+                    }
+                },
+                None => default_interval,
+            };
+            let is_chat = matches!(kind, SinkKind::Chat(_));
+            let digest = match &s.digest {
+                Some(d) => match d.get_ref().as_str() {
+                    "never" => DigestMode::Never,
+                    "auto" | "always" if !is_chat => {
+                        self.error(d.span().start, "digests are for chat sinks; webhook and console sinks send one message per alert");
+                        DigestMode::Never
+                    }
+                    "auto" => DigestMode::Auto,
+                    "always" => DigestMode::Always,
+                    other => {
+                        self.error(d.span().start, format!("digest must be \"auto\", \"never\" or \"always\", not {other:?}"));
+                        DigestMode::Never
+                    }
+                },
+                None if is_chat => DigestMode::Auto,
+                None => DigestMode::Never,
+            };
+            let burst = s.burst.as_ref().and_then(|b| self.positive(b, "burst")).unwrap_or(10) as usize;
+            out.push(Sink { name: s.name.get_ref().clone(), kind, interval, burst, digest });
         }
         out
     }
@@ -575,6 +712,85 @@ impl Validator<'_> {
             }
         }
         out
+    }
+}
+
+/// Names added, removed and changed between two versions of one kind of config entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// In the new config only.
+    pub added: Vec<String>,
+    /// In the old config only.
+    pub removed: Vec<String>,
+    /// In both, with different settings.
+    pub changed: Vec<String>,
+}
+
+impl Changes {
+    fn between<T>(old: &[T], new: &[T], name: impl Fn(&T) -> &str, same: impl Fn(&T, &T) -> bool) -> Changes {
+        let mut c = Changes::default();
+        for n in new {
+            match old.iter().find(|o| name(o) == name(n)) {
+                None => c.added.push(name(n).to_string()),
+                Some(o) if !same(o, n) => c.changed.push(name(n).to_string()),
+                Some(_) => {}
+            }
+        }
+        for o in old {
+            if !new.iter().any(|n| name(n) == name(o)) {
+                c.removed.push(name(o).to_string());
+            }
+        }
+        c
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// What a reload changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// Feeds.
+    pub feeds: Changes,
+    /// Rules.
+    pub rules: Changes,
+    /// Sinks.
+    pub sinks: Changes,
+    /// `[daemon]` settings that only take effect after a restart.
+    pub needs_restart: Vec<&'static str>,
+}
+
+/// Compare two configs (for reload logs and to know what to restart).
+pub fn diff(old: &Config, new: &Config) -> Diff {
+    // Debug output covers every setting, secrets included; it is compared, never logged.
+    let same_debug = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
+    let mut needs_restart = Vec::new();
+    let (o, n) = (&old.daemon, &new.daemon);
+    if o.database != n.database {
+        needs_restart.push("database");
+    }
+    if o.listen != n.listen {
+        needs_restart.push("listen");
+    }
+    if o.concurrency != n.concurrency || o.per_host != n.per_host {
+        needs_restart.push("concurrency/per_host");
+    }
+    if o.timeout != n.timeout || o.max_body != n.max_body {
+        needs_restart.push("timeout/max_body");
+    }
+    Diff {
+        feeds: Changes::between(&old.feeds, &new.feeds, |f| &f.name, |a, b| same_debug(a, b)),
+        rules: Changes::between(
+            &old.rules,
+            &new.rules,
+            |r| &r.name,
+            |a, b| a.query == b.query && a.feeds == b.feeds && a.tags == b.tags && a.sinks == b.sinks && same_debug(&a.matcher, &b.matcher),
+        ),
+        sinks: Changes::between(&old.sinks, &new.sinks, |s| &s.name, |a, b| a == b),
+        needs_restart,
     }
 }
 

@@ -135,4 +135,8 @@ pub struct RawSink {
     pub topic: Option<Spanned<String>>,
     /// Delivery rate limit such as "1/s" or "20/min".
     pub rate: Option<Spanned<String>>,
+    /// More alerts than this from one poll are sent as one digest message (chat sinks).
+    pub burst: Option<Spanned<i64>>,
+    /// "auto", "never" or "always": when to send digests.
+    pub digest: Option<Spanned<String>>,
 }

@@ -4,6 +4,7 @@
 //! good). Every attempt carries the alert's stable id as the idempotency key, so a receiver
 //! can drop the duplicates that a crash between "sent" and "marked delivered" can cause.
 
+pub mod chat;
 mod console;
 mod sign;
 mod webhook;
@@ -15,8 +16,8 @@ use chrono::Utc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Sink, SinkKind};
-use crate::model::OutboxAlert;
+use crate::config::{DigestMode, Sink, SinkKind};
+use crate::model::{AlertPayload, OutboxAlert};
 use crate::store::Store;
 
 /// After this many failed attempts an alert is moved to `dead`.
@@ -60,30 +61,106 @@ pub enum DeliverError {
 
 /// A configured sink, ready to send.
 #[derive(Debug, Clone)]
-pub enum Sender {
-    /// Prints to stdout.
+pub struct Sender {
+    kind: SenderKind,
+    /// Minimum spacing between two messages.
+    interval: Duration,
+    /// More first-attempt alerts due at once than this become one digest.
+    burst: usize,
+    digest: DigestMode,
+}
+
+#[derive(Debug, Clone)]
+enum SenderKind {
     Console,
-    /// POSTs JSON.
     Webhook(webhook::Webhook),
+    Chat { client: reqwest::Client, target: chat::Target },
 }
 
 impl Sender {
     /// Build the sender of `sink`, sharing `client` for HTTP.
     pub fn new(sink: &Sink, client: reqwest::Client) -> Sender {
-        match &sink.kind {
-            SinkKind::Console => Sender::Console,
+        let kind = match &sink.kind {
+            SinkKind::Console => SenderKind::Console,
             SinkKind::Webhook { url, secret, headers } => {
-                Sender::Webhook(webhook::Webhook::new(client, url.clone(), secret.clone(), headers.clone()))
+                SenderKind::Webhook(webhook::Webhook::new(client, url.clone(), secret.clone(), headers.clone()))
             }
-        }
+            SinkKind::Chat(target) => SenderKind::Chat { client, target: target.clone() },
+        };
+        Sender { kind, interval: sink.interval, burst: sink.burst, digest: sink.digest }
     }
 
     /// Try to deliver one alert.
     pub async fn send(&self, alert: &OutboxAlert) -> Outcome {
-        match self {
-            Sender::Console => console::send(alert),
-            Sender::Webhook(w) => w.send(alert).await,
+        match &self.kind {
+            SenderKind::Console => console::send(alert),
+            SenderKind::Webhook(w) => w.send(alert).await,
+            SenderKind::Chat { client, target } => match serde_json::from_str::<AlertPayload>(&alert.payload) {
+                Ok(p) => send_chat(client, target, target.request(&p)).await,
+                Err(e) => Outcome::Dead(format!("stored payload is not valid: {e}")),
+            },
         }
+    }
+
+    /// Whether `due` should go out as one digest message.
+    fn wants_digest(&self, due: &[OutboxAlert]) -> bool {
+        if !matches!(self.kind, SenderKind::Chat { .. }) {
+            return false;
+        }
+        let fresh = due.iter().filter(|a| a.attempts == 0).count();
+        match self.digest {
+            DigestMode::Never => false,
+            DigestMode::Always => due.len() > 1 || fresh >= 1,
+            DigestMode::Auto => fresh > self.burst,
+        }
+    }
+
+    /// Send `alerts` as one digest message, idempotent by a hash of their ids.
+    async fn send_digest(&self, alerts: &[OutboxAlert]) -> Outcome {
+        let SenderKind::Chat { client, target } = &self.kind else {
+            return Outcome::Dead("digests are only for chat sinks".into());
+        };
+        let payloads: Vec<AlertPayload> = alerts.iter().filter_map(|a| serde_json::from_str(&a.payload).ok()).collect();
+        let mut ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
+        ids.sort_unstable();
+        let digest_id = crate::model::alert_id("digest", &ids.join(","), "", "");
+        send_chat(client, target, chat::digest_request(target, &payloads, &digest_id)).await
+    }
+}
+
+/// Send one rendered chat request and read the service's answer.
+async fn send_chat(client: &reqwest::Client, target: &chat::Target, req: chat::HttpRequest) -> Outcome {
+    let method = match req.method {
+        chat::Method::Post => reqwest::Method::POST,
+        chat::Method::Put => reqwest::Method::PUT,
+    };
+    let mut builder = client.request(method, &req.url).timeout(Duration::from_secs(30));
+    for (k, v) in &req.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let resp = match builder.body(req.body).send().await {
+        Ok(r) => r,
+        // The error text can hold the URL, which for chat webhooks is a secret: keep the kind.
+        Err(e) => {
+            let kind = if e.is_timeout() { "timed out" } else if e.is_connect() { "connection failed" } else { "request failed" };
+            return Outcome::Retry { after: None, error: format!("{} {kind}", target.kind()) };
+        }
+    };
+    let status = resp.status().as_u16();
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+        .collect();
+    let body = resp.text().await.unwrap_or_default();
+    if target.accepted(status, &body) {
+        return Outcome::Delivered;
+    }
+    let hint = target.retry_hint(status, &headers, &body);
+    match classify_status(status, hint, &body) {
+        // A 2xx that the service itself calls a failure (Telegram "ok": false) is permanent.
+        Outcome::Delivered => Outcome::Dead(format!("HTTP {status} but not accepted: {}", body.chars().take(200).collect::<String>())),
+        other => other,
     }
 }
 
@@ -144,9 +221,11 @@ pub async fn run_worker(
     mode: Mode,
     wake: Arc<Notify>,
     cancel: CancellationToken,
+    metrics: Arc<crate::service::metrics::Metrics>,
 ) -> Result<Tally, DeliverError> {
     let err = |source| DeliverError::Store { sink: sink.clone(), source };
     let mut tally = Tally::default();
+    let mut last_send: Option<tokio::time::Instant> = None;
     loop {
         // Register interest before looking, so that an alert committed between the query and
         // the wait still wakes us.
@@ -178,11 +257,50 @@ pub async fn run_worker(
                 }
             }
         }
+        if sender.wants_digest(&due) {
+            pace(&mut last_send, sender.interval, &cancel).await;
+            let outcome = sender.send_digest(&due).await;
+            last_send = Some(tokio::time::Instant::now());
+            let label = match &outcome {
+                Outcome::Delivered => "delivered",
+                Outcome::Retry { .. } => "retry",
+                Outcome::Dead(_) => "dead",
+            };
+            metrics.inc("pantau_deliveries_total", &[("sink", &sink), ("outcome", label)], due.len() as u64);
+            tracing::info!(sink = %sink, alerts = due.len(), outcome = label, "sent a digest of a burst of alerts");
+            for alert in &due {
+                match &outcome {
+                    Outcome::Delivered => {
+                        store.mark_delivered(&alert.id).await.map_err(err)?;
+                        tally.delivered += 1;
+                    }
+                    Outcome::Retry { after, error } if alert.attempts + 1 < MAX_ATTEMPTS => {
+                        store.mark_retry(&alert.id, backoff(alert.attempts, *after, &alert.id), error).await.map_err(err)?;
+                        tally.retried += 1;
+                    }
+                    Outcome::Retry { error, .. } | Outcome::Dead(error) => {
+                        store.mark_dead(&alert.id, error).await.map_err(err)?;
+                        tally.dead += 1;
+                    }
+                }
+            }
+            continue;
+        }
         for alert in due {
             if cancel.is_cancelled() {
                 return Ok(tally);
             }
+            if !pace(&mut last_send, sender.interval, &cancel).await {
+                return Ok(tally);
+            }
             let outcome = sender.send(&alert).await;
+            last_send = Some(tokio::time::Instant::now());
+            let label = match &outcome {
+                Outcome::Delivered => "delivered",
+                Outcome::Retry { .. } if alert.attempts + 1 < MAX_ATTEMPTS => "retry",
+                _ => "dead",
+            };
+            metrics.inc("pantau_deliveries_total", &[("sink", &sink), ("outcome", label)], 1);
             match outcome {
                 Outcome::Delivered => {
                     store.mark_delivered(&alert.id).await.map_err(err)?;
@@ -211,6 +329,16 @@ pub async fn run_worker(
                 }
             }
         }
+    }
+}
+
+/// Wait until `interval` has passed since the last send; false when cancelled meanwhile.
+async fn pace(last: &mut Option<tokio::time::Instant>, interval: Duration, cancel: &CancellationToken) -> bool {
+    let Some(at) = *last else { return true };
+    let ready = at + interval;
+    tokio::select! {
+        _ = cancel.cancelled() => false,
+        _ = tokio::time::sleep_until(ready) => true,
     }
 }
 

@@ -743,6 +743,20 @@ impl Store {
         .await
     }
 
+    /// Pending alerts per sink and the creation time of the oldest pending alert.
+    pub async fn pending_summary(&self) -> Result<(Vec<(String, u64)>, Option<DateTime<Utc>>)> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT sink, COUNT(*) FROM alerts WHERE state = 'pending' GROUP BY sink ORDER BY sink")?;
+            let per_sink = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.try_into().unwrap_or(0))))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let oldest: Option<i64> =
+                c.query_row("SELECT MIN(created_at) FROM alerts WHERE state = 'pending'", [], |r| r.get(0))?;
+            Ok((per_sink, oldest.map(from_ms)))
+        })
+        .await
+    }
+
     /// How many alerts are in each state.
     pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
         self.with(|c| {

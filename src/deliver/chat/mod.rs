@@ -231,19 +231,23 @@ impl Target {
     /// The request that delivers `alert`; `alert.id` is the stable idempotency key (Matrix
     /// transaction id, Google Chat `requestId`).
     pub fn request(&self, alert: &AlertPayload) -> HttpRequest {
-        let fields = text::Fields::of(alert);
+        self.render(&alert.id, alert.item.published.as_deref(), &text::Fields::of(alert))
+    }
+
+    /// The request showing `fields`, idempotent by `id`; `published` is an RFC 3339 date.
+    fn render(&self, id: &str, published: Option<&str>, fields: &text::Fields) -> HttpRequest {
         match self {
-            Target::Slack { url } => slack::request(url, &fields),
-            Target::Discord { url } => discord::request(url, &fields, alert.item.published.as_deref()),
-            Target::Mattermost { url } => mattermost::request(url, &fields),
-            Target::Teams { url } => teams::request(url, &fields),
-            Target::GoogleChat { url } => googlechat::request(url, &fields, &alert.id),
-            Target::Telegram { api_url, token, chat_id } => telegram::request(api_url, token, chat_id, &fields),
+            Target::Slack { url } => slack::request(url, fields),
+            Target::Discord { url } => discord::request(url, fields, published),
+            Target::Mattermost { url } => mattermost::request(url, fields),
+            Target::Teams { url } => teams::request(url, fields),
+            Target::GoogleChat { url } => googlechat::request(url, fields, id),
+            Target::Telegram { api_url, token, chat_id } => telegram::request(api_url, token, chat_id, fields),
             Target::Matrix { homeserver, access_token, room } => {
-                matrix::request(homeserver, access_token, room, &alert.id, &fields)
+                matrix::request(homeserver, access_token, room, id, fields)
             }
-            Target::Ntfy { url, topic, token } => ntfy::request(url, topic, token.as_deref(), &fields),
-            Target::Gotify { url, token } => gotify::request(url, token, &fields),
+            Target::Ntfy { url, topic, token } => ntfy::request(url, topic, token.as_deref(), fields),
+            Target::Gotify { url, token } => gotify::request(url, token, fields),
         }
     }
 

@@ -123,18 +123,23 @@ pub(super) fn escape_slack(s: &str) -> String {
 /// feed text can never become a mention.
 pub(super) const ZWSP: char = '\u{200B}';
 
+/// Plain text with a zero-width space after every `@`, so that it cannot mention anyone.
+pub(super) fn defang(s: &str) -> String {
+    s.replace('@', "@\u{200B}")
+}
+
 /// Escape feed text for Markdown (Discord, Mattermost, Gotify): a backslash before every
-/// character with an inline Markdown meaning (and before a leading `-` or `+` that would start
-/// a list), and a zero-width space after `@`.
+/// character with an inline Markdown meaning (and before a leading `-`, `+` or `>` that would
+/// start a list or a quote), and a zero-width space after `@`.
 pub(super) fn escape_markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for (i, c) in s.chars().enumerate() {
         match c {
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '[' | ']' | '(' | ')' | '#' => {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '[' | ']' | '(' | ')' | '#' => {
                 out.push('\\');
                 out.push(c);
             }
-            '-' | '+' if i == 0 => {
+            '-' | '+' | '>' if i == 0 => {
                 out.push('\\');
                 out.push(c);
             }
@@ -310,12 +315,12 @@ mod tests {
     #[test]
     fn fit_never_splits_an_escape_or_a_character() {
         let raw = "a&b&c&d";
-        // Escaped, "a&amp;b…" is 9 bytes: the `&` is dropped whole rather than cut.
+        // Escaped, "a&amp;…" is 9 bytes and "a&amp;b…" 10.
         let got = fit(raw, 9, |s| escape_html(s).len());
-        assert_eq!(got, "a&b…");
-        assert!(escape_html(&got).len() <= 9);
-        let got = fit(raw, 8, |s| escape_html(s).len());
-        assert_eq!(got, "a…");
+        assert_eq!(got, "a&…");
+        assert_eq!(escape_html(&got), "a&amp;…");
+        // With 8, the `&` is dropped whole rather than cut into `&am`.
+        assert_eq!(fit(raw, 8, |s| escape_html(s).len()), "a…");
         assert_eq!(fit("🚀🚀🚀", 9, |s| s.len()), "🚀…");
         assert_eq!(fit("abc", 3, |s| s.len()), "abc");
         assert_eq!(fit("abcd", 2, |s| s.len()), "");

@@ -1,0 +1,170 @@
+//! Microsoft Teams (Workflows webhooks): a message carrying one Adaptive Card 1.4 of
+//! TextBlocks and an "Open" action. The whole body stays under 28 KB (Teams answers 413
+//! beyond). TextBlock text is shown as text (no HTML), so feed text needs no escaping.
+
+use serde_json::{json, Value};
+
+use super::text::{self, Fields};
+use super::{digest_heading, HttpRequest, Method};
+
+/// Most bytes of the request body.
+const BODY_MAX: usize = 27 * 1024;
+
+/// A TextBlock.
+fn block(text: &str) -> Value {
+    json!({"type": "TextBlock", "text": text, "wrap": true})
+}
+
+/// The message carrying a card of `body` blocks, with an "Open" action when there is a link.
+fn message(body: Vec<Value>, link: Option<&str>) -> Value {
+    let mut card = json!({
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    });
+    if let Some(link) = link {
+        card["actions"] = json!([{"type": "Action.OpenUrl", "title": "Open", "url": link}]);
+    }
+    json!({
+        "type": "message",
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
+    })
+}
+
+/// The request carrying `msg`.
+fn send(url: &str, msg: &Value) -> HttpRequest {
+    HttpRequest::json(Method::Post, url.to_string(), vec![], msg)
+}
+
+/// The request for one alert.
+pub(super) fn request(url: &str, f: &Fields) -> HttpRequest {
+    let mut blocks = vec![
+        json!({"type": "TextBlock", "text": f.title, "weight": "Bolder", "size": "Medium", "wrap": true}),
+        json!({"type": "TextBlock", "text": format!("Feed: {} · Rule: {}", f.feed, f.rule), "isSubtle": true, "spacing": "None", "wrap": true}),
+    ];
+    if !f.matched.is_empty() {
+        blocks.push(block(&format!("Matched: {}", f.matched)));
+    }
+    let link = f.link.as_deref();
+    if !f.summary.is_empty() {
+        // The summary's block adds its JSON-escaped text to the card without it.
+        let with_empty = {
+            let mut b = blocks.clone();
+            b.push(block(""));
+            message(b, link).to_string().len()
+        };
+        let summary = text::fit(&f.summary, BODY_MAX, |s| with_empty + text::json_len(s));
+        if !summary.is_empty() {
+            blocks.push(block(&summary));
+        }
+    }
+    send(url, &message(blocks, link))
+}
+
+/// A digest: a heading block, one block per alert (`[title](link) — feed · rule`), then
+/// "…and N more".
+pub(super) fn digest(url: &str, alerts: &[Fields]) -> HttpRequest {
+    let heading = json!({"type": "TextBlock", "text": digest_heading(alerts.len()), "weight": "Bolder", "size": "Medium", "wrap": true});
+    let lines: Vec<Value> = alerts
+        .iter()
+        .map(|f| {
+            let title = match &f.link {
+                Some(link) => format!("[{}]({link})", f.title),
+                None => f.title.clone(),
+            };
+            json!({"type": "TextBlock", "text": format!("{title} — {} · {}", f.feed, f.rule), "spacing": "None", "wrap": true})
+        })
+        .collect();
+    let base = message(vec![heading.clone()], None).to_string().len();
+    let costs: Vec<usize> = lines.iter().map(|l| l.to_string().len() + 1).collect();
+    let kept = text::pack(&costs, BODY_MAX - base, |n| block(&text::and_more(n)).to_string().len() + 1);
+    let mut blocks = vec![heading];
+    blocks.extend_from_slice(&lines[..kept]);
+    if kept < lines.len() {
+        blocks.push(block(&text::and_more(lines.len() - kept)));
+    }
+    send(url, &message(blocks, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::tests::{body, headers, many, nasty, normal, JSON, NASTY_TITLE};
+    use super::super::{digest_request, Method, Target};
+    use super::BODY_MAX;
+
+    fn target() -> Target {
+        Target::Teams {
+            url: "https://prod.westus.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=S".into(),
+        }
+    }
+
+    #[test]
+    fn normal_alert() {
+        let req = target().request(&normal());
+        assert_eq!(req.method, Method::Post);
+        assert_eq!(req.url, "https://prod.westus.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=S");
+        assert_eq!(headers(&req), [JSON]);
+        assert_eq!(
+            body(&req),
+            json!({
+                "type": "message",
+                "attachments": [{
+                    "contentType": "application/vnd.microsoft.card.adaptive",
+                    "content": {
+                        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                        "type": "AdaptiveCard",
+                        "version": "1.4",
+                        "body": [
+                            {"type": "TextBlock", "text": "Korea Utara Uji Coba Senjata Baru", "weight": "Bolder", "size": "Medium", "wrap": true},
+                            {"type": "TextBlock", "text": "Feed: suara · Rule: korut-senjata", "isSubtle": true, "spacing": "None", "wrap": true},
+                            {"type": "TextBlock", "text": "Matched: korea utara, senjata", "wrap": true},
+                            {"type": "TextBlock", "text": "Pyongyang kembali menguji rudal balistik.", "wrap": true},
+                        ],
+                        "actions": [{"type": "Action.OpenUrl", "title": "Open", "url": "https://www.suara.com/news/2024/01/01/korut"}],
+                    },
+                }],
+            })
+        );
+    }
+
+    #[test]
+    fn nasty_alert_within_limits() {
+        let req = target().request(&nasty());
+        assert!(req.body.len() < BODY_MAX);
+        let v = body(&req);
+        let card = &v["attachments"][0]["content"];
+        assert_eq!(card["body"][0]["text"], NASTY_TITLE);
+        assert_eq!(card["actions"][0]["url"], "https://ex.id/a?b=1&c=%22x%22");
+        assert!(card["body"][3]["text"].as_str().unwrap().ends_with('…'));
+    }
+
+    #[test]
+    fn a_huge_summary_fills_the_card_exactly_to_the_limit() {
+        let mut a = normal();
+        a.item.summary = "\"quoted\" ".repeat(10_000);
+        // Fields cap the summary first; lift the cap by calling the renderer directly.
+        let mut f = super::super::text::Fields::of(&a);
+        f.summary = a.item.summary.clone();
+        let req = super::request("https://t.example/x", &f);
+        assert!(req.body.len() <= BODY_MAX, "{}", req.body.len());
+        assert!(req.body.len() > BODY_MAX - 20, "{}", req.body.len());
+    }
+
+    #[test]
+    fn digest_fits() {
+        let req = digest_request(&target(), &many(200), "d");
+        assert!(req.body.len() <= BODY_MAX);
+        let v = body(&req);
+        let blocks = v["attachments"][0]["content"]["body"].as_array().unwrap();
+        assert_eq!(blocks[0]["text"], "200 new alerts");
+        assert_eq!(
+            blocks[1]["text"],
+            "[Berita nomor 0 tentang senjata & <rudal> 🚀](https://www.suara.com/news/uji-coba-rudal-balistik-korea-utara-di-semenanjung-korea-pada-awal-tahun-2024/0?a=1&b=2) — suara · korut-senjata"
+        );
+        assert!(blocks.last().unwrap()["text"].as_str().unwrap().starts_with("…and "));
+        assert!(v["attachments"][0]["content"].get("actions").is_none());
+    }
+}

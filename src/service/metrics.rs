@@ -1,0 +1,159 @@
+//! Counters and a latency histogram for `/metrics`, rendered in Prometheus text format.
+//!
+//! Deliberately tiny: a mutex-protected map of labelled counters is plenty for a daemon whose
+//! hot path is network IO, and it spares a metrics dependency.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Upper bounds (seconds) of the fetch latency histogram buckets.
+const BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// Help texts of the counters pantau keeps.
+const HELP: &[(&str, &str)] = &[
+    ("pantau_polls_total", "Feed polls by result (ok, not_modified, error)."),
+    ("pantau_fetch_bytes_total", "Bytes of feed bodies received."),
+    ("pantau_items_new_total", "New items stored."),
+    ("pantau_matches_total", "Alerts queued, by rule."),
+    ("pantau_deliveries_total", "Delivery attempts by sink and outcome (delivered, retry, dead)."),
+    ("pantau_reloads_total", "Config reloads by result (applied, refused)."),
+];
+
+/// The process's counters.
+#[derive(Debug)]
+pub struct Metrics {
+    started: Instant,
+    counters: Mutex<BTreeMap<(&'static str, String), u64>>,
+    histogram: Mutex<(Vec<u64>, u64, f64)>,
+    heartbeat: AtomicI64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            started: Instant::now(),
+            counters: Mutex::new(BTreeMap::new()),
+            histogram: Mutex::new((vec![0; BUCKETS.len()], 0, 0.0)),
+            heartbeat: AtomicI64::new(chrono::Utc::now().timestamp()),
+        }
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let inner: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+impl Metrics {
+    /// Add `by` to counter `name` with `pairs` as labels.
+    pub fn inc(&self, name: &'static str, pairs: &[(&str, &str)], by: u64) {
+        let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        *c.entry((name, labels(pairs))).or_insert(0) += by;
+    }
+
+    /// Record one fetch's duration.
+    pub fn observe_fetch(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let mut h = self.histogram.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                h.0[i] += 1;
+            }
+        }
+        h.1 += 1;
+        h.2 += secs;
+    }
+
+    /// The scheduler loop is alive.
+    pub fn heartbeat(&self) {
+        self.heartbeat.store(chrono::Utc::now().timestamp(), Ordering::Relaxed);
+    }
+
+    /// Seconds since the scheduler loop last went round.
+    pub fn since_heartbeat(&self) -> i64 {
+        chrono::Utc::now().timestamp() - self.heartbeat.load(Ordering::Relaxed)
+    }
+
+    /// Time since start.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The counter's value (for tests and health).
+    pub fn get(&self, name: &'static str, pairs: &[(&str, &str)]) -> u64 {
+        let c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        c.get(&(name, labels(pairs))).copied().unwrap_or(0)
+    }
+
+    /// Prometheus text exposition of the counters and histogram, followed by `gauges`
+    /// (name, help, labelled values) computed by the caller at scrape time.
+    pub fn render(&self, gauges: &[(&str, &str, Vec<(String, f64)>)]) -> String {
+        let mut out = String::new();
+        let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for (name, help) in HELP {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for ((n, l), v) in counters.iter().filter(|((n, _), _)| n == name) {
+                let _ = writeln!(out, "{n}{l} {v}");
+            }
+        }
+        {
+            let h = self.histogram.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = writeln!(out, "# HELP pantau_fetch_seconds Duration of feed fetches.\n# TYPE pantau_fetch_seconds histogram");
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(out, "pantau_fetch_seconds_bucket{{le=\"{le}\"}} {}", h.0[i]);
+            }
+            let _ = writeln!(out, "pantau_fetch_seconds_bucket{{le=\"+Inf\"}} {}", h.1);
+            let _ = writeln!(out, "pantau_fetch_seconds_sum {}", h.2);
+            let _ = writeln!(out, "pantau_fetch_seconds_count {}", h.1);
+        }
+        let _ = writeln!(out, "# HELP pantau_uptime_seconds Seconds since start.\n# TYPE pantau_uptime_seconds gauge");
+        let _ = writeln!(out, "pantau_uptime_seconds {}", self.uptime().as_secs());
+        for (name, help, values) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for (l, v) in values {
+                let _ = writeln!(out, "{name}{l} {v}");
+            }
+        }
+        out
+    }
+}
+
+/// Format labels for a gauge value.
+pub fn gauge_labels(pairs: &[(&str, &str)]) -> String {
+    labels(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_histogram_and_gauges_render_as_prometheus_text() {
+        let m = Metrics::default();
+        m.inc("pantau_polls_total", &[("result", "ok")], 2);
+        m.inc("pantau_polls_total", &[("result", "error")], 1);
+        m.inc("pantau_matches_total", &[("rule", "a\"b")], 1);
+        m.observe_fetch(Duration::from_millis(70));
+        m.observe_fetch(Duration::from_secs(3));
+        let text = m.render(&[("pantau_outbox_pending", "Pending alerts.", vec![(gauge_labels(&[("sink", "s")]), 4.0)])]);
+        assert!(text.contains("pantau_polls_total{result=\"ok\"} 2\n"), "{text}");
+        assert!(text.contains("pantau_polls_total{result=\"error\"} 1\n"));
+        assert!(text.contains("pantau_matches_total{rule=\"a\\\"b\"} 1\n"));
+        assert!(text.contains("pantau_fetch_seconds_bucket{le=\"0.05\"} 0\n"));
+        assert!(text.contains("pantau_fetch_seconds_bucket{le=\"0.1\"} 1\n"));
+        assert!(text.contains("pantau_fetch_seconds_bucket{le=\"5\"} 2\n"));
+        assert!(text.contains("pantau_fetch_seconds_count 2\n"));
+        assert!(text.contains("# TYPE pantau_outbox_pending gauge\npantau_outbox_pending{sink=\"s\"} 4\n"));
+        assert_eq!(m.get("pantau_polls_total", &[("result", "ok")]), 2);
+    }
+}

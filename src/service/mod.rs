@@ -1,0 +1,6 @@
+//! What an operator sees from outside: systemd notifications and watchdog, `/healthz` and
+//! `/metrics`, and the counters behind them.
+
+pub mod http;
+pub mod metrics;
+pub mod notify;

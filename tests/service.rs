@@ -1,0 +1,185 @@
+//! The daemon as a service: SIGHUP reload, /healthz and /metrics, systemd notifications.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{pantau, rss_item, sample_feed, sample_with, FeedServer, Receiver, TempDir};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn_run(cfg: &Path, log: &Path, envs: &[(&str, &str)]) -> Child {
+    let file = std::fs::File::create(log).unwrap();
+    let mut cmd = pantau();
+    cmd.arg("-c").arg(cfg).arg("run").stdout(Stdio::null()).stderr(file);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn wait_for_log(log: &Path, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "log never said {needle:?}:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn get(port: u16, path: &str) -> (u16, String) {
+    let start = Instant::now();
+    loop {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            let status = out.split_whitespace().nth(1).unwrap_or("0").parse().unwrap();
+            let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+            return (status, body);
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn sigterm_and_wait(mut child: Child) -> i32 {
+    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("pantau did not stop after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn base_config(feeds: &FeedServer, rx: &Receiver, port: u16) -> String {
+    format!(
+        r#"[daemon]
+listen = "127.0.0.1:{port}"
+shutdown_grace = "3s"
+
+[[feed]]
+name = "world"
+url = "{feed}"
+
+[[rule]]
+name = "korut-senjata"
+query = '''"Korea Utara" AND senjata'''
+
+[[sink]]
+name = "hook"
+type = "webhook"
+url = "{hook}"
+"#,
+        feed = feeds.url("/world.rss"),
+        hook = rx.url()
+    )
+}
+
+#[test]
+fn healthz_and_metrics_describe_the_running_daemon() {
+    let dir = TempDir::new("health");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    let port = free_port();
+    let cfg = dir.config(&base_config(&feeds, &rx, port));
+    let log = dir.path().join("log");
+    let child = spawn_run(&cfg, &log, &[]);
+    rx.server.wait_for(1, Duration::from_secs(30));
+    wait_for_log(&log, "alert delivered");
+
+    let (status, body) = get(port, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["feeds"]["ok"], 1);
+    assert_eq!(v["outbox"]["pending"], 0);
+
+    let (status, text) = get(port, "/metrics");
+    assert_eq!(status, 200);
+    assert!(text.contains("pantau_polls_total{result=\"ok\"} 1"), "{text}");
+    assert!(text.contains("pantau_items_new_total 3"), "{text}");
+    assert!(text.contains("pantau_matches_total{rule=\"korut-senjata\"} 1"), "{text}");
+    assert!(text.contains("pantau_deliveries_total{outcome=\"delivered\",sink=\"hook\"} 1")
+        || text.contains("pantau_deliveries_total{sink=\"hook\",outcome=\"delivered\"} 1"), "{text}");
+    assert!(text.contains("# TYPE pantau_fetch_seconds histogram"), "{text}");
+    assert!(text.contains("pantau_feed_consecutive_failures{feed=\"world\"} 0"), "{text}");
+    assert_eq!(get(port, "/nope").0, 404);
+
+    assert_eq!(sigterm_and_wait(child), 0);
+}
+
+#[test]
+fn sighup_applies_a_valid_config_and_refuses_an_invalid_one() {
+    let dir = TempDir::new("reload");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    feeds.set("/extra.rss", sample_with(&[rss_item("x1", "Kapal selam Korea Utara", "nuklir")]));
+    let port = free_port();
+    let original = base_config(&feeds, &rx, port);
+    let cfg = dir.config(&original);
+    let log = dir.path().join("log");
+    let child = spawn_run(&cfg, &log, &[]);
+    rx.server.wait_for(1, Duration::from_secs(30));
+
+    // A new feed and a new rule: the feed is polled at once and its item alerts the new rule.
+    let extended = format!(
+        "{original}\n[[feed]]\nname = \"extra\"\nurl = \"{}\"\n\n[[rule]]\nname = \"kapal\"\nquery = '\"kapal selam\"'\n",
+        feeds.url("/extra.rss")
+    );
+    std::fs::write(&cfg, extended).unwrap();
+    let hup = std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    assert!(hup.success());
+    let text = wait_for_log(&log, "config reloaded");
+    assert!(text.contains("feeds_added=[\"extra\"]") && text.contains("rules_added=[\"kapal\"]"), "{text}");
+    let posts = rx.server.wait_for(2, Duration::from_secs(30));
+    let rules: Vec<String> = posts.iter().map(|p| p.json()["rule"].as_str().unwrap().to_string()).collect();
+    assert!(rules.contains(&"kapal".to_string()), "{rules:?}");
+
+    // An invalid config is refused with a located error; the daemon keeps running.
+    std::fs::write(&cfg, format!("{original}\n[[rule]]\nname = \"bad\"\nquery = '(senjata'\n")).unwrap();
+    std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    let text = wait_for_log(&log, "new config refused");
+    assert!(text.contains(&format!("{}:", cfg.display())), "the refusal names the file: {text}");
+    assert_eq!(get(port, "/healthz").0, 200, "still serving after a refused reload");
+    let (_, metrics) = get(port, "/metrics");
+    assert!(metrics.contains("pantau_reloads_total{result=\"refused\"} 1"), "{metrics}");
+    assert!(metrics.contains("pantau_reloads_total{result=\"applied\"} 1"), "{metrics}");
+
+    assert_eq!(sigterm_and_wait(child), 0);
+}
+
+#[test]
+fn systemd_is_told_when_pantau_is_ready_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = TempDir::new("notify");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    let sock: PathBuf = dir.path().join("notify.sock");
+    let server = UnixDatagram::bind(&sock).unwrap();
+    server.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let cfg = dir.config(&base_config(&feeds, &rx, free_port()));
+    let log = dir.path().join("log");
+    let child = spawn_run(&cfg, &log, &[("NOTIFY_SOCKET", sock.to_str().unwrap())]);
+    let mut buf = [0u8; 256];
+    let n = server.recv(&mut buf).expect("a notification");
+    assert_eq!(&buf[..n], b"READY=1");
+    assert_eq!(sigterm_and_wait(child), 0);
+    let n = server.recv(&mut buf).expect("a notification");
+    assert_eq!(&buf[..n], b"STOPPING=1");
+}
