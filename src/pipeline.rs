@@ -122,30 +122,34 @@ impl Poller {
         let fetched = self.fetcher.fetch(url, &feed.headers, &validators).await;
         self.metrics.observe_fetch(started.elapsed());
         let fetched = fetched?;
-        let (body, final_url, validators, status) = match fetched {
+        let (body, final_url, validators, status, content_type) = match fetched {
             Fetched::NotModified => {
                 self.store.record_not_modified(&feed.name).await?;
                 tracing::info!(feed = %feed.name, status = 304, "polled feed: not modified");
                 return Ok(PollOutcome::NotModified);
             }
-            Fetched::Body { body, final_url, validators, status, moved_to, .. } => {
+            Fetched::Body { body, final_url, validators, status, moved_to, content_type } => {
                 self.metrics.inc("pantau_fetch_bytes_total", &[], body.len() as u64);
                 if let Some(new) = moved_to.filter(|m| m != url) {
                     tracing::warn!(feed = %feed.name, from = %url, to = %new, "feed moved permanently; polling the new URL from now on (update the config)");
                     self.store.set_moved(&feed.name, &new).await?;
                 }
-                (body, final_url, validators, status)
+                (body, final_url, validators, status, content_type)
             }
         };
         // Parsing is CPU work: keep it off the async workers.
         let url = feed.url.clone();
-        let parsed = tokio::task::spawn_blocking(move || parse::parse_feed(&body, Some(&final_url)))
+        let parsed = tokio::task::spawn_blocking(move || parse::parse_feed_with(&body, content_type.as_deref(), Some(&final_url)))
             .await
             .map_err(|e| PollError::Parse { url: url.clone(), source: ParseError::Panicked(e.to_string()) })?
             .map_err(|source| PollError::Parse { url: url.clone(), source })?;
 
         let total = parsed.items.len();
-        let record = self.classify(feed, state.polled_before, parsed.items, validators, status).await?;
+        if !parsed.recoveries.is_empty() {
+            tracing::info!(feed = %feed.name, recoveries = ?parsed.recoveries, "feed needed repairs to be read");
+        }
+        let mut record = self.classify(feed, state.polled_before, parsed.items, validators, status).await?;
+        record.recoveries = parsed.recoveries;
         let queued: Vec<String> = record.items.iter().chain(&record.edits).flat_map(|(_, a)| a.iter().map(|a| a.rule.clone())).collect();
         let summary = self.store.commit_poll(record).await?;
         self.metrics.inc("pantau_items_new_total", &[], summary.new_items as u64);

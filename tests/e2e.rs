@@ -517,3 +517,22 @@ fn future_dates_are_treated_as_now() {
     let published = post.json()["item"]["published"].as_str().unwrap().to_string();
     assert!(published.starts_with("2026-"), "clamped to now, not 2039: {published}");
 }
+
+#[test]
+fn a_broken_but_readable_feed_alerts_and_its_repairs_are_reported() {
+    let dir = TempDir::new("repairs");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    // No rss version, a bare ampersand, an unclosed channel: feed-rs alone rejects this.
+    let doc = "<rss><channel><title>Rusak & kuat</title>\
+        <item><title>Korea Utara uji senjata</title><link>https://ex.id/r</link><guid>r1</guid></item>";
+    feeds.set("/wire.rss", doc);
+    feeds.set("/outlet.rss", rss(&[]));
+    let cfg = dir.config(&two_feeds_config(&feeds, &rx, ""));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(rx.posts().len(), 1, "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("feed needed repairs"), "{}", show(&out));
+    let out = run(&cfg, &["feeds"]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(table.contains("wire: read after repairs: "), "{table}");
+}

@@ -4,5 +4,7 @@
 mod util;
 
 mod cli;
+mod corpus;
 mod e2e;
 mod service;
+mod sinks;

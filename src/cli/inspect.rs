@@ -55,6 +55,9 @@ pub async fn feeds(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
             if let Some(err) = &s.last_error {
                 problems.push(format!("{name}: {err}"));
             }
+            if let Some(r) = &s.recoveries {
+                problems.push(format!("{name}: read after repairs: {r}"));
+            }
             if let Some(m) = &s.moved_to {
                 problems.push(format!("{name}: moved permanently to {m} (update the config)"));
             }

@@ -264,7 +264,7 @@ pub async fn parse(source: &str, json: bool) -> ExitCode {
 
 /// Fetch (http/https) or read (a path) one feed and parse it; errors are printed.
 async fn read_feed(source: &str) -> Option<ParsedFeed> {
-    let (bytes, base) = if source.starts_with("http://") || source.starts_with("https://") {
+    let (bytes, base, content_type) = if source.starts_with("http://") || source.starts_with("https://") {
         let fetcher = match Fetcher::new(std::time::Duration::from_secs(30), 10 * 1024 * 1024) {
             Ok(f) => f,
             Err(e) => {
@@ -273,7 +273,7 @@ async fn read_feed(source: &str) -> Option<ParsedFeed> {
             }
         };
         match fetcher.fetch(source, &[], &Validators::default()).await {
-            Ok(Fetched::Body { body, final_url, .. }) => (body, Some(final_url)),
+            Ok(Fetched::Body { body, final_url, content_type, .. }) => (body, Some(final_url), content_type),
             Ok(Fetched::NotModified) => {
                 eprintln!("pantau: {source}: unexpected 304 Not Modified");
                 return None;
@@ -286,15 +286,20 @@ async fn read_feed(source: &str) -> Option<ParsedFeed> {
     } else {
         let path = source.strip_prefix("file://").unwrap_or(source);
         match std::fs::read(path) {
-            Ok(b) => (b, None),
+            Ok(b) => (b, None, None),
             Err(e) => {
                 eprintln!("pantau: cannot read {path}: {e}");
                 return None;
             }
         }
     };
-    match parse::parse_feed(&bytes, base.as_deref()) {
-        Ok(f) => Some(f),
+    match parse::parse_feed_with(&bytes, content_type.as_deref(), base.as_deref()) {
+        Ok(f) => {
+            if !f.recoveries.is_empty() {
+                eprintln!("pantau: {source}: read after repairs: {}", f.recoveries.join("; "));
+            }
+            Some(f)
+        }
         Err(e) => {
             eprintln!("pantau: {source}: {e}");
             None

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_feed_schedule.sql"),
     include_str!("migrations/0003_identity.sql"),
+    include_str!("migrations/0004_recoveries.sql"),
 ];
 
 /// Errors of the storage stage.
@@ -110,6 +111,8 @@ pub struct FeedStatus {
     pub items: u64,
     /// Average time between two new items, from their first-seen times.
     pub avg_new_item_interval: Option<Duration>,
+    /// What the last successful poll had to repair, if anything.
+    pub recoveries: Option<String>,
 }
 
 /// One alert as `pantau alerts` shows it.
@@ -183,6 +186,8 @@ pub struct PollRecord {
     pub last_modified: Option<String>,
     /// Short status such as "200" for the feed's health record.
     pub status: String,
+    /// What the parser had to repair to read the document.
+    pub recoveries: Vec<String>,
 }
 
 /// A stored item found again under another key.
@@ -461,9 +466,17 @@ impl Store {
             tx.execute(
                 "UPDATE feeds SET first_success_at = COALESCE(first_success_at, ?2), last_success_at = ?2,
                         last_status = ?3, last_error = NULL, consecutive_failures = 0,
-                        etag = ?4, last_modified = ?5, items_seen = items_seen + ?6
+                        etag = ?4, last_modified = ?5, items_seen = items_seen + ?6, last_recoveries = ?7
                  WHERE id = ?1",
-                params![feed_id, now, poll.status, poll.etag, poll.last_modified, summary.new_items as i64],
+                params![
+                    feed_id,
+                    now,
+                    poll.status,
+                    poll.etag,
+                    poll.last_modified,
+                    summary.new_items as i64,
+                    (!poll.recoveries.is_empty()).then(|| poll.recoveries.join("; "))
+                ],
             )?;
             tx.commit()?;
             Ok(summary)
@@ -524,7 +537,8 @@ impl Store {
                         (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id),
                         (SELECT MIN(first_seen_at) FROM items i WHERE i.feed_id = f.id),
                         (SELECT MAX(first_seen_at) FROM items i WHERE i.feed_id = f.id),
-                        (SELECT COUNT(DISTINCT first_seen_at) FROM items i WHERE i.feed_id = f.id)
+                        (SELECT COUNT(DISTINCT first_seen_at) FROM items i WHERE i.feed_id = f.id),
+                        f.last_recoveries
                  FROM feeds f ORDER BY f.name",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -547,6 +561,7 @@ impl Store {
                     next_poll_at: r.get::<_, Option<i64>>(8)?.map(from_ms),
                     items: r.get::<_, i64>(9)?.try_into().unwrap_or(0),
                     avg_new_item_interval: avg,
+                    recoveries: r.get(13)?,
                 })
             })?;
             rows.collect()

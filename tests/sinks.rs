@@ -1,0 +1,210 @@
+//! Chat sinks end to end against local receivers: each service's request, its retry signals,
+//! digests for bursts, and isolation between sinks.
+
+use std::time::Duration;
+
+use crate::util::{pantau, rss_item, run, sample_feed, sample_with, show, FeedServer, Response, Server, TempDir};
+
+const RULE: &str = r#"'''"Korea Utara" AND senjata'''"#;
+
+/// A receiver for every chat service at once: answers 200 (Telegram `{"ok":true}`).
+fn chat_server() -> Server {
+    Server::start(|req| {
+        if req.path.contains("/sendMessage") {
+            Response::body(200, r#"{"ok":true,"result":{"message_id":1}}"#)
+        } else if req.path.contains("/_matrix/") {
+            Response::body(200, r#"{"event_id":"$abc"}"#)
+        } else {
+            Response::body(200, "ok")
+        }
+    })
+}
+
+fn config_with_sinks(feeds: &FeedServer, sinks: &str) -> String {
+    format!(
+        "[[feed]]\nname = \"world\"\nurl = \"{}\"\n\n[[rule]]\nname = \"korut-senjata\"\nquery = {RULE}\n\n{sinks}",
+        feeds.url("/world.rss")
+    )
+}
+
+#[test]
+fn every_chat_service_receives_its_own_request() {
+    let dir = TempDir::new("chats");
+    let feeds = FeedServer::start();
+    feeds.set("/world.rss", sample_feed());
+    let srv = chat_server();
+    let base = srv.url("");
+    let sinks = format!(
+        r#"
+[[sink]]
+name = "slack"
+type = "slack"
+url = "{base}/slack/T0/B0/x"
+[[sink]]
+name = "discord"
+type = "discord"
+url = "{base}/discord/api/webhooks/1/abc"
+[[sink]]
+name = "mattermost"
+type = "mattermost"
+url = "{base}/mattermost/hooks/x"
+[[sink]]
+name = "teams"
+type = "teams"
+url = "{base}/teams/workflow"
+[[sink]]
+name = "googlechat"
+type = "googlechat"
+url = "{base}/gchat/v1/spaces/S/messages?key=k&token=t"
+[[sink]]
+name = "telegram"
+type = "telegram"
+token = "123:SECRET"
+chat_id = -100123
+api_url = "{base}"
+[[sink]]
+name = "matrix"
+type = "matrix"
+homeserver = "{base}"
+access_token = "syt_secret"
+room = "!room:localhost"
+[[sink]]
+name = "ntfy"
+type = "ntfy"
+url = "{base}/ntfy"
+topic = "pantau-alerts"
+token = "tk_secret"
+[[sink]]
+name = "gotify"
+type = "gotify"
+url = "{base}/gotify"
+token = "gotify-secret"
+"#
+    );
+    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 9, "one message per sink: {reqs:?}");
+    let find = |prefix: &str| reqs.iter().find(|r| r.path.starts_with(prefix)).unwrap_or_else(|| panic!("no request to {prefix}: {reqs:?}"));
+    let title = "Intelijen AS: Rusia Beli Roket dari Korut untuk Perangi Ukraina";
+
+    let slack = find("/slack/");
+    assert!(slack.json()["text"].as_str().unwrap().contains(title));
+    let discord = find("/discord/");
+    assert!(discord.path.contains("wait=true"), "{}", discord.path);
+    assert_eq!(discord.json()["allowed_mentions"]["parse"], serde_json::json!([]));
+    let mattermost = find("/mattermost/");
+    assert!(mattermost.json()["text"].as_str().unwrap().contains("korut-senjata"));
+    let teams = find("/teams/");
+    assert_eq!(teams.json()["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive");
+    let gchat = find("/gchat/");
+    assert!(gchat.path.contains("requestId="), "{}", gchat.path);
+    let telegram = find("/bot123:SECRET/sendMessage");
+    let tg = telegram.json();
+    assert_eq!(tg["parse_mode"], "HTML");
+    assert_eq!(tg["chat_id"].to_string().trim_matches('"'), "-100123");
+    let matrix = find("/_matrix/client/v3/rooms/");
+    assert_eq!(matrix.method, "PUT");
+    assert_eq!(matrix.header("authorization"), Some("Bearer syt_secret"));
+    assert_eq!(matrix.json()["msgtype"], "m.notice");
+    let txn = matrix.path.rsplit('/').next().unwrap();
+    let out = run(&cfg, &["alerts"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(txn), "the Matrix txn id is the alert id: {}", show(&out));
+    let ntfy = find("/ntfy");
+    assert_eq!(ntfy.json()["topic"], "pantau-alerts");
+    assert_eq!(ntfy.header("authorization"), Some("Bearer tk_secret"));
+    let gotify = find("/gotify/message");
+    assert_eq!(gotify.header("x-gotify-key"), Some("gotify-secret"));
+
+    // Secrets never reach the logs.
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&run(&cfg, &["once"]).stderr);
+    for secret in ["SECRET", "syt_secret", "tk_secret", "gotify-secret"] {
+        assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
+    }
+}
+
+#[test]
+fn telegram_ok_false_is_dead_and_a_discord_429_waits_for_its_retry_after() {
+    let dir = TempDir::new("signals");
+    let feeds = FeedServer::start();
+    feeds.set("/world.rss", sample_feed());
+    let srv = Server::start(|req| {
+        if req.path.contains("/sendMessage") {
+            Response::body(200, r#"{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}"#)
+        } else {
+            Response::body(429, r#"{"message":"You are being rate limited.","retry_after":40.5,"global":false}"#)
+        }
+    });
+    let base = srv.url("");
+    let sinks = format!(
+        "[[sink]]\nname = \"tg\"\ntype = \"telegram\"\ntoken = \"1:x\"\nchat_id = 5\napi_url = \"{base}\"\n\
+         [[sink]]\nname = \"dc\"\ntype = \"discord\"\nurl = \"{base}/api/webhooks/1/x\"\n"
+    );
+    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(srv.requests().len(), 2, "no quick retry of either: {}", show(&out));
+    let out = run(&cfg, &["alerts"]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    let tg = table.lines().find(|l| l.contains(" tg ")).unwrap();
+    assert!(tg.contains(" dead ") && tg.contains("not accepted"), "{table}");
+    let dc = table.lines().find(|l| l.contains(" dc ")).unwrap();
+    assert!(dc.contains(" pending ") && dc.contains("retry at"), "{table}");
+    // The retry is scheduled at least Discord's 40.5 s after creation.
+    let created = chrono::DateTime::parse_from_rfc3339(dc.split_whitespace().nth(1).unwrap()).unwrap();
+    let retry_at = dc.split("retry at ").nth(1).unwrap().split(':').take(3).collect::<Vec<_>>().join(":");
+    let retry_at = chrono::DateTime::parse_from_rfc3339(retry_at.trim_end_matches(':')).unwrap();
+    assert!((retry_at - created).num_seconds() >= 39, "{created} → {retry_at}");
+}
+
+#[test]
+fn a_burst_of_alerts_becomes_one_digest_and_none_is_lost() {
+    let dir = TempDir::new("burst");
+    let feeds = FeedServer::start();
+    let items: Vec<String> =
+        (0..30).map(|i| rss_item(&format!("b{i}"), &format!("Korea Utara uji senjata ke-{i}"), "rudal")).collect();
+    feeds.set("/world.rss", sample_with(&items));
+    let srv = chat_server();
+    let sinks = format!("[[sink]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"{}\"\n", srv.url("/slack/x"));
+    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 1, "31 alerts, one digest message: {}", show(&out));
+    let body = String::from_utf8_lossy(&reqs[0].body).to_string();
+    assert!(body.contains("31 new alerts") && body.contains("Korea Utara uji senjata ke-0"), "{body}");
+    let out = run(&cfg, &["alerts", "--limit", "100"]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(table.lines().filter(|l| l.contains(" delivered ")).count(), 31, "{table}");
+}
+
+#[test]
+fn a_hanging_sink_does_not_delay_a_healthy_one() {
+    let dir = TempDir::new("isolation");
+    let feeds = FeedServer::start();
+    feeds.set("/world.rss", sample_feed());
+    let slow = Server::start(|_| Response::status(200).delayed(Duration::from_secs(25)));
+    let fast = chat_server();
+    let sinks = format!(
+        "[[sink]]\nname = \"slow\"\ntype = \"webhook\"\nurl = \"{}\"\n[[sink]]\nname = \"fast\"\ntype = \"mattermost\"\nurl = \"{}\"\n",
+        slow.url("/hook"),
+        fast.url("/mm")
+    );
+    let cfg = dir.config(&config_with_sinks(&feeds, &sinks).replace("[[feed]]", "[daemon]\nshutdown_grace = \"1s\"\n\n[[feed]]"));
+    let mut child = pantau()
+        .arg("-c")
+        .arg(&cfg)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    slow.wait_for(1, Duration::from_secs(30));
+    // The slow sink is still hanging on its request; the healthy sink has its alert already
+    // or gets it well before the slow one could answer.
+    fast.wait_for(1, Duration::from_secs(15));
+    assert!(slow.requests().len() == 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
