@@ -102,29 +102,64 @@ pub enum Fetched {
     },
 }
 
-/// Shared HTTP client with pantau's limits.
+/// Shared HTTP client with pantau's limits (and one more client per proxy in use).
 #[derive(Clone, Debug)]
 pub struct Fetcher {
     client: reqwest::Client,
     max_body: u64,
+    timeout: Duration,
+    proxied: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, reqwest::Client>>>,
+}
+
+/// Per-request settings of one feed.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions<'a> {
+    /// Extra headers.
+    pub headers: &'a [(String, String)],
+    /// HTTP basic auth (user, password).
+    pub basic_auth: Option<&'a (String, String)>,
+    /// Proxy URL.
+    pub proxy: Option<&'a str>,
+}
+
+fn builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        // Redirects are followed by hand so that permanent moves can be recorded.
+        .redirect(reqwest::redirect::Policy::none())
 }
 
 impl Fetcher {
     /// A client with a total deadline of `timeout` per fetch and a `max_body` cap.
     pub fn new(timeout: Duration, max_body: u64) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .timeout(timeout)
-            // Redirects are followed by hand so that permanent moves can be recorded.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| FetchError::Client(e.to_string()))?;
-        Ok(Fetcher { client, max_body })
+        let client = builder(timeout).build().map_err(|e| FetchError::Client(e.to_string()))?;
+        Ok(Fetcher { client, max_body, timeout, proxied: Default::default() })
+    }
+
+    /// The client for `proxy` (built once per proxy URL).
+    fn client_for(&self, proxy: Option<&str>) -> Result<reqwest::Client, FetchError> {
+        let Some(proxy) = proxy else { return Ok(self.client.clone()) };
+        let mut map = self.proxied.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = map.get(proxy) {
+            return Ok(c.clone());
+        }
+        let p = reqwest::Proxy::all(proxy).map_err(|e| FetchError::Client(format!("proxy: {e}")))?;
+        let c = builder(self.timeout).proxy(p).build().map_err(|e| FetchError::Client(e.to_string()))?;
+        map.insert(proxy.to_string(), c.clone());
+        Ok(c)
     }
 
     /// GET `url` with `headers`, conditional on `validators`.
     pub async fn fetch(&self, url: &str, headers: &[(String, String)], validators: &Validators) -> Result<Fetched, FetchError> {
+        self.fetch_with(url, &RequestOptions { headers, ..Default::default() }, validators).await
+    }
+
+    /// GET `url` with a feed's request options, conditional on `validators`.
+    pub async fn fetch_with(&self, url: &str, opts: &RequestOptions<'_>, validators: &Validators) -> Result<Fetched, FetchError> {
+        let headers = opts.headers;
+        let client = self.client_for(opts.proxy)?;
         let transport = |e: reqwest::Error| FetchError::Transport {
             url: url.to_string(),
             message: error_chain(&e),
@@ -146,7 +181,12 @@ impl Fetcher {
         let mut visited = vec![target.clone()];
         let mut all_permanent = true;
         let mut resp = loop {
-            let resp = self.client.get(target.clone()).headers(map.clone()).send().await.map_err(transport)?;
+            let mut req = client.get(target.clone()).headers(map.clone());
+            // Credentials go to the feed's own host only, never to where it redirects.
+            if let Some((user, pass)) = opts.basic_auth.filter(|_| target.host_str() == visited[0].host_str()) {
+                req = req.basic_auth(user, Some(pass));
+            }
+            let resp = req.send().await.map_err(transport)?;
             let status = resp.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 break resp;

@@ -119,7 +119,8 @@ impl Poller {
         let validators = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
         let url = state.moved_to.as_deref().unwrap_or(&feed.url);
         let started = std::time::Instant::now();
-        let fetched = self.fetcher.fetch(url, &feed.headers, &validators).await;
+        let opts = crate::fetch::RequestOptions { headers: &feed.headers, basic_auth: feed.basic_auth.as_ref(), proxy: feed.proxy.as_deref() };
+        let fetched = self.fetcher.fetch_with(url, &opts, &validators).await;
         self.metrics.observe_fetch(started.elapsed());
         let fetched = fetched?;
         let (body, final_url, validators, status, content_type) = match fetched {

@@ -74,6 +74,11 @@ fn plan(schedule: &Schedule, now: DateTime<Utc>, failures: u32, seed: &str) -> D
     let normal = match schedule {
         Schedule::Every(d) => now + chrono::Duration::from_std(d.mul_f64(0.95 + 0.1 * jitter)).unwrap_or_default(),
         Schedule::Cron(c) => c.after(&now).next().unwrap_or(now + chrono::Duration::days(1)),
+        // Without a history, an adaptive feed starts in the middle of its range.
+        Schedule::Auto { min, max } => {
+            let mid = (*min + *max) / 2;
+            now + chrono::Duration::from_std(mid.mul_f64(0.95 + 0.1 * jitter)).unwrap_or_default()
+        }
     };
     if failures == 0 {
         return normal;
@@ -98,6 +103,15 @@ struct Slot {
     running: bool,
     /// Removed from the config while a poll was running: dropped when it ends.
     removed: bool,
+    /// The current interval of an adaptive feed.
+    adaptive: Option<Duration>,
+}
+
+/// The next interval of an adaptive feed: halved after a poll that brought new items,
+/// stretched by half after one that did not, always within `min..=max`.
+pub fn adapt(current: Duration, new_items: usize, min: Duration, max: Duration) -> Duration {
+    let next = if new_items > 0 { current / 2 } else { current.mul_f64(1.5) };
+    next.clamp(min, max)
 }
 
 /// When a feed that pantau has polled before is next due, resuming the previous rhythm: a feed
@@ -143,7 +157,11 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
             None => {
                 let next = resume(poller, feed, now).await?;
                 tracing::debug!(feed = %feed.name, next = %next, "scheduled feed");
-                slots.insert(feed.name.clone(), Slot { feed: feed.clone(), next, running: false, removed: false });
+                let adaptive = match feed.schedule {
+                    Schedule::Auto { min, max } => Some((min + max) / 2),
+                    _ => None,
+                };
+                slots.insert(feed.name.clone(), Slot { feed: feed.clone(), next, running: false, removed: false, adaptive });
             }
         }
     }
@@ -203,6 +221,10 @@ pub async fn run(poller: Poller, limits: Arc<Limits>, cancel: CancellationToken,
                     Err(e) => (e.id(), None),
                 };
                 let Some(name) = owners.remove(&id) else { continue };
+                let new_items = match &result {
+                    Some(Ok(PollOutcome::Updated { new_items, .. })) => *new_items,
+                    _ => 0,
+                };
                 let (failures, retry_after) = match result {
                     Some(Ok(PollOutcome::Failed { failures, retry_after })) => (failures, retry_after),
                     Some(Ok(_)) => (0, None),
@@ -222,7 +244,17 @@ pub async fn run(poller: Poller, limits: Arc<Limits>, cancel: CancellationToken,
                     continue;
                 }
                 slot.running = false;
-                slot.next = next_poll_after(&slot.feed.schedule, Utc::now(), failures, retry_after, &slot.feed.name);
+                let schedule = match (&slot.feed.schedule, slot.adaptive) {
+                    (Schedule::Auto { min, max }, Some(current)) if failures == 0 => {
+                        let next = adapt(current, new_items, *min, *max);
+                        slot.adaptive = Some(next);
+                        tracing::debug!(feed = %slot.feed.name, interval = ?next, new_items, "adaptive interval");
+                        Schedule::Every(next)
+                    }
+                    (Schedule::Auto { .. }, Some(current)) => Schedule::Every(current),
+                    (other, _) => other.clone(),
+                };
+                slot.next = next_poll_after(&schedule, Utc::now(), failures, retry_after, &slot.feed.name);
                 tracing::debug!(feed = %slot.feed.name, next = %slot.next, "next poll");
                 if let Err(e) = poller.store.set_next_poll(&slot.feed.name, slot.next).await {
                     tracing::error!(feed = %slot.feed.name, error = %e, "cannot record the next poll time");
@@ -310,6 +342,22 @@ mod tests {
         let fast = Schedule::Every(Duration::from_secs(60));
         let third = (next_poll(&fast, now, 3, "f") - now).num_seconds();
         assert!((216..=264).contains(&third), "{third}");
+    }
+
+    #[test]
+    fn adaptive_intervals_speed_up_on_news_and_slow_down_in_quiet_within_bounds() {
+        let (min, max) = (Duration::from_secs(120), Duration::from_secs(3600));
+        let mut d = Duration::from_secs(1800);
+        d = adapt(d, 3, min, max);
+        assert_eq!(d, Duration::from_secs(900));
+        for _ in 0..10 {
+            d = adapt(d, 1, min, max);
+        }
+        assert_eq!(d, min);
+        for _ in 0..20 {
+            d = adapt(d, 0, min, max);
+        }
+        assert_eq!(d, max);
     }
 
     #[test]

@@ -536,3 +536,60 @@ fn a_broken_but_readable_feed_alerts_and_its_repairs_are_reported() {
     let table = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(table.contains("wire: read after repairs: "), "{table}");
 }
+
+#[test]
+fn basic_auth_and_a_proxy_are_used_for_feeds() {
+    let dir = TempDir::new("auth");
+    let rx = Receiver::start();
+    let feed = sample_feed();
+    // A server that wants credentials, and an HTTP proxy that serves any absolute URL.
+    let private = crate::util::Server::start(move |req| {
+        if req.header("authorization") == Some("Basic ZGVzazpzM2NyZXQ=") {
+            Response::body(200, feed.clone())
+        } else {
+            Response::status(401)
+        }
+    });
+    let feed2 = sample_with(&[rss_item("via-proxy", "Korea Utara lewat proxy senjata", "x")]);
+    let proxy = crate::util::Server::start(move |req| {
+        if req.path.starts_with("http://feeds.invalid/") {
+            Response::body(200, feed2.clone())
+        } else {
+            Response::status(502)
+        }
+    });
+    let cfg = format!(
+        r#"
+[[feed]]
+name = "private"
+url = "{private}"
+username = "desk"
+password = "${{FEED_PASSWORD}}"
+
+[[feed]]
+name = "proxied"
+url = "http://feeds.invalid/world.rss"
+proxy = "{proxy}"
+
+[[rule]]
+name = "korut-senjata"
+query = {RULE}
+
+[[sink]]
+name = "hook"
+type = "webhook"
+url = "{hook}"
+"#,
+        private = private.url("/feed.rss"),
+        proxy = proxy.url(""),
+        hook = rx.url()
+    );
+    let cfg = dir.config(&cfg);
+    let out = crate::util::pantau().arg("-c").arg(&cfg).arg("once").env("FEED_PASSWORD", "s3cret").output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("poll failed"), "{}", show(&out));
+    let ids: Vec<String> = rx.posts().iter().map(|p| p.json()["item"]["id"].as_str().unwrap().to_string()).collect();
+    assert!(ids.contains(&"via-proxy".to_string()), "{ids:?}");
+    assert_eq!(proxy.requests().len(), 1);
+    assert_eq!(private.requests().len(), 1);
+}

@@ -85,6 +85,8 @@ pub struct Daemon {
     pub shutdown_grace: Duration,
     /// Default behaviour for edited items.
     pub on_update: OnUpdate,
+    /// Proxy for every fetch, unless a feed sets its own.
+    pub proxy: Option<String>,
 }
 
 /// When a feed is polled.
@@ -94,6 +96,13 @@ pub enum Schedule {
     Every(Duration),
     /// At the times of a cron expression (with seconds).
     Cron(Box<cron::Schedule>),
+    /// Adaptive: faster while the feed publishes, slower while it is quiet, within bounds.
+    Auto {
+        /// Shortest interval.
+        min: Duration,
+        /// Longest interval.
+        max: Duration,
+    },
 }
 
 /// One `[[feed]]`.
@@ -119,6 +128,10 @@ pub struct Feed {
     pub id_policy: IdPolicy,
     /// What edited items do.
     pub on_update: OnUpdate,
+    /// HTTP basic auth (user, password).
+    pub basic_auth: Option<(String, String)>,
+    /// Proxy URL, if any (the feed's own or the daemon's).
+    pub proxy: Option<String>,
 }
 
 /// One enabled `[[rule]]`, compiled.
@@ -349,6 +362,15 @@ impl Validator<'_> {
         }
     }
 
+    fn proxy(&mut self, value: &Spanned<String>) -> String {
+        let url = self.expand(value);
+        match reqwest::Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") => {}
+            _ => self.error(value.span().start, "proxy must be a URL such as \"http://proxy.example:3128\""),
+        }
+        url
+    }
+
     fn id_policy(&mut self, value: &Spanned<String>) -> Option<IdPolicy> {
         match value.get_ref().as_str() {
             "auto" => Some(IdPolicy::Auto),
@@ -403,6 +425,7 @@ impl Validator<'_> {
                 .and_then(|g| self.duration(g, "shutdown_grace"))
                 .unwrap_or(Duration::from_secs(10)),
             on_update: raw.on_update.as_ref().and_then(|u| self.on_update(u)).unwrap_or(OnUpdate::Ignore),
+            proxy: raw.proxy.as_ref().map(|p| self.proxy(p)),
         }
     }
 
@@ -461,6 +484,14 @@ impl Validator<'_> {
                     self.error(i.span().start, "set either interval or schedule, not both");
                     Schedule::Every(daemon.default_interval)
                 }
+                (Some(i), None) if i.get_ref().trim() == "auto" => {
+                    let min = f.min_interval.as_ref().and_then(|m| self.duration(m, "min_interval")).unwrap_or(Duration::from_secs(120));
+                    let max = f.max_interval.as_ref().and_then(|m| self.duration(m, "max_interval")).unwrap_or(Duration::from_secs(3 * 3600));
+                    if min > max {
+                        self.error(i.span().start, "min_interval must not be longer than max_interval");
+                    }
+                    Schedule::Auto { min, max: max.max(min) }
+                }
                 (Some(i), None) => Schedule::Every(self.duration(i, "interval").unwrap_or(daemon.default_interval)),
                 (None, Some(s)) => match cron::Schedule::from_str(s.get_ref()) {
                     Ok(c) => Schedule::Cron(Box::new(c)),
@@ -474,7 +505,22 @@ impl Validator<'_> {
                 },
                 (None, None) => Schedule::Every(daemon.default_interval),
             };
+            if !matches!(schedule, Schedule::Auto { .. }) {
+                for key in [&f.min_interval, &f.max_interval].into_iter().flatten() {
+                    self.error(key.span().start, "min_interval and max_interval apply to interval = \"auto\" only");
+                }
+            }
             let headers = self.headers(&f.headers);
+            let basic_auth = match (&f.username, &f.password) {
+                (Some(u), Some(p)) => Some((self.expand(u), self.expand(p))),
+                (Some(u), None) => Some((self.expand(u), String::new())),
+                (None, Some(p)) => {
+                    self.error(p.span().start, "password needs username");
+                    None
+                }
+                (None, None) => None,
+            };
+            let proxy = f.proxy.as_ref().map(|p| self.proxy(p)).or_else(|| daemon.proxy.clone());
             out.push(Feed {
                 name: f.name.get_ref().clone(),
                 url,
@@ -486,6 +532,8 @@ impl Validator<'_> {
                 max_age: f.max_age.as_ref().and_then(|m| self.duration(m, "max_age")).or(daemon.max_age),
                 id_policy: f.id_policy.as_ref().and_then(|p| self.id_policy(p)).unwrap_or_default(),
                 on_update: f.on_update.as_ref().and_then(|u| self.on_update(u)).unwrap_or(daemon.on_update),
+                basic_auth,
+                proxy,
             });
         }
         out

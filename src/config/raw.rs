@@ -52,6 +52,8 @@ pub struct RawDaemon {
     pub shutdown_grace: Option<Spanned<String>>,
     /// "ignore" or "realert": what an edited item does.
     pub on_update: Option<Spanned<String>>,
+    /// Proxy URL for every fetch (http, https or socks5).
+    pub proxy: Option<Spanned<String>>,
 }
 
 /// `[[feed]]`.
@@ -78,6 +80,16 @@ pub struct RawFeed {
     pub first_poll: Option<Spanned<String>>,
     /// Overrides `daemon.max_age` for this feed.
     pub max_age: Option<Spanned<String>>,
+    /// Shortest interval of an adaptive (`interval = "auto"`) feed.
+    pub min_interval: Option<Spanned<String>>,
+    /// Longest interval of an adaptive feed.
+    pub max_interval: Option<Spanned<String>>,
+    /// HTTP basic auth user name (`${VAR}` allowed).
+    pub username: Option<Spanned<String>>,
+    /// HTTP basic auth password (`${VAR}` allowed).
+    pub password: Option<Spanned<String>>,
+    /// Proxy URL for this feed, overriding `daemon.proxy`.
+    pub proxy: Option<Spanned<String>>,
     /// How items are identified: "auto", "guid", "link" or "hash".
     pub id_policy: Option<Spanned<String>>,
     /// Overrides `daemon.on_update` for this feed.

@@ -171,3 +171,42 @@ fn globs_match_whole_names() {
     assert!(glob_match("*-id", "kompas-id"));
     assert!(!glob_match("kompas", "kompas-id"));
 }
+
+#[test]
+fn adaptive_intervals_take_bounds_and_reject_them_elsewhere() {
+    let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\ninterval = \"auto\"\nmin_interval = \"1m\"\nmax_interval = \"1h\"\n";
+    let c = load(src).unwrap();
+    assert!(matches!(c.feeds[0].schedule, Schedule::Auto { min, max } if min == Duration::from_secs(60) && max == Duration::from_secs(3600)));
+    let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\ninterval = \"5m\"\nmin_interval = \"1m\"\n";
+    assert_eq!(errors(src), ["/etc/pantau/pantau.toml:5:16: min_interval and max_interval apply to interval = \"auto\" only"]);
+}
+
+#[test]
+fn chat_sinks_need_their_keys_and_rates_parse() {
+    let src = "[[sink]]\nname = \"m\"\ntype = \"matrix\"\nhomeserver = \"https://hs.example\"\naccess_token = \"t\"\n";
+    assert_eq!(errors(src), ["/etc/pantau/pantau.toml:3:8: a matrix sink needs room = \"…\""]);
+    let src = "[[sink]]\nname = \"s\"\ntype = \"slack\"\nurl = \"https://hooks.example/x\"\nrate = \"2/min\"\nburst = 5\n";
+    let c = load(src).unwrap();
+    assert_eq!(c.sinks[0].interval, Duration::from_secs(30));
+    assert_eq!(c.sinks[0].burst, 5);
+    assert_eq!(c.sinks[0].digest, DigestMode::Auto);
+    let src = "[[sink]]\nname = \"w\"\ntype = \"webhook\"\nurl = \"https://hooks.example/x\"\ndigest = \"always\"\n";
+    assert!(errors(src)[0].contains("digests are for chat sinks"));
+    assert_eq!(parse_rate("1/s").unwrap(), Duration::from_secs(1));
+    assert_eq!(parse_rate("20/min").unwrap(), Duration::from_secs(3));
+    assert!(parse_rate("0/s").is_err() && parse_rate("fast").is_err());
+}
+
+#[test]
+fn reload_diff_names_what_changed() {
+    let old = load(GOOD).unwrap();
+    let new_src = GOOD.replace("default_interval = \"10m\"", "default_interval = \"5m\"").replace("feeds = [\"wor*\"]", "feeds = [\"*\"]")
+        + "\n[[feed]]\nname = \"new\"\nurl = \"https://new.example/\"\n";
+    let new = load(&new_src).unwrap();
+    let d = diff(&old, &new);
+    assert_eq!(d.feeds.added, ["new"]);
+    assert_eq!(d.feeds.changed, ["world"], "its interval came from default_interval");
+    assert_eq!(d.rules.changed, ["korut-senjata"]);
+    assert!(d.sinks.is_empty());
+    assert!(d.needs_restart.is_empty());
+}
