@@ -402,9 +402,6 @@ impl Validator<'_> {
                 None
             }
         });
-        if let Some(l) = &raw.listen {
-            self.warn(l.span().start, "listen: /healthz and /metrics are not served by this version yet; the setting is accepted and ignored");
-        }
         Daemon {
             database,
             listen,
