@@ -84,6 +84,8 @@ pub struct OutboxAlert {
     pub payload: String,
     /// How many delivery attempts were made before this one.
     pub attempts: u32,
+    /// When the alert was queued.
+    pub created_at: DateTime<Utc>,
 }
 
 /// The CONTRACT §4 payload, as serialised for webhooks and stored in the outbox.

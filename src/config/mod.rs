@@ -173,6 +173,10 @@ pub struct Sink {
     pub burst: usize,
     /// When to send digests.
     pub digest: DigestMode,
+    /// Failed attempts after which an alert is dead.
+    pub max_attempts: u32,
+    /// Age after which an undelivered alert is dead; `None`: no limit.
+    pub max_age: Option<Duration>,
 }
 
 /// When a chat sink sends several alerts as one digest message.
@@ -685,7 +689,9 @@ impl Validator<'_> {
                 None => DigestMode::Never,
             };
             let burst = s.burst.as_ref().and_then(|b| self.positive(b, "burst")).unwrap_or(10) as usize;
-            out.push(Sink { name: s.name.get_ref().clone(), kind, interval, burst, digest });
+            let max_attempts = s.max_attempts.as_ref().and_then(|m| self.positive(m, "max_attempts")).unwrap_or(u64::from(crate::deliver::MAX_ATTEMPTS)).min(1000) as u32;
+            let max_age = s.max_age.as_ref().and_then(|m| self.duration(m, "max_age"));
+            out.push(Sink { name: s.name.get_ref().clone(), kind, interval, burst, digest, max_attempts, max_age });
         }
         out
     }

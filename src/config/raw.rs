@@ -151,4 +151,8 @@ pub struct RawSink {
     pub burst: Option<Spanned<i64>>,
     /// "auto", "never" or "always": when to send digests.
     pub digest: Option<Spanned<String>>,
+    /// Attempts before an alert is given up on.
+    pub max_attempts: Option<Spanned<i64>>,
+    /// Age after which an undelivered alert is given up on (humantime).
+    pub max_age: Option<Spanned<String>>,
 }

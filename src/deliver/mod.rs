@@ -20,7 +20,7 @@ use crate::config::{DigestMode, Sink, SinkKind};
 use crate::model::{AlertPayload, OutboxAlert};
 use crate::store::Store;
 
-/// After this many failed attempts an alert is moved to `dead`.
+/// After this many failed attempts an alert is moved to `dead`, unless the sink says otherwise.
 pub const MAX_ATTEMPTS: u32 = 25;
 
 /// The longest pause between two attempts of one alert.
@@ -68,6 +68,8 @@ pub struct Sender {
     /// More first-attempt alerts due at once than this become one digest.
     burst: usize,
     digest: DigestMode,
+    max_attempts: u32,
+    max_age: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,7 +89,14 @@ impl Sender {
             }
             SinkKind::Chat(target) => SenderKind::Chat { client, target: target.clone() },
         };
-        Sender { kind, interval: sink.interval, burst: sink.burst, digest: sink.digest }
+        Sender {
+            kind,
+            interval: sink.interval,
+            burst: sink.burst,
+            digest: sink.digest,
+            max_attempts: sink.max_attempts,
+            max_age: sink.max_age,
+        }
     }
 
     /// Try to deliver one alert.
@@ -274,7 +283,7 @@ pub async fn run_worker(
                         store.mark_delivered(&alert.id).await.map_err(err)?;
                         tally.delivered += 1;
                     }
-                    Outcome::Retry { after, error } if alert.attempts + 1 < MAX_ATTEMPTS => {
+                    Outcome::Retry { after, error } if alert.attempts + 1 < sender.max_attempts => {
                         store.mark_retry(&alert.id, backoff(alert.attempts, *after, &alert.id), error).await.map_err(err)?;
                         tally.retried += 1;
                     }
@@ -290,6 +299,16 @@ pub async fn run_worker(
             if cancel.is_cancelled() {
                 return Ok(tally);
             }
+            if let Some(max_age) = sender.max_age {
+                let age = (Utc::now() - alert.created_at).to_std().unwrap_or_default();
+                if age > max_age {
+                    let error = format!("undelivered after {} (sink max_age)", humantime::format_duration(max_age));
+                    store.mark_dead(&alert.id, &error).await.map_err(err)?;
+                    tally.dead += 1;
+                    tracing::error!(sink = %sink, alert = %alert.id, error = %error, "alert is dead");
+                    continue;
+                }
+            }
             if !pace(&mut last_send, sender.interval, &cancel).await {
                 return Ok(tally);
             }
@@ -297,7 +316,7 @@ pub async fn run_worker(
             last_send = Some(tokio::time::Instant::now());
             let label = match &outcome {
                 Outcome::Delivered => "delivered",
-                Outcome::Retry { .. } if alert.attempts + 1 < MAX_ATTEMPTS => "retry",
+                Outcome::Retry { .. } if alert.attempts + 1 < sender.max_attempts => "retry",
                 _ => "dead",
             };
             metrics.inc("pantau_deliveries_total", &[("sink", &sink), ("outcome", label)], 1);
@@ -307,7 +326,7 @@ pub async fn run_worker(
                     tally.delivered += 1;
                     tracing::info!(sink = %sink, alert = %alert.id, attempt = alert.attempts + 1, "alert delivered");
                 }
-                Outcome::Retry { after, error } if alert.attempts + 1 < MAX_ATTEMPTS => {
+                Outcome::Retry { after, error } if alert.attempts + 1 < sender.max_attempts => {
                     let delay = backoff(alert.attempts, after, &alert.id);
                     store.mark_retry(&alert.id, delay, &error).await.map_err(err)?;
                     tally.retried += 1;
@@ -317,7 +336,7 @@ pub async fn run_worker(
                     );
                 }
                 Outcome::Retry { error, .. } => {
-                    let error = format!("gave up after {MAX_ATTEMPTS} attempts: {error}");
+                    let error = format!("gave up after {} attempts: {error}", sender.max_attempts);
                     store.mark_dead(&alert.id, &error).await.map_err(err)?;
                     tally.dead += 1;
                     tracing::error!(sink = %sink, alert = %alert.id, error = %error, "alert is dead");

@@ -685,7 +685,7 @@ impl Store {
         let sink = sink.to_string();
         self.with(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, sink, payload, attempts FROM alerts
+                "SELECT id, sink, payload, attempts, created_at FROM alerts
                  WHERE sink = ?1 AND state = 'pending' AND next_attempt_at <= ?2
                  ORDER BY next_attempt_at, created_at, rowid LIMIT ?3",
             )?;
@@ -695,6 +695,7 @@ impl Store {
                     sink: r.get(1)?,
                     payload: r.get(2)?,
                     attempts: r.get::<_, i64>(3)?.try_into().unwrap_or(u32::MAX),
+                    created_at: from_ms(r.get(4)?),
                 })
             })?;
             rows.collect()
