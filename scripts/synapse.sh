@@ -9,6 +9,11 @@
 #                                       PANTAU_SYNAPSE_PID and PANTAU_SYNAPSE_DIR
 #   scripts/synapse.sh stop PID         stop it and remove its temp dir
 #
+# In a `set -e` script, assign first so that a failed start stops the script (`eval "$(…)"`
+# alone would swallow the failure):
+#   env=$(scripts/synapse.sh start) && eval "$env"
+#   trap 'scripts/synapse.sh stop "$PANTAU_SYNAPSE_PID"' EXIT
+#
 # Environment:
 #   PANTAU_SYNAPSE_DIR            the venv (default: <repo>/target/synapse)
 #   PANTAU_SYNAPSE_START_TIMEOUT  seconds to wait for the server to answer (default 60)
@@ -36,20 +41,19 @@ installed() {
 }
 
 # Debian's python3 ships without ensurepip (python3-venv), so `python3 -m venv` fails there.
+can_venv() { command -v "$1" >/dev/null && "$1" -c 'import venv, ensurepip' 2>/dev/null; }
+
 ensure_python() {
-    local python=${PYTHON:-python3} need=()
-    command -v "$python" >/dev/null || need+=(python3)
-    if [[ ${#need[@]} -eq 0 ]] && ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
-        need+=(python3-venv)
-    fi
-    if [[ ${#need[@]} -gt 0 ]]; then
+    local python=${PYTHON:-python3} need=(python3-venv)
+    command -v "$python" >/dev/null || need=(python3 python3-venv)
+    if ! can_venv "$python"; then
         if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-            say "installing ${need[*]} with apt-get"
+            say "$python cannot create a venv; installing ${need[*]} with apt-get"
             DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
-        else
-            die "$python cannot create a venv; install ${need[*]} (Debian/Ubuntu: sudo apt-get install ${need[*]})"
         fi
+        can_venv "$python" || die "$python cannot create a venv (no venv/ensurepip module); install it, on" \
+            "Debian/Ubuntu: sudo apt-get install ${need[*]} (for a python3.X other than the default: python3.X-venv)"
     fi
     "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||
         die "matrix-synapse $SYNAPSE_VERSION needs Python >= 3.10; $python is $("$python" -V 2>&1)"
@@ -69,7 +73,7 @@ cmd_install() {
     fi
     say "installing matrix-synapse $SYNAPSE_VERSION into $venv"
     "${PYTHON:-python3}" -m venv "$venv"
-    # Wheels only where they exist (no compiler needed); versions pinned by the constraints file.
+    # Versions pinned by the constraints file; each has a wheel for x86_64 Linux, so no compiler.
     "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input --prefer-binary \
         --constraint "$here/synapse/constraints.txt" "matrix-synapse==$SYNAPSE_VERSION" >&2
     "$py" -c "import synapse.app.homeserver" || die "matrix-synapse installed but does not import"
@@ -169,8 +173,10 @@ cmd_start() {
     touch "$data/.pantau-synapse-data"
     port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     write_config "$data" "$port"
-    "$py" -m synapse.app.homeserver --config-path "$data/homeserver.yaml" --generate-keys \
-        >"$data/generate.log" 2>&1 || { cat "$data/generate.log" >&2; die "could not generate keys"; }
+    # The server's ed25519 signing key, as `--generate-keys` would write it (without its 3 s start-up).
+    (umask 077 && "$py" -c 'import secrets, sys, signedjson.key as k
+k.write_signing_keys(sys.stdout, [k.generate_signing_key("a_" + secrets.token_hex(2))])' \
+        >"$data/localhost.signing.key")
     (cd "$data" && exec "$py" -m synapse.app.homeserver --config-path "$data/homeserver.yaml" \
         </dev/null >"$data/stdout.log" 2>&1) &
     pid=$!
@@ -195,7 +201,7 @@ cmd_start() {
 }
 
 cmd_stop() {
-    local pid=${1:-} data= arg prev=
+    local pid=${1:-} data='' arg prev=''
     [[ $pid =~ ^[0-9]+$ ]] || die "usage: $0 stop PID"
     if [[ -r /proc/$pid/cmdline ]]; then
         # Refuse to signal anything that is not a homeserver this script could have started.

@@ -260,15 +260,7 @@ fn alerts_for_version(config: &Config, feed: &Feed, item: &Item, version: &str, 
         return Vec::new();
     }
     // The document is built once per item and shared by every rule.
-    let doc = Document::new(&DocFields {
-        title: &item.title,
-        summary: &item.summary,
-        content: &item.content,
-        authors: &item.authors,
-        categories: &item.categories,
-        link: item.link.as_deref().unwrap_or(""),
-        feed: &feed.name,
-    });
+    let doc = item_document(item, &feed.name);
     let feed_ref = FeedRef { name: feed.name.clone(), url: feed.url.clone() };
     let mut out = Vec::new();
     for rule in rules {
@@ -286,6 +278,19 @@ fn alerts_for_version(config: &Config, feed: &Feed, item: &Item, version: &str, 
         }
     }
     out
+}
+
+/// The rule engine's view of an item of the feed named `feed`.
+pub fn item_document(item: &Item, feed: &str) -> Document {
+    Document::new(&DocFields {
+        title: &item.title,
+        summary: &item.summary,
+        content: &item.content,
+        authors: &item.authors,
+        categories: &item.categories,
+        link: item.link.as_deref().unwrap_or(""),
+        feed,
+    })
 }
 
 /// The CONTRACT §4 JSON of one alert.

@@ -160,14 +160,7 @@ fn a_crash_during_delivery_is_resumed_after_restart_with_the_same_key() {
     // The receiver hangs on the first delivery; pantau is killed while it waits.
     rx.script([Response::status(200).delayed(Duration::from_secs(20))]);
     let cfg = dir.config(&config(&feeds, &rx, ""));
-    let mut child = crate::util::pantau()
-        .arg("-c")
-        .arg(&cfg)
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = crate::util::spawn_daemon(&cfg);
     rx.server.wait_for(1, Duration::from_secs(30));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -207,14 +200,7 @@ fn the_daemon_polls_delivers_and_stops_cleanly_on_sigterm() {
 fn a_second_instance_on_the_same_database_is_refused() {
     let (dir, feeds, rx) = setup("lock");
     let cfg = dir.config(&config(&feeds, &rx, ""));
-    let mut child = crate::util::pantau()
-        .arg("-c")
-        .arg(&cfg)
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = crate::util::spawn_daemon(&cfg);
     rx.server.wait_for(1, Duration::from_secs(30));
     let out = run(&cfg, &["once"]);
     child.kill().unwrap();
@@ -396,19 +382,10 @@ url = "{a}"
 name = "outlet"
 url = "{b}"
 {feed_extra}
-
-[[rule]]
-name = "korut-senjata"
-query = {RULE}
-
-[[sink]]
-name = "hook"
-type = "webhook"
-url = "{hook}"
-"#,
+{tail}"#,
         a = feeds.url("/wire.rss"),
         b = feeds.url("/outlet.rss"),
-        hook = rx.url(),
+        tail = crate::util::rule_and_hook(&rx.url()),
     )
 }
 
@@ -570,19 +547,10 @@ password = "${{FEED_PASSWORD}}"
 name = "proxied"
 url = "http://feeds.invalid/world.rss"
 proxy = "{proxy}"
-
-[[rule]]
-name = "korut-senjata"
-query = {RULE}
-
-[[sink]]
-name = "hook"
-type = "webhook"
-url = "{hook}"
-"#,
+{tail}"#,
         private = private.url("/feed.rss"),
         proxy = proxy.url(""),
-        hook = rx.url()
+        tail = crate::util::rule_and_hook(&rx.url())
     );
     let cfg = dir.config(&cfg);
     let out = crate::util::pantau().arg("-c").arg(&cfg).arg("once").env("FEED_PASSWORD", "s3cret").output().unwrap();
@@ -616,14 +584,7 @@ fn kill_9_during_a_burst_loses_nothing_and_duplicates_at_most_the_one_in_flight(
     // Slow enough that the burst is still going when the process is killed.
     rx.set_default(Response::status(200).delayed(Duration::from_millis(30)));
     let cfg = dir.config(&config(&feeds, &rx, ""));
-    let mut child = crate::util::pantau()
-        .arg("-c")
-        .arg(&cfg)
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = crate::util::spawn_daemon(&cfg);
     rx.server.wait_for(20, Duration::from_secs(60));
     child.kill().unwrap(); // SIGKILL: no chance to clean up.
     child.wait().unwrap();

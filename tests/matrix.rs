@@ -112,7 +112,8 @@ fn request(hs: &Homeserver, method: &str, path: &str, token: Option<&str>, body:
     head.push_str("\r\n");
 
     let what = format!("{method} {}{path}", hs.url);
-    let mut conn = TcpStream::connect(&hs.addr).unwrap_or_else(|e| panic!("{what}: cannot connect: {e} (is Synapse running?)"));
+    let mut conn =
+        TcpStream::connect(&hs.addr).unwrap_or_else(|e| panic!("{what}: cannot connect: {e} (is Synapse running?)"));
     conn.set_read_timeout(Some(HTTP_TIMEOUT)).unwrap();
     conn.set_write_timeout(Some(HTTP_TIMEOUT)).unwrap();
     conn.write_all(head.as_bytes()).and_then(|()| conn.write_all(&payload)).unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -148,7 +149,8 @@ fn request(hs: &Homeserver, method: &str, path: &str, token: Option<&str>, body:
     let json = if body.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{what}: HTTP {status}, body is not JSON ({e}): {text}"))
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{what}: HTTP {status}, body is not JSON ({e}): {text}"))
     };
     Reply { status, json, text }
 }
@@ -198,7 +200,8 @@ fn user(hs: &Homeserver, name: &str) -> User {
             "initial_device_display_name": "pantau e2e test",
         })),
     );
-    let field = |k: &str| login[k].as_str().unwrap_or_else(|| panic!("login of {name} has no {k}: {login}")).to_string();
+    let field =
+        |k: &str| login[k].as_str().unwrap_or_else(|| panic!("login of {name} has no {k}: {login}")).to_string();
     User { id: field("user_id"), token: field("access_token") }
 }
 
@@ -212,15 +215,21 @@ fn room(hs: &Homeserver, sender: &User, reader: &User) -> String {
         Some(&json!({"preset": "private_chat", "name": "pantau alerts (e2e)", "invite": [reader.id]})),
     );
     let room = created["room_id"].as_str().unwrap_or_else(|| panic!("createRoom: {created}")).to_string();
-    let joined = call(hs, "POST", &format!("/_matrix/client/v3/join/{}", enc(&room)), Some(&reader.token), Some(&json!({})));
+    let joined =
+        call(hs, "POST", &format!("/_matrix/client/v3/join/{}", enc(&room)), Some(&reader.token), Some(&json!({})));
     assert_eq!(joined["room_id"], room.as_str(), "join: {joined}");
     room
 }
 
 /// The latest `m.room.message` events in `room` sent by `sender`, as `viewer` sees them.
 fn messages_from(hs: &Homeserver, viewer: &User, room: &str, sender: &User) -> Vec<Value> {
-    let page =
-        call(hs, "GET", &format!("/_matrix/client/v3/rooms/{}/messages?dir=b&limit=20", enc(room)), Some(&viewer.token), None);
+    let page = call(
+        hs,
+        "GET",
+        &format!("/_matrix/client/v3/rooms/{}/messages?dir=b&limit=20", enc(room)),
+        Some(&viewer.token),
+        None,
+    );
     let chunk = page["chunk"].as_array().unwrap_or_else(|| panic!("/messages without chunk: {page}"));
     chunk.iter().filter(|e| e["type"] == "m.room.message" && e["sender"] == sender.id.as_str()).cloned().collect()
 }
@@ -325,7 +334,11 @@ fn matrix_room_gets_one_notice_per_alert_even_when_redelivered() {
     // transaction again: force that with `redeliver`. The homeserver answers with the same
     // event, and the room still holds one notice.
     let out = pantau_ok(&cfg, &["redeliver", &alert], &sender.token);
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{alert}: was delivered; queued")), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{alert}: was delivered; queued")),
+        "{}",
+        show(&out)
+    );
     pantau_ok(&cfg, &["once"], &sender.token);
     let (again, row) = only_alert(&cfg, &sender.token);
     assert_eq!(again, alert);

@@ -75,18 +75,9 @@ shutdown_grace = "3s"
 [[feed]]
 name = "world"
 url = "{feed}"
-
-[[rule]]
-name = "korut-senjata"
-query = '''"Korea Utara" AND senjata'''
-
-[[sink]]
-name = "hook"
-type = "webhook"
-url = "{hook}"
-"#,
+{tail}"#,
         feed = feeds.url("/world.rss"),
-        hook = rx.url()
+        tail = crate::util::rule_and_hook(&rx.url())
     )
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::util::{pantau, rss_item, run, sample_feed, sample_with, show, FeedServer, Response, Server, TempDir};
+use crate::util::{rss_item, run, sample_feed, sample_with, show, FeedServer, Response, Server, TempDir};
 
 const RULE: &str = r#"'''"Korea Utara" AND senjata'''"#;
 
@@ -192,14 +192,7 @@ fn a_hanging_sink_does_not_delay_a_healthy_one() {
         fast.url("/mm")
     );
     let cfg = dir.config(&config_with_sinks(&feeds, &sinks).replace("[[feed]]", "[daemon]\nshutdown_grace = \"1s\"\n\n[[feed]]"));
-    let mut child = pantau()
-        .arg("-c")
-        .arg(&cfg)
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = crate::util::spawn_daemon(&cfg);
     slow.wait_for(1, Duration::from_secs(30));
     // The slow sink is still hanging on its request; the healthy sink has its alert already
     // or gets it well before the slow one could answer.

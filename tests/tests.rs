@@ -6,5 +6,6 @@ mod util;
 mod cli;
 mod corpus;
 mod e2e;
+mod matrix;
 mod service;
 mod sinks;

@@ -53,18 +53,7 @@ pub fn text_document(text: &str) -> Document {
     Document::new(&DocFields { title: "", summary: "", content: text, authors: &[], categories: &[], link: "", feed: "" })
 }
 
-/// The document of a feed item.
-pub fn item_document(item: &Item, feed: &str) -> Document {
-    Document::new(&DocFields {
-        title: &item.title,
-        summary: &item.summary,
-        content: &item.content,
-        authors: &item.authors,
-        categories: &item.categories,
-        link: item.link.as_deref().unwrap_or(""),
-        feed,
-    })
-}
+pub use crate::pipeline::item_document;
 
 /// Byte ranges of `text` where the matched terms occur, found again word by word.
 pub fn hits(text: &str, m: &Match) -> Vec<(usize, usize)> {

@@ -327,3 +327,22 @@ pub fn sample_with(items: &[String]) -> String {
     let at = feed.find("<item>").unwrap();
     format!("{}{}{}", &feed[..at], items.concat(), &feed[at..])
 }
+
+/// Start `pantau -c CONFIG run` in the background, output discarded.
+pub fn spawn_daemon(config: &Path) -> std::process::Child {
+    pantau()
+        .arg("-c")
+        .arg(config)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start pantau run")
+}
+
+/// The `[[rule]]` for `"Korea Utara" AND senjata` and a webhook `[[sink]]` named "hook".
+pub fn rule_and_hook(hook_url: &str) -> String {
+    format!(
+        "\n[[rule]]\nname = \"korut-senjata\"\nquery = '''\"Korea Utara\" AND senjata'''\n\n[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{hook_url}\"\n"
+    )
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Whole-pipeline benchmark: builds the release binary once, runs benches/pipeline.rs against it
+# (feeds and webhook receiver on 127.0.0.1 only), and with --compare also measures Python
+# feedparser parse-only on the same generated documents (in a throwaway venv under the target
+# directory). Prints a markdown table with the machine.
+#
+#   scripts/bench.sh                                   # 10,000 feeds, 1,000 rules, 5 min idle wait
+#   scripts/bench.sh --feeds 500 --rules 100 --idle-wait 30s
+#   scripts/bench.sh --compare --skip-idle             # add feedparser
+#
+# Own flags: --compare, --compare-files K (feedparser parses the first K documents; default 200),
+# --no-build. Every other flag goes to the bench (run with --help to list them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+compare=0 compare_files=200 build=1 bench_args=()
+while (($#)); do
+    case "$1" in
+        --compare) compare=1 ;;
+        --compare-files) compare_files="$2"; shift ;;
+        --no-build) build=0 ;;
+        *) bench_args+=("$1") ;;
+    esac
+    shift
+done
+
+out="$CARGO_TARGET_DIR/bench"
+mkdir -p "$out"
+results="$out/results.txt"
+feeds_dir="$out/feeds"
+rm -f "$results"
+
+if ((build)); then
+    echo "bench.sh: cargo build --release (once)" >&2
+    cargo build --release --bin pantau
+fi
+bin="$CARGO_TARGET_DIR/release/pantau"
+[[ -x "$bin" ]] || { echo "bench.sh: no binary at $bin" >&2; exit 1; }
+
+extra=(--pantau "$bin" --results "$results" --workdir "$out/work")
+((compare)) && extra+=(--write-feeds "$feeds_dir")
+cargo bench --bench pipeline -- "${extra[@]}" "${bench_args[@]}"
+
+get() { sed -n "s/^$1=//p" "$results" | head -n1; }
+
+fp_ips="" fp_line=""
+if ((compare)); then
+    venv="$CARGO_TARGET_DIR/bench-venv"
+    if [[ ! -x "$venv/bin/python" ]]; then
+        echo "bench.sh: creating $venv with feedparser" >&2
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet feedparser
+    fi
+    echo "bench.sh: feedparser parse-only on the first $compare_files documents of $feeds_dir" >&2
+    fp_line=$("$venv/bin/python" scripts/bench/feedparser_bench.py "$feeds_dir" --limit "$compare_files")
+    fp_ips=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["items_per_s"])' "$fp_line")
+    echo "bench.sh: feedparser: $fp_line" >&2
+fi
+
+# The summary table.
+cpu=$(get machine_cpu); cores=$(get machine_cores); ram=$(get machine_ram)
+[[ -n "$cpu" ]] || cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+[[ -n "$cores" ]] || cores=$(nproc)
+echo
+echo "## pantau benchmark summary"
+echo
+echo "machine: $cores cores ($cpu), $ram RAM; $(get feeds) feeds, $(get rules) rules, $(get items) items; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo
+echo "| figure | value | target |"
+echo "|---|---|---|"
+row() { [[ -n "$2" ]] && echo "| $1 | $2 | $3 |"; return 0; }
+have() { local k; for k; do [[ -n "$(get "$k")" ]] || return 1; done; }
+have cycle1_wall_s && row "cycle 1 (all new): wall" "$(get cycle1_wall_s) s" "≤ 10 s"
+have cycle1_items_per_s && row "cycle 1: items/s" "$(get cycle1_items_per_s)" ""
+have cycle1_peak_rss_mb && row "cycle 1: peak RSS" "$(get cycle1_peak_rss_mb) MB" "≤ 150 MB"
+have cycle1_cpu_user_s cycle1_cpu_sys_s && row "cycle 1: CPU user / sys" "$(get cycle1_cpu_user_s) s / $(get cycle1_cpu_sys_s) s" ""
+have cycle1_alerts cycle1_delivery_s && row "cycle 1: alerts delivered (delivery phase)" "$(get cycle1_alerts) ($(get cycle1_delivery_s) s)" ""
+have cycle2_wall_s && row "cycle 2 (all 304): wall" "$(get cycle2_wall_s) s" "≤ 2 s"
+have cycle3_wall_s && row "cycle 3 ($(get cycle3_changed_feeds) feeds changed): wall" "$(get cycle3_wall_s) s" ""
+have cycle3_new_items cycle3_alerts && row "cycle 3: new items / alerts" "$(get cycle3_new_items) / $(get cycle3_alerts)" ""
+have ingest_items_per_s && row "ingest in-process (parse+match+store), 1 thread" "$(get ingest_items_per_s) items/s" "≥ feed-rs / 2, ≥ 40× feedparser"
+have ingest_parse_pct ingest_match_pct ingest_store_pct && row "  parse / match / store share" "$(get ingest_parse_pct)% / $(get ingest_match_pct)% / $(get ingest_store_pct)%" ""
+have pantau_parse_items_per_s && row "pantau parse-only, 1 thread" "$(get pantau_parse_items_per_s) items/s" ""
+have feed_rs_items_per_s && row "feed-rs parse-only, 1 thread" "$(get feed_rs_items_per_s) items/s" ""
+if [[ -n "$fp_ips" ]]; then
+    row "feedparser parse-only ($compare_files docs)" "$fp_ips items/s" ""
+    ing=$(get ingest_items_per_s)
+    [[ -n "$ing" ]] && row "ingest / feedparser" "$(python3 -c "print(f'{$ing/$fp_ips:.1f}×')")" "≥ 40×"
+fi
+frs=$(get feed_rs_items_per_s); ing=$(get ingest_items_per_s)
+[[ -n "$frs" && -n "$ing" ]] && row "ingest / feed-rs" "$(python3 -c "print(f'{$ing/$frs:.2f}×')")" "≥ 0.5×"
+have idle_rss_mb && row "idle run RSS" "$(get idle_rss_mb) MB" "≤ 15 MB"
+echo
+echo "(raw figures: $results; pantau logs: $out/work)"
