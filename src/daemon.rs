@@ -125,6 +125,27 @@ async fn supervise_delivery(poller: Poller, cancel: CancellationToken, grace: Du
     }
 }
 
+/// How often retention runs.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Prune old bodies, keys and settled alerts now and every hour (`daemon.retention`).
+async fn retention(poller: Poller, cancel: CancellationToken) -> Result<(), store::StoreError> {
+    loop {
+        let keep = poller.config().daemon.retention;
+        let now = chrono::Utc::now();
+        let before = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        // Keys outlive bodies, so a story that reappears after its body was pruned stays known.
+        let stats = poller.store.prune(before(keep), before(keep * 3), before(keep), 500).await?;
+        if stats != store::PruneStats::default() {
+            tracing::info!(bodies = stats.bodies, items = stats.items, alerts = stats.alerts, "retention pruned old data");
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(RETENTION_EVERY) => {}
+        }
+    }
+}
+
 /// Re-read the config file; apply it if valid, else keep the running one and log why.
 fn reload(path: &PathBuf, parts: &Parts) {
     notify::reloading();
@@ -186,6 +207,10 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
             supervise_delivery(poller, cancel, grace).await;
             ("delivery", Ok(()))
         });
+    }
+    {
+        let (poller, cancel) = (parts.poller.clone(), shutdown.clone());
+        tasks.spawn(async move { ("retention", retention(poller, cancel).await.map_err(Into::into)) });
     }
     {
         let (poller, limits, cancel) = (parts.poller.clone(), Arc::clone(&parts.limits), shutdown.clone());

@@ -75,6 +75,15 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Show the newest stored items.
+    Items {
+        /// Only this feed's items.
+        #[arg(long)]
+        feed: Option<String>,
+        /// How many items to show, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Put dead (or named) alerts back into the outbox.
     Redeliver {
         /// Alert ids (see `pantau alerts`).
@@ -142,6 +151,7 @@ fn main() -> ExitCode {
             }
             Command::Feeds => pantau::cli::feeds(&config).await,
             Command::Alerts { failed, limit } => pantau::cli::alerts(&config, failed, limit).await,
+            Command::Items { feed, limit } => pantau::cli::items(&config, feed, limit).await,
             Command::Redeliver { ids, failed } => pantau::cli::redeliver(&config, ids, failed).await,
             Command::Check | Command::ImportOpml { .. } => unreachable!("handled before the runtime starts"),
         }

@@ -59,6 +59,9 @@ pub enum PollOutcome {
     },
 }
 
+/// The rule name of operator alerts about feed health.
+pub const HEALTH_RULE: &str = "pantau:feed-health";
+
 /// Everything a poll needs, shared by all polls.
 #[derive(Clone)]
 pub struct Poller {
@@ -83,6 +86,54 @@ impl Poller {
     /// Poll `feed` once, record the result on the feed, and log it. Never panics on bad input;
     /// only a database failure is returned as an error.
     pub async fn poll(&self, feed: &Feed) -> Result<PollOutcome, StoreError> {
+        let outcome = self.poll_and_record(feed).await?;
+        let config = self.config();
+        if !config.daemon.health_sinks.is_empty() {
+            self.check_health(feed, &config, matches!(outcome, PollOutcome::Failed { .. })).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Tell the operator (once) when a feed has failed for longer than `feed_alert_after`, and
+    /// again when it recovers.
+    async fn check_health(&self, feed: &Feed, config: &Config, failed: bool) -> Result<(), StoreError> {
+        let health = self.store.feed_health(&feed.name).await?;
+        let now = Utc::now();
+        let (state, since) = match (failed, health.failing_since, health.alerted) {
+            (true, Some(since), false) if (now - since).to_std().unwrap_or_default() > config.daemon.feed_alert_after => ("failing", since),
+            (false, _, true) => ("recovered", now),
+            _ => return Ok(()),
+        };
+        let error = match self.store.feed_statuses().await?.into_iter().find(|s| s.name == feed.name) {
+            Some(s) => s.last_error.unwrap_or_default(),
+            None => String::new(),
+        };
+        let title = if state == "failing" {
+            let for_how_long = humantime::format_duration(std::time::Duration::from_secs((now - since).num_seconds().max(0) as u64));
+            format!("Feed {} has been failing for {for_how_long}", feed.name)
+        } else {
+            format!("Feed {} works again", feed.name)
+        };
+        let key = format!("health:{state}:{}", since.timestamp_millis());
+        let item = Item { id: key.clone(), title, link: Some(feed.url.clone()), summary: error, published: Some(now), ..Item::default() };
+        let feed_ref = FeedRef { name: feed.name.clone(), url: feed.url.clone() };
+        let alerts: Vec<NewAlert> = config
+            .daemon
+            .health_sinks
+            .iter()
+            .map(|sink| {
+                let id = model::alert_id(&feed.name, &key, HEALTH_RULE, sink);
+                let payload = payload(&id, HEALTH_RULE, &feed_ref, &item, &[], now);
+                NewAlert { id, rule: HEALTH_RULE.to_string(), sink: sink.clone(), matched: Vec::new(), payload }
+            })
+            .collect();
+        self.store.queue_health_alerts(&feed.name, alerts, state == "failing").await?;
+        self.wake.notify_waiters();
+        tracing::warn!(feed = %feed.name, state, "operator alert queued for the health sinks");
+        Ok(())
+    }
+
+    async fn poll_and_record(&self, feed: &Feed) -> Result<PollOutcome, StoreError> {
         let result = self.try_poll(feed).await;
         let label = match &result {
             Ok(PollOutcome::NotModified) => "not_modified",

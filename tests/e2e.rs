@@ -412,8 +412,15 @@ fn a_story_syndicated_by_two_feeds_alerts_once() {
     let cfg = dir.config(&two_feeds_config(&feeds, &rx, ""));
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
-    assert_eq!(rx.posts().len(), 1, "one story, one alert: {}", show(&out));
+    let posts = rx.posts();
+    assert_eq!(posts.len(), 1, "one story, one alert: {}", show(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cross_feed_duplicates=1"), "{}", show(&out));
+    // The alert names both feeds: its own and, in `also_in`, the other one.
+    let body = posts[0].json();
+    let mut names = vec![body["feed"]["name"].as_str().unwrap().to_string()];
+    names.extend(body["also_in"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()));
+    names.sort();
+    assert_eq!(names, ["outlet", "wire"], "{body}");
 }
 
 #[test]
@@ -601,4 +608,47 @@ fn kill_9_during_a_burst_loses_nothing_and_duplicates_at_most_the_one_in_flight(
     keys.dedup();
     assert_eq!(keys.len(), 101, "every alert delivered: 100 new items and the sample's article");
     assert!(total - keys.len() <= 1, "only the alert in flight at the kill may be sent twice ({total} requests)");
+}
+
+#[test]
+fn a_feed_broken_for_too_long_tells_the_operator_once_and_again_when_it_recovers() {
+    let (dir, feeds, rx) = setup("health");
+    feeds.set_response("/world.rss", Response::status(500));
+    let cfg = dir.config(&config(&feeds, &rx, "feed_alert_after = \"1s\"\nhealth_sinks = [\"hook\"]"));
+    assert!(run(&cfg, &["once"]).status.success());
+    assert_eq!(rx.posts().len(), 0, "not failing for long enough yet");
+    std::thread::sleep(Duration::from_millis(1200));
+    for _ in 0..2 {
+        let out = run(&cfg, &["once"]);
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    let posts = rx.posts();
+    assert_eq!(posts.len(), 1, "one operator alert, not one per failed poll");
+    let body = posts[0].json();
+    assert_eq!(body["rule"], "pantau:feed-health");
+    assert!(body["item"]["title"].as_str().unwrap().starts_with("Feed world has been failing for"), "{body}");
+    assert!(body["item"]["summary"].as_str().unwrap().contains("HTTP 500"), "{body}");
+
+    feeds.set("/world.rss", sample_feed());
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let titles: Vec<String> = rx.posts().iter().map(|p| p.json()["item"]["title"].as_str().unwrap().to_string()).collect();
+    assert!(titles.contains(&"Feed world works again".to_string()), "{titles:?}");
+    assert!(titles.iter().any(|t| t.starts_with("Intelijen AS")), "the feed's own alert too: {titles:?}");
+    let out = run(&cfg, &["alerts"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pantau:feed-health"), "{}", show(&out));
+}
+
+#[test]
+fn items_lists_the_stored_items_newest_first() {
+    let (dir, feeds, rx) = setup("items");
+    let cfg = dir.config(&config(&feeds, &rx, ""));
+    assert!(run(&cfg, &["once"]).status.success());
+    let out = run(&cfg, &["items", "--feed", "world", "--limit", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(text.lines().count(), 3, "header and two rows: {text}");
+    assert!(text.lines().next().unwrap().starts_with("FIRST SEEN"), "{text}");
+    let out = run(&cfg, &["items", "--feed", "nope"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no items yet"));
 }

@@ -133,3 +133,29 @@ pub async fn redeliver(store: &Store, ids: Vec<String>, failed: bool) -> anyhow:
     let _ = writeln!(out, "a running daemon picks them up within a minute; `pantau once` delivers them now");
     Ok(code)
 }
+
+/// `pantau items [--feed F] [--limit N]`: the newest stored items.
+pub async fn items(store: &Store, feed: Option<String>, limit: usize) -> anyhow::Result<ExitCode> {
+    let rows = store.recent_items(feed, limit).await?;
+    let mut out = std::io::stdout().lock();
+    if rows.is_empty() {
+        let _ = writeln!(out, "no items yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|i| {
+            vec![
+                rfc3339(i.first_seen_at),
+                i.feed.clone(),
+                i.published.map_or_else(|| "-".into(), rfc3339),
+                i.alerts.to_string(),
+                truncate_chars(&i.title, 70) + if i.pruned { " (body pruned)" } else { "" },
+                i.link.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = ["FIRST SEEN", "FEED", "PUBLISHED", "ALERTS", "TITLE", "LINK"];
+    let _ = out.write_all(table::render(&header, &table_rows).as_bytes());
+    Ok(ExitCode::SUCCESS)
+}

@@ -63,6 +63,11 @@ pub async fn alerts(path: &Path, failed: bool, limit: usize) -> ExitCode {
     with_store(path, |_, store| async move { inspect::alerts(&store, failed, limit).await }).await
 }
 
+/// `pantau items [--feed F] [--limit N]`: the newest stored items.
+pub async fn items(path: &Path, feed: Option<String>, limit: usize) -> ExitCode {
+    with_store(path, |_, store| async move { inspect::items(&store, feed, limit).await }).await
+}
+
 /// `pantau redeliver ID…|--failed`: put alerts back into the outbox.
 pub async fn redeliver(path: &Path, ids: Vec<String>, failed: bool) -> ExitCode {
     with_store(path, |_, store| async move { inspect::redeliver(&store, ids, failed).await }).await

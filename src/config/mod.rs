@@ -87,6 +87,12 @@ pub struct Daemon {
     pub on_update: OnUpdate,
     /// Proxy for every fetch, unless a feed sets its own.
     pub proxy: Option<String>,
+    /// How long item bodies and delivered alerts are kept; item keys are kept three times as long.
+    pub retention: Duration,
+    /// A feed failing for longer than this raises one operator alert.
+    pub feed_alert_after: Duration,
+    /// Sinks that receive operator alerts.
+    pub health_sinks: Vec<String>,
 }
 
 /// When a feed is polled.
@@ -264,6 +270,11 @@ pub fn load_str(path: &Path, source: &str, env: &dyn Fn(&str) -> Option<String>)
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let daemon = v.daemon(&raw.daemon, &base);
     let sinks = v.sinks(&raw.sink);
+    for h in raw.daemon.health_sinks.iter().flatten() {
+        if !sinks.iter().any(|s| s.name == *h.get_ref()) {
+            v.error(h.span().start, format!("no sink named {:?}", h.get_ref()));
+        }
+    }
     let feeds = v.feeds(&raw.feed, &daemon);
     let rules = v.rules(&raw.rule, &feeds, &sinks);
     if v.errors.is_empty() {
@@ -427,6 +438,17 @@ impl Validator<'_> {
                 .unwrap_or(Duration::from_secs(10)),
             on_update: raw.on_update.as_ref().and_then(|u| self.on_update(u)).unwrap_or(OnUpdate::Ignore),
             proxy: raw.proxy.as_ref().map(|p| self.proxy(p)),
+            retention: raw
+                .retention
+                .as_ref()
+                .and_then(|r| self.duration(r, "retention"))
+                .unwrap_or(Duration::from_secs(90 * 86400)),
+            feed_alert_after: raw
+                .feed_alert_after
+                .as_ref()
+                .and_then(|r| self.duration(r, "feed_alert_after"))
+                .unwrap_or(Duration::from_secs(6 * 3600)),
+            health_sinks: raw.health_sinks.iter().flatten().map(|s| s.get_ref().clone()).collect(),
         }
     }
 

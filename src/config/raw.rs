@@ -54,6 +54,12 @@ pub struct RawDaemon {
     pub on_update: Option<Spanned<String>>,
     /// Proxy URL for every fetch (http, https or socks5).
     pub proxy: Option<Spanned<String>>,
+    /// How long item bodies and delivered alerts are kept (humantime).
+    pub retention: Option<Spanned<String>>,
+    /// A feed failing for longer than this raises one operator alert (humantime).
+    pub feed_alert_after: Option<Spanned<String>>,
+    /// Sinks that receive operator alerts (feed broken / recovered).
+    pub health_sinks: Option<Vec<Spanned<String>>>,
 }
 
 /// `[[feed]]`.

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_feed_schedule.sql"),
     include_str!("migrations/0003_identity.sql"),
     include_str!("migrations/0004_recoveries.sql"),
+    include_str!("migrations/0005_retention_health.sql"),
 ];
 
 /// Errors of the storage stage.
@@ -188,6 +189,47 @@ pub struct PollRecord {
     pub status: String,
     /// What the parser had to repair to read the document.
     pub recoveries: Vec<String>,
+}
+
+/// How long a feed has been failing, for operator alerts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedHealth {
+    /// Since when it fails (its last success, or its creation); `None` while it works.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Whether an operator alert about it went out and no "recovered" alert yet.
+    pub alerted: bool,
+}
+
+/// What one retention pass removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneStats {
+    /// Delivered or dead alerts deleted.
+    pub alerts: usize,
+    /// Items (with their keys) deleted.
+    pub items: usize,
+    /// Item bodies emptied.
+    pub bodies: usize,
+}
+
+/// One stored item as `pantau items` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRow {
+    /// Feed name.
+    pub feed: String,
+    /// When pantau first saw it.
+    pub first_seen_at: DateTime<Utc>,
+    /// Its key.
+    pub key: String,
+    /// Headline.
+    pub title: String,
+    /// Link.
+    pub link: Option<String>,
+    /// Publication date.
+    pub published: Option<DateTime<Utc>>,
+    /// Alerts it raised.
+    pub alerts: u32,
+    /// Whether its body was pruned by retention.
+    pub pruned: bool,
 }
 
 /// A stored item found again under another key.
@@ -422,9 +464,18 @@ impl Store {
                 // a second feed carrying the same story inserts nothing.
                 let mut insert_alert = tx.prepare_cached(
                     "INSERT OR IGNORE INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
-                                                   created_at, story_key)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8)",
+                                                   created_at, story_key, feed_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)",
                 )?;
+                // A story already alerted from another feed: name this feed on that alert while
+                // it is still waiting to go out.
+                let mut also_in = tx.prepare_cached(
+                    "UPDATE alerts SET payload = json_set(payload, '$.also_in',
+                            json_insert(COALESCE(json_extract(payload, '$.also_in'), json('[]')), '$[#]',
+                                        json_object('name', ?4, 'url', ?5)))
+                     WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending' AND json_valid(payload)",
+                )?;
+                let feed_url: String = tx.query_row("SELECT url FROM feeds WHERE id = ?1", params![feed_id], |r| r.get(0))?;
                 for (item, alerts) in &poll.items {
                     let derived = Derived::of(item);
                     let inserted = insert_item.execute(rusqlite::params_from_iter(item_params(feed_id, item, now, &derived)))?;
@@ -435,9 +486,13 @@ impl Store {
                     let item_id = tx.last_insert_rowid();
                     for a in alerts {
                         let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
-                        let n = insert_alert.execute(params![a.id, item_id, a.rule, a.sink, matched, a.payload, now, derived.story])?;
+                        let n = insert_alert
+                            .execute(params![a.id, item_id, a.rule, a.sink, matched, a.payload, now, derived.story, feed_id])?;
                         summary.new_alerts += n;
                         summary.cross_feed_duplicates += 1 - n;
+                        if n == 0 {
+                            also_in.execute(params![derived.story, a.rule, a.sink, poll.feed, feed_url])?;
+                        }
                     }
                 }
                 for (item, alerts) in &poll.edits {
@@ -451,7 +506,8 @@ impl Store {
                     let story = story.map(|s| format!("{s}#{}", derived.content_hash));
                     for a in alerts {
                         let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
-                        summary.new_alerts += insert_alert.execute(params![a.id, item_id, a.rule, a.sink, matched, a.payload, now, story])?;
+                        summary.new_alerts +=
+                            insert_alert.execute(params![a.id, item_id, a.rule, a.sink, matched, a.payload, now, story, feed_id])?;
                     }
                 }
                 let mut rekey = tx.prepare_cached(
@@ -515,6 +571,131 @@ impl Store {
         .await
     }
 
+    /// How long `feed` has been failing and whether the operator was told.
+    pub async fn feed_health(&self, feed: &str) -> Result<FeedHealth> {
+        let feed = feed.to_string();
+        self.with(move |c| {
+            c.query_row(
+                "SELECT consecutive_failures, COALESCE(last_success_at, created_at), health_alerted_at IS NOT NULL
+                 FROM feeds WHERE name = ?1",
+                params![feed],
+                |r| {
+                    let failures: i64 = r.get(0)?;
+                    Ok(FeedHealth {
+                        failing_since: (failures > 0).then(|| r.get::<_, i64>(1).map(from_ms)).transpose()?,
+                        alerted: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+        })
+        .await
+    }
+
+    /// Queue operator alerts about `feed` (no item) and set or clear its "operator was told" flag,
+    /// in one transaction.
+    pub async fn queue_health_alerts(&self, feed: &str, alerts: Vec<NewAlert>, alerted: bool) -> Result<usize> {
+        let feed = feed.to_string();
+        let now = ms(Utc::now());
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let feed_id: i64 = tx.query_row("SELECT id FROM feeds WHERE name = ?1", params![feed], |r| r.get(0))?;
+            let mut n = 0;
+            for a in &alerts {
+                let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
+                n += tx.execute(
+                    "INSERT OR IGNORE INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at, created_at, feed_id)
+                     VALUES (?1, NULL, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?7)",
+                    params![a.id, a.rule, a.sink, matched, a.payload, now, feed_id],
+                )?;
+            }
+            tx.execute(
+                "UPDATE feeds SET health_alerted_at = ?2 WHERE id = ?1",
+                params![feed_id, alerted.then_some(now)],
+            )?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
+    /// Retention: empty the bodies of items first seen before `bodies_before`, delete items
+    /// (and so their keys) first seen before `keys_before`, and delete delivered or dead alerts
+    /// created before `alerts_before`, `batch` rows per transaction so polling is never held up
+    /// for long.
+    pub async fn prune(
+        &self,
+        bodies_before: DateTime<Utc>,
+        keys_before: DateTime<Utc>,
+        alerts_before: DateTime<Utc>,
+        batch: usize,
+    ) -> Result<PruneStats> {
+        let mut stats = PruneStats::default();
+        let batch = batch.max(1) as i64;
+        loop {
+            let (b, k, a) = (ms(bodies_before), ms(keys_before), ms(alerts_before));
+            let round = self
+                .with(move |c| {
+                    let tx = c.transaction()?;
+                    let alerts = tx.execute(
+                        "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts
+                            WHERE state IN ('delivered', 'dead') AND created_at < ?1 LIMIT ?2)",
+                        params![a, batch],
+                    )?;
+                    // Items with a pending alert are kept whole until it is delivered.
+                    let items = tx.execute(
+                        "DELETE FROM items WHERE id IN (SELECT i.id FROM items i WHERE i.first_seen_at < ?1
+                            AND NOT EXISTS (SELECT 1 FROM alerts p WHERE p.item_id = i.id AND p.state = 'pending') LIMIT ?2)",
+                        params![k, batch],
+                    )?;
+                    let bodies = tx.execute(
+                        "UPDATE items SET summary = '', content = '', pruned = 1 WHERE id IN (SELECT i.id FROM items i
+                            WHERE i.pruned = 0 AND i.first_seen_at < ?1
+                            AND NOT EXISTS (SELECT 1 FROM alerts p WHERE p.item_id = i.id AND p.state = 'pending') LIMIT ?2)",
+                        params![b, batch],
+                    )?;
+                    tx.commit()?;
+                    Ok((alerts, items, bodies))
+                })
+                .await?;
+            stats.alerts += round.0;
+            stats.items += round.1;
+            stats.bodies += round.2;
+            if round.0 < batch as usize && round.1 < batch as usize && round.2 < batch as usize {
+                return Ok(stats);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// The newest items first, of one feed or all.
+    pub async fn recent_items(&self, feed: Option<String>, limit: usize) -> Result<Vec<ItemRow>> {
+        self.with(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT f.name, i.first_seen_at, i.item_key, i.title, i.link, i.published,
+                        (SELECT COUNT(*) FROM alerts a WHERE a.item_id = i.id), i.pruned
+                 FROM items i JOIN feeds f ON f.id = i.feed_id
+                 WHERE ?1 IS NULL OR f.name = ?1
+                 ORDER BY i.first_seen_at DESC, i.id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![feed, limit as i64], |r| {
+                Ok(ItemRow {
+                    feed: r.get(0)?,
+                    first_seen_at: from_ms(r.get(1)?),
+                    key: r.get(2)?,
+                    title: r.get(3)?,
+                    link: r.get(4)?,
+                    published: r.get::<_, Option<i64>>(5)?.map(from_ms),
+                    alerts: r.get::<_, i64>(6)?.try_into().unwrap_or(0),
+                    pruned: r.get(7)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
     /// Remember when `feed` is next due.
     pub async fn set_next_poll(&self, feed: &str, at: DateTime<Utc>) -> Result<()> {
         let feed = feed.to_string();
@@ -574,9 +755,11 @@ impl Store {
     pub async fn recent_alerts(&self, failed_only: bool, limit: usize) -> Result<Vec<AlertRow>> {
         self.with(move |c| {
             let mut stmt = c.prepare(
-                "SELECT a.id, a.created_at, a.state, a.attempts, a.rule, a.sink, f.name, i.title, i.link,
+                "SELECT a.id, a.created_at, a.state, a.attempts, a.rule, a.sink, COALESCE(f.name, ''),
+                        COALESCE(i.title, json_extract(a.payload, '$.item.title'), ''),
+                        COALESCE(i.link, json_extract(a.payload, '$.item.link')),
                         a.next_attempt_at, a.last_error
-                 FROM alerts a JOIN items i ON i.id = a.item_id JOIN feeds f ON f.id = i.feed_id
+                 FROM alerts a LEFT JOIN items i ON i.id = a.item_id LEFT JOIN feeds f ON f.id = a.feed_id
                  WHERE ?1 = 0 OR a.state = 'dead' OR (a.state = 'pending' AND a.last_error IS NOT NULL)
                  ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?2",
             )?;

@@ -705,3 +705,66 @@ async fn commit_failing_midway_rolls_back_everything() {
     assert_eq!(summary, PollSummary { new_items: 3, new_alerts: 3, ..PollSummary::default() });
     assert_eq!(store.feed_state("f").await.unwrap().consecutive_failures, 0);
 }
+
+#[tokio::test]
+async fn every_earlier_schema_version_migrates_and_keeps_its_data() {
+    for version in 1..MIGRATIONS.len() {
+        let dir = TempDir::new(&format!("migrate_from_{version}"));
+        let path = dir.db();
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..version] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", version as i64).unwrap();
+            let tx = conn.transaction().unwrap();
+            tx.execute("INSERT INTO feeds (name, url, created_at) VALUES ('f', 'https://example.org/f.xml', 0)", []).unwrap();
+            tx.execute(
+                "INSERT INTO items (feed_id, item_key, title, authors, categories, summary, content, first_seen_at)
+                 VALUES (1, 'old', 'Old item', '[]', '[]', '', '', 0)",
+                [],
+            )
+            .unwrap();
+            tx.execute(
+                "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at, created_at)
+                 VALUES ('a1', 1, 'r', 's', '[]', '{}', 'pending', 0, 0)",
+                [],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open(&path).await.unwrap_or_else(|e| panic!("from version {version}: {e}"));
+        assert_eq!(user_version(&path), MIGRATIONS.len() as i64);
+        assert_eq!(store.known_keys("f", keys(&["old"])).await.unwrap(), set(&["old"]), "from version {version}");
+        assert_eq!(ids(&store.due_alerts("s", Utc::now(), 10).await.unwrap()), vec!["a1"], "from version {version}");
+        assert_eq!(store.recent_alerts(false, 10).await.unwrap()[0].feed, "f", "from version {version}");
+    }
+}
+
+#[tokio::test]
+async fn retention_prunes_bodies_before_keys_and_keeps_pending_alerts() {
+    let dir = TempDir::new("prune");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+    store
+        .commit_poll(poll("f", vec![(item("a"), vec![alert("f", "a", "r", "s")]), (item("b"), vec![]), (item("c"), vec![])]))
+        .await
+        .unwrap();
+    store.mark_delivered(&alert_id("f", "a", "r", "s")).await.unwrap();
+    let far_past = Utc::now() - chrono::Duration::days(1000);
+    let future = Utc::now() + chrono::Duration::seconds(5);
+    // Nothing is old enough: nothing changes.
+    let none = store.prune(far_past, far_past, far_past, 2).await.unwrap();
+    assert_eq!(none, PruneStats::default());
+    // Bodies and settled alerts older than now go; keys stay.
+    let stats = store.prune(future, far_past, future, 2).await.unwrap();
+    assert_eq!(stats, PruneStats { alerts: 1, items: 0, bodies: 3 });
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items WHERE content = '' AND pruned = 1"), 3);
+    assert_eq!(store.known_keys("f", keys(&["a", "b", "c"])).await.unwrap().len(), 3, "keys outlive bodies");
+    // A pending alert keeps its item whole.
+    store.commit_poll(poll("f", vec![(item("d"), vec![alert("f", "d", "r", "s")])])).await.unwrap();
+    let stats = store.prune(future, future, future, 2).await.unwrap();
+    assert_eq!(stats.items, 3);
+    assert_eq!(store.known_keys("f", keys(&["a", "d"])).await.unwrap(), set(&["d"]));
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items WHERE item_key = 'd' AND content != ''"), 1);
+}
