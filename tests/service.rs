@@ -109,6 +109,7 @@ fn healthz_and_metrics_describe_the_running_daemon() {
     assert!(text.contains("pantau_deliveries_total{outcome=\"delivered\",sink=\"hook\"} 1")
         || text.contains("pantau_deliveries_total{sink=\"hook\",outcome=\"delivered\"} 1"), "{text}");
     assert!(text.contains("# TYPE pantau_fetch_seconds histogram"), "{text}");
+    assert!(text.contains("pantau_alerts{sink=\"hook\",state=\"delivered\"} 1"), "{text}");
     assert!(text.contains("pantau_feed_consecutive_failures{feed=\"world\"} 0"), "{text}");
     assert_eq!(get(port, "/nope").0, 404);
 
@@ -173,4 +174,33 @@ fn systemd_is_told_when_pantau_is_ready_and_stopping() {
     assert_eq!(sigterm_and_wait(child), 0);
     let n = server.recv(&mut buf).expect("a notification");
     assert_eq!(&buf[..n], b"STOPPING=1");
+}
+
+#[test]
+fn the_systemd_unit_verifies_and_is_rated_ok_by_systemd_analyze() {
+    let have = std::process::Command::new("systemd-analyze").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !have {
+        // CI installs systemd (scripts/test), so this only skips on machines without it.
+        assert!(std::env::var_os("CI").is_none(), "systemd-analyze is missing in CI: scripts/test should install systemd");
+        eprintln!("SKIPPED: systemd-analyze is not installed; install systemd to check the unit file");
+        return;
+    }
+    let dir = TempDir::new("unit");
+    let unit = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/pantau.service")).unwrap();
+    // verify checks that ExecStart's binary exists: point it at the one under test.
+    let unit = unit.replace("/usr/local/bin/pantau", env!("CARGO_BIN_EXE_pantau"));
+    let path = dir.path().join("pantau.service");
+    std::fs::write(&path, unit).unwrap();
+    let out = std::process::Command::new("systemd-analyze").arg("verify").arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", crate::util::show(&out));
+    assert!(out.stderr.is_empty(), "no warnings: {}", crate::util::show(&out));
+    let out = std::process::Command::new("systemd-analyze").args(["security", "--offline=true", "--no-pager"]).arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let level: f64 = text
+        .split("Overall exposure level for pantau.service:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in: {text}"));
+    assert!(level <= 2.0, "exposure {level} is above 2.0 (OK): {text}");
 }

@@ -131,6 +131,10 @@ async fn metrics(ctx: &Context) -> String {
         let age = oldest.map_or(0.0, |t| (chrono::Utc::now() - t).num_seconds().max(0) as f64);
         gauges.push(("pantau_outbox_oldest_age_seconds", "Age of the oldest pending alert.", vec![(String::new(), age)]));
     }
+    if let Ok(rows) = ctx.store.alert_counts_by_sink().await {
+        let values = rows.iter().map(|(sink, state, n)| (gauge_labels(&[("sink", sink), ("state", state)]), *n as f64)).collect();
+        gauges.push(("pantau_alerts", "Alerts in the database, by sink and state.", values));
+    }
     if let Ok(c) = ctx.store.outbox_counts().await {
         gauges.push(("pantau_outbox_dead", "Alerts given up on.", vec![(String::new(), c.dead as f64)]));
     }

@@ -956,6 +956,16 @@ impl Store {
         .await
     }
 
+    /// How many alerts each sink has in each state: (sink, state, count).
+    pub async fn alert_counts_by_sink(&self) -> Result<Vec<(String, String, u64)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT sink, state, COUNT(*) FROM alerts GROUP BY sink, state ORDER BY sink, state")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.try_into().unwrap_or(0))))?;
+            rows.collect()
+        })
+        .await
+    }
+
     /// How many alerts are in each state.
     pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
         self.with(|c| {
