@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use super::hash::{hash_str, KeyMap, KeySet, SEED_PREFIX, SEED_STEM, SEED_SUFFIX, SEED_WORD};
 use super::stem::Stemmer;
 use super::text::{self, Split, Word};
 
@@ -26,7 +27,7 @@ impl Scope {
     /// The default scope: title, summary and content.
     pub(crate) const TEXT: Scope = Scope(1 | 2 | 4);
 
-    fn contains(self, other: Scope) -> bool {
+    pub(crate) fn contains(self, other: Scope) -> bool {
         self.0 & other.0 == other.0
     }
 
@@ -41,12 +42,17 @@ impl Scope {
 }
 
 /// How one query word is compared with one document word.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Pat {
     /// Folded equality; with `clitics`, Indonesian clitics and the `2` reduplication may follow.
-    Folded { word: String, clitics: bool },
-    /// Equality of the NFKC forms.
-    Exact(String),
+    /// `key` is the word-index key of `word`.
+    Folded {
+        word: String,
+        clitics: bool,
+        key: u64,
+    },
+    /// Equality of the NFKC forms; `key` is the word-index key of the folded form.
+    Exact { word: String, key: u64 },
     /// A `*`/`?` pattern, against the folded or the exact form.
     Glob { glob: Glob, exact: bool },
     /// Stem-set intersection.
@@ -56,12 +62,43 @@ pub(crate) enum Pat {
     },
 }
 
+impl Pat {
+    /// A plain folded word.
+    pub(crate) fn folded(word: String, clitics: bool) -> Pat {
+        let key = hash_str(SEED_WORD, &word);
+        Pat::Folded { word, clitics, key }
+    }
+
+    /// An exact (NFKC) word.
+    pub(crate) fn exact(word: String) -> Pat {
+        let key = hash_str(SEED_WORD, &text::fold(&word));
+        Pat::Exact { word, key }
+    }
+
+    /// The word-index key under which every document word this pattern can match is filed,
+    /// if there is one.
+    pub(crate) fn key(&self) -> Option<u64> {
+        match self {
+            Pat::Folded { key, .. } | Pat::Exact { key, .. } => Some(*key),
+            Pat::Glob { .. } | Pat::Stem { .. } => None,
+        }
+    }
+
+    /// Length of the literal, as a guess at how rare it is.
+    fn weight(&self) -> usize {
+        match self {
+            Pat::Folded { word, .. } | Pat::Exact { word, .. } => word.len(),
+            Pat::Glob { .. } | Pat::Stem { .. } => 0,
+        }
+    }
+}
+
 /// Endings that an Indonesian plain term may carry and still match: clitics, and the `2`
 /// that informal writing uses for reduplication (`senjata2`).
-const CLITICS: [&str; 7] = ["nya", "lah", "kah", "pun", "ku", "mu", "2"];
+pub(crate) const CLITICS: [&str; 7] = ["nya", "lah", "kah", "pun", "ku", "mu", "2"];
 
 /// A compiled wildcard pattern for one word.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct Glob {
     chars: Vec<char>,
 }
@@ -71,6 +108,11 @@ impl Glob {
         Glob {
             chars: pattern.chars().collect(),
         }
+    }
+
+    /// The pattern, wildcards included.
+    pub(crate) fn pattern(&self) -> &[char] {
+        &self.chars
     }
 
     /// Matches the whole word, where `*` is any run of characters and `?` exactly one.
@@ -123,7 +165,9 @@ impl Pat {
     fn matches(&self, text: &FieldText, pos: usize) -> bool {
         let word = &text.words[pos];
         match self {
-            Pat::Folded { word: q, clitics } => {
+            Pat::Folded {
+                word: q, clitics, ..
+            } => {
                 let w: &str = &word.folded;
                 w == q
                     || (*clitics
@@ -131,7 +175,7 @@ impl Pat {
                         && w.starts_with(q.as_str())
                         && CLITICS.contains(&&w[q.len()..]))
             }
-            Pat::Exact(q) => &*word.exact == q,
+            Pat::Exact { word: q, .. } => &*word.exact == q,
             Pat::Glob { glob, exact } => {
                 glob.matches(if *exact { &word.exact } else { &word.folded })
             }
@@ -146,12 +190,15 @@ impl Pat {
 }
 
 /// A leaf of the rule: a sequence of word patterns (term or phrase) or a regex.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct Leaf {
     pub scope: Scope,
     pub kind: LeafKind,
     /// What `Match.terms` reports for this leaf.
     pub label: String,
+    /// For a sequence, the index of the pattern whose occurrences are looked up in the
+    /// document's word index (the longest indexable one); None means scanning.
+    anchor: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -160,8 +207,19 @@ pub(crate) enum LeafKind {
     Regex(Regex),
 }
 
+impl PartialEq for LeafKind {
+    fn eq(&self, other: &LeafKind) -> bool {
+        match (self, other) {
+            (LeafKind::Seq(a), LeafKind::Seq(b)) => a == b,
+            // The label keeps the flag, so the source decides equality.
+            (LeafKind::Regex(a), LeafKind::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
 /// The compiled rule tree.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
@@ -179,9 +237,9 @@ pub(crate) enum Expr {
 /// One field value of a document: its NFKC text and words.
 #[derive(Debug)]
 pub(crate) struct FieldText {
-    scope: Scope,
+    pub(crate) scope: Scope,
     nfkc: String,
-    words: Vec<Word>,
+    pub(crate) words: Vec<Word>,
     /// Stem candidates per word, computed on first use by a `~` rule for each stemmer.
     stems: [OnceLock<Vec<Vec<String>>>; 2],
 }
@@ -208,10 +266,28 @@ impl FieldText {
     }
 }
 
-/// All field values of a document.
+/// Where a word occurs: which field value, and which word of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Occ {
+    field: u32,
+    pos: u32,
+}
+
+/// All field values of a document, with an index from folded words to their positions.
 #[derive(Debug)]
 pub(crate) struct Texts {
     texts: Vec<FieldText>,
+    /// Word key → every position whose folded word has that key, in document order.
+    occ: KeyMap<Vec<Occ>>,
+    /// Word key of a base → positions of words that are the base plus an Indonesian clitic.
+    clitic_occ: KeyMap<Vec<Occ>>,
+    /// The key and first position of each distinct folded word.
+    distinct: Vec<(u64, Occ)>,
+    /// Every key a rule set's presearcher may look for: words, clitic bases, and the
+    /// three-character prefixes and suffixes of words.
+    keys: KeySet,
+    /// Stem keys of all words, per stemmer, computed on first use.
+    stem_keys: [OnceLock<KeySet>; 2],
 }
 
 impl Texts {
@@ -234,38 +310,237 @@ impl Texts {
         }
         push(Scope::LINK, fields.link);
         push(Scope::FEED, fields.feed);
-        Texts { texts }
+        Texts::index(texts)
     }
+
+    fn index(texts: Vec<FieldText>) -> Texts {
+        let total: usize = texts.iter().map(|t| t.words.len()).sum();
+        let mut occ: KeyMap<Vec<Occ>> = KeyMap::default();
+        occ.reserve(total / 2);
+        let mut clitic_occ: KeyMap<Vec<Occ>> = KeyMap::default();
+        let mut distinct = Vec::new();
+        let mut keys = KeySet::default();
+        keys.reserve(total);
+        for (f, t) in texts.iter().enumerate() {
+            for (p, w) in t.words.iter().enumerate() {
+                let here = Occ {
+                    field: f as u32,
+                    pos: p as u32,
+                };
+                let folded: &str = &w.folded;
+                let key = hash_str(SEED_WORD, folded);
+                let list = occ.entry(key).or_default();
+                let same = |o: &Occ| &*texts[o.field as usize].words[o.pos as usize].folded == folded;
+                // Different words under one key only happen on a hash collision, so the full
+                // scan is almost never needed.
+                let new = match list.first() {
+                    None => true,
+                    Some(first) => !same(first) && !list.iter().any(same),
+                };
+                list.push(here);
+                if new {
+                    distinct.push((key, here));
+                    keys.insert(key);
+                    let chars = folded.chars().count();
+                    if chars >= 3 {
+                        let cut = folded.char_indices().nth(3).map_or(folded.len(), |(i, _)| i);
+                        keys.insert(hash_str(SEED_PREFIX, &folded[..cut]));
+                        let from = folded.char_indices().nth(chars - 3).map_or(0, |(i, _)| i);
+                        keys.insert(hash_str(SEED_SUFFIX, &folded[from..]));
+                    }
+                }
+                for clitic in CLITICS {
+                    if let Some(base) = folded.strip_suffix(clitic) {
+                        if !base.is_empty() {
+                            let base_key = hash_str(SEED_WORD, base);
+                            clitic_occ.entry(base_key).or_default().push(here);
+                            keys.insert(base_key);
+                        }
+                    }
+                }
+            }
+        }
+        Texts {
+            texts,
+            occ,
+            clitic_occ,
+            distinct,
+            keys,
+            stem_keys: [OnceLock::new(), OnceLock::new()],
+        }
+    }
+
+    /// The presearcher keys present in the document (see [`Texts::keys`]).
+    pub(crate) fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The stem keys of every word of the document for one stemmer.
+    pub(crate) fn stem_keys(&self, stemmer: Stemmer) -> &KeySet {
+        self.stem_keys[stemmer.index()].get_or_init(|| {
+            let seed = SEED_STEM[stemmer.index()];
+            let mut set = KeySet::default();
+            for (_, o) in &self.distinct {
+                for c in stemmer.candidates(&self.word(*o).folded) {
+                    set.insert(hash_str(seed, &c));
+                }
+            }
+            set
+        })
+    }
+
+    fn word(&self, o: Occ) -> &Word {
+        &self.texts[o.field as usize].words[o.pos as usize]
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Makes leaves ignore the word index and scan every position, for differential tests.
+    pub(crate) static SCAN_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn scan_only() -> bool {
+    SCAN_ONLY.with(|s| s.get())
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn scan_only() -> bool {
+    false
 }
 
 /// A run of matched words, inclusive at both ends.
 type Span = (usize, usize);
 
-/// Finds every position where a sequence of patterns matches.
-fn seq_spans(pats: &[Pat], text: &FieldText) -> Vec<Span> {
-    let n = pats.len();
-    if n == 0 || text.words.len() < n {
-        return Vec::new();
-    }
-    (0..=text.words.len() - n)
-        .filter(|&start| {
-            pats.iter()
-                .enumerate()
-                .all(|(k, p)| p.matches(text, start + k))
-        })
-        .map(|start| (start, start + n - 1))
-        .collect()
+/// Tells whether every pattern of a sequence matches from `start` on.
+fn seq_at(pats: &[Pat], text: &FieldText, start: usize) -> bool {
+    start + pats.len() <= text.words.len()
+        && pats
+            .iter()
+            .enumerate()
+            .all(|(k, p)| p.matches(text, start + k))
 }
 
-fn seq_found(pats: &[Pat], text: &FieldText) -> bool {
-    let n = pats.len();
-    n > 0
-        && text.words.len() >= n
-        && (0..=text.words.len() - n).any(|start| {
-            pats.iter()
+impl Leaf {
+    pub(crate) fn new(scope: Scope, kind: LeafKind, label: String) -> Leaf {
+        let anchor = match &kind {
+            LeafKind::Seq(pats) => pats
+                .iter()
                 .enumerate()
-                .all(|(k, p)| p.matches(text, start + k))
-        })
+                .filter(|(_, p)| p.key().is_some())
+                .max_by_key(|(k, p)| (p.weight(), usize::MAX - k))
+                .map(|(k, _)| k),
+            LeafKind::Regex(_) => None,
+        };
+        Leaf {
+            scope,
+            kind,
+            label,
+            anchor,
+        }
+    }
+
+    /// Calls `visit(field, start)` for matches of the leaf's sequence in field values within
+    /// scope (only in field `only` when given), stopping as soon as `visit` returns true.
+    /// Returns whether it was stopped. A start may be reported more than once.
+    fn each_start(
+        &self,
+        doc: &Texts,
+        only: Option<usize>,
+        visit: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> bool {
+        let LeafKind::Seq(pats) = &self.kind else {
+            return false;
+        };
+        let in_scope = |f: usize| only.is_none_or(|o| o == f) && self.scope.contains(doc.texts[f].scope);
+        if let Some(k) = self.anchor.filter(|_| !scan_only()) {
+            let anchor = &pats[k];
+            let key = anchor.key().unwrap_or_default();
+            let clitics = matches!(anchor, Pat::Folded { clitics: true, .. });
+            let lists = [
+                doc.occ.get(&key),
+                if clitics { doc.clitic_occ.get(&key) } else { None },
+            ];
+            for list in lists.into_iter().flatten() {
+                for o in list {
+                    let (f, p) = (o.field as usize, o.pos as usize);
+                    if p < k || !in_scope(f) {
+                        continue;
+                    }
+                    if seq_at(pats, &doc.texts[f], p - k) && visit(f, p - k) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+        if let ([Pat::Glob { glob, exact: false }], false) = (pats.as_slice(), scan_only()) {
+            // One folded wildcard: test each distinct word once, then visit its positions.
+            for (key, first) in &doc.distinct {
+                if !glob.matches(&doc.word(*first).folded) {
+                    continue;
+                }
+                for o in doc.occ.get(key).into_iter().flatten() {
+                    let (f, p) = (o.field as usize, o.pos as usize);
+                    if in_scope(f) && seq_at(pats, &doc.texts[f], p) && visit(f, p) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+        for (f, text) in doc.texts.iter().enumerate() {
+            if !in_scope(f) || text.words.len() < pats.len() {
+                continue;
+            }
+            for start in 0..=text.words.len() - pats.len() {
+                if seq_at(pats, text, start) && visit(f, start) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Whether the leaf matches anywhere in the document.
+    fn found(&self, doc: &Texts) -> bool {
+        match &self.kind {
+            LeafKind::Seq(_) => self.each_start(doc, None, &mut |_, _| true),
+            LeafKind::Regex(re) => doc
+                .texts
+                .iter()
+                .any(|t| self.scope.contains(t.scope) && re.is_match(&t.nfkc)),
+        }
+    }
+
+    /// Whether the leaf matches in one field value.
+    fn found_in(&self, doc: &Texts, field: usize) -> bool {
+        match &self.kind {
+            LeafKind::Seq(_) => self.each_start(doc, Some(field), &mut |_, _| true),
+            LeafKind::Regex(re) => {
+                let t = &doc.texts[field];
+                self.scope.contains(t.scope) && re.is_match(&t.nfkc)
+            }
+        }
+    }
+
+    /// The spans where the leaf's sequence matches in one field value, sorted.
+    fn spans_in(&self, doc: &Texts, field: usize) -> Vec<Span> {
+        let LeafKind::Seq(pats) = &self.kind else {
+            return Vec::new();
+        };
+        let n = pats.len();
+        let mut out = Vec::new();
+        self.each_start(doc, Some(field), &mut |_, s| {
+            out.push((s, s + n - 1));
+            false
+        });
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 impl Expr {
@@ -275,20 +550,20 @@ impl Expr {
             Expr::And(children) => children.iter().all(|c| c.eval(doc)),
             Expr::Or(children) => children.iter().any(|c| c.eval(doc)),
             Expr::Not(child) => !child.eval(doc),
-            Expr::Near { .. } => doc.texts.iter().any(|t| !self.spans(t).is_empty()),
-            Expr::Leaf(leaf) => doc.texts.iter().any(|t| leaf.found_in(t)),
+            Expr::Near { .. } => (0..doc.texts.len()).any(|f| !self.spans(doc, f).is_empty()),
+            Expr::Leaf(leaf) => leaf.found(doc),
         }
     }
 
     /// Returns the spans where a proximity operand matches inside one field value.
-    fn spans(&self, text: &FieldText) -> Vec<Span> {
+    fn spans(&self, doc: &Texts, field: usize) -> Vec<Span> {
         match self {
-            Expr::Leaf(leaf) => match &leaf.kind {
-                LeafKind::Seq(pats) if leaf.scope.contains(text.scope) => seq_spans(pats, text),
-                _ => Vec::new(),
-            },
+            Expr::Leaf(leaf) => leaf.spans_in(doc, field),
             Expr::Or(children) => {
-                let mut all: Vec<Span> = children.iter().flat_map(|c| c.spans(text)).collect();
+                let mut all: Vec<Span> = children
+                    .iter()
+                    .flat_map(|c| c.spans(doc, field))
+                    .collect();
                 all.sort_unstable();
                 all.dedup();
                 all
@@ -299,11 +574,11 @@ impl Expr {
                 distance,
                 ordered,
             } => {
-                let l = left.spans(text);
+                let l = left.spans(doc, field);
                 if l.is_empty() {
                     return Vec::new();
                 }
-                near_spans(&l, &right.spans(text), *distance as usize, *ordered)
+                near_spans(&l, &right.spans(doc, field), *distance as usize, *ordered)
             }
             // The parser never puts other nodes under NEAR.
             Expr::And(_) | Expr::Not(_) => Vec::new(),
@@ -328,8 +603,10 @@ impl Expr {
             }
             Expr::Not(_) => {}
             Expr::Near { .. } => {
-                for t in doc.texts.iter().filter(|t| !self.spans(t).is_empty()) {
-                    self.collect_near_leaves(t, out);
+                for f in 0..doc.texts.len() {
+                    if !self.spans(doc, f).is_empty() {
+                        self.collect_near_leaves(doc, f, out);
+                    }
                 }
             }
             Expr::Leaf(leaf) => push_label(out, &leaf.label),
@@ -337,19 +614,19 @@ impl Expr {
     }
 
     /// Reports the leaves under a matching NEAR that occur in the field value where it matched.
-    fn collect_near_leaves(&self, text: &FieldText, out: &mut Vec<String>) {
+    fn collect_near_leaves(&self, doc: &Texts, field: usize, out: &mut Vec<String>) {
         match self {
             Expr::Leaf(leaf) => {
-                if leaf.found_in(text) {
+                if leaf.found_in(doc, field) {
                     push_label(out, &leaf.label);
                 }
             }
             Expr::Or(children) => children
                 .iter()
-                .for_each(|c| c.collect_near_leaves(text, out)),
+                .for_each(|c| c.collect_near_leaves(doc, field, out)),
             Expr::Near { left, right, .. } => {
-                left.collect_near_leaves(text, out);
-                right.collect_near_leaves(text, out);
+                left.collect_near_leaves(doc, field, out);
+                right.collect_near_leaves(doc, field, out);
             }
             Expr::And(_) | Expr::Not(_) => {}
         }
@@ -359,18 +636,6 @@ impl Expr {
 fn push_label(out: &mut Vec<String>, label: &str) {
     if !out.iter().any(|l| l == label) {
         out.push(label.to_owned());
-    }
-}
-
-impl Leaf {
-    fn found_in(&self, text: &FieldText) -> bool {
-        if !self.scope.contains(text.scope) {
-            return false;
-        }
-        match &self.kind {
-            LeafKind::Seq(pats) => seq_found(pats, text),
-            LeafKind::Regex(re) => re.is_match(&text.nfkc),
-        }
     }
 }
 

@@ -21,12 +21,17 @@
 //! an Indonesian stemmer.
 
 mod eval;
+mod hash;
 mod lexer;
+mod display;
 mod parser;
+mod set;
 mod stem;
 #[cfg(test)]
 mod tests;
 mod text;
+
+pub use set::RuleSet;
 
 /// Options that change how a rule is compiled.
 #[derive(Clone, Debug, Default)]

@@ -324,26 +324,19 @@ impl<'a> Parser<'a> {
         let pats = words
             .into_iter()
             .map(|w| match mode {
-                Mode::Plain => Pat::Folded {
-                    word: w.folded.into_string(),
-                    clitics: self.clitics,
-                },
-                Mode::Exact => Pat::Exact(w.exact.into_string()),
+                Mode::Plain => Pat::folded(w.folded.into_string(), self.clitics),
+                Mode::Exact => Pat::exact(w.exact.into_string()),
                 Mode::Stem => Pat::Stem {
                     candidates: self.stemmer.candidates(&w.folded),
                     stemmer: self.stemmer,
                 },
             })
             .collect();
-        Expr::Leaf(Leaf {
-            scope,
-            kind: LeafKind::Seq(pats),
-            label,
-        })
+        Expr::Leaf(Leaf::new(scope, LeafKind::Seq(pats), label))
     }
 }
 
-fn field_scope(field: FieldName) -> Scope {
+pub(crate) fn field_scope(field: FieldName) -> Scope {
     match field {
         FieldName::Title => Scope::TITLE,
         FieldName::Summary => Scope::SUMMARY,
@@ -422,14 +415,14 @@ fn glob_leaf(raw: &str, mode: Mode, scope: Scope, at: usize) -> Result<Expr, Rul
             format!("expected a single word around '*' and '?', found '{raw}'"),
         ));
     }
-    Ok(Expr::Leaf(Leaf {
+    Ok(Expr::Leaf(Leaf::new(
         scope,
-        kind: LeafKind::Seq(vec![Pat::Glob {
+        LeafKind::Seq(vec![Pat::Glob {
             glob: Glob::new(&normalised),
             exact: mode == Mode::Exact,
         }]),
-        label: fold(raw),
-    }))
+        fold(raw),
+    )))
 }
 
 /// Compiles a `/regex/` leaf, reporting syntax errors at the opening slash.
@@ -459,11 +452,11 @@ fn regex_leaf(
             )
         })?;
     let flag = if case_insensitive { "i" } else { "" };
-    Ok(Expr::Leaf(Leaf {
+    Ok(Expr::Leaf(Leaf::new(
         scope,
-        kind: LeafKind::Regex(regex),
-        label: format!("/{pattern}/{flag}"),
-    }))
+        LeafKind::Regex(regex),
+        format!("/{pattern}/{flag}"),
+    )))
 }
 
 /// Extracts the one-line reason from a regex error, whose display spans several lines.

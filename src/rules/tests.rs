@@ -493,3 +493,220 @@ proptest! {
         prop_assert_eq!(rule.matches(&d).is_some(), expr.eval(&present), "query {}", query);
     }
 }
+
+/// Leaves for generated rules: (query text, usable as a NEAR operand).
+const LEAVES: &[(&str, bool)] = &[
+    ("rusia", true),
+    ("Roket", true),
+    ("KORUT", true),
+    ("senjātā", true),
+    ("pyongyang", true),
+    ("Jong-un", true),
+    ("朝鲜", true),
+    ("Straße", true),
+    ("2022", true),
+    ("AS", true),
+    ("yang", true),
+    ("\"korea utara\"", true),
+    ("“Korea Utara”", true),
+    ("=AS", true),
+    ("=\"Korea Utara\"", true),
+    ("~senjata", true),
+    ("~\"launch missile\"", true),
+    ("senjata*", true),
+    ("*jata", true),
+    ("*njat*", true),
+    ("r?ket", true),
+    ("=Pyong*", true),
+    ("korea-ut", true),
+    ("/korea utara/i", false),
+    ("/\\d+\\/\\d+/", false),
+    ("/Rusia/", false),
+];
+
+const FIELDS: &[&str] = &["", "", "", "title:", "summary:", "content:", "text:", "author:", "category:", "link:", "feed:"];
+
+/// A generated rule, rendered with a mix of spellings for the same operators.
+#[derive(Clone, Debug)]
+enum Gen {
+    Leaf(usize, usize),
+    Near(Box<Gen>, Box<Gen>, u32, bool),
+    And(Vec<Gen>, bool),
+    Or(Vec<Gen>),
+    Not(Box<Gen>, bool),
+}
+
+impl Gen {
+    fn render(&self) -> String {
+        match self {
+            Gen::Leaf(l, f) => format!("{}{}", FIELDS[*f], LEAVES[*l].0),
+            Gen::Near(a, b, d, o) => {
+                format!("({} {}NEAR/{d} {})", a.render(), if *o { "O" } else { "" }, b.render())
+            }
+            Gen::And(items, keyword) => {
+                let parts: Vec<String> = items.iter().map(Gen::render).collect();
+                format!("({})", parts.join(if *keyword { " AND " } else { " " }))
+            }
+            Gen::Or(items) => {
+                let parts: Vec<String> = items.iter().map(Gen::render).collect();
+                format!("({})", parts.join(" OR "))
+            }
+            Gen::Not(e, minus) => format!("{}{}", if *minus { "-" } else { "NOT " }, e.render()),
+        }
+    }
+}
+
+fn gen_near_operand() -> impl Strategy<Value = Gen> {
+    let near_leaves: Vec<usize> = (0..LEAVES.len()).filter(|&i| LEAVES[i].1).collect();
+    let leaf = (proptest::sample::select(near_leaves), 0..FIELDS.len()).prop_map(|(l, f)| Gen::Leaf(l, f));
+    leaf.prop_recursive(2, 6, 3, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(Gen::Or),
+            (inner.clone(), inner, 0u32..4, any::<bool>())
+                .prop_map(|(a, b, d, o)| Gen::Near(Box::new(a), Box::new(b), d, o)),
+        ]
+    })
+}
+
+fn gen_rule() -> impl Strategy<Value = Gen> {
+    let leaf = prop_oneof![
+        3 => (0..LEAVES.len(), 0..FIELDS.len()).prop_map(|(l, f)| Gen::Leaf(l, f)),
+        1 => gen_near_operand(),
+    ];
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            (proptest::collection::vec(inner.clone(), 2..4), any::<bool>()).prop_map(|(v, k)| Gen::And(v, k)),
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(Gen::Or),
+            (inner, any::<bool>()).prop_map(|(e, m)| Gen::Not(Box::new(e), m)),
+        ]
+    })
+}
+
+/// Words for generated documents, including inflected and differently written forms.
+const DOC_WORDS: &[&str] = &[
+    "rusia", "Rusialah", "roket", "ROKET", "korut", "senjata", "senjatanya", "senjata2",
+    "persenjataan", "bersenjata", "Pyongyang", "PYŎNGYANG", "Jong-un", "Jong", "un", "朝鲜发射",
+    "Straße", "strasse", "6/9/2022", "2022", "AS", "as", "Asia", "yang", "Korea", "Utara",
+    "utaranya", "korea-utara", "launching", "missiles", "launch", "rocket", "raket", "jata",
+    "anjatx", "Pyongchang", "dan", "sanksi",
+];
+
+fn gen_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        (proptest::sample::select(DOC_WORDS), prop_oneof![Just(" "), Just(", "), Just(". "), Just("\n")]),
+        0..14,
+    )
+    .prop_map(|parts| parts.into_iter().map(|(w, s)| format!("{w}{s}")).collect())
+}
+
+#[derive(Debug, Clone)]
+struct GenDoc {
+    title: String,
+    summary: String,
+    content: String,
+    authors: Vec<String>,
+    categories: Vec<String>,
+    link: String,
+    feed: String,
+}
+
+impl GenDoc {
+    fn document(&self) -> Document {
+        Document::new(&DocFields {
+            title: &self.title,
+            summary: &self.summary,
+            content: &self.content,
+            authors: &self.authors,
+            categories: &self.categories,
+            link: &self.link,
+            feed: &self.feed,
+        })
+    }
+}
+
+fn gen_doc() -> impl Strategy<Value = GenDoc> {
+    (
+        gen_text(),
+        gen_text(),
+        gen_text(),
+        proptest::collection::vec(gen_text(), 0..2),
+        proptest::collection::vec(gen_text(), 0..2),
+        gen_text(),
+        gen_text(),
+    )
+        .prop_map(|(title, summary, content, authors, categories, link, feed)| GenDoc {
+            title,
+            summary,
+            content,
+            authors,
+            categories,
+            link: format!("https://news.example/{}", link.replace(' ', "-")),
+            feed,
+        })
+}
+
+fn parse_gen(g: &Gen, lang: Option<&str>) -> Rule {
+    let query = g.render();
+    Rule::parse(&query, &opts(lang)).unwrap_or_else(|e| panic!("{query:?}: {e:?}"))
+}
+
+#[test]
+fn display_is_canonical() {
+    let show = |q: &str| Rule::parse(q, &RuleOptions::default()).unwrap().to_string();
+    assert_eq!(
+        show("\"Korea Utara\" senjata OR title:(rudal OR =AS) -~beli"),
+        "(\"korea utara\" AND \"senjata\") OR ((title:\"rudal\" OR title:=\"AS\") AND NOT ~\"beli\")"
+    );
+    assert_eq!(
+        show("Rusia NEAR/3 roket ONEAR/1 Pyŏng* /a\\/b/i"),
+        "((\"rusia\" NEAR/3 \"roket\") ONEAR/1 pyong*) AND /a\\/b/i"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn display_round_trips(g in gen_rule(), indonesian in any::<bool>()) {
+        let lang = if indonesian { ID } else { None };
+        let rule = parse_gen(&g, lang);
+        let printed = rule.to_string();
+        let again = Rule::parse(&printed, &opts(lang))
+            .unwrap_or_else(|e| panic!("{:?} printed as {printed:?}: {e:?}", g.render()));
+        prop_assert_eq!(&rule.expr, &again.expr, "{} printed as {}", g.render(), printed);
+        prop_assert_eq!(again.to_string(), printed);
+    }
+
+    #[test]
+    fn rule_set_agrees_with_each_rule(
+        gens in proptest::collection::vec(gen_rule(), 0..12),
+        docs in proptest::collection::vec(gen_doc(), 1..4),
+        indonesian in any::<bool>(),
+    ) {
+        let lang = if indonesian { ID } else { None };
+        let rules: Vec<(String, Rule)> = gens.iter().map(|g| (g.render(), parse_gen(g, lang))).collect();
+        let expected_rules: Vec<Rule> = gens.iter().map(|g| parse_gen(g, lang)).collect();
+        let set = RuleSet::new(rules);
+        for d in &docs {
+            let doc = d.document();
+            let expected: Vec<(usize, Match)> = expected_rules
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.matches(&doc).map(|m| (i, m)))
+                .collect();
+            prop_assert_eq!(set.matches(&doc), expected, "doc {:?}", d);
+        }
+    }
+
+    #[test]
+    fn word_index_agrees_with_scanning(g in gen_rule(), d in gen_doc(), indonesian in any::<bool>()) {
+        let lang = if indonesian { ID } else { None };
+        let rule = parse_gen(&g, lang);
+        let doc = d.document();
+        let indexed = rule.matches(&doc);
+        eval::SCAN_ONLY.with(|s| s.set(true));
+        let scanned = rule.matches(&d.document());
+        eval::SCAN_ONLY.with(|s| s.set(false));
+        prop_assert_eq!(indexed, scanned, "rule {}", g.render());
+    }
+}
