@@ -1,0 +1,89 @@
+//! Small, fast, non-cryptographic hashing for the word indexes.
+//!
+//! Documents and rule sets both refer to words by a 64-bit hash computed here, so that the
+//! hot loops of [`super::RuleSet::matches`] compare integers instead of strings. A hash is
+//! only ever used to find candidates: every hit is confirmed against the real words, so a
+//! collision can cost time but never change a result.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Namespaces for the keys of the indexes; a key is the hash of a string under one of these.
+pub(crate) const SEED_WORD: u64 = 0x243f_6a88_85a3_08d3;
+pub(crate) const SEED_PREFIX: u64 = 0x1319_8a2e_0370_7344;
+pub(crate) const SEED_SUFFIX: u64 = 0xa409_3822_299f_31d0;
+pub(crate) const SEED_STEM: [u64; 2] = [0x082e_fa98_ec4e_6c89, 0x4528_21e6_38d0_1377];
+
+const MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Hashes a string under a namespace seed, eight bytes at a time, with a strong final mix so
+/// that the result can be used directly as a hash-table hash.
+pub(crate) fn hash_str(seed: u64, s: &str) -> u64 {
+    let bytes = s.as_bytes();
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(MUL);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(chunk);
+        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(MUL).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(MUL).rotate_left(29);
+    }
+    mix(h)
+}
+
+/// The 64-bit finaliser of MurmurHash3: every input bit affects every output bit.
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// A hasher for keys that already are well-mixed 64-bit hashes: it passes them through.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are used; anything else still hashes, just not as cheaply.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(MUL).rotate_left(7);
+        }
+        self.0 = mix(self.0);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+pub(crate) type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+pub(crate) type KeySet = HashSet<u64, BuildHasherDefault<PassThrough>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_depend_on_every_byte_and_the_seed() {
+        let a = hash_str(SEED_WORD, "senjata");
+        assert_eq!(a, hash_str(SEED_WORD, "senjata"));
+        assert_ne!(a, hash_str(SEED_WORD, "senjatb"));
+        assert_ne!(a, hash_str(SEED_PREFIX, "senjata"));
+        assert_ne!(hash_str(SEED_WORD, ""), hash_str(SEED_WORD, "\0"));
+        assert_ne!(
+            hash_str(SEED_WORD, "abcdefgh"),
+            hash_str(SEED_WORD, "abcdefgh\0")
+        );
+    }
+}

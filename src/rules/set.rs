@@ -1,0 +1,455 @@
+//! Matching one document against many rules at once.
+//!
+//! [`RuleSet`] follows the "presearcher" idea of Lucene's Monitor: instead of evaluating every
+//! rule against every document, each rule is reduced once to a few *clauses* of literal keys
+//! that any matching document must contain (a small conjunctive normal form: the document must
+//! hold at least one key of every clause). All keys of all rules go into one hash index, and a
+//! document's own keys, computed once in `Document::new`, are looked up in it. Only rules whose
+//! every clause was hit are evaluated in full; rules without any extractable clause (a pure
+//! NOT, a regex alone) are always evaluated.
+//!
+//! A clause is always implied by the rule, never the reverse, so the index can only produce
+//! extra candidates, never lose a match: `RuleSet::matches` returns exactly what calling
+//! `Rule::matches` on every rule would.
+
+use super::eval::{Expr, Leaf, LeafKind, Pat};
+use super::hash::{hash_str, KeyMap, KeySet, SEED_PREFIX, SEED_STEM, SEED_SUFFIX};
+use super::stem::Stemmer;
+use super::{Document, Match, Rule};
+
+/// At most this many clauses are kept per rule; each further one filters less than the last.
+const MAX_CLAUSES: usize = 3;
+
+/// Clauses estimated to be satisfied by at least this share of documents are not worth
+/// indexing.
+const USELESS: f32 = 1.0;
+
+/// Stemmers in the order of `Stemmer::index`.
+const STEMMERS: [Stemmer; 2] = [Stemmer::Indonesian, Stemmer::English];
+
+/// A key a document may contain: a word-level key (word, clitic base, wildcard prefix or
+/// suffix) or a stem under one stemmer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Doc(u64),
+    Stem(usize, u64),
+}
+
+/// A disjunction of keys, with a rough estimate of the share of documents that contain one.
+#[derive(Clone, Debug)]
+struct Clause {
+    keys: Vec<Key>,
+    cost: f32,
+}
+
+impl Clause {
+    fn one(key: Key, cost: f32) -> Clause {
+        Clause {
+            keys: vec![key],
+            cost,
+        }
+    }
+}
+
+/// Very common words of the watched languages, which say little about a document.
+const COMMON: &[&str] = &[
+    "yang", "dan", "di", "ke", "dari", "ini", "itu", "dengan", "untuk", "pada", "dalam", "tidak",
+    "akan", "juga", "ada", "atau", "oleh", "sebagai", "karena", "telah", "sudah", "bisa", "saat",
+    "kata", "para", "lebih", "secara", "tersebut", "mereka", "kami", "kita", "dia", "ia", "the",
+    "of", "and", "to", "in", "a", "is", "that", "for", "on", "it", "with", "as", "was", "at",
+    "by", "be", "are", "from", "this", "has", "have", "said", "an", "not", "but", "his", "he",
+    "they", "will", "its", "after", "new", "were", "who", "been", "also", "their", "more",
+];
+
+/// Estimated share of documents containing a folded word: common and short words are frequent.
+fn word_cost(word: &str) -> f32 {
+    if COMMON.contains(&word) {
+        return 0.9;
+    }
+    if word.chars().all(|c| c.is_ascii_digit()) {
+        return 0.1;
+    }
+    match word.chars().count() {
+        0..=2 => 0.5,
+        3 => 0.25,
+        4 => 0.12,
+        5 => 0.07,
+        6 => 0.05,
+        7 => 0.035,
+        _ => 0.025,
+    }
+}
+
+/// Estimated share of documents with some word starting or ending in given three characters.
+const AFFIX_COST: f32 = 0.3;
+
+/// Stem keys are only available after stemming the whole document, so they are made to look
+/// worse than word keys and chosen only when nothing else is required.
+const STEM_COST: f32 = 0.6;
+
+/// Sorts clauses best first, drops duplicates and useless ones, and keeps the best few.
+fn select(mut clauses: Vec<Clause>) -> Vec<Clause> {
+    for c in &mut clauses {
+        c.keys.sort_unstable();
+        c.keys.dedup();
+    }
+    clauses.retain(|c| c.cost < USELESS);
+    clauses.sort_by(|a, b| a.cost.total_cmp(&b.cost).then_with(|| a.keys.cmp(&b.keys)));
+    clauses.dedup_by(|a, b| a.keys == b.keys);
+    clauses.truncate(MAX_CLAUSES);
+    clauses
+}
+
+/// Clauses implied by a subtree: whenever it is true in a document, every returned clause has
+/// a key in that document.
+fn clauses(expr: &Expr) -> Vec<Clause> {
+    match expr {
+        Expr::And(children) => select(children.iter().flat_map(clauses).collect()),
+        Expr::Near { left, right, .. } => {
+            let mut all = clauses(left);
+            all.extend(clauses(right));
+            select(all)
+        }
+        Expr::Or(children) => {
+            let per_child: Vec<Vec<Clause>> = children.iter().map(clauses).collect();
+            if per_child.iter().any(Vec::is_empty) {
+                return Vec::new();
+            }
+            // Clause j of the OR joins clause j of every child (or its last one): whichever
+            // child is true satisfies all of its own clauses, hence every joined clause.
+            let width = per_child.iter().map(Vec::len).max().unwrap_or(0);
+            let joined = (0..width)
+                .map(|j| {
+                    let mut keys = Vec::new();
+                    let mut cost = 0.0;
+                    for child in &per_child {
+                        let c = &child[j.min(child.len() - 1)];
+                        keys.extend_from_slice(&c.keys);
+                        cost += c.cost;
+                    }
+                    Clause { keys, cost }
+                })
+                .collect();
+            select(joined)
+        }
+        Expr::Not(_) => Vec::new(),
+        Expr::Leaf(leaf) => select(leaf_clauses(leaf)),
+    }
+}
+
+fn leaf_clauses(leaf: &Leaf) -> Vec<Clause> {
+    let LeafKind::Seq(pats) = &leaf.kind else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for pat in pats {
+        match pat {
+            // Documents file words with a clitic under their base too, so one key serves both.
+            Pat::Folded { word, key, .. } => out.push(Clause::one(Key::Doc(*key), word_cost(word))),
+            Pat::Exact { word, key } => {
+                out.push(Clause::one(Key::Doc(*key), word_cost(&super::text::fold(word))))
+            }
+            Pat::Glob { glob, exact: false } => {
+                let chars = glob.pattern();
+                let wild = |c: &char| matches!(c, '*' | '?');
+                let prefix: String = chars.iter().take_while(|c| !wild(c)).take(3).collect();
+                if prefix.chars().count() == 3 {
+                    let key = Key::Doc(hash_str(SEED_PREFIX, &prefix));
+                    out.push(Clause::one(key, AFFIX_COST));
+                }
+                let tail: Vec<char> = chars.iter().rev().take_while(|c| !wild(c)).take(3).copied().collect();
+                if tail.len() == 3 {
+                    let suffix: String = tail.iter().rev().collect();
+                    let key = Key::Doc(hash_str(SEED_SUFFIX, &suffix));
+                    out.push(Clause::one(key, AFFIX_COST));
+                }
+            }
+            // An exact wildcard sees unfolded words, whose affixes the document does not file.
+            Pat::Glob { exact: true, .. } => {}
+            Pat::Stem {
+                candidates,
+                stemmer,
+            } => {
+                let i = stemmer.index();
+                let keys = candidates
+                    .iter()
+                    .map(|c| Key::Stem(i, hash_str(SEED_STEM[i], c)))
+                    .collect();
+                out.push(Clause {
+                    keys,
+                    cost: STEM_COST,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Postings of one class of keys: key → the (rule, clause) pairs that contain it.
+#[derive(Debug, Default)]
+struct Postings {
+    /// Key → range in `list`.
+    map: KeyMap<(u32, u32)>,
+    /// The same entries as `map`, for walking the rule side when it is the smaller one.
+    entries: Vec<(u64, u32, u32)>,
+    /// `rule << 2 | clause`.
+    list: Vec<u32>,
+}
+
+impl Postings {
+    fn build(mut pairs: Vec<(u64, u32)>) -> Postings {
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut p = Postings::default();
+        let mut i = 0;
+        while i < pairs.len() {
+            let key = pairs[i].0;
+            let start = p.list.len() as u32;
+            while i < pairs.len() && pairs[i].0 == key {
+                p.list.push(pairs[i].1);
+                i += 1;
+            }
+            let len = p.list.len() as u32 - start;
+            p.map.insert(key, (start, len));
+            p.entries.push((key, start, len));
+        }
+        p
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Calls `hit` with every posting whose key the document has, walking whichever side
+    /// is smaller.
+    fn probe(&self, doc_keys: &KeySet, hit: &mut impl FnMut(u32)) {
+        let mut each = |start: u32, len: u32| {
+            for &p in &self.list[start as usize..(start + len) as usize] {
+                hit(p);
+            }
+        };
+        if doc_keys.len() <= self.entries.len() {
+            for key in doc_keys {
+                if let Some(&(start, len)) = self.map.get(key) {
+                    each(start, len);
+                }
+            }
+        } else {
+            for &(key, start, len) in &self.entries {
+                if doc_keys.contains(&key) {
+                    each(start, len);
+                }
+            }
+        }
+    }
+}
+
+/// A compiled set of named rules, matched against a document in one pass.
+///
+/// ```
+/// use pantau::rules::{DocFields, Document, Rule, RuleOptions, RuleSet};
+/// let opts = RuleOptions::default();
+/// let set = RuleSet::new(vec![
+///     ("korea".to_owned(), Rule::parse("\"Korea Utara\" AND senjata", &opts).unwrap()),
+///     ("iklim".to_owned(), Rule::parse("iklim OR cuaca", &opts).unwrap()),
+/// ]);
+/// let doc = Document::new(&DocFields {
+///     title: "Korea Utara uji senjata baru",
+///     summary: "",
+///     content: "",
+///     authors: &[],
+///     categories: &[],
+///     link: "",
+///     feed: "",
+/// });
+/// let hits = set.matches(&doc);
+/// assert_eq!(hits.len(), 1);
+/// assert_eq!(hits[0].0, 0);
+/// assert_eq!(hits[0].1.terms, ["korea utara", "senjata"]);
+/// ```
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<(String, Rule)>,
+    /// Per rule, the bit mask of all its clauses; 0 for a rule that is always evaluated.
+    full: Vec<u8>,
+    /// Rules without clauses, in set order.
+    always: Vec<u32>,
+    doc_postings: Postings,
+    stem_postings: [Postings; 2],
+}
+
+impl RuleSet {
+    /// Compiles the presearcher index over a list of named rules.
+    pub fn new(rules: Vec<(String, Rule)>) -> RuleSet {
+        assert!(
+            rules.len() < (u32::MAX >> 2) as usize,
+            "too many rules in one set"
+        );
+        let mut full = Vec::with_capacity(rules.len());
+        let mut always = Vec::new();
+        let mut doc_pairs = Vec::new();
+        let mut stem_pairs = [Vec::new(), Vec::new()];
+        for (r, (_, rule)) in rules.iter().enumerate() {
+            let mut cl = clauses(&rule.expr);
+            // Stem keys make every document stem all its words, so they are only used by
+            // rules that require nothing else.
+            let has_stem = |c: &Clause| c.keys.iter().any(|k| matches!(k, Key::Stem(..)));
+            if cl.iter().any(|c| !has_stem(c)) {
+                cl.retain(|c| !has_stem(c));
+            }
+            if cl.is_empty() {
+                always.push(r as u32);
+            }
+            full.push(((1u16 << cl.len()) - 1) as u8);
+            for (c, clause) in cl.iter().enumerate() {
+                let posting = (r as u32) << 2 | c as u32;
+                for key in &clause.keys {
+                    match *key {
+                        Key::Doc(k) => doc_pairs.push((k, posting)),
+                        Key::Stem(i, k) => stem_pairs[i].push((k, posting)),
+                    }
+                }
+            }
+        }
+        let [id, en] = stem_pairs;
+        RuleSet {
+            rules,
+            full,
+            always,
+            doc_postings: Postings::build(doc_pairs),
+            stem_postings: [Postings::build(id), Postings::build(en)],
+        }
+    }
+
+    /// Number of rules in the set.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether the set has no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The named rules, in set order.
+    pub fn rules(&self) -> &[(String, Rule)] {
+        &self.rules
+    }
+
+    /// Number of rules that have no required literal and are evaluated for every document.
+    pub fn always_evaluated(&self) -> usize {
+        self.always.len()
+    }
+
+    /// Indices of the rules that may match: those whose every clause a document key hit,
+    /// plus those that are always evaluated, in set order.
+    fn candidates(&self, doc: &Document) -> Vec<u32> {
+        let mut state = vec![0u8; self.rules.len()];
+        let mut out = self.always.clone();
+        let full = &self.full;
+        let mut hit = |posting: u32| {
+            let r = (posting >> 2) as usize;
+            let s = &mut state[r];
+            if *s != full[r] {
+                *s |= 1 << (posting & 3);
+                if *s == full[r] {
+                    out.push(r as u32);
+                }
+            }
+        };
+        self.doc_postings.probe(doc.texts.keys(), &mut hit);
+        for (i, postings) in self.stem_postings.iter().enumerate() {
+            if !postings.is_empty() {
+                postings.probe(doc.texts.stem_keys(STEMMERS[i]), &mut hit);
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Every rule that matches the document, as (index into the set, match), in set order.
+    /// Equal to calling [`Rule::matches`] on each rule, only faster.
+    pub fn matches(&self, doc: &Document) -> Vec<(usize, Match)> {
+        self.candidates(doc)
+            .into_iter()
+            .filter_map(|r| {
+                let r = r as usize;
+                self.rules[r].1.matches(doc).map(|m| (r, m))
+            })
+            .collect()
+    }
+}
+
+impl From<Vec<(String, Rule)>> for RuleSet {
+    fn from(rules: Vec<(String, Rule)>) -> RuleSet {
+        RuleSet::new(rules)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{DocFields, RuleOptions};
+
+    fn rule(q: &str) -> Rule {
+        Rule::parse(
+            q,
+            &RuleOptions {
+                lang: Some("id".into()),
+            },
+        )
+        .unwrap()
+    }
+
+    fn doc(text: &str) -> Document {
+        Document::new(&DocFields {
+            title: "",
+            summary: "",
+            content: text,
+            authors: &[],
+            categories: &[],
+            link: "",
+            feed: "",
+        })
+    }
+
+    #[test]
+    fn clauses_follow_the_tree() {
+        let n = |q: &str| clauses(&rule(q).expr).len();
+        assert_eq!(n("senjata"), 1);
+        assert_eq!(n("\"korea utara\" senjata"), 3);
+        assert_eq!(n("korea OR utara"), 1);
+        assert_eq!(n("korea OR NOT utara"), 0);
+        assert_eq!(n("-korea"), 0);
+        assert_eq!(n("/korea/"), 0);
+        assert_eq!(n("/korea/ AND pyongyang"), 1);
+        assert_eq!(n("senjata*"), 1);
+        assert_eq!(n("*senjata*"), 0);
+        assert_eq!(n("yang"), 1);
+        assert_eq!(n("yang dan"), 2);
+        assert_eq!(n("~senjata"), 1);
+    }
+
+    #[test]
+    fn only_rules_with_hit_clauses_are_candidates() {
+        let set = RuleSet::new(
+            [
+                "senjata",
+                "rudal AND nuklir",
+                "-sanksi",
+                "senjata* AND korea",
+                "~beli",
+                "/x+/",
+                "*njat*",
+                "nuklir",
+            ]
+            .iter()
+            .map(|q| (q.to_string(), rule(q)))
+            .collect(),
+        );
+        let d = doc("Korea Utara membeli senjatanya dan rudal");
+        assert_eq!(set.candidates(&d), [0, 2, 3, 4, 5, 6]);
+        let hits: Vec<usize> = set.matches(&d).into_iter().map(|(i, _)| i).collect();
+        assert_eq!(hits, [0, 2, 3, 4, 6]);
+    }
+}
