@@ -7,5 +7,6 @@ mod cli;
 mod corpus;
 mod e2e;
 mod matrix;
+mod polling;
 mod service;
 mod sinks;
