@@ -246,47 +246,56 @@ impl Poller {
         if !alerting {
             tracing::info!(feed = %feed.name, "first poll of this feed: storing its items without alerting (first_poll = \"silent\")");
         }
-        let mut record = PollRecord {
+        let record = PollRecord {
             feed: feed.name.clone(),
             etag: validators.etag,
             last_modified: validators.last_modified,
             status: status.to_string(),
             ..PollRecord::default()
         };
-        let mut seen = HashSet::new();
-        for (mut item, id) in items.into_iter().zip(ids) {
-            // A document can list the same item twice; the first one wins.
-            if !seen.insert(id.key.clone()) {
-                continue;
-            }
-            item.id = id.key.clone();
-            match known.keys.get(&id.key) {
-                Some(Some(hash)) if *hash != id.content_hash => {
-                    let realert = feed.on_update == OnUpdate::Realert;
-                    let alerts = if realert {
-                        let version = format!("{}#{}", id.key, id.content_hash);
-                        alerts_for_version(&config, feed, &item, &version, now)
-                    } else {
-                        Vec::new()
-                    };
-                    tracing::info!(feed = %feed.name, item = %id.key, title = %item.title, realert, "item edited");
-                    record.edits.push((item, alerts));
+        // Matching is CPU work: run it on the blocking pool, off the async workers.
+        let feed = feed.clone();
+        let record = tokio::task::spawn_blocking(move || {
+            let mut record = record;
+            let feed = &feed;
+            let mut seen = HashSet::new();
+            for (mut item, id) in items.into_iter().zip(ids) {
+                // A document can list the same item twice; the first one wins.
+                if !seen.insert(id.key.clone()) {
+                    continue;
                 }
-                Some(_) => {}
-                None if feed.id_policy == IdPolicy::Auto && id.link.as_ref().is_some_and(|l| known.links.contains(l)) => {
-                    // The same link under a new guid: the feed regenerates its ids.
-                    tracing::debug!(feed = %feed.name, item = %id.key, "known link under a new key");
-                    record.rekeys.push(Rekey { link: id.link.clone().unwrap_or_default(), new_key: id.key });
-                }
-                None => {
-                    let alerts = if alerting { alerts_for(&config, feed, &item, now) } else { Vec::new() };
-                    for a in &alerts {
-                        tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, "rule matched");
+                item.id = id.key.clone();
+                match known.keys.get(&id.key) {
+                    Some(Some(hash)) if *hash != id.content_hash => {
+                        let realert = feed.on_update == OnUpdate::Realert;
+                        let alerts = if realert {
+                            let version = format!("{}#{}", id.key, id.content_hash);
+                            alerts_for_version(&config, feed, &item, &version, now)
+                        } else {
+                            Vec::new()
+                        };
+                        tracing::info!(feed = %feed.name, item = %id.key, title = %item.title, realert, "item edited");
+                        record.edits.push((item, alerts));
                     }
-                    record.items.push((item, alerts));
+                    Some(_) => {}
+                    None if feed.id_policy == IdPolicy::Auto && id.link.as_ref().is_some_and(|l| known.links.contains(l)) => {
+                        // The same link under a new guid: the feed regenerates its ids.
+                        tracing::debug!(feed = %feed.name, item = %id.key, "known link under a new key");
+                        record.rekeys.push(Rekey { link: id.link.clone().unwrap_or_default(), new_key: id.key });
+                    }
+                    None => {
+                        let alerts = if alerting { alerts_for(&config, feed, &item, now) } else { Vec::new() };
+                        for a in &alerts {
+                            tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, "rule matched");
+                        }
+                        record.items.push((item, alerts));
+                    }
                 }
             }
-        }
+            record
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?;
         Ok(record)
     }
 }
@@ -306,16 +315,20 @@ fn alerts_for_version(config: &Config, feed: &Feed, item: &Item, version: &str, 
             return Vec::new();
         }
     }
-    let rules: Vec<_> = config.rules.iter().filter(|r| r.applies_to(feed) && !r.sinks.is_empty()).collect();
-    if rules.is_empty() {
+    if !config.rules.iter().any(|r| r.applies_to(feed) && !r.sinks.is_empty()) {
         return Vec::new();
     }
-    // The document is built once per item and shared by every rule.
+    // The document is built once per item and checked against the indexed rule set, which
+    // evaluates only the rules whose required words occur in it.
     let doc = item_document(item, &feed.name);
     let feed_ref = FeedRef { name: feed.name.clone(), url: feed.url.clone() };
     let mut out = Vec::new();
-    for rule in rules {
-        let Some(hit) = rule.matcher.matches(&doc) else { continue };
+    for (index, hit) in config.rule_set.matches(&doc) {
+        let Some(rule) = config.rules.get(index) else { continue };
+        // The set is built from `rules` in order; a mismatch would be a bug, never an alert.
+        if config.rule_set.rules().get(index).is_none_or(|(name, _)| *name != rule.name) || !rule.applies_to(feed) {
+            continue;
+        }
         for sink in &rule.sinks {
             let id = model::alert_id(&feed.name, version, &rule.name, sink);
             let payload = payload(&id, &rule.name, &feed_ref, item, &hit.terms, now);

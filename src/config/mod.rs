@@ -34,6 +34,8 @@ pub struct Config {
     pub feeds: Vec<Feed>,
     /// Enabled rules in file order.
     pub rules: Vec<Rule>,
+    /// The same rules compiled into one indexed set (index i is `rules[i]`).
+    pub rule_set: Arc<rules::RuleSet>,
     /// Sinks in file order.
     pub sinks: Vec<Sink>,
     /// Problems that do not stop pantau (printed by `check`, logged by `run`).
@@ -155,6 +157,8 @@ pub struct Rule {
     pub tags: Vec<String>,
     /// Sink names that receive the alerts.
     pub sinks: Vec<String>,
+    /// The language hint it was compiled with.
+    pub lang: Option<String>,
 }
 
 impl Rule {
@@ -278,7 +282,17 @@ pub fn load_str(path: &Path, source: &str, env: &dyn Fn(&str) -> Option<String>)
     let feeds = v.feeds(&raw.feed, &daemon);
     let rules = v.rules(&raw.rule, &feeds, &sinks);
     if v.errors.is_empty() {
-        Ok(Config { path: path.to_path_buf(), daemon, feeds, rules, sinks, warnings: v.warnings })
+        // Every rule compiled once more into one set, indexed by the words each needs, so an item
+        // is checked only against the rules it can match. These queries parsed above.
+        let compiled = rules
+            .iter()
+            .filter_map(|r| {
+                let opts = RuleOptions { lang: r.lang.clone() };
+                rules::Rule::parse(&r.query, &opts).ok().map(|m| (r.name.clone(), m))
+            })
+            .collect();
+        let rule_set = Arc::new(rules::RuleSet::new(compiled));
+        Ok(Config { path: path.to_path_buf(), daemon, feeds, rules, rule_set, sinks, warnings: v.warnings })
     } else {
         Err(ConfigErrors(v.errors))
     }
@@ -724,7 +738,7 @@ impl Validator<'_> {
         for r in raw {
             self.unique(&mut seen, &r.name, "rule");
             let lang = r.lang.as_ref().map(|l| l.get_ref().trim().to_ascii_lowercase());
-            let opts = RuleOptions { lang };
+            let opts = RuleOptions { lang: lang.clone() };
             let query = r.query.get_ref();
             let matcher = match rules::Rule::parse(query, &opts) {
                 Ok(m) => {
@@ -781,6 +795,7 @@ impl Validator<'_> {
                     feeds: feed_globs,
                     tags,
                     sinks: sink_names,
+                    lang,
                 });
             }
         }

@@ -55,10 +55,11 @@ pub(crate) enum Pat {
     Exact { word: String, key: u64 },
     /// A `*`/`?` pattern, against the folded or the exact form.
     Glob { glob: Glob, exact: bool },
-    /// Stem-set intersection.
+    /// Stem-set intersection; `keys` are the stem-index keys of the candidates.
     Stem {
         candidates: Vec<String>,
         stemmer: Stemmer,
+        keys: Vec<u64>,
     },
 }
 
@@ -73,6 +74,29 @@ impl Pat {
     pub(crate) fn exact(word: String) -> Pat {
         let key = hash_str(SEED_WORD, &text::fold(&word));
         Pat::Exact { word, key }
+    }
+
+    /// A stemmed word, from the candidate stems of its folded form.
+    pub(crate) fn stem(candidates: Vec<String>, stemmer: Stemmer) -> Pat {
+        let seed = SEED_STEM[stemmer.index()];
+        let keys = candidates.iter().map(|c| hash_str(seed, c)).collect();
+        Pat::Stem {
+            candidates,
+            stemmer,
+            keys,
+        }
+    }
+
+    /// Cheap test of whether the pattern can match anywhere in the document; false means it
+    /// cannot, true that it may.
+    fn may_occur(&self, doc: &Texts) -> bool {
+        match self {
+            Pat::Stem { stemmer, keys, .. } => {
+                let present = doc.stem_keys(*stemmer);
+                keys.iter().any(|k| present.contains(k))
+            }
+            _ => true,
+        }
     }
 
     /// The word-index key under which every document word this pattern can match is filed,
@@ -101,13 +125,28 @@ pub(crate) const CLITICS: [&str; 7] = ["nya", "lah", "kah", "pun", "ku", "mu", "
 #[derive(Debug, PartialEq)]
 pub(crate) struct Glob {
     chars: Vec<char>,
+    /// The literal characters before the first wildcard, which every match starts with.
+    prefix: String,
+    prefix_key: Option<u64>,
 }
 
 impl Glob {
     pub(crate) fn new(pattern: &str) -> Glob {
+        let prefix: String = pattern
+            .chars()
+            .take_while(|c| !matches!(c, '*' | '?'))
+            .collect();
+        let three: String = prefix.chars().take(3).collect();
         Glob {
             chars: pattern.chars().collect(),
+            prefix_key: (three.chars().count() == 3).then(|| hash_str(SEED_PREFIX, &three)),
+            prefix,
         }
+    }
+
+    /// The prefix key of the first three characters, when they are all literal.
+    pub(crate) fn prefix_key(&self) -> Option<u64> {
+        self.prefix_key
     }
 
     /// The pattern, wildcards included.
@@ -117,6 +156,9 @@ impl Glob {
 
     /// Matches the whole word, where `*` is any run of characters and `?` exactly one.
     pub(crate) fn matches(&self, word: &str) -> bool {
+        if !word.starts_with(self.prefix.as_str()) {
+            return false;
+        }
         let p = &self.chars;
         let w: &str = word;
         // Classic linear backtracking over the last star: `star` remembers where the last
@@ -182,6 +224,7 @@ impl Pat {
             Pat::Stem {
                 candidates,
                 stemmer,
+                ..
             } => text.stems(*stemmer)[pos]
                 .iter()
                 .any(|s| candidates.contains(s)),
@@ -283,6 +326,8 @@ pub(crate) struct Texts {
     clitic_occ: KeyMap<Vec<Occ>>,
     /// The key and first position of each distinct folded word.
     distinct: Vec<(u64, Occ)>,
+    /// Prefix key of the first three characters → indices into `distinct`.
+    by_prefix: KeyMap<Vec<u32>>,
     /// Every key a rule set's presearcher may look for: words, clitic bases, and the
     /// three-character prefixes and suffixes of words.
     keys: KeySet,
@@ -319,6 +364,7 @@ impl Texts {
         occ.reserve(total / 2);
         let mut clitic_occ: KeyMap<Vec<Occ>> = KeyMap::default();
         let mut distinct = Vec::new();
+        let mut by_prefix: KeyMap<Vec<u32>> = KeyMap::default();
         let mut keys = KeySet::default();
         keys.reserve(total);
         for (f, t) in texts.iter().enumerate() {
@@ -330,7 +376,8 @@ impl Texts {
                 let folded: &str = &w.folded;
                 let key = hash_str(SEED_WORD, folded);
                 let list = occ.entry(key).or_default();
-                let same = |o: &Occ| &*texts[o.field as usize].words[o.pos as usize].folded == folded;
+                let same =
+                    |o: &Occ| &*texts[o.field as usize].words[o.pos as usize].folded == folded;
                 // Different words under one key only happen on a hash collision, so the full
                 // scan is almost never needed.
                 let new = match list.first() {
@@ -339,12 +386,18 @@ impl Texts {
                 };
                 list.push(here);
                 if new {
+                    let id = distinct.len() as u32;
                     distinct.push((key, here));
                     keys.insert(key);
                     let chars = folded.chars().count();
                     if chars >= 3 {
-                        let cut = folded.char_indices().nth(3).map_or(folded.len(), |(i, _)| i);
-                        keys.insert(hash_str(SEED_PREFIX, &folded[..cut]));
+                        let cut = folded
+                            .char_indices()
+                            .nth(3)
+                            .map_or(folded.len(), |(i, _)| i);
+                        let prefix_key = hash_str(SEED_PREFIX, &folded[..cut]);
+                        keys.insert(prefix_key);
+                        by_prefix.entry(prefix_key).or_default().push(id);
                         let from = folded.char_indices().nth(chars - 3).map_or(0, |(i, _)| i);
                         keys.insert(hash_str(SEED_SUFFIX, &folded[from..]));
                     }
@@ -365,6 +418,7 @@ impl Texts {
             occ,
             clitic_occ,
             distinct,
+            by_prefix,
             keys,
             stem_keys: [OnceLock::new(), OnceLock::new()],
         }
@@ -454,14 +508,19 @@ impl Leaf {
         let LeafKind::Seq(pats) = &self.kind else {
             return false;
         };
-        let in_scope = |f: usize| only.is_none_or(|o| o == f) && self.scope.contains(doc.texts[f].scope);
+        let in_scope =
+            |f: usize| only.is_none_or(|o| o == f) && self.scope.contains(doc.texts[f].scope);
         if let Some(k) = self.anchor.filter(|_| !scan_only()) {
             let anchor = &pats[k];
             let key = anchor.key().unwrap_or_default();
             let clitics = matches!(anchor, Pat::Folded { clitics: true, .. });
             let lists = [
                 doc.occ.get(&key),
-                if clitics { doc.clitic_occ.get(&key) } else { None },
+                if clitics {
+                    doc.clitic_occ.get(&key)
+                } else {
+                    None
+                },
             ];
             for list in lists.into_iter().flatten() {
                 for o in list {
@@ -477,8 +536,18 @@ impl Leaf {
             return false;
         }
         if let ([Pat::Glob { glob, exact: false }], false) = (pats.as_slice(), scan_only()) {
-            // One folded wildcard: test each distinct word once, then visit its positions.
-            for (key, first) in &doc.distinct {
+            // One folded wildcard: test each distinct word once (only those sharing its first
+            // three characters when it starts with three literal ones), then visit positions.
+            let all: Vec<u32>;
+            let ids: &[u32] = match glob.prefix_key() {
+                Some(k) => doc.by_prefix.get(&k).map_or(&[], Vec::as_slice),
+                None => {
+                    all = (0..doc.distinct.len() as u32).collect();
+                    &all
+                }
+            };
+            for &id in ids {
+                let (key, first) = &doc.distinct[id as usize];
                 if !glob.matches(&doc.word(*first).folded) {
                     continue;
                 }
@@ -489,6 +558,9 @@ impl Leaf {
                     }
                 }
             }
+            return false;
+        }
+        if !pats.iter().all(|p| p.may_occur(doc)) {
             return false;
         }
         for (f, text) in doc.texts.iter().enumerate() {
@@ -526,15 +598,15 @@ impl Leaf {
         }
     }
 
-    /// The spans where the leaf's sequence matches in one field value, sorted.
-    fn spans_in(&self, doc: &Texts, field: usize) -> Vec<Span> {
+    /// The spans where the leaf's sequence matches, with their field values, sorted.
+    fn spans(&self, doc: &Texts) -> Vec<FieldSpan> {
         let LeafKind::Seq(pats) = &self.kind else {
             return Vec::new();
         };
         let n = pats.len();
         let mut out = Vec::new();
-        self.each_start(doc, Some(field), &mut |_, s| {
-            out.push((s, s + n - 1));
+        self.each_start(doc, None, &mut |f, s| {
+            out.push((f, (s, s + n - 1)));
             false
         });
         out.sort_unstable();
@@ -543,27 +615,41 @@ impl Leaf {
     }
 }
 
+/// A span inside one field value, identified by its index.
+type FieldSpan = (usize, Span);
+
 impl Expr {
     /// Evaluates the rule against a whole document.
     pub(crate) fn eval(&self, doc: &Texts) -> bool {
         match self {
-            Expr::And(children) => children.iter().all(|c| c.eval(doc)),
+            // Indexed lookups go first, so that scans and regexes only run when still needed.
+            Expr::And(children) => {
+                children.iter().filter(|c| c.cheap()).all(|c| c.eval(doc))
+                    && children.iter().filter(|c| !c.cheap()).all(|c| c.eval(doc))
+            }
             Expr::Or(children) => children.iter().any(|c| c.eval(doc)),
             Expr::Not(child) => !child.eval(doc),
-            Expr::Near { .. } => (0..doc.texts.len()).any(|f| !self.spans(doc, f).is_empty()),
+            Expr::Near { .. } => !self.spans(doc).is_empty(),
             Expr::Leaf(leaf) => leaf.found(doc),
         }
     }
 
-    /// Returns the spans where a proximity operand matches inside one field value.
-    fn spans(&self, doc: &Texts, field: usize) -> Vec<Span> {
+    /// Whether evaluating the node only takes index lookups.
+    fn cheap(&self) -> bool {
         match self {
-            Expr::Leaf(leaf) => leaf.spans_in(doc, field),
+            Expr::Leaf(leaf) => leaf.anchor.is_some(),
+            Expr::Not(child) => child.cheap(),
+            Expr::And(children) | Expr::Or(children) => children.iter().all(Expr::cheap),
+            Expr::Near { left, right, .. } => left.cheap() && right.cheap(),
+        }
+    }
+
+    /// Returns the spans where a proximity operand matches, each inside one field value.
+    fn spans(&self, doc: &Texts) -> Vec<FieldSpan> {
+        match self {
+            Expr::Leaf(leaf) => leaf.spans(doc),
             Expr::Or(children) => {
-                let mut all: Vec<Span> = children
-                    .iter()
-                    .flat_map(|c| c.spans(doc, field))
-                    .collect();
+                let mut all: Vec<FieldSpan> = children.iter().flat_map(|c| c.spans(doc)).collect();
                 all.sort_unstable();
                 all.dedup();
                 all
@@ -574,11 +660,32 @@ impl Expr {
                 distance,
                 ordered,
             } => {
-                let l = left.spans(doc, field);
+                let l = left.spans(doc);
                 if l.is_empty() {
                     return Vec::new();
                 }
-                near_spans(&l, &right.spans(doc, field), *distance as usize, *ordered)
+                let r = right.spans(doc);
+                let mut out = Vec::new();
+                // Both lists are sorted by field value, so each value's spans are one run.
+                let mut rest_l = l.as_slice();
+                while let Some(&(f, _)) = rest_l.first() {
+                    let run = rest_l.partition_point(|(g, _)| *g == f);
+                    let (lf, tail) = rest_l.split_at(run);
+                    rest_l = tail;
+                    let from = r.partition_point(|(g, _)| *g < f);
+                    let to = r.partition_point(|(g, _)| *g <= f);
+                    if from == to {
+                        continue;
+                    }
+                    let ls: Vec<Span> = lf.iter().map(|(_, s)| *s).collect();
+                    let rs: Vec<Span> = r[from..to].iter().map(|(_, s)| *s).collect();
+                    out.extend(
+                        near_spans(&ls, &rs, *distance as usize, *ordered)
+                            .into_iter()
+                            .map(|s| (f, s)),
+                    );
+                }
+                out
             }
             // The parser never puts other nodes under NEAR.
             Expr::And(_) | Expr::Not(_) => Vec::new(),
@@ -603,10 +710,10 @@ impl Expr {
             }
             Expr::Not(_) => {}
             Expr::Near { .. } => {
-                for f in 0..doc.texts.len() {
-                    if !self.spans(doc, f).is_empty() {
-                        self.collect_near_leaves(doc, f, out);
-                    }
+                let mut fields: Vec<usize> = self.spans(doc).iter().map(|(f, _)| *f).collect();
+                fields.dedup();
+                for f in fields {
+                    self.collect_near_leaves(doc, f, out);
                 }
             }
             Expr::Leaf(leaf) => push_label(out, &leaf.label),

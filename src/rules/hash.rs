@@ -25,13 +25,17 @@ pub(crate) fn hash_str(seed: u64, s: &str) -> u64 {
     for chunk in &mut chunks {
         let mut buf = [0u8; 8];
         buf.copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(MUL).rotate_left(29);
+        h = (h ^ u64::from_le_bytes(buf))
+            .wrapping_mul(MUL)
+            .rotate_left(29);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut buf = [0u8; 8];
         buf[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(MUL).rotate_left(29);
+        h = (h ^ u64::from_le_bytes(buf))
+            .wrapping_mul(MUL)
+            .rotate_left(29);
     }
     mix(h)
 }

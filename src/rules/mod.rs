@@ -20,10 +20,10 @@
 //! accept Indonesian clitics (`senjatanya`) and `2` reduplication (`senjata2`), and `~` uses
 //! an Indonesian stemmer.
 
+mod display;
 mod eval;
 mod hash;
 mod lexer;
-mod display;
 mod parser;
 mod set;
 mod stem;

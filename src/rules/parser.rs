@@ -326,10 +326,7 @@ impl<'a> Parser<'a> {
             .map(|w| match mode {
                 Mode::Plain => Pat::folded(w.folded.into_string(), self.clitics),
                 Mode::Exact => Pat::exact(w.exact.into_string()),
-                Mode::Stem => Pat::Stem {
-                    candidates: self.stemmer.candidates(&w.folded),
-                    stemmer: self.stemmer,
-                },
+                Mode::Stem => Pat::stem(self.stemmer.candidates(&w.folded), self.stemmer),
             })
             .collect();
         Expr::Leaf(Leaf::new(scope, LeafKind::Seq(pats), label))

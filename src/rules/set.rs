@@ -56,9 +56,9 @@ const COMMON: &[&str] = &[
     "yang", "dan", "di", "ke", "dari", "ini", "itu", "dengan", "untuk", "pada", "dalam", "tidak",
     "akan", "juga", "ada", "atau", "oleh", "sebagai", "karena", "telah", "sudah", "bisa", "saat",
     "kata", "para", "lebih", "secara", "tersebut", "mereka", "kami", "kita", "dia", "ia", "the",
-    "of", "and", "to", "in", "a", "is", "that", "for", "on", "it", "with", "as", "was", "at",
-    "by", "be", "are", "from", "this", "has", "have", "said", "an", "not", "but", "his", "he",
-    "they", "will", "its", "after", "new", "were", "who", "been", "also", "their", "more",
+    "of", "and", "to", "in", "a", "is", "that", "for", "on", "it", "with", "as", "was", "at", "by",
+    "be", "are", "from", "this", "has", "have", "said", "an", "not", "but", "his", "he", "they",
+    "will", "its", "after", "new", "were", "who", "been", "also", "their", "more",
 ];
 
 /// Estimated share of documents containing a folded word: common and short words are frequent.
@@ -146,9 +146,10 @@ fn leaf_clauses(leaf: &Leaf) -> Vec<Clause> {
         match pat {
             // Documents file words with a clitic under their base too, so one key serves both.
             Pat::Folded { word, key, .. } => out.push(Clause::one(Key::Doc(*key), word_cost(word))),
-            Pat::Exact { word, key } => {
-                out.push(Clause::one(Key::Doc(*key), word_cost(&super::text::fold(word))))
-            }
+            Pat::Exact { word, key } => out.push(Clause::one(
+                Key::Doc(*key),
+                word_cost(&super::text::fold(word)),
+            )),
             Pat::Glob { glob, exact: false } => {
                 let chars = glob.pattern();
                 let wild = |c: &char| matches!(c, '*' | '?');
@@ -157,7 +158,13 @@ fn leaf_clauses(leaf: &Leaf) -> Vec<Clause> {
                     let key = Key::Doc(hash_str(SEED_PREFIX, &prefix));
                     out.push(Clause::one(key, AFFIX_COST));
                 }
-                let tail: Vec<char> = chars.iter().rev().take_while(|c| !wild(c)).take(3).copied().collect();
+                let tail: Vec<char> = chars
+                    .iter()
+                    .rev()
+                    .take_while(|c| !wild(c))
+                    .take(3)
+                    .copied()
+                    .collect();
                 if tail.len() == 3 {
                     let suffix: String = tail.iter().rev().collect();
                     let key = Key::Doc(hash_str(SEED_SUFFIX, &suffix));
@@ -169,6 +176,7 @@ fn leaf_clauses(leaf: &Leaf) -> Vec<Clause> {
             Pat::Stem {
                 candidates,
                 stemmer,
+                ..
             } => {
                 let i = stemmer.index();
                 let keys = candidates

@@ -524,7 +524,19 @@ const LEAVES: &[(&str, bool)] = &[
     ("/Rusia/", false),
 ];
 
-const FIELDS: &[&str] = &["", "", "", "title:", "summary:", "content:", "text:", "author:", "category:", "link:", "feed:"];
+const FIELDS: &[&str] = &[
+    "",
+    "",
+    "",
+    "title:",
+    "summary:",
+    "content:",
+    "text:",
+    "author:",
+    "category:",
+    "link:",
+    "feed:",
+];
 
 /// A generated rule, rendered with a mix of spellings for the same operators.
 #[derive(Clone, Debug)]
@@ -541,7 +553,12 @@ impl Gen {
         match self {
             Gen::Leaf(l, f) => format!("{}{}", FIELDS[*f], LEAVES[*l].0),
             Gen::Near(a, b, d, o) => {
-                format!("({} {}NEAR/{d} {})", a.render(), if *o { "O" } else { "" }, b.render())
+                format!(
+                    "({} {}NEAR/{d} {})",
+                    a.render(),
+                    if *o { "O" } else { "" },
+                    b.render()
+                )
             }
             Gen::And(items, keyword) => {
                 let parts: Vec<String> = items.iter().map(Gen::render).collect();
@@ -558,12 +575,17 @@ impl Gen {
 
 fn gen_near_operand() -> impl Strategy<Value = Gen> {
     let near_leaves: Vec<usize> = (0..LEAVES.len()).filter(|&i| LEAVES[i].1).collect();
-    let leaf = (proptest::sample::select(near_leaves), 0..FIELDS.len()).prop_map(|(l, f)| Gen::Leaf(l, f));
+    let leaf =
+        (proptest::sample::select(near_leaves), 0..FIELDS.len()).prop_map(|(l, f)| Gen::Leaf(l, f));
     leaf.prop_recursive(2, 6, 3, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 2..4).prop_map(Gen::Or),
-            (inner.clone(), inner, 0u32..4, any::<bool>())
-                .prop_map(|(a, b, d, o)| Gen::Near(Box::new(a), Box::new(b), d, o)),
+            (inner.clone(), inner, 0u32..4, any::<bool>()).prop_map(|(a, b, d, o)| Gen::Near(
+                Box::new(a),
+                Box::new(b),
+                d,
+                o
+            )),
         ]
     })
 }
@@ -575,7 +597,11 @@ fn gen_rule() -> impl Strategy<Value = Gen> {
     ];
     leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
-            (proptest::collection::vec(inner.clone(), 2..4), any::<bool>()).prop_map(|(v, k)| Gen::And(v, k)),
+            (
+                proptest::collection::vec(inner.clone(), 2..4),
+                any::<bool>()
+            )
+                .prop_map(|(v, k)| Gen::And(v, k)),
             proptest::collection::vec(inner.clone(), 2..4).prop_map(Gen::Or),
             (inner, any::<bool>()).prop_map(|(e, m)| Gen::Not(Box::new(e), m)),
         ]
@@ -584,16 +610,52 @@ fn gen_rule() -> impl Strategy<Value = Gen> {
 
 /// Words for generated documents, including inflected and differently written forms.
 const DOC_WORDS: &[&str] = &[
-    "rusia", "Rusialah", "roket", "ROKET", "korut", "senjata", "senjatanya", "senjata2",
-    "persenjataan", "bersenjata", "Pyongyang", "PYŎNGYANG", "Jong-un", "Jong", "un", "朝鲜发射",
-    "Straße", "strasse", "6/9/2022", "2022", "AS", "as", "Asia", "yang", "Korea", "Utara",
-    "utaranya", "korea-utara", "launching", "missiles", "launch", "rocket", "raket", "jata",
-    "anjatx", "Pyongchang", "dan", "sanksi",
+    "rusia",
+    "Rusialah",
+    "roket",
+    "ROKET",
+    "korut",
+    "senjata",
+    "senjatanya",
+    "senjata2",
+    "persenjataan",
+    "bersenjata",
+    "Pyongyang",
+    "PYŎNGYANG",
+    "Jong-un",
+    "Jong",
+    "un",
+    "朝鲜发射",
+    "Straße",
+    "strasse",
+    "6/9/2022",
+    "2022",
+    "AS",
+    "as",
+    "Asia",
+    "yang",
+    "Korea",
+    "Utara",
+    "utaranya",
+    "korea-utara",
+    "launching",
+    "missiles",
+    "launch",
+    "rocket",
+    "raket",
+    "jata",
+    "anjatx",
+    "Pyongchang",
+    "dan",
+    "sanksi",
 ];
 
 fn gen_text() -> impl Strategy<Value = String> {
     proptest::collection::vec(
-        (proptest::sample::select(DOC_WORDS), prop_oneof![Just(" "), Just(", "), Just(". "), Just("\n")]),
+        (
+            proptest::sample::select(DOC_WORDS),
+            prop_oneof![Just(" "), Just(", "), Just(". "), Just("\n")],
+        ),
         0..14,
     )
     .prop_map(|parts| parts.into_iter().map(|(w, s)| format!("{w}{s}")).collect())
@@ -634,15 +696,17 @@ fn gen_doc() -> impl Strategy<Value = GenDoc> {
         gen_text(),
         gen_text(),
     )
-        .prop_map(|(title, summary, content, authors, categories, link, feed)| GenDoc {
-            title,
-            summary,
-            content,
-            authors,
-            categories,
-            link: format!("https://news.example/{}", link.replace(' ', "-")),
-            feed,
-        })
+        .prop_map(
+            |(title, summary, content, authors, categories, link, feed)| GenDoc {
+                title,
+                summary,
+                content,
+                authors,
+                categories,
+                link: format!("https://news.example/{}", link.replace(' ', "-")),
+                feed,
+            },
+        )
 }
 
 fn parse_gen(g: &Gen, lang: Option<&str>) -> Rule {
