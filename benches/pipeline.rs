@@ -106,7 +106,9 @@ fn parse_args() -> Args {
             "--rules" => a.rules = num(&value("--rules")),
             "--seed" => a.seed = num(&value("--seed")) as u64,
             "--concurrency" => a.concurrency = num(&value("--concurrency")).max(1),
-            "--changed-pct" => a.changed_pct = value("--changed-pct").parse().unwrap_or_else(|_| die("--changed-pct: a number")),
+            "--changed-pct" => {
+                a.changed_pct = value("--changed-pct").parse().unwrap_or_else(|_| die("--changed-pct: a number"))
+            }
             "--ingest-feeds" => a.ingest_feeds = num(&value("--ingest-feeds")),
             "--write-feeds" => a.write_feeds = Some(PathBuf::from(value("--write-feeds"))),
             "--workdir" => a.workdir = Some(PathBuf::from(value("--workdir"))),
@@ -152,7 +154,11 @@ impl Rng {
         r
     }
     fn derive(seed: u64, a: u64, b: u64) -> Rng {
-        Rng::new(seed.wrapping_mul(0x100_0000_01B3) ^ a.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ b.wrapping_mul(0xA076_1D64_78BD_642F))
+        Rng::new(
+            seed.wrapping_mul(0x100_0000_01B3)
+                ^ a.wrapping_mul(0xD6E8_FEB8_6659_FD93)
+                ^ b.wrapping_mul(0xA076_1D64_78BD_642F),
+        )
     }
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -191,70 +197,434 @@ const EN_FUNCTION: &[&str] = &[
 ];
 
 const ID_CONTENT: &[&str] = &[
-    "pemerintah", "presiden", "menteri", "harga", "ekonomi", "rakyat", "kota", "banjir", "gempa", "polisi", "korupsi",
-    "senjata", "rudal", "pemilu", "partai", "warga", "sekolah", "rumah", "sakit", "jalan", "pasar", "beras", "minyak",
-    "listrik", "bensin", "pajak", "anggaran", "daerah", "provinsi", "kabupaten", "desa", "petani", "nelayan", "buruh",
-    "mahasiswa", "guru", "dokter", "pasien", "vaksin", "hujan", "kebakaran", "hutan", "tambang", "nikel", "batu",
-    "bara", "kapal", "pesawat", "bandara", "pelabuhan", "kereta", "tol", "macet", "kecelakaan", "pengadilan", "hakim",
-    "jaksa", "tersangka", "saksi", "kasus", "sidang", "vonis", "penjara", "tentara", "militer", "perang", "damai",
-    "perbatasan", "diplomasi", "kedutaan", "investasi", "saham", "rupiah", "dolar", "inflasi", "bunga", "kredit",
-    "bank", "utang", "ekspor", "impor", "pabrik", "industri", "teknologi", "internet", "aplikasi", "data", "kebocoran",
-    "peretas", "siber", "sepak", "bola", "pertandingan", "juara", "pelatih", "pemain", "stadion", "olahraga", "musik",
-    "film", "artis", "budaya", "wisata", "pantai", "gunung", "letusan", "tsunami", "cuaca", "iklim", "sampah",
-    "plastik", "air", "bersih", "pangan", "subsidi", "bantuan", "sosial", "kemiskinan", "pengangguran", "gaji",
-    "upah", "mogok", "demonstrasi", "unjuk", "rasa", "aparat", "keamanan", "teroris", "ledakan", "bom", "penangkapan",
-    "narkoba", "penyelundupan", "imigrasi", "haji", "masjid", "gereja", "toleransi", "pendidikan", "kurikulum",
-    "ujian", "beasiswa", "kesehatan", "rumah sakit", "stunting", "gizi", "anak", "perempuan", "keluarga",
+    "pemerintah",
+    "presiden",
+    "menteri",
+    "harga",
+    "ekonomi",
+    "rakyat",
+    "kota",
+    "banjir",
+    "gempa",
+    "polisi",
+    "korupsi",
+    "senjata",
+    "rudal",
+    "pemilu",
+    "partai",
+    "warga",
+    "sekolah",
+    "rumah",
+    "sakit",
+    "jalan",
+    "pasar",
+    "beras",
+    "minyak",
+    "listrik",
+    "bensin",
+    "pajak",
+    "anggaran",
+    "daerah",
+    "provinsi",
+    "kabupaten",
+    "desa",
+    "petani",
+    "nelayan",
+    "buruh",
+    "mahasiswa",
+    "guru",
+    "dokter",
+    "pasien",
+    "vaksin",
+    "hujan",
+    "kebakaran",
+    "hutan",
+    "tambang",
+    "nikel",
+    "batu",
+    "bara",
+    "kapal",
+    "pesawat",
+    "bandara",
+    "pelabuhan",
+    "kereta",
+    "tol",
+    "macet",
+    "kecelakaan",
+    "pengadilan",
+    "hakim",
+    "jaksa",
+    "tersangka",
+    "saksi",
+    "kasus",
+    "sidang",
+    "vonis",
+    "penjara",
+    "tentara",
+    "militer",
+    "perang",
+    "damai",
+    "perbatasan",
+    "diplomasi",
+    "kedutaan",
+    "investasi",
+    "saham",
+    "rupiah",
+    "dolar",
+    "inflasi",
+    "bunga",
+    "kredit",
+    "bank",
+    "utang",
+    "ekspor",
+    "impor",
+    "pabrik",
+    "industri",
+    "teknologi",
+    "internet",
+    "aplikasi",
+    "data",
+    "kebocoran",
+    "peretas",
+    "siber",
+    "sepak",
+    "bola",
+    "pertandingan",
+    "juara",
+    "pelatih",
+    "pemain",
+    "stadion",
+    "olahraga",
+    "musik",
+    "film",
+    "artis",
+    "budaya",
+    "wisata",
+    "pantai",
+    "gunung",
+    "letusan",
+    "tsunami",
+    "cuaca",
+    "iklim",
+    "sampah",
+    "plastik",
+    "air",
+    "bersih",
+    "pangan",
+    "subsidi",
+    "bantuan",
+    "sosial",
+    "kemiskinan",
+    "pengangguran",
+    "gaji",
+    "upah",
+    "mogok",
+    "demonstrasi",
+    "unjuk",
+    "rasa",
+    "aparat",
+    "keamanan",
+    "teroris",
+    "ledakan",
+    "bom",
+    "penangkapan",
+    "narkoba",
+    "penyelundupan",
+    "imigrasi",
+    "haji",
+    "masjid",
+    "gereja",
+    "toleransi",
+    "pendidikan",
+    "kurikulum",
+    "ujian",
+    "beasiswa",
+    "kesehatan",
+    "rumah sakit",
+    "stunting",
+    "gizi",
+    "anak",
+    "perempuan",
+    "keluarga",
 ];
 
 const EN_CONTENT: &[&str] = &[
-    "government", "president", "minister", "price", "economy", "people", "city", "flood", "earthquake", "police",
-    "corruption", "weapons", "missile", "election", "party", "residents", "school", "hospital", "road", "market",
-    "rice", "oil", "electricity", "fuel", "tax", "budget", "region", "province", "village", "farmers", "fishermen",
-    "workers", "students", "teachers", "doctors", "patients", "vaccine", "rain", "fire", "forest", "mining", "nickel",
-    "coal", "ship", "aircraft", "airport", "port", "train", "highway", "traffic", "accident", "court", "judge",
-    "prosecutor", "suspect", "witness", "case", "trial", "verdict", "prison", "troops", "military", "war", "peace",
-    "border", "diplomacy", "embassy", "investment", "shares", "currency", "dollar", "inflation", "interest", "credit",
-    "bank", "debt", "exports", "imports", "factory", "industry", "technology", "internet", "app", "data", "breach",
-    "hackers", "cyber", "football", "match", "champion", "coach", "player", "stadium", "sport", "music", "film",
-    "actor", "culture", "tourism", "beach", "mountain", "eruption", "tsunami", "weather", "climate", "waste",
-    "plastic", "water", "food", "subsidy", "aid", "welfare", "poverty", "unemployment", "wages", "salary", "strike",
-    "protest", "rally", "security", "terrorist", "explosion", "bomb", "arrest", "drugs", "smuggling", "immigration",
-    "pilgrims", "mosque", "church", "tolerance", "education", "curriculum", "exam", "scholarship", "health",
-    "stunting", "nutrition", "children", "women", "family", "ceasefire", "sanctions", "tariffs", "semiconductor",
+    "government",
+    "president",
+    "minister",
+    "price",
+    "economy",
+    "people",
+    "city",
+    "flood",
+    "earthquake",
+    "police",
+    "corruption",
+    "weapons",
+    "missile",
+    "election",
+    "party",
+    "residents",
+    "school",
+    "hospital",
+    "road",
+    "market",
+    "rice",
+    "oil",
+    "electricity",
+    "fuel",
+    "tax",
+    "budget",
+    "region",
+    "province",
+    "village",
+    "farmers",
+    "fishermen",
+    "workers",
+    "students",
+    "teachers",
+    "doctors",
+    "patients",
+    "vaccine",
+    "rain",
+    "fire",
+    "forest",
+    "mining",
+    "nickel",
+    "coal",
+    "ship",
+    "aircraft",
+    "airport",
+    "port",
+    "train",
+    "highway",
+    "traffic",
+    "accident",
+    "court",
+    "judge",
+    "prosecutor",
+    "suspect",
+    "witness",
+    "case",
+    "trial",
+    "verdict",
+    "prison",
+    "troops",
+    "military",
+    "war",
+    "peace",
+    "border",
+    "diplomacy",
+    "embassy",
+    "investment",
+    "shares",
+    "currency",
+    "dollar",
+    "inflation",
+    "interest",
+    "credit",
+    "bank",
+    "debt",
+    "exports",
+    "imports",
+    "factory",
+    "industry",
+    "technology",
+    "internet",
+    "app",
+    "data",
+    "breach",
+    "hackers",
+    "cyber",
+    "football",
+    "match",
+    "champion",
+    "coach",
+    "player",
+    "stadium",
+    "sport",
+    "music",
+    "film",
+    "actor",
+    "culture",
+    "tourism",
+    "beach",
+    "mountain",
+    "eruption",
+    "tsunami",
+    "weather",
+    "climate",
+    "waste",
+    "plastic",
+    "water",
+    "food",
+    "subsidy",
+    "aid",
+    "welfare",
+    "poverty",
+    "unemployment",
+    "wages",
+    "salary",
+    "strike",
+    "protest",
+    "rally",
+    "security",
+    "terrorist",
+    "explosion",
+    "bomb",
+    "arrest",
+    "drugs",
+    "smuggling",
+    "immigration",
+    "pilgrims",
+    "mosque",
+    "church",
+    "tolerance",
+    "education",
+    "curriculum",
+    "exam",
+    "scholarship",
+    "health",
+    "stunting",
+    "nutrition",
+    "children",
+    "women",
+    "family",
+    "ceasefire",
+    "sanctions",
+    "tariffs",
+    "semiconductor",
 ];
 
 const ENTITIES: &[&str] = &[
-    "Korea Utara", "Korea Selatan", "Bank Indonesia", "Joko Widodo", "Prabowo Subianto", "Jakarta Selatan",
-    "Komisi Pemberantasan Korupsi", "Mahkamah Konstitusi", "Dewan Perwakilan Rakyat", "Sri Mulyani", "Jawa Barat",
-    "Jawa Timur", "Sumatera Utara", "Kalimantan Timur", "Papua Barat", "Laut China Selatan", "Ibu Kota Nusantara",
-    "Badan Meteorologi", "Kementerian Keuangan", "Tentara Nasional Indonesia", "Persatuan Bangsa-Bangsa",
-    "Gunung Merapi", "Selat Malaka", "Bursa Efek Indonesia", "Garuda Indonesia", "Pertamina", "Rusia", "Ukraina",
-    "Amerika Serikat", "Tiongkok", "Jepang", "Australia", "Malaysia", "Singapura", "Filipina", "Vietnam",
-    "North Korea", "South Korea", "Federal Reserve", "United Nations", "European Union", "White House",
-    "Wall Street", "World Bank", "International Monetary Fund", "South China Sea", "Supreme Court", "New York",
-    "Hong Kong", "Gaza Strip", "West Bank", "Red Sea", "Donald Trump", "Xi Jinping", "Vladimir Putin",
-    "Anwar Ibrahim", "Southeast Asia", "Middle East", "Silicon Valley", "Bank of Japan", "climate change",
-    "interest rate", "artificial intelligence", "electric vehicle", "supply chain", "human rights", "state budget",
-    "Piala Dunia", "Liga Inggris", "Timnas Indonesia", "PSSI", "Asian Games", "Olimpiade Paris", "Rupiah",
-    "Pilkada Serentak", "Badan Pusat Statistik", "Otoritas Jasa Keuangan", "Polda Metro Jaya", "Istana Negara",
+    "Korea Utara",
+    "Korea Selatan",
+    "Bank Indonesia",
+    "Joko Widodo",
+    "Prabowo Subianto",
+    "Jakarta Selatan",
+    "Komisi Pemberantasan Korupsi",
+    "Mahkamah Konstitusi",
+    "Dewan Perwakilan Rakyat",
+    "Sri Mulyani",
+    "Jawa Barat",
+    "Jawa Timur",
+    "Sumatera Utara",
+    "Kalimantan Timur",
+    "Papua Barat",
+    "Laut China Selatan",
+    "Ibu Kota Nusantara",
+    "Badan Meteorologi",
+    "Kementerian Keuangan",
+    "Tentara Nasional Indonesia",
+    "Persatuan Bangsa-Bangsa",
+    "Gunung Merapi",
+    "Selat Malaka",
+    "Bursa Efek Indonesia",
+    "Garuda Indonesia",
+    "Pertamina",
+    "Rusia",
+    "Ukraina",
+    "Amerika Serikat",
+    "Tiongkok",
+    "Jepang",
+    "Australia",
+    "Malaysia",
+    "Singapura",
+    "Filipina",
+    "Vietnam",
+    "North Korea",
+    "South Korea",
+    "Federal Reserve",
+    "United Nations",
+    "European Union",
+    "White House",
+    "Wall Street",
+    "World Bank",
+    "International Monetary Fund",
+    "South China Sea",
+    "Supreme Court",
+    "New York",
+    "Hong Kong",
+    "Gaza Strip",
+    "West Bank",
+    "Red Sea",
+    "Donald Trump",
+    "Xi Jinping",
+    "Vladimir Putin",
+    "Anwar Ibrahim",
+    "Southeast Asia",
+    "Middle East",
+    "Silicon Valley",
+    "Bank of Japan",
+    "climate change",
+    "interest rate",
+    "artificial intelligence",
+    "electric vehicle",
+    "supply chain",
+    "human rights",
+    "state budget",
+    "Piala Dunia",
+    "Liga Inggris",
+    "Timnas Indonesia",
+    "PSSI",
+    "Asian Games",
+    "Olimpiade Paris",
+    "Rupiah",
+    "Pilkada Serentak",
+    "Badan Pusat Statistik",
+    "Otoritas Jasa Keuangan",
+    "Polda Metro Jaya",
+    "Istana Negara",
 ];
 
 const AUTHORS: &[&str] = &[
-    "Syahreza Zanskie", "Rina Wulandari", "Budi Santoso", "Dewi Lestari", "Agus Prasetyo", "Siti Nurhaliza",
-    "Yohanes Paulus", "Made Wirawan", "Putu Ayu", "Andi Mallarangeng", "Sarah Johnson", "Michael Chen",
-    "Emily Brown", "David Okafor", "Priya Raman", "Tomás García", "Hiroshi Tanaka", "Anna Kowalski",
+    "Syahreza Zanskie",
+    "Rina Wulandari",
+    "Budi Santoso",
+    "Dewi Lestari",
+    "Agus Prasetyo",
+    "Siti Nurhaliza",
+    "Yohanes Paulus",
+    "Made Wirawan",
+    "Putu Ayu",
+    "Andi Mallarangeng",
+    "Sarah Johnson",
+    "Michael Chen",
+    "Emily Brown",
+    "David Okafor",
+    "Priya Raman",
+    "Tomás García",
+    "Hiroshi Tanaka",
+    "Anna Kowalski",
 ];
 
 const CATEGORIES: &[&str] = &[
-    "Nasional", "Internasional", "Ekonomi", "Bisnis", "Olahraga", "Teknologi", "Hukum", "Politik", "Hiburan",
-    "Kesehatan", "World", "Business", "Sport", "Tech", "Politics", "Health", "Science", "Opinion", "Regional",
+    "Nasional",
+    "Internasional",
+    "Ekonomi",
+    "Bisnis",
+    "Olahraga",
+    "Teknologi",
+    "Hukum",
+    "Politik",
+    "Hiburan",
+    "Kesehatan",
+    "World",
+    "Business",
+    "Sport",
+    "Tech",
+    "Politics",
+    "Health",
+    "Science",
+    "Opinion",
+    "Regional",
 ];
 
 const SYLLABLES: &[&str] = &[
-    "ka", "ma", "ra", "ti", "lu", "ngo", "pe", "sa", "da", "ri", "ba", "na", "to", "ki", "se", "wa", "ju", "ha",
-    "go", "me", "lo", "ne", "ku", "si", "pa", "tu", "bi", "de", "mo", "nu", "ran", "tan", "lin", "dor", "vel",
-    "kor", "mar", "sen", "jat", "bur", "pol", "ter", "gan", "din", "rus",
+    "ka", "ma", "ra", "ti", "lu", "ngo", "pe", "sa", "da", "ri", "ba", "na", "to", "ki", "se", "wa", "ju", "ha", "go",
+    "me", "lo", "ne", "ku", "si", "pa", "tu", "bi", "de", "mo", "nu", "ran", "tan", "lin", "dor", "vel", "kor", "mar",
+    "sen", "jat", "bur", "pol", "ter", "gan", "din", "rus",
 ];
 
 /// Ranks per language: the language's content words, then a long tail of synthetic words shared
@@ -275,7 +645,8 @@ const ZIPF_S: f64 = 1.07;
 impl Lexicon {
     fn new(seed: u64) -> Lexicon {
         let mut rng = Rng::derive(seed, 0x7a11, 0);
-        let mut seen: HashSet<String> = ID_CONTENT.iter().chain(EN_CONTENT).chain(ID_FUNCTION).chain(EN_FUNCTION).map(|s| s.to_string()).collect();
+        let mut seen: HashSet<String> =
+            ID_CONTENT.iter().chain(EN_CONTENT).chain(ID_FUNCTION).chain(EN_FUNCTION).map(|s| s.to_string()).collect();
         let mut tail = Vec::with_capacity(TAIL_WORDS);
         while tail.len() < TAIL_WORDS {
             let n = rng.range(2, 4);
@@ -388,14 +759,29 @@ fn feed_meta(seed: u64, idx: usize) -> FeedMeta {
     let mut rng = Rng::derive(seed, 0xfeed, idx as u64);
     let lang = if rng.chance(0.55) { Lang::Id } else { Lang::En };
     let f = rng.next() % 100;
-    let format = if f < 60 { Format::Rss } else if f < 85 { Format::Atom } else { Format::Json };
+    let format = if f < 60 {
+        Format::Rss
+    } else if f < 85 {
+        Format::Atom
+    } else {
+        Format::Json
+    };
     let host = match lang {
         Lang::Id => format!("berita{}.example.id", idx % 211),
         Lang::En => format!("news{}.example.com", idx % 197),
     };
     let section = *rng.pick(&["news", "business", "sport", "tech", "world"]);
     let tags = vec![if lang == Lang::Id { "id" } else { "en" }, section];
-    FeedMeta { idx, name: format!("f{idx:05}"), lang, format, host, count: rng.range(20, 50), step: rng.range(3, 6), tags }
+    FeedMeta {
+        idx,
+        name: format!("f{idx:05}"),
+        lang,
+        format,
+        host,
+        count: rng.range(20, 50),
+        step: rng.range(3, 6),
+        tags,
+    }
 }
 
 struct GenItem {
@@ -728,13 +1114,21 @@ fn gen_rules(lex: &Lexicon, seed: u64, m: usize, n_feeds: usize) -> Vec<RuleSpec
         let lang = if rng.chance(0.55) { Lang::Id } else { Lang::En };
         let entity = *rng.pick(ENTITIES);
         let head = ranked(lex, lang, &mut rng, 0, lex.tail_start(lang) - 1).to_string();
-        let mut spec = RuleSpec { name: format!("r{r:04}"), query: String::new(), lang: None, tags: Vec::new(), feeds: Vec::new() };
+        let mut spec = RuleSpec {
+            name: format!("r{r:04}"),
+            query: String::new(),
+            lang: None,
+            tags: Vec::new(),
+            feeds: Vec::new(),
+        };
         let shape = rng.next() % 100;
         // Word ranks are chosen so that a rule matches roughly one item in 10,000–50,000, as a
         // specific watch rule does on general news.
         spec.query = match shape {
             // A rare name with a topic word.
-            0..=14 => format!("{} AND {}", tail(lex, lang, &mut rng, 8_000, 39_000), tail(lex, lang, &mut rng, 0, 2_000)),
+            0..=14 => {
+                format!("{} AND {}", tail(lex, lang, &mut rng, 8_000, 39_000), tail(lex, lang, &mut rng, 0, 2_000))
+            }
             // The classic: an entity phrase and a topic word.
             15..=29 => format!("\"{entity}\" AND {}", tail(lex, lang, &mut rng, 5_000, 39_000)),
             // Synonyms in OR, narrowed by a topic.
@@ -742,13 +1136,21 @@ fn gen_rules(lex: &Lexicon, seed: u64, m: usize, n_feeds: usize) -> Vec<RuleSpec
                 let a = tail(lex, lang, &mut rng, 6_000, 39_000);
                 let b = tail(lex, lang, &mut rng, 6_000, 39_000);
                 let c = tail(lex, lang, &mut rng, 200, 6_000);
-                format!("({a} OR {b} OR \"{c} {}\") AND {}", tail(lex, lang, &mut rng, 0, 300), tail(lex, lang, &mut rng, 500, 3_000))
+                format!(
+                    "({a} OR {b} OR \"{c} {}\") AND {}",
+                    tail(lex, lang, &mut rng, 0, 300),
+                    tail(lex, lang, &mut rng, 500, 3_000)
+                )
             }
             // Exclusions.
             40..=49 => {
                 let a = tail(lex, lang, &mut rng, 8_000, 39_000);
                 let b = tail(lex, lang, &mut rng, 0, 2_000);
-                if rng.chance(0.5) { format!("{a} AND {b} AND NOT {head}") } else { format!("{a} {b} -olahraga -sport") }
+                if rng.chance(0.5) {
+                    format!("{a} AND {b} AND NOT {head}")
+                } else {
+                    format!("{a} {b} -olahraga -sport")
+                }
             }
             // Proximity.
             50..=59 => format!("{head} NEAR/5 {}", tail(lex, lang, &mut rng, 2_000, 20_000)),
@@ -770,7 +1172,11 @@ fn gen_rules(lex: &Lexicon, seed: u64, m: usize, n_feeds: usize) -> Vec<RuleSpec
                 spec.tags = vec!["id"];
                 let w = ranked(lex, Lang::Id, &mut rng, 0, lex.tail_start(Lang::Id) - 1);
                 let t = tail(lex, Lang::Id, &mut rng, 5_000, 39_000);
-                if rng.chance(0.5) { format!("~{w} AND {t}") } else { format!("{w} AND \"{entity}\" AND {t}") }
+                if rng.chance(0.5) {
+                    format!("~{w} AND {t}")
+                } else {
+                    format!("{w} AND \"{entity}\" AND {t}")
+                }
             }
             // Regular expressions.
             90..=94 => {
@@ -956,7 +1362,11 @@ async fn connection(mut sock: TcpStream, st: Arc<Server>) -> std::io::Result<()>
         if method == "POST" && path == "/hook" {
             let key = head
                 .split("\r\n")
-                .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("idempotency-key")).map(|(_, v)| v.trim().to_string()))
+                .find_map(|l| {
+                    l.split_once(':')
+                        .filter(|(k, _)| k.trim().eq_ignore_ascii_case("idempotency-key"))
+                        .map(|(_, v)| v.trim().to_string())
+                })
                 .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(64)]).into_owned());
             let now = Instant::now();
             st.first_post.lock().unwrap().get_or_insert(now);
@@ -1038,7 +1448,9 @@ fn secs(t: Timeval) -> f64 {
 /// Kilobyte figures of /proc/PID/status.
 fn proc_kb(pid: u32, key: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find(|l| l.starts_with(key)).and_then(|l| l[key.len()..].trim().trim_end_matches("kB").trim().parse().ok())
+    s.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l[key.len()..].trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 #[derive(Default, Clone, Copy)]
@@ -1100,7 +1512,10 @@ fn cycle_report(log: &Path) -> Option<serde_json::Value> {
 fn run_once(args: &Args, config: &Path, log: &Path, max_seen_kb: &mut i64) -> RunResult {
     let before = children_usage();
     let start = Instant::now();
-    let mut child = pantau_command(args, config, log).arg("once").spawn().unwrap_or_else(|e| die(&format!("cannot start {}: {e}", args.pantau.display())));
+    let mut child = pantau_command(args, config, log)
+        .arg("once")
+        .spawn()
+        .unwrap_or_else(|e| die(&format!("cannot start {}: {e}", args.pantau.display())));
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = sampler(child.id(), Arc::clone(&stop));
     let status = child.wait().expect("wait for pantau");
@@ -1166,14 +1581,16 @@ fn ingest(rt: &tokio::runtime::Runtime, dir: &Path, config_path: &Path, docs: &[
 
     // Parse + match + store, as one poll does it, without HTTP.
     let source = std::fs::read_to_string(config_path).expect("config written");
-    let config = pantau::config::load_str(config_path, &source, &|_| None).unwrap_or_else(|e| die(&format!("the generated config is invalid: {e:?}")));
+    let config = pantau::config::load_str(config_path, &source, &|_| None)
+        .unwrap_or_else(|e| die(&format!("the generated config is invalid: {e:?}")));
     let db = dir.join("ingest.db");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     rt.block_on(async {
         let store = pantau::store::Store::open(&db).await.expect("open the ingest database");
-        let refs = config.feeds.iter().map(|f| pantau::model::FeedRef { name: f.name.clone(), url: f.url.clone() }).collect();
+        let refs =
+            config.feeds.iter().map(|f| pantau::model::FeedRef { name: f.name.clone(), url: f.url.clone() }).collect();
         store.sync_feeds(refs).await.expect("sync feeds");
         let start = Instant::now();
         for (m, doc) in docs {
@@ -1250,11 +1667,18 @@ fn machine() -> (usize, String, String) {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into());
     let ram = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().map(|l| l.trim_start_matches("MemTotal:").trim().trim_end_matches("kB").trim().to_string()))
+        .and_then(|s| {
+            s.lines().next().map(|l| l.trim_start_matches("MemTotal:").trim().trim_end_matches("kB").trim().to_string())
+        })
         .and_then(|k| k.parse::<f64>().ok())
         .map(|k| format!("{:.1} GiB", k / 1024.0 / 1024.0))
         .unwrap_or_else(|| "unknown".into());
@@ -1271,14 +1695,18 @@ fn mb(kb: u64) -> f64 {
 
 fn main() {
     let args = parse_args();
-    let workdir = args.workdir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("pantau-bench-{}", std::process::id()))
-    });
+    let workdir = args
+        .workdir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("pantau-bench-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", workdir.display())));
     if !args.skip_cycles || !args.skip_idle {
         if !args.pantau.is_file() {
-            die(&format!("no pantau binary at {} (build it with `cargo build --release`, or pass --pantau / $PANTAU_BIN)", args.pantau.display()));
+            die(&format!(
+                "no pantau binary at {} (build it with `cargo build --release`, or pass --pantau / $PANTAU_BIN)",
+                args.pantau.display()
+            ));
         }
     }
     let (cores, cpu, ram) = machine();
@@ -1308,12 +1736,25 @@ fn main() {
     let id_feeds = metas.iter().filter(|m| m.lang == Lang::Id).count();
     eprintln!(
         "bench: generated {} feeds ({} RSS, {} Atom, {} JSON; {} Indonesian), {} items, {:.1} MB in {:.1} s",
-        args.feeds, formats[0], formats[1], formats[2], id_feeds, total_items, total_bytes as f64 / 1e6, t.elapsed().as_secs_f64()
+        args.feeds,
+        formats[0],
+        formats[1],
+        formats[2],
+        id_feeds,
+        total_items,
+        total_bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
     );
     let docs: Vec<Arc<Doc>> = generated
         .iter()
         .zip(&metas)
-        .map(|((d, _), m)| Arc::new(Doc { body: Arc::new(d.clone()), etag: format!("\"v0-{}\"", m.idx), content_type: m.format.content_type() }))
+        .map(|((d, _), m)| {
+            Arc::new(Doc {
+                body: Arc::new(d.clone()),
+                etag: format!("\"v0-{}\"", m.idx),
+                content_type: m.format.content_type(),
+            })
+        })
         .collect();
     drop(generated);
     let rules = gen_rules(&lex, args.seed, args.rules, args.feeds);
@@ -1351,15 +1792,23 @@ fn main() {
     // 4. Ingest in-process, next to feed-rs.
     if !args.skip_ingest && args.ingest_feeds > 0 {
         eprintln!("bench: ingest in-process on {} documents …", args.ingest_feeds);
-        let sample: Vec<(FeedMeta, Arc<Vec<u8>>)> =
-            metas.iter().take(args.ingest_feeds).map(|m| (m.clone(), Arc::clone(&server.docs.read().unwrap()[m.idx].body))).collect();
+        let sample: Vec<(FeedMeta, Arc<Vec<u8>>)> = metas
+            .iter()
+            .take(args.ingest_feeds)
+            .map(|m| (m.clone(), Arc::clone(&server.docs.read().unwrap()[m.idx].body)))
+            .collect();
         let ing = ingest(&rt, &workdir, &config_path, &sample);
         let ips = ing.items as f64 / ing.total.as_secs_f64();
         let frs = ing.feed_rs_items as f64 / ing.feed_rs.as_secs_f64();
         let pps = ing.items as f64 / ing.parse_only_pantau.as_secs_f64();
         let share = |d: Duration| 100.0 * d.as_secs_f64() / ing.total.as_secs_f64();
         rep.row(
-            &format!("ingest in-process, 1 thread ({} docs, {} items, {:.0} MB)", ing.docs, ing.items, ing.bytes as f64 / 1e6),
+            &format!(
+                "ingest in-process, 1 thread ({} docs, {} items, {:.0} MB)",
+                ing.docs,
+                ing.items,
+                ing.bytes as f64 / 1e6
+            ),
             format!("{ips:.0} items/s"),
             "≥ feed-rs/2; ≥ 40× feedparser",
             Some(ips >= frs / 2.0),
@@ -1370,10 +1819,22 @@ fn main() {
             "",
             None,
         );
-        rep.row("  alerts per item (items with ≥1 alert)", format!("{:.3} ({:.1}%)", ing.alerts as f64 / ing.items.max(1) as f64, 100.0 * ing.items_alerting as f64 / ing.items.max(1) as f64), "", None);
+        rep.row(
+            "  alerts per item (items with ≥1 alert)",
+            format!(
+                "{:.3} ({:.1}%)",
+                ing.alerts as f64 / ing.items.max(1) as f64,
+                100.0 * ing.items_alerting as f64 / ing.items.max(1) as f64
+            ),
+            "",
+            None,
+        );
         rep.row("pantau parse-only (parse_feed), 1 thread", format!("{pps:.0} items/s"), "", None);
         rep.row(
-            &format!("feed-rs parse-only, 1 thread ({} items, {} rejected docs)", ing.feed_rs_items, ing.feed_rs_failed),
+            &format!(
+                "feed-rs parse-only, 1 thread ({} items, {} rejected docs)",
+                ing.feed_rs_items, ing.feed_rs_failed
+            ),
             format!("{frs:.0} items/s"),
             "",
             None,
@@ -1396,7 +1857,11 @@ fn main() {
         eprintln!("bench: cycle 1 (all new) …");
         server.reset_counters();
         let c1 = run_once(&args, &config_path, &workdir.join("cycle1.log"), &mut max_seen);
-        let (ok1, nm1, posts1) = (server.ok.load(Ordering::SeqCst), server.not_modified.load(Ordering::SeqCst), server.posts.load(Ordering::SeqCst));
+        let (ok1, nm1, posts1) = (
+            server.ok.load(Ordering::SeqCst),
+            server.not_modified.load(Ordering::SeqCst),
+            server.posts.load(Ordering::SeqCst),
+        );
         let poll_phase = server.first_post.lock().unwrap().map(|_| ());
         let _ = poll_phase;
         let delivery = match (*server.first_post.lock().unwrap(), *server.last_post.lock().unwrap()) {
@@ -1406,22 +1871,53 @@ fn main() {
         let field = |r: &RunResult, k: &str| r.report.as_ref().and_then(|v| v[k].as_u64()).unwrap_or(0);
         let ips = total_items as f64 / c1.wall.as_secs_f64();
         rep.row(
-            &format!("cycle 1 `once`, all new ({} feeds, {} items, {:.0} MB)", args.feeds, total_items, total_bytes as f64 / 1e6),
+            &format!(
+                "cycle 1 `once`, all new ({} feeds, {} items, {:.0} MB)",
+                args.feeds,
+                total_items,
+                total_bytes as f64 / 1e6
+            ),
             format!("{:.2} s{}", c1.wall.as_secs_f64(), if c1.ok { "" } else { " (exit ≠ 0)" }),
             "≤ 10 s",
             verdict(c1.wall <= Duration::from_secs(10)),
         );
         rep.row("  items/s", format!("{ips:.0}"), "", None);
-        rep.row("  peak RSS", format!("{:.1} MB", mb(c1.peak_rss_kb)), "≤ 150 MB", verdict(c1.peak_rss_kb <= 150 * 1024));
-        rep.row("  CPU user + sys", format!("{:.2} s + {:.2} s ({:.0}% of {cores} cores)", c1.user, c1.sys, 100.0 * (c1.user + c1.sys) / c1.wall.as_secs_f64() / cores as f64), "", None);
+        rep.row(
+            "  peak RSS",
+            format!("{:.1} MB", mb(c1.peak_rss_kb)),
+            "≤ 150 MB",
+            verdict(c1.peak_rss_kb <= 150 * 1024),
+        );
+        rep.row(
+            "  CPU user + sys",
+            format!(
+                "{:.2} s + {:.2} s ({:.0}% of {cores} cores)",
+                c1.user,
+                c1.sys,
+                100.0 * (c1.user + c1.sys) / c1.wall.as_secs_f64() / cores as f64
+            ),
+            "",
+            None,
+        );
         rep.row(
             "  new items / alerts queued / delivered (receiver)",
-            format!("{} / {} / {} ({} unique keys)", field(&c1, "new_items"), field(&c1, "new_alerts"), posts1, server.keys.lock().unwrap().len()),
+            format!(
+                "{} / {} / {} ({} unique keys)",
+                field(&c1, "new_items"),
+                field(&c1, "new_alerts"),
+                posts1,
+                server.keys.lock().unwrap().len()
+            ),
             "",
             None,
         );
         if let Some(d) = delivery {
-            rep.row("  delivery phase (first → last webhook)", format!("{:.2} s ({:.0} alerts/s)", d.as_secs_f64(), posts1 as f64 / d.as_secs_f64().max(1e-3)), "", None);
+            rep.row(
+                "  delivery phase (first → last webhook)",
+                format!("{:.2} s ({:.0} alerts/s)", d.as_secs_f64(), posts1 as f64 / d.as_secs_f64().max(1e-3)),
+                "",
+                None,
+            );
             rep.kv("cycle1_delivery_s", format!("{:.3}", d.as_secs_f64()));
         }
         rep.row("  server: 200 / 304 answers", format!("{ok1} / {nm1}"), "", None);
@@ -1443,7 +1939,12 @@ fn main() {
             "≤ 2 s",
             verdict(c2.wall <= Duration::from_secs(2)),
         );
-        rep.row("  peak RSS; CPU user + sys", format!("{:.1} MB; {:.2} s + {:.2} s", mb(c2.peak_rss_kb), c2.user, c2.sys), "", None);
+        rep.row(
+            "  peak RSS; CPU user + sys",
+            format!("{:.1} MB; {:.2} s + {:.2} s", mb(c2.peak_rss_kb), c2.user, c2.sys),
+            "",
+            None,
+        );
         rep.row("  server: 200 / 304 answers", format!("{ok2} / {nm2}"), "", None);
         rep.kv("cycle2_wall_s", format!("{:.3}", c2.wall.as_secs_f64()));
         rep.kv("cycle2_peak_rss_mb", format!("{:.1}", mb(c2.peak_rss_kb)));
@@ -1455,13 +1956,21 @@ fn main() {
         for m in &changed {
             let (body, _) = render_feed(&lex, args.seed, m, 1);
             added += m.step;
-            let doc = Arc::new(Doc { body: Arc::new(body), etag: format!("\"v1-{}\"", m.idx), content_type: m.format.content_type() });
+            let doc = Arc::new(Doc {
+                body: Arc::new(body),
+                etag: format!("\"v1-{}\"", m.idx),
+                content_type: m.format.content_type(),
+            });
             server.docs.write().unwrap()[m.idx] = doc;
         }
         eprintln!("bench: cycle 3 ({} feeds changed, {added} new items) …", changed.len());
         server.reset_counters();
         let c3 = run_once(&args, &config_path, &workdir.join("cycle3.log"), &mut max_seen);
-        let (ok3, nm3, posts3) = (server.ok.load(Ordering::SeqCst), server.not_modified.load(Ordering::SeqCst), server.posts.load(Ordering::SeqCst));
+        let (ok3, nm3, posts3) = (
+            server.ok.load(Ordering::SeqCst),
+            server.not_modified.load(Ordering::SeqCst),
+            server.posts.load(Ordering::SeqCst),
+        );
         rep.row(
             &format!("cycle 3 `once`, {} feeds changed ({added} new items)", changed.len()),
             format!("{:.2} s{}", c3.wall.as_secs_f64(), if c3.ok { "" } else { " (exit ≠ 0)" }),
@@ -1469,7 +1978,12 @@ fn main() {
             None,
         );
         rep.row("  new items / alerts at the receiver", format!("{} / {posts3}", field(&c3, "new_items")), "", None);
-        rep.row("  peak RSS; CPU user + sys", format!("{:.1} MB; {:.2} s + {:.2} s", mb(c3.peak_rss_kb), c3.user, c3.sys), "", None);
+        rep.row(
+            "  peak RSS; CPU user + sys",
+            format!("{:.1} MB; {:.2} s + {:.2} s", mb(c3.peak_rss_kb), c3.user, c3.sys),
+            "",
+            None,
+        );
         rep.row("  server: 200 / 304 answers", format!("{ok3} / {nm3}"), "", None);
         rep.kv("cycle3_wall_s", format!("{:.3}", c3.wall.as_secs_f64()));
         rep.kv("cycle3_changed_feeds", changed.len());
@@ -1483,8 +1997,15 @@ fn main() {
         std::fs::create_dir_all(&dir).expect("idle dir");
         let cfg = dir.join("pantau.toml");
         write_config(&cfg, port, &metas[..args.idle_feeds], &rules, args.concurrency);
-        eprintln!("bench: idle daemon with {} feeds for {} …", args.idle_feeds, humantime::format_duration(args.idle_wait));
-        let mut child = pantau_command(&args, &cfg, &dir.join("run.log")).arg("run").spawn().unwrap_or_else(|e| die(&format!("cannot start pantau: {e}")));
+        eprintln!(
+            "bench: idle daemon with {} feeds for {} …",
+            args.idle_feeds,
+            humantime::format_duration(args.idle_wait)
+        );
+        let mut child = pantau_command(&args, &cfg, &dir.join("run.log"))
+            .arg("run")
+            .spawn()
+            .unwrap_or_else(|e| die(&format!("cannot start pantau: {e}")));
         let pid = child.id();
         let stop = Arc::new(AtomicBool::new(false));
         let watcher = sampler(pid, Arc::clone(&stop));
@@ -1515,7 +2036,10 @@ fn main() {
 
     // The table.
     let mut out = String::new();
-    out.push_str(&format!("\n### pantau pipeline benchmark\n\nmachine: {cores} cores ({cpu}), {ram} RAM; {} feeds, {} rules, seed {}\n", args.feeds, args.rules, args.seed));
+    out.push_str(&format!(
+        "\n### pantau pipeline benchmark\n\nmachine: {cores} cores ({cpu}), {ram} RAM; {} feeds, {} rules, seed {}\n",
+        args.feeds, args.rules, args.seed
+    ));
     out.push_str(&format!(
         "[daemon] concurrency = per_host = {}: every feed is served by one host (127.0.0.1), so per_host must equal concurrency or it would be the limit.\n\n",
         args.concurrency

@@ -114,11 +114,7 @@ fn vocabulary() -> Vec<String> {
         let w = match rng.below(3) {
             0 => format!("{}{root}", PREFIXES[rng.below(PREFIXES.len())]),
             1 => format!("{root}{}", SUFFIXES[rng.below(SUFFIXES.len())]),
-            _ => format!(
-                "{}{root}{}",
-                PREFIXES[rng.below(PREFIXES.len())],
-                SUFFIXES[rng.below(SUFFIXES.len())]
-            ),
+            _ => format!("{}{root}{}", PREFIXES[rng.below(PREFIXES.len())], SUFFIXES[rng.below(SUFFIXES.len())]),
         };
         push(w, &mut words);
     }
@@ -145,9 +141,7 @@ impl Zipf {
     fn sample(&self, rng: &mut Rng) -> usize {
         let total = *self.cumulative.last().unwrap_or(&1.0);
         let x = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
-        self.cumulative
-            .partition_point(|&c| c < x)
-            .min(self.cumulative.len() - 1)
+        self.cumulative.partition_point(|&c| c < x).min(self.cumulative.len() - 1)
     }
 }
 
@@ -242,22 +236,11 @@ fn sentences(rng: &mut Rng, style: &Style<'_>, min_bytes: usize) -> String {
 fn items(count: usize, vocab: &[String], seed: u64) -> Vec<Item> {
     let zipf = Zipf::new(vocab.len());
     let mut rng = Rng::new(seed);
-    let feeds = [
-        "CNN Indonesia",
-        "Kompas",
-        "Detik",
-        "Tempo",
-        "Reuters",
-        "Antara",
-    ];
+    let feeds = ["CNN Indonesia", "Kompas", "Detik", "Tempo", "Reuters", "Antara"];
     (0..count)
         .map(|i| {
             let topic = (0..25).map(|_| rng.range(120, vocab.len() - 1)).collect();
-            let style = Style {
-                vocab,
-                zipf: &zipf,
-                topic,
-            };
+            let style = Style { vocab, zipf: &zipf, topic };
             let title = sentences(&mut rng, &style, 40);
             let summary = sentences(&mut rng, &style, 200);
             let target = rng.range(2_000, 8_000);
@@ -274,10 +257,7 @@ fn items(count: usize, vocab: &[String], seed: u64) -> Vec<Item> {
                 summary,
                 content,
                 authors: vec![format!("Tim {}", feeds[i % feeds.len()])],
-                categories: vec![
-                    capitalise(&vocab[rng.range(100, 400)]),
-                    capitalise(&vocab[rng.range(100, 400)]),
-                ],
+                categories: vec![capitalise(&vocab[rng.range(100, 400)]), capitalise(&vocab[rng.range(100, 400)])],
                 feed: feeds[i % feeds.len()].to_owned(),
             }
         })
@@ -308,10 +288,7 @@ fn rule_text(rng: &mut Rng, vocab: &[String]) -> String {
             while w.chars().count() < 6 {
                 w = t(rng);
             }
-            let cut = w
-                .char_indices()
-                .nth(rng.range(4, 6))
-                .map_or(w.len(), |(i, _)| i);
+            let cut = w.char_indices().nth(rng.range(4, 6)).map_or(w.len(), |(i, _)| i);
             format!("{}* AND {}", &w[..cut], t(rng))
         }
         83..=89 => format!("{}{} AND {}", field(rng), t(rng), t(rng)),
@@ -325,9 +302,7 @@ fn rule_text(rng: &mut Rng, vocab: &[String]) -> String {
 
 fn rules(count: usize, vocab: &[String], seed: u64) -> Vec<(String, Rule)> {
     let mut rng = Rng::new(seed);
-    let opts = RuleOptions {
-        lang: Some("id".to_owned()),
-    };
+    let opts = RuleOptions { lang: Some("id".to_owned()) };
     let mut out = Vec::with_capacity(count);
     while out.len() < count {
         let q = rule_text(&mut rng, vocab);
@@ -346,17 +321,9 @@ fn per(d: Duration, n: usize) -> f64 {
 fn main() {
     let vocab = vocabulary();
     let items = items(200, &vocab, 42);
-    let mean_bytes = items
-        .iter()
-        .map(|i| i.title.len() + i.summary.len() + i.content.len())
-        .sum::<usize>()
-        / items.len();
-    println!(
-        "vocabulary {} words, {} items of {} bytes on average\n",
-        vocab.len(),
-        items.len(),
-        mean_bytes
-    );
+    let mean_bytes =
+        items.iter().map(|i| i.title.len() + i.summary.len() + i.content.len()).sum::<usize>() / items.len();
+    println!("vocabulary {} words, {} items of {} bytes on average\n", vocab.len(), items.len(), mean_bytes);
 
     // Document::new, over every item a few times.
     let rounds = 5;
@@ -404,10 +371,7 @@ fn main() {
             }
         }
         let naive_us = per(start.elapsed(), naive_items);
-        let set_hits: usize = docs[..naive_items]
-            .iter()
-            .map(|d| set.matches(d).len())
-            .sum();
+        let set_hits: usize = docs[..naive_items].iter().map(|d| set.matches(d).len()).sum();
         assert_eq!(set_hits, naive_hits, "RuleSet and Rule::matches disagree");
 
         println!(

@@ -35,11 +35,13 @@ struct Parts {
 async fn start(config: Config) -> anyhow::Result<Parts> {
     let db = config.daemon.database.clone();
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the database directory {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
     }
     let lock = store::lock_instance(&db)?;
     let store = Store::open(&db).await?;
-    let feeds: Vec<FeedRef> = config.feeds.iter().map(|f| FeedRef { name: f.name.clone(), url: f.url.clone() }).collect();
+    let feeds: Vec<FeedRef> =
+        config.feeds.iter().map(|f| FeedRef { name: f.name.clone(), url: f.url.clone() }).collect();
     store.sync_feeds(feeds).await?;
     for w in &config.warnings {
         tracing::warn!("{w}");
@@ -51,7 +53,13 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
         rules = config.rules.len(), sinks = config.sinks.len(), "pantau starting"
     );
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
-    let poller = Poller { store, fetcher, config: config_rx, wake: Arc::new(Notify::new()), metrics: Arc::new(Metrics::default()) };
+    let poller = Poller {
+        store,
+        fetcher,
+        config: config_rx,
+        wake: Arc::new(Notify::new()),
+        metrics: Arc::new(Metrics::default()),
+    };
     Ok(Parts { _lock: lock, poller, limits, config_tx })
 }
 
@@ -62,8 +70,13 @@ fn spawn_workers(poller: &Poller, config: &Config, mode: Mode, cancel: &Cancella
     let mut workers = JoinSet::new();
     for sink in &config.sinks {
         let sender = Sender::new(sink, poller.fetcher.client().clone());
-        let (store, name, wake, cancel, metrics) =
-            (poller.store.clone(), sink.name.clone(), Arc::clone(&poller.wake), cancel.clone(), Arc::clone(&poller.metrics));
+        let (store, name, wake, cancel, metrics) = (
+            poller.store.clone(),
+            sink.name.clone(),
+            Arc::clone(&poller.wake),
+            cancel.clone(),
+            Arc::clone(&poller.metrics),
+        );
         workers.spawn(async move {
             let r = deliver::run_worker(store, name.clone(), sender, mode, wake, cancel, metrics).await;
             (name, r)
@@ -80,7 +93,10 @@ async fn stop_workers(workers: &mut Workers, grace: Duration) {
             Ok(Some(Ok((sink, Err(e))))) => tracing::error!(sink = %sink, error = %e, "delivery worker failed"),
             Ok(Some(_)) | Ok(None) => {}
             Err(_) => {
-                tracing::warn!(workers = workers.len(), "grace period over; abandoning deliveries in flight (they stay pending)");
+                tracing::warn!(
+                    workers = workers.len(),
+                    "grace period over; abandoning deliveries in flight (they stay pending)"
+                );
                 workers.abort_all();
                 while workers.join_next().await.is_some() {}
                 return;
@@ -137,7 +153,12 @@ async fn retention(poller: Poller, cancel: CancellationToken) -> Result<(), stor
         // Keys outlive bodies, so a story that reappears after its body was pruned stays known.
         let stats = poller.store.prune(before(keep), before(keep * 3), before(keep), 500).await?;
         if stats != store::PruneStats::default() {
-            tracing::info!(bodies = stats.bodies, items = stats.items, alerts = stats.alerts, "retention pruned old data");
+            tracing::info!(
+                bodies = stats.bodies,
+                items = stats.items,
+                alerts = stats.alerts,
+                "retention pruned old data"
+            );
         }
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
@@ -188,7 +209,9 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
     let parts = start(config).await?;
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
     if let Some(addr) = listen {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (daemon.listen)"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (daemon.listen)"))?;
         tracing::info!(address = %addr, "serving /healthz and /metrics");
         let ctx = http::Context {
             store: parts.poller.store.clone(),
@@ -214,7 +237,9 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
     }
     {
         let (poller, limits, cancel) = (parts.poller.clone(), Arc::clone(&parts.limits), shutdown.clone());
-        tasks.spawn(async move { ("scheduler", scheduler::run(poller, limits, cancel, grace).await.map_err(Into::into)) });
+        tasks.spawn(
+            async move { ("scheduler", scheduler::run(poller, limits, cancel, grace).await.map_err(Into::into)) },
+        );
     }
     let mut failure = None;
     loop {

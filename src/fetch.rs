@@ -152,12 +152,22 @@ impl Fetcher {
     }
 
     /// GET `url` with `headers`, conditional on `validators`.
-    pub async fn fetch(&self, url: &str, headers: &[(String, String)], validators: &Validators) -> Result<Fetched, FetchError> {
+    pub async fn fetch(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
         self.fetch_with(url, &RequestOptions { headers, ..Default::default() }, validators).await
     }
 
     /// GET `url` with a feed's request options, conditional on `validators`.
-    pub async fn fetch_with(&self, url: &str, opts: &RequestOptions<'_>, validators: &Validators) -> Result<Fetched, FetchError> {
+    pub async fn fetch_with(
+        &self,
+        url: &str,
+        opts: &RequestOptions<'_>,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
         let headers = opts.headers;
         let client = self.client_for(opts.proxy)?;
         let transport = |e: reqwest::Error| FetchError::Transport {
@@ -177,7 +187,8 @@ impl Fetcher {
         if let Some(v) = validators.last_modified.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
             map.insert(IF_MODIFIED_SINCE, v);
         }
-        let mut target = reqwest::Url::parse(url).map_err(|e| FetchError::Redirect { url: url.to_string(), message: e.to_string() })?;
+        let mut target = reqwest::Url::parse(url)
+            .map_err(|e| FetchError::Redirect { url: url.to_string(), message: e.to_string() })?;
         let mut visited = vec![target.clone()];
         let mut all_permanent = true;
         let mut resp = loop {
@@ -193,17 +204,26 @@ impl Fetcher {
             }
             let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
             let Some(next) = location.and_then(|l| target.join(l).ok()) else {
-                return Err(FetchError::Redirect { url: url.to_string(), message: format!("HTTP {} without a usable Location", status.as_u16()) });
+                return Err(FetchError::Redirect {
+                    url: url.to_string(),
+                    message: format!("HTTP {} without a usable Location", status.as_u16()),
+                });
             };
             all_permanent &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
             if visited.contains(&next) {
                 return Err(FetchError::Redirect { url: url.to_string(), message: format!("redirect loop at {next}") });
             }
             if visited.len() > MAX_REDIRECTS {
-                return Err(FetchError::Redirect { url: url.to_string(), message: format!("more than {MAX_REDIRECTS} redirects") });
+                return Err(FetchError::Redirect {
+                    url: url.to_string(),
+                    message: format!("more than {MAX_REDIRECTS} redirects"),
+                });
             }
             if !matches!(next.scheme(), "http" | "https") {
-                return Err(FetchError::Redirect { url: url.to_string(), message: format!("redirect to unsupported URL {next}") });
+                return Err(FetchError::Redirect {
+                    url: url.to_string(),
+                    message: format!("redirect to unsupported URL {next}"),
+                });
             }
             visited.push(next.clone());
             target = next;

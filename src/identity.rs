@@ -37,8 +37,28 @@ pub struct Identity {
 
 /// Query parameters that only track where a click came from.
 const TRACKING: &[&str] = &[
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "_hsenc", "_hsmi",
-    "mkt_tok", "ref_src", "ref_url", "cmpid", "ito", "ncid", "spm", "__twitter_impression", "amp", "outputtype",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "ref_src",
+    "ref_url",
+    "cmpid",
+    "ito",
+    "ncid",
+    "spm",
+    "__twitter_impression",
+    "amp",
+    "outputtype",
 ];
 
 /// Normalise a link so that one story has one URL: lower-case scheme and host, no default
@@ -70,7 +90,9 @@ pub fn normalize_link(link: &str) -> String {
     let trimmed = if let Some(p) = path.strip_suffix("/amp").or_else(|| path.strip_suffix("/amp/")) {
         Some(if p.is_empty() { "/".to_string() } else { p.to_string() })
     } else {
-        path.strip_suffix(".amp.html").map(|p| format!("{p}.html")).or_else(|| path.strip_suffix(".amp").map(str::to_string))
+        path.strip_suffix(".amp.html")
+            .map(|p| format!("{p}.html"))
+            .or_else(|| path.strip_suffix(".amp").map(str::to_string))
     };
     if let Some(p) = trimmed {
         url.set_path(&p);
@@ -124,7 +146,10 @@ pub fn identify(items: &[Item], policy: IdPolicy) -> Vec<Identity> {
     if policy == IdPolicy::Auto {
         for (item, link) in items.iter().zip(&links) {
             if has_guid(item) {
-                guid_stories.entry(item.id.as_str()).or_default().push(link.clone().or_else(|| Some(item.title.clone())));
+                guid_stories
+                    .entry(item.id.as_str())
+                    .or_default()
+                    .push(link.clone().or_else(|| Some(item.title.clone())));
             }
         }
     }

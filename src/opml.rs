@@ -59,7 +59,12 @@ pub fn parse(doc: &str) -> Vec<OpmlFeed> {
                     categories.push(c.to_string());
                 }
             }
-            feeds.push(OpmlFeed { title: title.clone().unwrap_or_else(|| url.clone()), url, site: get("htmlUrl"), categories });
+            feeds.push(OpmlFeed {
+                title: title.clone().unwrap_or_else(|| url.clone()),
+                url,
+                site: get("htmlUrl"),
+                categories,
+            });
             if !self_closing {
                 // A feed outline with children: its children are not in its category.
                 stack.push(None);

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Notify};
 
 use crate::config::{Config, Feed, FirstPoll, IdPolicy, OnUpdate};
-use crate::identity::identify;
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::identity::identify;
 use crate::model::{self, AlertPayload, FeedRef, Item, NewAlert, PayloadFeed, PayloadItem};
 use crate::parse::{self, ParseError};
 use crate::rules::{DocFields, Document};
@@ -100,7 +100,11 @@ impl Poller {
         let health = self.store.feed_health(&feed.name).await?;
         let now = Utc::now();
         let (state, since) = match (failed, health.failing_since, health.alerted) {
-            (true, Some(since), false) if (now - since).to_std().unwrap_or_default() > config.daemon.feed_alert_after => ("failing", since),
+            (true, Some(since), false)
+                if (now - since).to_std().unwrap_or_default() > config.daemon.feed_alert_after =>
+            {
+                ("failing", since)
+            }
             (false, _, true) => ("recovered", now),
             _ => return Ok(()),
         };
@@ -109,13 +113,21 @@ impl Poller {
             None => String::new(),
         };
         let title = if state == "failing" {
-            let for_how_long = humantime::format_duration(std::time::Duration::from_secs((now - since).num_seconds().max(0) as u64));
+            let for_how_long =
+                humantime::format_duration(std::time::Duration::from_secs((now - since).num_seconds().max(0) as u64));
             format!("Feed {} has been failing for {for_how_long}", feed.name)
         } else {
             format!("Feed {} works again", feed.name)
         };
         let key = format!("health:{state}:{}", since.timestamp_millis());
-        let item = Item { id: key.clone(), title, link: Some(feed.url.clone()), summary: error, published: Some(now), ..Item::default() };
+        let item = Item {
+            id: key.clone(),
+            title,
+            link: Some(feed.url.clone()),
+            summary: error,
+            published: Some(now),
+            ..Item::default()
+        };
         let feed_ref = FeedRef { name: feed.name.clone(), url: feed.url.clone() };
         let alerts: Vec<NewAlert> = config
             .daemon
@@ -170,7 +182,11 @@ impl Poller {
         let validators = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
         let url = state.moved_to.as_deref().unwrap_or(&feed.url);
         let started = std::time::Instant::now();
-        let opts = crate::fetch::RequestOptions { headers: &feed.headers, basic_auth: feed.basic_auth.as_ref(), proxy: feed.proxy.as_deref() };
+        let opts = crate::fetch::RequestOptions {
+            headers: &feed.headers,
+            basic_auth: feed.basic_auth.as_ref(),
+            proxy: feed.proxy.as_deref(),
+        };
         let fetched = self.fetcher.fetch_with(url, &opts, &validators).await;
         self.metrics.observe_fetch(started.elapsed());
         let fetched = fetched?;
@@ -191,10 +207,12 @@ impl Poller {
         };
         // Parsing is CPU work: keep it off the async workers.
         let url = feed.url.clone();
-        let parsed = tokio::task::spawn_blocking(move || parse::parse_feed_with(&body, content_type.as_deref(), Some(&final_url)))
-            .await
-            .map_err(|e| PollError::Parse { url: url.clone(), source: ParseError::Panicked(e.to_string()) })?
-            .map_err(|source| PollError::Parse { url: url.clone(), source })?;
+        let parsed = tokio::task::spawn_blocking(move || {
+            parse::parse_feed_with(&body, content_type.as_deref(), Some(&final_url))
+        })
+        .await
+        .map_err(|e| PollError::Parse { url: url.clone(), source: ParseError::Panicked(e.to_string()) })?
+        .map_err(|source| PollError::Parse { url: url.clone(), source })?;
 
         let total = parsed.items.len();
         if !parsed.recoveries.is_empty() {
@@ -202,7 +220,8 @@ impl Poller {
         }
         let mut record = self.classify(feed, state.polled_before, parsed.items, validators, status).await?;
         record.recoveries = parsed.recoveries;
-        let queued: Vec<String> = record.items.iter().chain(&record.edits).flat_map(|(_, a)| a.iter().map(|a| a.rule.clone())).collect();
+        let queued: Vec<String> =
+            record.items.iter().chain(&record.edits).flat_map(|(_, a)| a.iter().map(|a| a.rule.clone())).collect();
         let summary = self.store.commit_poll(record).await?;
         self.metrics.inc("pantau_items_new_total", &[], summary.new_items as u64);
         if summary.new_alerts > 0 {
@@ -332,13 +351,7 @@ fn alerts_for_version(config: &Config, feed: &Feed, item: &Item, version: &str, 
         for sink in &rule.sinks {
             let id = model::alert_id(&feed.name, version, &rule.name, sink);
             let payload = payload(&id, &rule.name, &feed_ref, item, &hit.terms, now);
-            out.push(NewAlert {
-                id,
-                rule: rule.name.clone(),
-                sink: sink.clone(),
-                matched: hit.terms.clone(),
-                payload,
-            });
+            out.push(NewAlert { id, rule: rule.name.clone(), sink: sink.clone(), matched: hit.terms.clone(), payload });
         }
     }
     out

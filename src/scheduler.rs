@@ -40,7 +40,8 @@ impl Limits {
     /// Wait for a slot for a poll of `url`: first the host's, then the global one, so that
     /// a slow host never holds global slots while it queues.
     pub async fn acquire(&self, url: &str) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
-        let host = reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)).unwrap_or_default();
+        let host =
+            reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)).unwrap_or_default();
         let sem = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
             Arc::clone(hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))))
@@ -61,7 +62,13 @@ pub fn next_poll(schedule: &Schedule, now: DateTime<Utc>, failures: u32, seed: &
 }
 
 /// [`next_poll`], no sooner than the server's `Retry-After` when it sent one.
-pub fn next_poll_after(schedule: &Schedule, now: DateTime<Utc>, failures: u32, retry_after: Option<Duration>, seed: &str) -> DateTime<Utc> {
+pub fn next_poll_after(
+    schedule: &Schedule,
+    now: DateTime<Utc>,
+    failures: u32,
+    retry_after: Option<Duration>,
+    seed: &str,
+) -> DateTime<Utc> {
     let planned = plan(schedule, now, failures, seed);
     match retry_after.and_then(|r| chrono::Duration::from_std(r.min(Duration::from_secs(7 * 86400))).ok()) {
         Some(r) => planned.max(now + r),
@@ -124,7 +131,13 @@ async fn resume(poller: &Poller, feed: &Feed, now: DateTime<Utc>) -> Result<Date
             let by_schedule = next_poll(&feed.schedule, last, state.consecutive_failures, &feed.name);
             // The recorded plan wins when it is sooner (a shortened interval) or carries a
             // server's Retry-After that the schedule alone would not know about.
-            let planned = state.next_poll_at.map_or(by_schedule, |p| if state.consecutive_failures > 0 { p } else { p.min(by_schedule) });
+            let planned = state.next_poll_at.map_or(by_schedule, |p| {
+                if state.consecutive_failures > 0 {
+                    p
+                } else {
+                    p.min(by_schedule)
+                }
+            });
             planned.max(now)
         }
         None => now,
@@ -161,7 +174,10 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
                     Schedule::Auto { min, max } => Some((min + max) / 2),
                     _ => None,
                 };
-                slots.insert(feed.name.clone(), Slot { feed: feed.clone(), next, running: false, removed: false, adaptive });
+                slots.insert(
+                    feed.name.clone(),
+                    Slot { feed: feed.clone(), next, running: false, removed: false, adaptive },
+                );
             }
         }
     }
@@ -170,7 +186,12 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
 
 /// Poll every feed on its schedule until `cancel` fires, following config reloads; then let
 /// in-flight polls finish within `grace` and name those that did not.
-pub async fn run(poller: Poller, limits: Arc<Limits>, cancel: CancellationToken, grace: Duration) -> Result<(), StoreError> {
+pub async fn run(
+    poller: Poller,
+    limits: Arc<Limits>,
+    cancel: CancellationToken,
+    grace: Duration,
+) -> Result<(), StoreError> {
     let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
     let mut updates = poller.config.clone();
     updates.borrow_and_update();
@@ -296,7 +317,11 @@ async fn drain(
 }
 
 /// Poll every enabled feed once, now, within the limits; returns each feed's outcome.
-pub async fn poll_all(poller: &Poller, feeds: &[Feed], limits: Arc<Limits>) -> Vec<(String, Result<PollOutcome, StoreError>)> {
+pub async fn poll_all(
+    poller: &Poller,
+    feeds: &[Feed],
+    limits: Arc<Limits>,
+) -> Vec<(String, Result<PollOutcome, StoreError>)> {
     let mut tasks = JoinSet::new();
     for feed in feeds.iter().filter(|f| f.enabled).cloned() {
         let (poller, limits) = (poller.clone(), Arc::clone(&limits));

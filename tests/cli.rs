@@ -139,7 +139,10 @@ fn help_lists_the_commands() {
 #[test]
 fn test_rule_exit_codes_and_explanations() {
     let q = r#""Korea Utara" AND senjata"#;
-    let out = pantau().args(["test-rule", q, "--lang", "id", "--text", "Pyongyang: Korea Utara menjual senjatanya."]).output().unwrap();
+    let out = pantau()
+        .args(["test-rule", q, "--lang", "id", "--text", "Pyongyang: Korea Utara menjual senjatanya."])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("matched: korea utara, senjata"), "{text}");

@@ -28,10 +28,7 @@ fn corpus_files(root: &Path) -> Vec<PathBuf> {
             if path.is_dir() {
                 dirs.push(path);
             } else if !(dir == root
-                && matches!(
-                    path.file_name().and_then(|n| n.to_str()),
-                    Some("MANIFEST.tsv" | "FINDINGS.md")
-                ))
+                && matches!(path.file_name().and_then(|n| n.to_str()), Some("MANIFEST.tsv" | "FINDINGS.md")))
             {
                 out.push(path);
             }
@@ -58,21 +55,13 @@ fn parse(root: &Path, rel: &str) -> Result<pantau::model::ParsedFeed, ParseError
 fn corpus_is_read_without_panics_and_at_least_as_well_as_measured() {
     let root = corpus_dir();
     let files = corpus_files(&root);
-    assert!(
-        files.len() >= 2900,
-        "corpus looks incomplete: {} files",
-        files.len()
-    );
+    assert!(files.len() >= 2900, "corpus looks incomplete: {} files", files.len());
     let started = Instant::now();
     let mut by_category: BTreeMap<String, Tally> = BTreeMap::new();
     let mut total = Tally::default();
     let mut panicked = Vec::new();
     for path in &files {
-        let rel = path
-            .strip_prefix(&root)
-            .expect("file is under the corpus")
-            .to_string_lossy()
-            .into_owned();
+        let rel = path.strip_prefix(&root).expect("file is under the corpus").to_string_lossy().into_owned();
         let category = rel.split('/').next().unwrap_or("").to_string();
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{rel}: {e}"));
         // parse_feed_with contains panics itself; catch here too so that one escaping is
@@ -108,16 +97,8 @@ fn corpus_is_read_without_panics_and_at_least_as_well_as_measured() {
     // Measured: 2,941 files with a result, 1,853 with items, 3,718 items (feed-rs 2.4 alone:
     // 2,641 / 1,507 / 3,326; feedparser: 2,973 / 1,849 / 3,722). The 38 files without a result
     // are not feeds: OPML, HTML pages, .htaccess files, gzip bytes, empty documents.
-    assert!(
-        total.results >= 2_930,
-        "files with a result: {}",
-        total.results
-    );
-    assert!(
-        total.with_items >= 1_849,
-        "files with items: {} (feedparser reads 1,849)",
-        total.with_items
-    );
+    assert!(total.results >= 2_930, "files with a result: {}", total.results);
+    assert!(total.with_items >= 1_849, "files with items: {} (feedparser reads 1,849)", total.with_items);
     assert!(total.items >= 3_700, "items: {}", total.items);
 }
 
@@ -128,28 +109,13 @@ fn known_documents_of_the_corpus() {
     // `<rss>` without a version, in windows-1252 without a declaration: a real feed.
     let f = parse(&root, "real/rss-parser/uolNoticias.rss").unwrap();
     assert_eq!(f.items.len(), 15);
-    assert!(
-        f.recoveries.iter().any(|r| r == "repaired: rss version"),
-        "{:?}",
-        f.recoveries
-    );
-    assert!(
-        f.recoveries.iter().any(|r| r.contains("windows-1252")),
-        "{:?}",
-        f.recoveries
-    );
+    assert!(f.recoveries.iter().any(|r| r == "repaired: rss version"), "{:?}", f.recoveries);
+    assert!(f.recoveries.iter().any(|r| r.contains("windows-1252")), "{:?}", f.recoveries);
 
     // The two files that make feed-rs 3 panic.
-    for rel in [
-        "encoding/feedparser/utf-16be-autodetect.xml",
-        "encoding/feedparser/utf-16be-bom.xml",
-    ] {
+    for rel in ["encoding/feedparser/utf-16be-autodetect.xml", "encoding/feedparser/utf-16be-bom.xml"] {
         let f = parse(&root, rel).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        assert!(
-            f.recoveries.iter().any(|r| r.contains("UTF-16BE")),
-            "{rel}: {:?}",
-            f.recoveries
-        );
+        assert!(f.recoveries.iter().any(|r| r.contains("UTF-16BE")), "{rel}: {:?}", f.recoveries);
     }
 
     // Undeclared legacy encodings are guessed.
@@ -160,17 +126,10 @@ fn known_documents_of_the_corpus() {
         ("illformed/feedparser/chardet/eucjp.xml", "EUC-JP"),
         ("illformed/feedparser/chardet/euckr.xml", "EUC-KR"),
         ("illformed/feedparser/chardet/koi8r.xml", "KOI8-R"),
-        (
-            "illformed/feedparser/chardet/windows1255.xml",
-            "windows-1255",
-        ),
+        ("illformed/feedparser/chardet/windows1255.xml", "windows-1255"),
     ] {
         let f = parse(&root, rel).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        assert!(
-            f.recoveries.iter().any(|r| r.contains(encoding)),
-            "{rel}: {:?}",
-            f.recoveries
-        );
+        assert!(f.recoveries.iter().any(|r| r.contains(encoding)), "{rel}: {:?}", f.recoveries);
     }
 
     // Windows-1252 punctuation declared as ISO-8859-1.
@@ -180,22 +139,10 @@ fn known_documents_of_the_corpus() {
     // JSON Feed with "version": "1.0".
     let f = parse(&root, "jsonfeed/gofeed/parser_version_json_10.json").unwrap();
     assert!(!f.items.is_empty());
-    assert!(
-        f.recoveries
-            .iter()
-            .any(|r| r == "repaired: json feed version"),
-        "{:?}",
-        f.recoveries
-    );
+    assert!(f.recoveries.iter().any(|r| r == "repaired: json feed version"), "{:?}", f.recoveries);
 
     // Not feeds at all.
-    for rel in [
-        "illformed/node-feedparser/notafeed.html",
-        "opml/plenary_Indonesia.opml",
-    ] {
-        assert!(
-            matches!(parse(&root, rel), Err(ParseError::Invalid(_))),
-            "{rel}"
-        );
+    for rel in ["illformed/node-feedparser/notafeed.html", "opml/plenary_Indonesia.opml"] {
+        assert!(matches!(parse(&root, rel), Err(ParseError::Invalid(_))), "{rel}");
     }
 }

@@ -260,7 +260,13 @@ fn a_webhook_secret_signs_requests_the_standard_webhooks_way() {
     let (dir, feeds, rx) = setup("signed");
     let cfg = config(&feeds, &rx, "").replace("type = \"webhook\"", "type = \"webhook\"\nsecret = \"${HOOK_SECRET}\"");
     let cfg = dir.config(&cfg);
-    let out = crate::util::pantau().arg("-c").arg(&cfg).arg("once").env("HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").output().unwrap();
+    let out = crate::util::pantau()
+        .arg("-c")
+        .arg(&cfg)
+        .arg("once")
+        .env("HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", show(&out));
     let post = &rx.posts()[0];
     assert_eq!(post.header("webhook-id"), post.header("idempotency-key"));
@@ -283,7 +289,10 @@ fn console_sink_prints_alerts_on_stdout() {
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("[korut-senjata] Intelijen AS: Rusia Beli Roket dari Korut untuk Perangi Ukraina\n"), "{stdout}");
+    assert!(
+        stdout.starts_with("[korut-senjata] Intelijen AS: Rusia Beli Roket dari Korut untuk Perangi Ukraina\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("matched: korea utara, senjata"), "{stdout}");
     assert_eq!(stdout.matches("[korut-senjata]").count(), 1);
     // The database defaults to pantau.db beside the config file.
@@ -302,7 +311,10 @@ fn dead_alerts_are_listed_and_redeliver_revives_them() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let listing = String::from_utf8_lossy(&out.stdout).to_string();
     let id = rx.posts()[0].header("idempotency-key").unwrap().to_string();
-    assert!(listing.contains(&id) && listing.contains("dead") && listing.contains("HTTP 400 no such channel"), "{listing}");
+    assert!(
+        listing.contains(&id) && listing.contains("dead") && listing.contains("HTTP 400 no such channel"),
+        "{listing}"
+    );
 
     let out = run(&cfg, &["redeliver", "--failed"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -407,7 +419,12 @@ fn a_story_syndicated_by_two_feeds_alerts_once() {
     feeds.set("/wire.rss", rss(&[rss_item_at("w-1", "https://ex.id/berita/1", "Korea Utara jual senjata", "x")]));
     feeds.set(
         "/outlet.rss",
-        rss(&[rss_item_at("o-77", "https://EX.id/berita/1/?utm_source=rss&amp;utm_medium=feed#top", "Korea Utara jual senjata", "x")]),
+        rss(&[rss_item_at(
+            "o-77",
+            "https://EX.id/berita/1/?utm_source=rss&amp;utm_medium=feed#top",
+            "Korea Utara jual senjata",
+            "x",
+        )]),
     );
     let cfg = dir.config(&two_feeds_config(&feeds, &rx, ""));
     let out = run(&cfg, &["once"]);
@@ -432,7 +449,10 @@ fn edited_items_update_silently_or_realert_when_asked() {
         feeds.set("/outlet.rss", rss(&[]));
         let cfg = dir.config(&two_feeds_config(&feeds, &rx, &format!("on_update = \"{policy}\"")));
         assert!(run(&cfg, &["once"]).status.success());
-        feeds.set("/wire.rss", rss(&[rss_item_at("w-1", "https://ex.id/1", "Korea Utara jual senjata (diperbarui)", "versi 2")]));
+        feeds.set(
+            "/wire.rss",
+            rss(&[rss_item_at("w-1", "https://ex.id/1", "Korea Utara jual senjata (diperbarui)", "versi 2")]),
+        );
         let out = run(&cfg, &["once"]);
         assert!(out.status.success(), "{}", show(&out));
         assert!(String::from_utf8_lossy(&out.stderr).contains("item edited"), "{}", show(&out));
@@ -456,7 +476,12 @@ fn guids_that_change_on_every_poll_do_not_duplicate_alerts() {
     for poll in 0..3 {
         feeds.set(
             "/wire.rss",
-            rss(&[rss_item_at(&format!("session-{poll}"), "https://ex.id/1?utm_campaign=x", "Korea Utara jual senjata", "x")]),
+            rss(&[rss_item_at(
+                &format!("session-{poll}"),
+                "https://ex.id/1?utm_campaign=x",
+                "Korea Utara jual senjata",
+                "x",
+            )]),
         );
         let cfg = dir.config(&two_feeds_config(&feeds, &rx, ""));
         let out = run(&cfg, &["once"]);
@@ -491,7 +516,8 @@ fn a_guid_repeated_across_stories_does_not_hide_one() {
 fn future_dates_are_treated_as_now() {
     let dir = TempDir::new("future");
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
-    let item = rss_item_at("f", "https://ex.id/f", "Korea Utara jual senjata", "x").replace("Wed, 25 Nov 2026", "Fri, 25 Nov 2039");
+    let item = rss_item_at("f", "https://ex.id/f", "Korea Utara jual senjata", "x")
+        .replace("Wed, 25 Nov 2026", "Fri, 25 Nov 2039");
     feeds.set("/wire.rss", rss(&[item]));
     feeds.set("/outlet.rss", rss(&[]));
     let cfg = dir.config(&two_feeds_config(&feeds, &rx, "max_age = \"1h\""));
@@ -573,7 +599,8 @@ proxy = "{proxy}"
 fn max_attempts_moves_an_alert_to_dead() {
     let (dir, feeds, rx) = setup("maxattempts");
     rx.set_default(Response::status(500));
-    let cfg = dir.config(&config(&feeds, &rx, "").replace("type = \"webhook\"", "type = \"webhook\"\nmax_attempts = 2"));
+    let cfg =
+        dir.config(&config(&feeds, &rx, "").replace("type = \"webhook\"", "type = \"webhook\"\nmax_attempts = 2"));
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(rx.posts().len(), 2, "{}", show(&out));
@@ -632,7 +659,8 @@ fn a_feed_broken_for_too_long_tells_the_operator_once_and_again_when_it_recovers
     feeds.set("/world.rss", sample_feed());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
-    let titles: Vec<String> = rx.posts().iter().map(|p| p.json()["item"]["title"].as_str().unwrap().to_string()).collect();
+    let titles: Vec<String> =
+        rx.posts().iter().map(|p| p.json()["item"]["title"].as_str().unwrap().to_string()).collect();
     assert!(titles.contains(&"Feed world works again".to_string()), "{titles:?}");
     assert!(titles.iter().any(|t| t.starts_with("Intelijen AS")), "the feed's own alert too: {titles:?}");
     let out = run(&cfg, &["alerts"]);

@@ -53,7 +53,8 @@ fn item(guid: &str, title: &str) -> String {
 
 /// The alerted titles, sorted.
 fn titles(rx: &Receiver) -> Vec<String> {
-    let mut t: Vec<String> = rx.posts().iter().map(|p| p.json()["item"]["title"].as_str().unwrap_or("").to_string()).collect();
+    let mut t: Vec<String> =
+        rx.posts().iter().map(|p| p.json()["item"]["title"].as_str().unwrap_or("").to_string()).collect();
     t.sort();
     t
 }
@@ -92,7 +93,8 @@ impl FeedsView {
     /// The row of feed `name` as column → cell. Columns are padded to a common width in
     /// characters, so every cell starts where its header starts.
     fn row(&self, name: &str) -> HashMap<&'static str, String> {
-        const COLUMNS: [&str; 9] = ["NAME", "URL", "STATE", "STATUS", "LAST POLL", "LAST SUCCESS", "ERRORS", "NEXT POLL", "ITEMS"];
+        const COLUMNS: [&str; 9] =
+            ["NAME", "URL", "STATE", "STATUS", "LAST POLL", "LAST SUCCESS", "ERRORS", "NEXT POLL", "ITEMS"];
         let mut lines = self.text.lines();
         let header: Vec<char> = lines.next().expect("a header line").chars().collect();
         let header_s: String = header.iter().collect();
@@ -144,7 +146,12 @@ fn wait_for_row(
         if ready(&row) {
             return (view, row);
         }
-        assert!(start.elapsed() < timeout, "feed {name} not ready within {timeout:?}:\n{}\n--- daemon log ---\n{}", view.text, log());
+        assert!(
+            start.elapsed() < timeout,
+            "feed {name} not ready within {timeout:?}:\n{}\n--- daemon log ---\n{}",
+            view.text,
+            log()
+        );
         thread::sleep(Duration::from_millis(200));
     }
 }
@@ -191,14 +198,25 @@ impl Drop for Daemon {
 }
 
 /// Wait until `server` has seen `n` requests for `path`, or panic with the daemon's log.
-fn wait_for_requests(server: &Server, path: &str, n: usize, timeout: Duration, log: impl Fn() -> String) -> Vec<Request> {
+fn wait_for_requests(
+    server: &Server,
+    path: &str,
+    n: usize,
+    timeout: Duration,
+    log: impl Fn() -> String,
+) -> Vec<Request> {
     let start = Instant::now();
     loop {
         let r = server.requests_to("GET", path);
         if r.len() >= n {
             return r;
         }
-        assert!(start.elapsed() < timeout, "expected {n} GET {path} within {timeout:?}, got {}\n--- daemon log ---\n{}", r.len(), log());
+        assert!(
+            start.elapsed() < timeout,
+            "expected {n} GET {path} within {timeout:?}, got {}\n--- daemon log ---\n{}",
+            r.len(),
+            log()
+        );
         thread::sleep(Duration::from_millis(50));
     }
 }
@@ -305,8 +323,17 @@ fn with_table(table: &[(char, u8)], s: &str) -> Vec<u8> {
 const LATIN2: &[(char, u8)] = &[('ó', 0xF3), ('ń', 0xF1), ('ę', 0xEA), ('ś', 0xB6), ('ć', 0xE6)];
 
 /// The ISO-8859-7 (Greek) bytes of the letters used here.
-const GREEK: &[(char, u8)] =
-    &[('Α', 0xC1), ('θ', 0xE8), ('ή', 0xDE), ('ν', 0xED), ('α', 0xE1), ('Ε', 0xC5), ('λ', 0xEB), ('ά', 0xDC), ('δ', 0xE4)];
+const GREEK: &[(char, u8)] = &[
+    ('Α', 0xC1),
+    ('θ', 0xE8),
+    ('ή', 0xDE),
+    ('ν', 0xED),
+    ('α', 0xE1),
+    ('Ε', 0xC5),
+    ('λ', 0xEB),
+    ('ά', 0xDC),
+    ('δ', 0xE4),
+];
 
 fn utf16le_with_bom(s: &str) -> Vec<u8> {
     let mut out = vec![0xFF, 0xFE];
@@ -339,7 +366,9 @@ fn validating_server(docs: Arc<Mutex<HashMap<String, Doc>>>) -> Server {
         let fresh = match (req.header("if-none-match"), &doc.etag) {
             (Some(sent), Some(etag)) => sent == etag,
             (Some(_), None) => false,
-            (None, _) => matches!((req.header("if-modified-since"), &doc.last_modified), (Some(sent), Some(lm)) if sent == lm),
+            (None, _) => {
+                matches!((req.header("if-modified-since"), &doc.last_modified), (Some(sent), Some(lm)) if sent == lm)
+            }
         };
         let mut resp = if fresh {
             Response::status(304)
@@ -372,7 +401,11 @@ fn the_second_poll_is_conditional_and_a_304_neither_reparses_nor_realerts() {
     // A document whose server sends only Last-Modified, no ETag.
     docs.lock().unwrap().insert(
         "/lm.rss".to_string(),
-        Doc { body: rss(&[item("lm-1", "Korea Utara uji senjata (lm)")]), etag: None, last_modified: Some(MODIFIED_1.into()) },
+        Doc {
+            body: rss(&[item("lm-1", "Korea Utara uji senjata (lm)")]),
+            etag: None,
+            last_modified: Some(MODIFIED_1.into()),
+        },
     );
     let server = validating_server(Arc::clone(&docs));
     let cfg = dir.config(&format!(
@@ -387,7 +420,10 @@ fn the_second_poll_is_conditional_and_a_304_neither_reparses_nor_realerts() {
     assert_eq!(titles(&rx), ["Korea Utara uji senjata (both)", "Korea Utara uji senjata (lm)"], "{}", show(&first));
     for path in ["/both.rss", "/lm.rss"] {
         let r = &server.requests_to("GET", path)[0];
-        assert!(r.header("if-none-match").is_none() && r.header("if-modified-since").is_none(), "the first poll is unconditional: {r:?}");
+        assert!(
+            r.header("if-none-match").is_none() && r.header("if-modified-since").is_none(),
+            "the first poll is unconditional: {r:?}"
+        );
     }
 
     // Second poll: conditional, answered 304.
@@ -413,7 +449,12 @@ fn the_second_poll_is_conditional_and_a_304_neither_reparses_nor_realerts() {
     let view = FeedsView::read(&cfg);
     for name in ["both", "lm"] {
         let row = view.row(name);
-        assert_eq!((row["STATE"].as_str(), row["STATUS"].as_str(), row["ERRORS"].as_str(), row["ITEMS"].as_str()), ("ok", "304", "0", "1"), "{}", view.text);
+        assert_eq!(
+            (row["STATE"].as_str(), row["STATUS"].as_str(), row["ERRORS"].as_str(), row["ITEMS"].as_str()),
+            ("ok", "304", "0", "1"),
+            "{}",
+            view.text
+        );
     }
 
     // The document changes: the stale validators get a 200, the new item alerts, and the
@@ -421,7 +462,10 @@ fn the_second_poll_is_conditional_and_a_304_neither_reparses_nor_realerts() {
     docs.lock().unwrap().insert(
         "/both.rss".to_string(),
         Doc {
-            body: rss(&[item("both-2", "Korea Utara uji senjata lagi (both)"), item("both-1", "Korea Utara uji senjata (both)")]),
+            body: rss(&[
+                item("both-2", "Korea Utara uji senjata lagi (both)"),
+                item("both-1", "Korea Utara uji senjata (both)"),
+            ]),
             etag: Some("W/\"v2\"".into()),
             last_modified: Some(MODIFIED_2.into()),
         },
@@ -430,12 +474,22 @@ fn the_second_poll_is_conditional_and_a_304_neither_reparses_nor_realerts() {
     assert_eq!(rx.posts().len(), 3, "{}", show(&third));
     assert_eq!(rx.posts()[2].json()["item"]["title"], "Korea Utara uji senjata lagi (both)");
     let view = FeedsView::read(&cfg);
-    assert_eq!((view.row("both")["STATUS"].as_str(), view.row("both")["ITEMS"].as_str()), ("200", "2"), "{}", view.text);
+    assert_eq!(
+        (view.row("both")["STATUS"].as_str(), view.row("both")["ITEMS"].as_str()),
+        ("200", "2"),
+        "{}",
+        view.text
+    );
 
     let fourth = once(&cfg);
     let both = server.requests_to("GET", "/both.rss");
     assert_eq!(both.len(), 4);
-    assert_eq!(both[3].header("if-none-match"), Some("W/\"v2\""), "the new (weak) ETag is sent back verbatim: {:?}", both[3]);
+    assert_eq!(
+        both[3].header("if-none-match"),
+        Some("W/\"v2\""),
+        "the new (weak) ETag is sent back verbatim: {:?}",
+        both[3]
+    );
     assert_eq!(both[3].header("if-modified-since"), Some(MODIFIED_2), "{:?}", both[3]);
     assert_eq!(rx.posts().len(), 3, "{}", show(&fourth));
 }
@@ -525,7 +579,12 @@ fn gzip_brotli_and_deflate_bodies_are_decoded_and_their_items_alert() {
     let view = FeedsView::read(&cfg);
     for name in ["gz", "br", "zlib"] {
         let row = view.row(name);
-        assert_eq!((row["STATE"].as_str(), row["STATUS"].as_str(), row["ITEMS"].as_str()), ("ok", "200", "1"), "{}", view.text);
+        assert_eq!(
+            (row["STATE"].as_str(), row["STATUS"].as_str(), row["ITEMS"].as_str()),
+            ("ok", "200", "1"),
+            "{}",
+            view.text
+        );
     }
 }
 
@@ -554,13 +613,25 @@ fn legacy_and_utf16_feeds_are_transcoded_and_match_with_accent_folding() {
     let greek_title = "Αθήνα, Ελλάδα: senjata Korea Utara";
     let docs: HashMap<&str, (&str, Vec<u8>)> = HashMap::from([
         // Declared only in the XML declaration; the server names no charset.
-        ("/cp1252.rss", ("application/rss+xml", windows_1252(&legacy_rss(" encoding=\"windows-1252\"", "cp1252", cp1252_title)))),
+        (
+            "/cp1252.rss",
+            ("application/rss+xml", windows_1252(&legacy_rss(" encoding=\"windows-1252\"", "cp1252", cp1252_title))),
+        ),
         ("/greek.rss", ("text/xml", with_table(GREEK, &legacy_rss(" encoding=\"ISO-8859-7\"", "greek", greek_title)))),
         // Declared only in the HTTP header; the XML declaration names no encoding.
         ("/latin1.rss", ("application/rss+xml; charset=iso-8859-1", latin1(&legacy_rss("", "latin1", latin1_title)))),
-        ("/latin2.rss", ("application/rss+xml; charset=\"ISO-8859-2\"", with_table(LATIN2, &legacy_rss("", "latin2", latin2_title)))),
+        (
+            "/latin2.rss",
+            (
+                "application/rss+xml; charset=\"ISO-8859-2\"",
+                with_table(LATIN2, &legacy_rss("", "latin2", latin2_title)),
+            ),
+        ),
         // UTF-16LE with a byte-order mark.
-        ("/utf16.rss", ("application/rss+xml", utf16le_with_bom(&legacy_rss(" encoding=\"UTF-16\"", "utf16", utf16_title)))),
+        (
+            "/utf16.rss",
+            ("application/rss+xml", utf16le_with_bom(&legacy_rss(" encoding=\"UTF-16\"", "utf16", utf16_title))),
+        ),
     ]);
     // The legacy bodies are not UTF-8: a reader that skipped transcoding would see U+FFFD.
     for path in ["/cp1252.rss", "/greek.rss", "/latin1.rss", "/latin2.rss"] {
@@ -578,7 +649,8 @@ fn legacy_and_utf16_feeds_are_transcoded_and_match_with_accent_folding() {
     cfg.push_str(&alerting("(cafe AND geneve) OR (krakow AND poznan) OR αθηνα", &rx.url()));
     let cfg = dir.config(&cfg);
     let out = once(&cfg);
-    let mut expected: Vec<String> = [cp1252_title, latin1_title, utf16_title, latin2_title, greek_title].map(String::from).to_vec();
+    let mut expected: Vec<String> =
+        [cp1252_title, latin1_title, utf16_title, latin2_title, greek_title].map(String::from).to_vec();
     expected.sort();
     assert_eq!(titles(&rx), expected, "{}", show(&out));
     for post in rx.posts() {
@@ -617,7 +689,9 @@ fn a_body_over_max_body_fails_that_poll_and_the_other_feeds_still_alert() {
     });
     // A 914-byte gzip body that decodes to 200 kB: the cap applies to what is read.
     let bomb = Server::start(|_| {
-        Response::body(200, unhex(GZIP_BOMB)).header("Content-Type", "application/rss+xml").header("Content-Encoding", "gzip")
+        Response::body(200, unhex(GZIP_BOMB))
+            .header("Content-Type", "application/rss+xml")
+            .header("Content-Encoding", "gzip")
     });
     let cfg = dir.config(&format!(
         "{}{}{}{}{}{}",
@@ -631,7 +705,9 @@ fn a_body_over_max_body_fails_that_poll_and_the_other_feeds_still_alert() {
     let out = once(&cfg);
     assert_eq!(titles(&rx), ["Korea Utara uji senjata (small)"], "only the feed under the cap alerts: {}", show(&out));
     let view = FeedsView::read(&cfg);
-    for (name, url) in [("big", feeds.url("/big.rss")), ("streamed", streamed.url("/feed.rss")), ("bomb", bomb.url("/feed.rss"))] {
+    for (name, url) in
+        [("big", feeds.url("/big.rss")), ("streamed", streamed.url("/feed.rss")), ("bomb", bomb.url("/feed.rss"))]
+    {
         let row = view.row(name);
         assert_eq!(
             (row["STATE"].as_str(), row["STATUS"].as_str(), row["ERRORS"].as_str(), row["ITEMS"].as_str()),
@@ -694,9 +770,18 @@ fn a_server_that_trickles_its_body_is_cut_off_at_the_timeout() {
     assert_eq!(titles(&rx), ["Korea Utara uji senjata (good)"], "{}", show(&out));
     let view = FeedsView::read(&cfg);
     let row = view.row("trickle");
-    assert_eq!((row["STATE"].as_str(), row["STATUS"].as_str(), row["ERRORS"].as_str()), ("failing", "timeout", "1"), "{}", view.text);
+    assert_eq!(
+        (row["STATE"].as_str(), row["STATUS"].as_str(), row["ERRORS"].as_str()),
+        ("failing", "timeout", "1"),
+        "{}",
+        view.text
+    );
     let notes = view.notes("trickle");
-    assert!(notes.len() == 1 && notes[0].contains(&trickle.url("/feed.rss")), "the error names the feed URL: {}", view.text);
+    assert!(
+        notes.len() == 1 && notes[0].contains(&trickle.url("/feed.rss")),
+        "the error names the feed URL: {}",
+        view.text
+    );
     assert!(stderr(&out).lines().any(|l| l.contains("poll failed") && l.contains("feed=trickle")), "{}", show(&out));
 }
 
@@ -730,15 +815,26 @@ fn retry_after_on_503_and_429_pushes_the_next_poll_and_survives_a_restart() {
     let log = || daemon1.log();
     wait_for_requests(&feeds.server, "/busy.rss", 1, Duration::from_secs(30), log);
     let recorded = |r: &HashMap<&'static str, String>| r["NEXT POLL"] != "at start" && r["LAST POLL"] != "never";
-    let (view, busy) = wait_for_row(&cfg, "busy", Duration::from_secs(30), |r| recorded(r) && r["STATUS"] == "503", log);
+    let (view, busy) =
+        wait_for_row(&cfg, "busy", Duration::from_secs(30), |r| recorded(r) && r["STATUS"] == "503", log);
     let d = seconds_between(&busy);
-    assert!((3590..=3900).contains(&d), "busy: next poll {d} s after the last, not at least Retry-After 3600 s:\n{}", view.text);
+    assert!(
+        (3590..=3900).contains(&d),
+        "busy: next poll {d} s after the last, not at least Retry-After 3600 s:\n{}",
+        view.text
+    );
     assert_eq!(busy["STATE"], "failing", "{}", view.text);
-    let (view, limited) = wait_for_row(&cfg, "limited", Duration::from_secs(30), |r| recorded(r) && r["STATUS"] == "429", log);
+    let (view, limited) =
+        wait_for_row(&cfg, "limited", Duration::from_secs(30), |r| recorded(r) && r["STATUS"] == "429", log);
     let d = seconds_between(&limited);
-    assert!((7000..=7500).contains(&d), "limited: next poll {d} s after the last, not at least the Retry-After date 2 h ahead:\n{}", view.text);
+    assert!(
+        (7000..=7500).contains(&d),
+        "limited: next poll {d} s after the last, not at least the Retry-After date 2 h ahead:\n{}",
+        view.text
+    );
     // The control: without a hint the 1-minute interval (±5 %) applies.
-    let (view, fine) = wait_for_row(&cfg, "fine", Duration::from_secs(30), |r| recorded(r) && r["STATUS"] == "200", log);
+    let (view, fine) =
+        wait_for_row(&cfg, "fine", Duration::from_secs(30), |r| recorded(r) && r["STATUS"] == "200", log);
     let d = seconds_between(&fine);
     assert!((55..=65).contains(&d), "fine: next poll {d} s after the last:\n{}", view.text);
     daemon1.stop();
@@ -815,13 +911,22 @@ fn a_failing_feed_is_retried_after_a_backoff_not_at_its_interval() {
     let log = || d.log();
     // The healthy feed keeps its 2-second rhythm …
     wait_for_requests(&feeds.server, "/up.rss", 3, Duration::from_secs(30), log);
-    let (view, down) =
-        wait_for_row(&cfg, "down", Duration::from_secs(30), |r| r["NEXT POLL"] != "at start" && r["STATUS"] == "500", log);
+    let (view, down) = wait_for_row(
+        &cfg,
+        "down",
+        Duration::from_secs(30),
+        |r| r["NEXT POLL"] != "at start" && r["STATUS"] == "500",
+        log,
+    );
     // … while the failing one waits about a minute (1 min × 2^0, ±10 %) after its first failure.
     let gap = seconds_between(&down);
     assert!((50..=70).contains(&gap), "down: next poll {gap} s after the first failure:\n{}", view.text);
     let log = d.stop();
-    assert_eq!(feeds.server.requests_to("GET", "/down.rss").len(), 1, "the failing feed was not polled at its 2 s interval:\n{log}");
+    assert_eq!(
+        feeds.server.requests_to("GET", "/down.rss").len(),
+        1,
+        "the failing feed was not polled at its 2 s interval:\n{log}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -839,7 +944,8 @@ fn peak_concurrency(concurrency: usize, per_host: usize) -> usize {
         max.fetch_max(n, Ordering::SeqCst);
         thread::sleep(Duration::from_millis(500));
         now.fetch_sub(1, Ordering::SeqCst);
-        Response::body(200, rss(&[item(req.path.trim_start_matches('/'), "Kabar")])).header("Content-Type", "application/rss+xml")
+        Response::body(200, rss(&[item(req.path.trim_start_matches('/'), "Kabar")]))
+            .header("Content-Type", "application/rss+xml")
     });
     let mut cfg = daemon(&format!("concurrency = {concurrency}\nper_host = {per_host}"));
     for i in 0..6 {
@@ -871,7 +977,12 @@ fn a_chain_of_permanent_redirects_moves_the_feed_to_its_end() {
     feeds.set_response("/old.rss", Response::status(301).header("Location", "/middle.rss"));
     feeds.set_response("/middle.rss", Response::status(308).header("Location", "/new.rss"));
     feeds.set("/new.rss", rss(&[item("moved-1", "Korea Utara uji senjata (pindah)")]));
-    let cfg = dir.config(&format!("{}{}{}", daemon(""), feed("moved", &feeds.url("/old.rss"), ""), alerting(KORUT, &rx.url())));
+    let cfg = dir.config(&format!(
+        "{}{}{}",
+        daemon(""),
+        feed("moved", &feeds.url("/old.rss"), ""),
+        alerting(KORUT, &rx.url())
+    ));
     let out = once(&cfg);
     assert_eq!(titles(&rx), ["Korea Utara uji senjata (pindah)"], "{}", show(&out));
     let view = FeedsView::read(&cfg);
@@ -911,7 +1022,11 @@ fn a_temporary_redirect_anywhere_in_the_chain_does_not_move_the_feed() {
     let out = once(&cfg);
     assert!(!stderr(&out).contains("moved permanently"), "{}", show(&out));
     let hits = |p: &str| feeds.server.requests_to("GET", p).len();
-    assert_eq!((hits("/302.rss"), hits("/307.rss"), hits("/mixed.rss")), (2, 2, 2), "the configured URLs are still polled");
+    assert_eq!(
+        (hits("/302.rss"), hits("/307.rss"), hits("/mixed.rss")),
+        (2, 2, 2),
+        "the configured URLs are still polled"
+    );
     let view = FeedsView::read(&cfg);
     assert!(!view.text.contains("moved permanently"), "{}", view.text);
     for name in ["found", "temporary", "mixed"] {
@@ -945,7 +1060,13 @@ fn ten_redirects_are_followed_and_an_eleventh_or_a_loop_is_an_error() {
     let out = once(&cfg);
     let view = FeedsView::read(&cfg);
     let ten = view.row("ten");
-    assert_eq!((ten["STATE"].as_str(), ten["STATUS"].as_str(), ten["ITEMS"].as_str()), ("ok", "200", "1"), "{}\n{}", view.text, show(&out));
+    assert_eq!(
+        (ten["STATE"].as_str(), ten["STATUS"].as_str(), ten["ITEMS"].as_str()),
+        ("ok", "200", "1"),
+        "{}\n{}",
+        view.text,
+        show(&out)
+    );
     for (name, message) in [("eleven", "more than 10 redirects"), ("loop", "redirect loop")] {
         let row = view.row(name);
         assert_eq!((row["STATE"].as_str(), row["STATUS"].as_str()), ("failing", "redirect-error"), "{}", view.text);

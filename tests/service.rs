@@ -106,8 +106,11 @@ fn healthz_and_metrics_describe_the_running_daemon() {
     assert!(text.contains("pantau_polls_total{result=\"ok\"} 1"), "{text}");
     assert!(text.contains("pantau_items_new_total 3"), "{text}");
     assert!(text.contains("pantau_matches_total{rule=\"korut-senjata\"} 1"), "{text}");
-    assert!(text.contains("pantau_deliveries_total{outcome=\"delivered\",sink=\"hook\"} 1")
-        || text.contains("pantau_deliveries_total{sink=\"hook\",outcome=\"delivered\"} 1"), "{text}");
+    assert!(
+        text.contains("pantau_deliveries_total{outcome=\"delivered\",sink=\"hook\"} 1")
+            || text.contains("pantau_deliveries_total{sink=\"hook\",outcome=\"delivered\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("# TYPE pantau_fetch_seconds histogram"), "{text}");
     assert!(text.contains("pantau_alerts{sink=\"hook\",state=\"delivered\"} 1"), "{text}");
     assert!(text.contains("pantau_feed_consecutive_failures{feed=\"world\"} 0"), "{text}");
@@ -178,10 +181,14 @@ fn systemd_is_told_when_pantau_is_ready_and_stopping() {
 
 #[test]
 fn the_systemd_unit_verifies_and_is_rated_ok_by_systemd_analyze() {
-    let have = std::process::Command::new("systemd-analyze").arg("--version").output().is_ok_and(|o| o.status.success());
+    let have =
+        std::process::Command::new("systemd-analyze").arg("--version").output().is_ok_and(|o| o.status.success());
     if !have {
         // CI installs systemd (scripts/test), so this only skips on machines without it.
-        assert!(std::env::var_os("CI").is_none(), "systemd-analyze is missing in CI: scripts/test should install systemd");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "systemd-analyze is missing in CI: scripts/test should install systemd"
+        );
         eprintln!("SKIPPED: systemd-analyze is not installed; install systemd to check the unit file");
         return;
     }
@@ -194,7 +201,11 @@ fn the_systemd_unit_verifies_and_is_rated_ok_by_systemd_analyze() {
     let out = std::process::Command::new("systemd-analyze").arg("verify").arg(&path).output().unwrap();
     assert!(out.status.success(), "{}", crate::util::show(&out));
     assert!(out.stderr.is_empty(), "no warnings: {}", crate::util::show(&out));
-    let out = std::process::Command::new("systemd-analyze").args(["security", "--offline=true", "--no-pager"]).arg(&path).output().unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(&path)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     let level: f64 = text
         .split("Overall exposure level for pantau.service:")

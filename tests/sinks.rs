@@ -86,7 +86,9 @@ token = "gotify-secret"
     assert!(out.status.success(), "{}", show(&out));
     let reqs = srv.requests();
     assert_eq!(reqs.len(), 9, "one message per sink: {reqs:?}");
-    let find = |prefix: &str| reqs.iter().find(|r| r.path.starts_with(prefix)).unwrap_or_else(|| panic!("no request to {prefix}: {reqs:?}"));
+    let find = |prefix: &str| {
+        reqs.iter().find(|r| r.path.starts_with(prefix)).unwrap_or_else(|| panic!("no request to {prefix}: {reqs:?}"))
+    };
     let title = "Intelijen AS: Rusia Beli Roket dari Korut untuk Perangi Ukraina";
 
     let slack = find("/slack/");
@@ -118,7 +120,8 @@ token = "gotify-secret"
     assert_eq!(gotify.header("x-gotify-key"), Some("gotify-secret"));
 
     // Secrets never reach the logs.
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&run(&cfg, &["once"]).stderr);
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&run(&cfg, &["once"]).stderr);
     for secret in ["SECRET", "syt_secret", "tk_secret", "gotify-secret"] {
         assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
     }
@@ -191,7 +194,9 @@ fn a_hanging_sink_does_not_delay_a_healthy_one() {
         slow.url("/hook"),
         fast.url("/mm")
     );
-    let cfg = dir.config(&config_with_sinks(&feeds, &sinks).replace("[[feed]]", "[daemon]\nshutdown_grace = \"1s\"\n\n[[feed]]"));
+    let cfg = dir.config(
+        &config_with_sinks(&feeds, &sinks).replace("[[feed]]", "[daemon]\nshutdown_grace = \"1s\"\n\n[[feed]]"),
+    );
     let mut child = crate::util::spawn_daemon(&cfg);
     slow.wait_for(1, Duration::from_secs(30));
     // The slow sink is still hanging on its request; the healthy sink has its alert already

@@ -45,7 +45,11 @@ pub async fn feeds(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
                 when(s.last_attempt_at),
                 when(s.last_success_at),
                 s.consecutive_failures.to_string(),
-                if configured.is_some_and(|f| f.enabled) { when(s.next_poll_at).replace("never", "at start") } else { "-".into() },
+                if configured.is_some_and(|f| f.enabled) {
+                    when(s.next_poll_at).replace("never", "at start")
+                } else {
+                    "-".into()
+                },
                 s.items.to_string(),
                 s.last_status.clone().unwrap_or_else(|| "-".into()),
             ),

@@ -25,7 +25,11 @@ fn load_or_report(path: &Path) -> Option<Config> {
             for e in &errors {
                 eprintln!("{}", e.render());
             }
-            eprintln!("pantau: {} error(s) in {}; nothing started (run `pantau check` after fixing)", errors.len(), path.display());
+            eprintln!(
+                "pantau: {} error(s) in {}; nothing started (run `pantau check` after fixing)",
+                errors.len(),
+                path.display()
+            );
             None
         }
     }
@@ -242,8 +246,13 @@ pub async fn once(path: &Path) -> ExitCode {
     match daemon::once(config).await {
         Ok(r) => {
             tracing::info!(
-                feeds_ok = r.feeds_ok, feeds_failed = r.feeds_failed.len(), new_items = r.new_items,
-                new_alerts = r.new_alerts, delivered = r.delivered, dead = r.dead, pending = r.pending,
+                feeds_ok = r.feeds_ok,
+                feeds_failed = r.feeds_failed.len(),
+                new_items = r.new_items,
+                new_alerts = r.new_alerts,
+                delivered = r.delivered,
+                dead = r.dead,
+                pending = r.pending,
                 "cycle complete"
             );
             if !r.feeds_failed.is_empty() {

@@ -33,7 +33,12 @@ pub fn compile(query: &str, lang: Option<&str>) -> Option<Rule> {
             Some(rule)
         }
         Err(e) => {
-            println!("error: invalid rule at column {}: {}\n{}", column(query, e.offset), e.message, caret(query, e.offset));
+            println!(
+                "error: invalid rule at column {}: {}\n{}",
+                column(query, e.offset),
+                e.message,
+                caret(query, e.offset)
+            );
             None
         }
     }
@@ -50,7 +55,15 @@ fn caret(query: &str, offset: usize) -> String {
 
 /// The document for free text (`--text`, `--file`): matched as title+summary+content.
 pub fn text_document(text: &str) -> Document {
-    Document::new(&DocFields { title: "", summary: "", content: text, authors: &[], categories: &[], link: "", feed: "" })
+    Document::new(&DocFields {
+        title: "",
+        summary: "",
+        content: text,
+        authors: &[],
+        categories: &[],
+        link: "",
+        feed: "",
+    })
 }
 
 pub use crate::pipeline::item_document;
@@ -88,7 +101,9 @@ fn word_matches(pattern: &str, word: &str) -> bool {
     if !pattern.contains(['*', '?']) {
         // Also show clitic and reduplicated forms (senjatanya, senjata2) found by lang = "id".
         return word == pattern
-            || word.strip_prefix(pattern).is_some_and(|rest| ["nya", "lah", "kah", "pun", "ku", "mu", "2"].contains(&rest));
+            || word
+                .strip_prefix(pattern)
+                .is_some_and(|rest| ["nya", "lah", "kah", "pun", "ku", "mu", "2"].contains(&rest));
     }
     crate::config::glob_match(pattern, word)
 }

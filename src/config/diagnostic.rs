@@ -64,12 +64,8 @@ impl Diagnostic {
     pub fn render(&self) -> String {
         let mut out = self.to_string();
         if !self.source_line.is_empty() {
-            let pad: String = self
-                .source_line
-                .chars()
-                .take(self.col - 1)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
+            let pad: String =
+                self.source_line.chars().take(self.col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
             out.push_str(&format!("\n    {}\n    {pad}^", self.source_line));
         }
         out

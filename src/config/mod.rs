@@ -212,7 +212,8 @@ pub fn parse_rate(text: &str) -> Result<Duration, String> {
         "s" | "sec" | "second" => Duration::from_secs(1),
         "m" | "min" | "minute" => Duration::from_secs(60),
         "h" | "hour" => Duration::from_secs(3600),
-        other => humantime::parse_duration(other).map_err(|_| format!("unknown unit {other:?}: use s, min, h or a duration"))?,
+        other => humantime::parse_duration(other)
+            .map_err(|_| format!("unknown unit {other:?}: use s, min, h or a duration"))?,
     };
     Ok(unit / count)
 }
@@ -254,11 +255,8 @@ const SINK_TYPES: &[(&str, &[&str])] = &[
 /// environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let source = std::fs::read_to_string(path).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::NotFound {
-            " (pass --config PATH or set PANTAU_CONFIG)"
-        } else {
-            ""
-        };
+        let hint =
+            if e.kind() == std::io::ErrorKind::NotFound { " (pass --config PATH or set PANTAU_CONFIG)" } else { "" };
         ConfigErrors(vec![Diagnostic::whole_file(path, format!("cannot read config file: {e}{hint}"))])
     })?;
     load_str(path, &source, &|name| std::env::var(name).ok())
@@ -353,7 +351,10 @@ impl Validator<'_> {
             }
             Ok(d) => Some(d),
             Err(e) => {
-                self.error(value.span().start, format!("invalid {what} {:?}: {e} (examples: \"90s\", \"15m\", \"2h\", \"7d\")", value.get_ref()));
+                self.error(
+                    value.span().start,
+                    format!("invalid {what} {:?}: {e} (examples: \"90s\", \"15m\", \"2h\", \"7d\")", value.get_ref()),
+                );
                 None
             }
         }
@@ -407,7 +408,10 @@ impl Validator<'_> {
             "link" => Some(IdPolicy::Link),
             "hash" => Some(IdPolicy::Hash),
             other => {
-                self.error(value.span().start, format!("id_policy must be \"auto\", \"guid\", \"link\" or \"hash\", not {other:?}"));
+                self.error(
+                    value.span().start,
+                    format!("id_policy must be \"auto\", \"guid\", \"link\" or \"hash\", not {other:?}"),
+                );
                 None
             }
         }
@@ -427,7 +431,10 @@ impl Validator<'_> {
         let listen = raw.listen.as_ref().and_then(|l| match SocketAddr::from_str(l.get_ref()) {
             Ok(a) => Some(a),
             Err(_) => {
-                self.error(l.span().start, format!("listen must be an address such as \"127.0.0.1:9187\", not {:?}", l.get_ref()));
+                self.error(
+                    l.span().start,
+                    format!("listen must be an address such as \"127.0.0.1:9187\", not {:?}", l.get_ref()),
+                );
                 None
             }
         });
@@ -488,7 +495,9 @@ impl Validator<'_> {
         }
         match reqwest::Url::parse(&url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-            Ok(u) => self.error(value.span().start, format!("{what} must be an http or https URL, not {}:", u.scheme())),
+            Ok(u) => {
+                self.error(value.span().start, format!("{what} must be an http or https URL, not {}:", u.scheme()))
+            }
             // Only mention the URL when it holds no expanded secret.
             Err(e) if url == *value.get_ref() => self.error(value.span().start, format!("invalid {what} {url:?}: {e}")),
             Err(e) => self.error(value.span().start, format!("invalid {what} (after expanding ${{…}}): {e}")),
@@ -522,8 +531,16 @@ impl Validator<'_> {
                     Schedule::Every(daemon.default_interval)
                 }
                 (Some(i), None) if i.get_ref().trim() == "auto" => {
-                    let min = f.min_interval.as_ref().and_then(|m| self.duration(m, "min_interval")).unwrap_or(Duration::from_secs(120));
-                    let max = f.max_interval.as_ref().and_then(|m| self.duration(m, "max_interval")).unwrap_or(Duration::from_secs(3 * 3600));
+                    let min = f
+                        .min_interval
+                        .as_ref()
+                        .and_then(|m| self.duration(m, "min_interval"))
+                        .unwrap_or(Duration::from_secs(120));
+                    let max = f
+                        .max_interval
+                        .as_ref()
+                        .and_then(|m| self.duration(m, "max_interval"))
+                        .unwrap_or(Duration::from_secs(3 * 3600));
                     if min > max {
                         self.error(i.span().start, "min_interval must not be longer than max_interval");
                     }
@@ -535,7 +552,10 @@ impl Validator<'_> {
                     Err(e) => {
                         self.error(
                             s.span().start,
-                            format!("invalid cron schedule {:?}: {e} (six fields, seconds first: \"0 */5 * * * *\")", s.get_ref()),
+                            format!(
+                                "invalid cron schedule {:?}: {e} (six fields, seconds first: \"0 */5 * * * *\")",
+                                s.get_ref()
+                            ),
                         );
                         Schedule::Every(daemon.default_interval)
                     }
@@ -602,7 +622,10 @@ impl Validator<'_> {
             let kind = s.kind.get_ref().as_str();
             let Some((_, allowed)) = SINK_TYPES.iter().find(|(t, _)| *t == kind) else {
                 let names: Vec<&str> = SINK_TYPES.iter().map(|(t, _)| *t).collect();
-                self.error(s.kind.span().start, format!("unknown sink type {kind:?}; expected one of {}", names.join(", ")));
+                self.error(
+                    s.kind.span().start,
+                    format!("unknown sink type {kind:?}; expected one of {}", names.join(", ")),
+                );
                 continue;
             };
             let present: [(&str, Option<usize>); 10] = [
@@ -675,7 +698,10 @@ impl Validator<'_> {
                     let room = self.required(s, "room", &s.room);
                     if let Some(r) = &s.room {
                         if !room.is_empty() && !room.starts_with('!') {
-                            self.error(r.span().start, "room must be a room id such as \"!abc123:example.org\" (not an alias)");
+                            self.error(
+                                r.span().start,
+                                "room must be a room id such as \"!abc123:example.org\" (not an alias)",
+                            );
                         }
                     }
                     SinkKind::Chat(Target::Matrix { homeserver, access_token, room })
@@ -711,13 +737,19 @@ impl Validator<'_> {
                 Some(d) => match d.get_ref().as_str() {
                     "never" => DigestMode::Never,
                     "auto" | "always" if !is_chat => {
-                        self.error(d.span().start, "digests are for chat sinks; webhook and console sinks send one message per alert");
+                        self.error(
+                            d.span().start,
+                            "digests are for chat sinks; webhook and console sinks send one message per alert",
+                        );
                         DigestMode::Never
                     }
                     "auto" => DigestMode::Auto,
                     "always" => DigestMode::Always,
                     other => {
-                        self.error(d.span().start, format!("digest must be \"auto\", \"never\" or \"always\", not {other:?}"));
+                        self.error(
+                            d.span().start,
+                            format!("digest must be \"auto\", \"never\" or \"always\", not {other:?}"),
+                        );
                         DigestMode::Never
                     }
                 },
@@ -725,7 +757,12 @@ impl Validator<'_> {
                 None => DigestMode::Never,
             };
             let burst = s.burst.as_ref().and_then(|b| self.positive(b, "burst")).unwrap_or(10) as usize;
-            let max_attempts = s.max_attempts.as_ref().and_then(|m| self.positive(m, "max_attempts")).unwrap_or(u64::from(crate::deliver::MAX_ATTEMPTS)).min(1000) as u32;
+            let max_attempts = s
+                .max_attempts
+                .as_ref()
+                .and_then(|m| self.positive(m, "max_attempts"))
+                .unwrap_or(u64::from(crate::deliver::MAX_ATTEMPTS))
+                .min(1000) as u32;
             let max_age = s.max_age.as_ref().and_then(|m| self.duration(m, "max_age"));
             out.push(Sink { name: s.name.get_ref().clone(), kind, interval, burst, digest, max_attempts, max_age });
         }
@@ -778,14 +815,20 @@ impl Validator<'_> {
                         }
                     }
                     if list.is_empty() {
-                        self.warn(r.name.span().start, format!("rule {:?} sends to no sink (sinks = [])", r.name.get_ref()));
+                        self.warn(
+                            r.name.span().start,
+                            format!("rule {:?} sends to no sink (sinks = [])", r.name.get_ref()),
+                        );
                     }
                     list.iter().map(|s| s.get_ref().clone()).collect()
                 }
                 None => sinks.iter().map(|s| s.name.clone()).collect(),
             };
             if r.sinks.is_none() && sinks.is_empty() {
-                self.warn(r.name.span().start, format!("rule {:?} has no sink to send to; add a [[sink]]", r.name.get_ref()));
+                self.warn(
+                    r.name.span().start,
+                    format!("rule {:?} has no sink to send to; add a [[sink]]", r.name.get_ref()),
+                );
             }
             if let (Some(matcher), true) = (matcher, r.enabled.unwrap_or(true)) {
                 out.push(Rule {
@@ -875,7 +918,13 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
             &old.rules,
             &new.rules,
             |r| &r.name,
-            |a, b| a.query == b.query && a.feeds == b.feeds && a.tags == b.tags && a.sinks == b.sinks && same_debug(&a.matcher, &b.matcher),
+            |a, b| {
+                a.query == b.query
+                    && a.feeds == b.feeds
+                    && a.tags == b.tags
+                    && a.sinks == b.sinks
+                    && same_debug(&a.matcher, &b.matcher)
+            },
         ),
         sinks: Changes::between(&old.sinks, &new.sinks, |s| &s.name, |a, b| a == b),
         needs_restart,

@@ -91,18 +91,17 @@ fn missing_environment_variable_is_named() {
 
 #[test]
 fn environment_variables_expand_inside_headers() {
-    let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\nheaders = { Authorization = \"Bearer ${TOKEN}\" }\n";
+    let src =
+        "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\nheaders = { Authorization = \"Bearer ${TOKEN}\" }\n";
     let c = load_vars(src, &[("TOKEN", "s3cret")]).unwrap();
     assert_eq!(c.feeds[0].headers, [("Authorization".to_string(), "Bearer s3cret".to_string())]);
 }
 
 #[test]
 fn duplicate_names_are_rejected_at_the_second_one() {
-    let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\n[[feed]]\nname = \"a\"\nurl = \"https://b.example/\"\n";
-    assert_eq!(
-        errors(src),
-        ["/etc/pantau/pantau.toml:5:8: duplicate feed name \"a\"; feed names must be unique"]
-    );
+    let src =
+        "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\n[[feed]]\nname = \"a\"\nurl = \"https://b.example/\"\n";
+    assert_eq!(errors(src), ["/etc/pantau/pantau.toml:5:8: duplicate feed name \"a\"; feed names must be unique"]);
     let src = "[[sink]]\nname = \"s\"\ntype = \"console\"\n[[sink]]\nname = \"s\"\ntype = \"console\"\n";
     assert_eq!(errors(src), ["/etc/pantau/pantau.toml:5:8: duplicate sink name \"s\"; sink names must be unique"]);
 }
@@ -176,16 +175,22 @@ fn globs_match_whole_names() {
 fn adaptive_intervals_take_bounds_and_reject_them_elsewhere() {
     let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\ninterval = \"auto\"\nmin_interval = \"1m\"\nmax_interval = \"1h\"\n";
     let c = load(src).unwrap();
-    assert!(matches!(c.feeds[0].schedule, Schedule::Auto { min, max } if min == Duration::from_secs(60) && max == Duration::from_secs(3600)));
+    assert!(
+        matches!(c.feeds[0].schedule, Schedule::Auto { min, max } if min == Duration::from_secs(60) && max == Duration::from_secs(3600))
+    );
     let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\ninterval = \"5m\"\nmin_interval = \"1m\"\n";
-    assert_eq!(errors(src), ["/etc/pantau/pantau.toml:5:16: min_interval and max_interval apply to interval = \"auto\" only"]);
+    assert_eq!(
+        errors(src),
+        ["/etc/pantau/pantau.toml:5:16: min_interval and max_interval apply to interval = \"auto\" only"]
+    );
 }
 
 #[test]
 fn chat_sinks_need_their_keys_and_rates_parse() {
     let src = "[[sink]]\nname = \"m\"\ntype = \"matrix\"\nhomeserver = \"https://hs.example\"\naccess_token = \"t\"\n";
     assert_eq!(errors(src), ["/etc/pantau/pantau.toml:3:8: a matrix sink needs room = \"…\""]);
-    let src = "[[sink]]\nname = \"s\"\ntype = \"slack\"\nurl = \"https://hooks.example/x\"\nrate = \"2/min\"\nburst = 5\n";
+    let src =
+        "[[sink]]\nname = \"s\"\ntype = \"slack\"\nurl = \"https://hooks.example/x\"\nrate = \"2/min\"\nburst = 5\n";
     let c = load(src).unwrap();
     assert_eq!(c.sinks[0].interval, Duration::from_secs(30));
     assert_eq!(c.sinks[0].burst, 5);
@@ -200,7 +205,9 @@ fn chat_sinks_need_their_keys_and_rates_parse() {
 #[test]
 fn reload_diff_names_what_changed() {
     let old = load(GOOD).unwrap();
-    let new_src = GOOD.replace("default_interval = \"10m\"", "default_interval = \"5m\"").replace("feeds = [\"wor*\"]", "feeds = [\"*\"]")
+    let new_src = GOOD
+        .replace("default_interval = \"10m\"", "default_interval = \"5m\"")
+        .replace("feeds = [\"wor*\"]", "feeds = [\"*\"]")
         + "\n[[feed]]\nname = \"new\"\nurl = \"https://new.example/\"\n";
     let new = load(&new_src).unwrap();
     let d = diff(&old, &new);

@@ -151,7 +151,13 @@ async fn send_chat(client: &reqwest::Client, target: &chat::Target, req: chat::H
         Ok(r) => r,
         // The error text can hold the URL, which for chat webhooks is a secret: keep the kind.
         Err(e) => {
-            let kind = if e.is_timeout() { "timed out" } else if e.is_connect() { "connection failed" } else { "request failed" };
+            let kind = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "connection failed"
+            } else {
+                "request failed"
+            };
             return Outcome::Retry { after: None, error: format!("{} {kind}", target.kind()) };
         }
     };
@@ -168,7 +174,9 @@ async fn send_chat(client: &reqwest::Client, target: &chat::Target, req: chat::H
     let hint = target.retry_hint(status, &headers, &body);
     match classify_status(status, hint, &body) {
         // A 2xx that the service itself calls a failure (Telegram "ok": false) is permanent.
-        Outcome::Delivered => Outcome::Dead(format!("HTTP {status} but not accepted: {}", body.chars().take(200).collect::<String>())),
+        Outcome::Delivered => {
+            Outcome::Dead(format!("HTTP {status} but not accepted: {}", body.chars().take(200).collect::<String>()))
+        }
         other => other,
     }
 }
@@ -284,7 +292,10 @@ pub async fn run_worker(
                         tally.delivered += 1;
                     }
                     Outcome::Retry { after, error } if alert.attempts + 1 < sender.max_attempts => {
-                        store.mark_retry(&alert.id, backoff(alert.attempts, *after, &alert.id), error).await.map_err(err)?;
+                        store
+                            .mark_retry(&alert.id, backoff(alert.attempts, *after, &alert.id), error)
+                            .await
+                            .map_err(err)?;
                         tally.retried += 1;
                     }
                     Outcome::Retry { error, .. } | Outcome::Dead(error) => {
@@ -367,7 +378,9 @@ pub fn classify_status(status: u16, retry_after: Option<Duration>, body: &str) -
     let snippet: String = body.chars().take(200).collect();
     match status {
         200..=299 => Outcome::Delivered,
-        408 | 429 | 500..=599 => Outcome::Retry { after: retry_after, error: format!("HTTP {status} {snippet}").trim().to_string() },
+        408 | 429 | 500..=599 => {
+            Outcome::Retry { after: retry_after, error: format!("HTTP {status} {snippet}").trim().to_string() }
+        }
         410 => Outcome::Dead(format!("HTTP 410 Gone: the endpoint no longer exists {snippet}").trim().to_string()),
         _ => Outcome::Dead(format!("HTTP {status} {snippet}").trim().to_string()),
     }

@@ -50,13 +50,7 @@ fn iso(s: &str) -> Option<DateTime<Utc>> {
         Some(z) => zone_offset(z.as_str())?,
         None => 0,
     };
-    build(
-        date,
-        num(4).unwrap_or(0),
-        num(5).unwrap_or(0),
-        num(6).unwrap_or(0),
-        offset,
-    )
+    build(date, num(4).unwrap_or(0), num(5).unwrap_or(0), num(6).unwrap_or(0), offset)
 }
 
 fn rfc822(s: &str) -> Option<DateTime<Utc>> {
@@ -75,22 +69,12 @@ fn rfc822(s: &str) -> Option<DateTime<Utc>> {
         // The zone is the first word; anything after it, e.g. "+0700 (WIB)", is commentary.
         zone_offset(rest.split_whitespace().next().unwrap_or(""))?
     };
-    build(
-        date,
-        num(4).unwrap_or(0),
-        num(5).unwrap_or(0),
-        num(6).unwrap_or(0),
-        offset,
-    )
+    build(date, num(4).unwrap_or(0), num(5).unwrap_or(0), num(6).unwrap_or(0), offset)
 }
 
 fn build(date: NaiveDate, h: u32, m: u32, sec: u32, offset_secs: i64) -> Option<DateTime<Utc>> {
     // "24:00" and a leap second ":60" are written by real feeds; roll them over.
-    let (date, h) = if h == 24 {
-        (date.succ_opt()?, 0)
-    } else {
-        (date, h)
-    };
+    let (date, h) = if h == 24 { (date.succ_opt()?, 0) } else { (date, h) };
     let time = NaiveTime::from_hms_opt(h, m, sec.min(59))?;
     let local = NaiveDateTime::new(date, time);
     Some(Utc.from_utc_datetime(&local) - Duration::seconds(offset_secs))
@@ -124,25 +108,13 @@ fn zone_offset(zone: &str) -> Option<i64> {
     let z = zone.trim().trim_matches(|c| c == '(' || c == ')');
     let upper = z.to_ascii_uppercase();
     // "GMT+07:00" / "UTC-5" style.
-    let numeric = upper
-        .strip_prefix("GMT")
-        .or_else(|| upper.strip_prefix("UTC"))
-        .unwrap_or(&upper);
+    let numeric = upper.strip_prefix("GMT").or_else(|| upper.strip_prefix("UTC")).unwrap_or(&upper);
     if let Some(sign) = numeric.chars().next().filter(|c| *c == '+' || *c == '-') {
-        let digits: String = numeric[1..]
-            .chars()
-            .filter(|c| c.is_ascii_digit())
-            .collect();
+        let digits: String = numeric[1..].chars().filter(|c| c.is_ascii_digit()).collect();
         let (h, m) = match digits.len() {
             1 | 2 => (digits.parse::<i64>().ok()?, 0),
-            3 => (
-                digits[..1].parse::<i64>().ok()?,
-                digits[1..].parse::<i64>().ok()?,
-            ),
-            4 => (
-                digits[..2].parse::<i64>().ok()?,
-                digits[2..].parse::<i64>().ok()?,
-            ),
+            3 => (digits[..1].parse::<i64>().ok()?, digits[1..].parse::<i64>().ok()?),
+            4 => (digits[..2].parse::<i64>().ok()?, digits[2..].parse::<i64>().ok()?),
             _ => return None,
         };
         if h > 14 || m > 59 {
@@ -196,129 +168,51 @@ mod tests {
 
     #[test]
     fn standard_forms() {
-        assert_eq!(
-            p("2024-08-06T10:00:00Z").unwrap(),
-            "2024-08-06T10:00:00+00:00"
-        );
-        assert_eq!(
-            p("2024-08-06T10:00:00.123+07:00").unwrap(),
-            "2024-08-06T03:00:00.123+00:00"
-        );
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00 GMT").unwrap(),
-            "2024-08-06T10:00:00+00:00"
-        );
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00 +0700").unwrap(),
-            "2024-08-06T03:00:00+00:00"
-        );
+        assert_eq!(p("2024-08-06T10:00:00Z").unwrap(), "2024-08-06T10:00:00+00:00");
+        assert_eq!(p("2024-08-06T10:00:00.123+07:00").unwrap(), "2024-08-06T03:00:00.123+00:00");
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00 GMT").unwrap(), "2024-08-06T10:00:00+00:00");
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00 +0700").unwrap(), "2024-08-06T03:00:00+00:00");
     }
 
     #[test]
     fn iso_without_zone_or_time_is_utc() {
-        assert_eq!(
-            p("2024-08-06T10:00:00").unwrap(),
-            "2024-08-06T10:00:00+00:00"
-        );
+        assert_eq!(p("2024-08-06T10:00:00").unwrap(), "2024-08-06T10:00:00+00:00");
         assert_eq!(p("2024-08-06 10:00").unwrap(), "2024-08-06T10:00:00+00:00");
         assert_eq!(p("2024-08-06").unwrap(), "2024-08-06T00:00:00+00:00");
-        assert_eq!(
-            p("2024-08-06T10:00:00+0700").unwrap(),
-            "2024-08-06T03:00:00+00:00"
-        );
-        assert_eq!(
-            p("2024-08-06T10:00+07").unwrap(),
-            "2024-08-06T03:00:00+00:00"
-        );
+        assert_eq!(p("2024-08-06T10:00:00+0700").unwrap(), "2024-08-06T03:00:00+00:00");
+        assert_eq!(p("2024-08-06T10:00+07").unwrap(), "2024-08-06T03:00:00+00:00");
     }
 
     #[test]
     fn named_zones() {
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00 EST").unwrap(),
-            "2024-08-06T15:00:00+00:00"
-        );
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00 WIB").unwrap(),
-            "2024-08-06T03:00:00+00:00"
-        );
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00 WITA").unwrap(),
-            "2024-08-06T02:00:00+00:00"
-        );
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00 WIT").unwrap(),
-            "2024-08-06T01:00:00+00:00"
-        );
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00 UTC").unwrap(),
-            "2024-08-06T10:00:00+00:00"
-        );
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00 -0000").unwrap(),
-            "2024-08-06T10:00:00+00:00"
-        );
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00 +0700 (WIB)").unwrap(),
-            "2024-08-06T03:00:00+00:00"
-        );
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00 Z").unwrap(),
-            "2024-08-06T10:00:00+00:00"
-        );
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00 EST").unwrap(), "2024-08-06T15:00:00+00:00");
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00 WIB").unwrap(), "2024-08-06T03:00:00+00:00");
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00 WITA").unwrap(), "2024-08-06T02:00:00+00:00");
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00 WIT").unwrap(), "2024-08-06T01:00:00+00:00");
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00 UTC").unwrap(), "2024-08-06T10:00:00+00:00");
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00 -0000").unwrap(), "2024-08-06T10:00:00+00:00");
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00 +0700 (WIB)").unwrap(), "2024-08-06T03:00:00+00:00");
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00 Z").unwrap(), "2024-08-06T10:00:00+00:00");
     }
 
     #[test]
     fn sloppy_rfc822() {
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00 +0000").unwrap(),
-            "2024-08-06T10:00:00+00:00"
-        );
-        assert_eq!(
-            p("Thurs, 6 August 2024 9:05:00 GMT").unwrap(),
-            "2024-08-06T09:05:00+00:00"
-        );
-        assert_eq!(
-            p("06 Aug 24 10:00:00 GMT").unwrap(),
-            "2024-08-06T10:00:00+00:00"
-        );
-        assert_eq!(
-            p("Sat, 25 Aug 2012 24:00:00 GMT").unwrap(),
-            "2012-08-26T00:00:00+00:00"
-        );
+        assert_eq!(p("Tue, 06 Aug 2024 10:00 +0000").unwrap(), "2024-08-06T10:00:00+00:00");
+        assert_eq!(p("Thurs, 6 August 2024 9:05:00 GMT").unwrap(), "2024-08-06T09:05:00+00:00");
+        assert_eq!(p("06 Aug 24 10:00:00 GMT").unwrap(), "2024-08-06T10:00:00+00:00");
+        assert_eq!(p("Sat, 25 Aug 2012 24:00:00 GMT").unwrap(), "2012-08-26T00:00:00+00:00");
         assert_eq!(p("06 Aug 2024").unwrap(), "2024-08-06T00:00:00+00:00");
-        assert_eq!(
-            p("Tue, 06 Aug 2024 10:00:00").unwrap(),
-            "2024-08-06T10:00:00+00:00"
-        );
+        assert_eq!(p("Tue, 06 Aug 2024 10:00:00").unwrap(), "2024-08-06T10:00:00+00:00");
     }
 
     #[test]
     fn indonesian_names() {
-        assert_eq!(
-            p("Senin, 06 Agu 2024 10:00:00 +0700").unwrap(),
-            "2024-08-06T03:00:00+00:00"
-        );
-        assert_eq!(
-            p("Rabu, 15 Mei 2024 08:30:00 WIB").unwrap(),
-            "2024-05-15T01:30:00+00:00"
-        );
-        assert_eq!(
-            p("Jum'at, 11 Okt 2024 19:00:00 +0700").unwrap(),
-            "2024-10-11T12:00:00+00:00"
-        );
-        assert_eq!(
-            p("Sabtu, 21 Des 2024 07:00 WIB").unwrap(),
-            "2024-12-21T00:00:00+00:00"
-        );
-        assert_eq!(
-            p("Kamis, 1 Agustus 2024 10:00:00 +0700").unwrap(),
-            "2024-08-01T03:00:00+00:00"
-        );
-        assert_eq!(
-            p("Minggu, 3 Nop 2024 10:00:00 +0700").unwrap(),
-            "2024-11-03T03:00:00+00:00"
-        );
+        assert_eq!(p("Senin, 06 Agu 2024 10:00:00 +0700").unwrap(), "2024-08-06T03:00:00+00:00");
+        assert_eq!(p("Rabu, 15 Mei 2024 08:30:00 WIB").unwrap(), "2024-05-15T01:30:00+00:00");
+        assert_eq!(p("Jum'at, 11 Okt 2024 19:00:00 +0700").unwrap(), "2024-10-11T12:00:00+00:00");
+        assert_eq!(p("Sabtu, 21 Des 2024 07:00 WIB").unwrap(), "2024-12-21T00:00:00+00:00");
+        assert_eq!(p("Kamis, 1 Agustus 2024 10:00:00 +0700").unwrap(), "2024-08-01T03:00:00+00:00");
+        assert_eq!(p("Minggu, 3 Nop 2024 10:00:00 +0700").unwrap(), "2024-11-03T03:00:00+00:00");
     }
 
     #[test]

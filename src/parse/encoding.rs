@@ -5,8 +5,8 @@
 //! for bytes that are neither declared nor valid UTF-8, a guess among the legacy encodings.
 
 use encoding_rs::{
-    Encoding, BIG5, EUC_JP, EUC_KR, GBK, KOI8_R, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8,
-    WINDOWS_1251, WINDOWS_1252, WINDOWS_1255, WINDOWS_874,
+    Encoding, BIG5, EUC_JP, EUC_KR, GBK, KOI8_R, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1251, WINDOWS_1252,
+    WINDOWS_1255, WINDOWS_874,
 };
 
 /// A document as UTF-8, with a note when it was not UTF-8 to begin with.
@@ -73,16 +73,10 @@ fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, Option<String>) 
     // around the first ASCII characters give the width and the byte order away.
     match bytes {
         [0, 0, 0, b, ..] if b.is_ascii() && *b != 0 => {
-            return (
-                utf32(bytes, true),
-                Some("transcoded from UTF-32BE (no byte-order mark)".into()),
-            )
+            return (utf32(bytes, true), Some("transcoded from UTF-32BE (no byte-order mark)".into()))
         }
         [b, 0, 0, 0, ..] if b.is_ascii() && *b != 0 => {
-            return (
-                utf32(bytes, false),
-                Some("transcoded from UTF-32LE (no byte-order mark)".into()),
-            )
+            return (utf32(bytes, false), Some("transcoded from UTF-32LE (no byte-order mark)".into()))
         }
         [0, a, 0, b, ..] if a.is_ascii() && b.is_ascii() && *a != 0 => {
             return with(UTF_16BE, bytes, " (no byte-order mark)")
@@ -114,10 +108,7 @@ fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, Option<String>) 
         (Some(e), Some(s)) if is_single_byte(e) => {
             // Valid UTF-8 with multi-byte sequences is almost never a legacy single-byte text:
             // the declaration is stale (a common server or template mistake).
-            (
-                s.to_string(),
-                Some(format!("declared {} but read as UTF-8", e.name())),
-            )
+            (s.to_string(), Some(format!("declared {} but read as UTF-8", e.name())))
         }
         (Some(e), _) if e != UTF_8 => with(e, bytes, ""),
         (Some(_), None) => {
@@ -134,17 +125,7 @@ fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, Option<String>) 
 }
 
 fn is_single_byte(e: &'static Encoding) -> bool {
-    ![
-        UTF_8,
-        GBK,
-        BIG5,
-        SHIFT_JIS,
-        EUC_JP,
-        EUC_KR,
-        encoding_rs::GB18030,
-        encoding_rs::ISO_2022_JP,
-    ]
-    .contains(&e)
+    ![UTF_8, GBK, BIG5, SHIFT_JIS, EUC_JP, EUC_KR, encoding_rs::GB18030, encoding_rs::ISO_2022_JP].contains(&e)
 }
 
 fn with(e: &'static Encoding, bytes: &[u8], how: &str) -> (String, Option<String>) {
@@ -159,10 +140,7 @@ fn with(e: &'static Encoding, bytes: &[u8], how: &str) -> (String, Option<String
 fn utf8_or_lossy(bytes: &[u8]) -> (String, Option<String>) {
     match std::str::from_utf8(bytes) {
         Ok(s) => (s.to_string(), None),
-        Err(_) => (
-            String::from_utf8_lossy(bytes).into_owned(),
-            Some("invalid UTF-8 bytes replaced".into()),
-        ),
+        Err(_) => (String::from_utf8_lossy(bytes).into_owned(), Some("invalid UTF-8 bytes replaced".into())),
     }
 }
 
@@ -171,11 +149,7 @@ fn utf32(bytes: &[u8], big_endian: bool) -> String {
         .chunks_exact(4)
         .map(|c| {
             let b = [c[0], c[1], c[2], c[3]];
-            let v = if big_endian {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            };
+            let v = if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) };
             char::from_u32(v).unwrap_or('\u{FFFD}')
         })
         .collect()
@@ -200,14 +174,9 @@ pub(crate) fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
     if !head.starts_with(b"<?xml") {
         return None;
     }
-    let end = head
-        .windows(2)
-        .position(|w| w == b"?>")
-        .unwrap_or(head.len());
+    let end = head.windows(2).position(|w| w == b"?>").unwrap_or(head.len());
     let decl = &head[..end];
-    let at = decl
-        .windows(8)
-        .position(|w| w.eq_ignore_ascii_case(b"encoding"))?;
+    let at = decl.windows(8).position(|w| w.eq_ignore_ascii_case(b"encoding"))?;
     let rest = &decl[at + 8..];
     let rest = &rest[rest.iter().position(|b| !b.is_ascii_whitespace())?..];
     let rest = rest.strip_prefix(b"=")?;
@@ -215,15 +184,9 @@ pub(crate) fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
     let quote = *rest.first()?;
     let value = if quote == b'"' || quote == b'\'' {
         let inner = &rest[1..];
-        &inner[..inner
-            .iter()
-            .position(|b| *b == quote)
-            .unwrap_or(inner.len())]
+        &inner[..inner.iter().position(|b| *b == quote).unwrap_or(inner.len())]
     } else {
-        &rest[..rest
-            .iter()
-            .position(|b| b.is_ascii_whitespace() || *b == b'?')
-            .unwrap_or(rest.len())]
+        &rest[..rest.iter().position(|b| b.is_ascii_whitespace() || *b == b'?').unwrap_or(rest.len())]
     };
     let value = std::str::from_utf8(value).ok()?.trim();
     (!value.is_empty()).then(|| value.to_string())
@@ -250,18 +213,8 @@ pub(crate) fn guess(bytes: &[u8]) -> (&'static Encoding, i64) {
     if high == 0 || paired * 2 < high {
         return (WINDOWS_1252, 0);
     }
-    let candidates = [
-        GBK,
-        BIG5,
-        SHIFT_JIS,
-        EUC_JP,
-        EUC_KR,
-        KOI8_R,
-        WINDOWS_1255,
-        WINDOWS_1251,
-        WINDOWS_874,
-        WINDOWS_1252,
-    ];
+    let candidates =
+        [GBK, BIG5, SHIFT_JIS, EUC_JP, EUC_KR, KOI8_R, WINDOWS_1255, WINDOWS_1251, WINDOWS_874, WINDOWS_1252];
     // Ties go to the earlier candidate: Hebrew letters read as windows-1251 are all lower-case
     // Cyrillic, while Russian text read as windows-1255 hits its unassigned bytes.
     let mut best = (WINDOWS_1252, i64::MIN);
@@ -403,8 +356,7 @@ mod tests {
 
     #[test]
     fn stale_single_byte_declaration_on_utf8_is_ignored() {
-        let b =
-            "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><a>Jakarta – Surabaya</a>".as_bytes();
+        let b = "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><a>Jakarta – Surabaya</a>".as_bytes();
         let d = to_utf8(b, None);
         assert!(d.text.contains("Jakarta – Surabaya"));
         assert!(d.notes[0].contains("read as UTF-8"));
@@ -430,34 +382,13 @@ mod tests {
 
         for (e, s) in [
             (BIG5, "<title>中文新聞標題，今天的天氣很好</title>"),
-            (
-                GBK,
-                "<title>中文新闻标题，今天的天气很好，我们在这里</title>",
-            ),
-            (
-                SHIFT_JIS,
-                "<title>日本語のニュースです。今日はいい天気ですね</title>",
-            ),
-            (
-                EUC_JP,
-                "<title>日本語のニュースです。今日はいい天気ですね</title>",
-            ),
-            (
-                EUC_KR,
-                "<title>한국어 뉴스 제목입니다 오늘 날씨가 좋습니다</title>",
-            ),
-            (
-                KOI8_R,
-                "<title>Новости дня: сегодня хорошая погода в городе</title>",
-            ),
-            (
-                WINDOWS_1251,
-                "<title>Новости дня: Сегодня хорошая погода. Мы рады, я тоже</title>",
-            ),
-            (
-                WINDOWS_1255,
-                "<title>חדשות היום: מזג האוויר טוב היום בעיר</title>",
-            ),
+            (GBK, "<title>中文新闻标题，今天的天气很好，我们在这里</title>"),
+            (SHIFT_JIS, "<title>日本語のニュースです。今日はいい天気ですね</title>"),
+            (EUC_JP, "<title>日本語のニュースです。今日はいい天気ですね</title>"),
+            (EUC_KR, "<title>한국어 뉴스 제목입니다 오늘 날씨가 좋습니다</title>"),
+            (KOI8_R, "<title>Новости дня: сегодня хорошая погода в городе</title>"),
+            (WINDOWS_1251, "<title>Новости дня: Сегодня хорошая погода. Мы рады, я тоже</title>"),
+            (WINDOWS_1255, "<title>חדשות היום: מזג האוויר טוב היום בעיר</title>"),
             (WINDOWS_874, "<title>ข่าววันนี้ อากาศดีมากในเมือง</title>"),
         ] {
             let d = to_utf8(&enc(e, s), None);
@@ -475,9 +406,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_with_bom_is_replaced_not_fatal() {
-        let b = [
-            0xEF, 0xBB, 0xBF, b'<', b'a', b'>', 0xFF, b'<', b'/', b'a', b'>',
-        ];
+        let b = [0xEF, 0xBB, 0xBF, b'<', b'a', b'>', 0xFF, b'<', b'/', b'a', b'>'];
         let d = to_utf8(&b, None);
         assert_eq!(d.text, "<a>\u{FFFD}</a>");
         assert!(!d.notes.is_empty());
@@ -485,22 +414,10 @@ mod tests {
 
     #[test]
     fn charset_parameter_parsing() {
-        assert_eq!(
-            http_charset("text/xml; charset=UTF-8").as_deref(),
-            Some("UTF-8")
-        );
-        assert_eq!(
-            http_charset("text/xml;Charset='gbk' ; q=1").as_deref(),
-            Some("gbk")
-        );
+        assert_eq!(http_charset("text/xml; charset=UTF-8").as_deref(), Some("UTF-8"));
+        assert_eq!(http_charset("text/xml;Charset='gbk' ; q=1").as_deref(), Some("gbk"));
         assert_eq!(http_charset("text/xml"), None);
-        assert_eq!(
-            xml_declared_encoding(b"  <?xml version='1.0' encoding = \"big5\" ?>").as_deref(),
-            Some("big5")
-        );
-        assert_eq!(
-            xml_declared_encoding(b"<?xml version='1.0'?><encoding/>"),
-            None
-        );
+        assert_eq!(xml_declared_encoding(b"  <?xml version='1.0' encoding = \"big5\" ?>").as_deref(), Some("big5"));
+        assert_eq!(xml_declared_encoding(b"<?xml version='1.0'?><encoding/>"), None);
     }
 }

@@ -63,11 +63,7 @@ pub(crate) fn extract_xml(text: &str, base: Option<&Url>) -> Option<ParsedFeed> 
 
     for (tok, start, end) in Scanner::new(text) {
         match tok {
-            Tok::Start {
-                name,
-                attrs,
-                self_closing,
-            } => {
+            Tok::Start { name, attrs, self_closing } => {
                 let lname = local(name).to_ascii_lowercase();
                 let depth = stack.len();
                 if depth <= 2 && ROOTS.contains(&lname.as_str()) {
@@ -78,21 +74,13 @@ pub(crate) fn extract_xml(text: &str, base: Option<&Url>) -> Option<ParsedFeed> 
                         if feed.items.len() >= MAX_ITEMS {
                             break;
                         }
-                        item = Some(OpenItem {
-                            depth,
-                            attrs,
-                            fields: Vec::new(),
-                        });
+                        item = Some(OpenItem { depth, attrs, fields: Vec::new() });
                         Role::Item
                     }
                     Some(it) if depth == it.depth + 1 => {
                         if self_closing {
                             if let Some(it) = item.as_mut() {
-                                it.fields.push(Field {
-                                    lname,
-                                    attrs,
-                                    inner: "",
-                                });
+                                it.fields.push(Field { lname, attrs, inner: "" });
                             }
                             continue;
                         }
@@ -100,9 +88,7 @@ pub(crate) fn extract_xml(text: &str, base: Option<&Url>) -> Option<ParsedFeed> 
                     }
                     None if depth <= 3
                         && (lname == "title" || lname == "link")
-                        && stack
-                            .last()
-                            .is_some_and(|p| ROOTS.contains(&p.lname.as_str())) =>
+                        && stack.last().is_some_and(|p| ROOTS.contains(&p.lname.as_str())) =>
                     {
                         if self_closing {
                             feed_field(&mut feed, &lname, attrs, "", base);
@@ -115,21 +101,11 @@ pub(crate) fn extract_xml(text: &str, base: Option<&Url>) -> Option<ParsedFeed> 
                 if self_closing || stack.len() >= MAX_DEPTH {
                     continue;
                 }
-                stack.push(Frame {
-                    lname,
-                    attrs,
-                    content_start: end,
-                    role,
-                });
+                stack.push(Frame { lname, attrs, content_start: end, role });
             }
             Tok::End { name } => {
                 let lname = local(name).to_ascii_lowercase();
-                let Some(k) = stack
-                    .iter()
-                    .rev()
-                    .take(MAX_UNWIND)
-                    .position(|f| f.lname == lname)
-                else {
+                let Some(k) = stack.iter().rev().take(MAX_UNWIND).position(|f| f.lname == lname) else {
                     continue;
                 };
                 for _ in 0..=k {
@@ -161,11 +137,7 @@ fn finish<'a>(
     match frame.role {
         Role::Field => {
             if let Some(it) = item.as_mut() {
-                it.fields.push(Field {
-                    lname: frame.lname,
-                    attrs: frame.attrs,
-                    inner,
-                });
+                it.fields.push(Field { lname: frame.lname, attrs: frame.attrs, inner });
             }
         }
         Role::Item => {
@@ -188,9 +160,7 @@ fn feed_field(feed: &mut ParsedFeed, lname: &str, attrs: &str, inner: &str, base
         }
         "link" if feed.link.is_none() => {
             let rel = attr(attrs, "rel").unwrap_or("alternate");
-            let href = attr(attrs, "href")
-                .map(str::to_string)
-                .unwrap_or_else(|| raw_value(inner));
+            let href = attr(attrs, "href").map(str::to_string).unwrap_or_else(|| raw_value(inner));
             let href = href.trim();
             if !href.is_empty() && rel.eq_ignore_ascii_case("alternate") {
                 feed.link = Some(absolute(href, base));
@@ -219,11 +189,7 @@ fn raw_value(inner: &str) -> String {
 /// Plain text of a field, honouring an Atom-style `type` attribute.
 fn text_of(inner: &str, attrs: &str) -> String {
     let ty = attr(attrs, "type").unwrap_or("").to_ascii_lowercase();
-    let ct = if ty.contains("html") {
-        "text/html"
-    } else {
-        "text/plain"
-    };
+    let ct = if ty.contains("html") { "text/html" } else { "text/plain" };
     reduce(&raw_value(inner), ct)
 }
 
@@ -261,10 +227,7 @@ fn push_item(it: OpenItem<'_>, feed: &mut ParsedFeed, base: Option<&Url>) {
             "link" => {
                 let value = raw_value(f.inner);
                 let value = value.trim();
-                if let Some(href) = attr(f.attrs, "href")
-                    .map(str::trim)
-                    .filter(|h| !h.is_empty())
-                {
+                if let Some(href) = attr(f.attrs, "href").map(str::trim).filter(|h| !h.is_empty()) {
                     let rel = attr(f.attrs, "rel").unwrap_or("alternate");
                     if rel.eq_ignore_ascii_case("alternate") {
                         alt_link.get_or_insert_with(|| href.to_string());
@@ -277,18 +240,13 @@ fn push_item(it: OpenItem<'_>, feed: &mut ParsedFeed, base: Option<&Url>) {
             }
             "guid" | "id" if guid.is_empty() => {
                 guid = one_line(&raw_value(f.inner));
-                guid_permalink = !attr(f.attrs, "isPermaLink")
-                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+                guid_permalink = !attr(f.attrs, "isPermaLink").is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
             }
             "pubdate" | "published" | "issued" | "date" | "created" if published.is_none() => {
                 published = parse_date(&raw_value(f.inner));
             }
-            "updated" | "modified" if updated.is_none() => {
-                updated = parse_date(&raw_value(f.inner))
-            }
-            "description" | "summary" | "abstract" if summary.is_empty() => {
-                summary = text_of(f.inner, f.attrs)
-            }
+            "updated" | "modified" if updated.is_none() => updated = parse_date(&raw_value(f.inner)),
+            "description" | "summary" | "abstract" if summary.is_empty() => summary = text_of(f.inner, f.attrs),
             "encoded" | "content" | "body" | "fulltext" if content.is_empty() => {
                 content = reduce(&raw_value(f.inner), "text/html");
             }
@@ -310,13 +268,9 @@ fn push_item(it: OpenItem<'_>, feed: &mut ParsedFeed, base: Option<&Url>) {
             _ => {}
         }
     }
-    let own = attr(it.attrs, "href")
-        .or_else(|| attr(it.attrs, "about"))
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let guid_link = (guid_permalink
-        && (guid.starts_with("http://") || guid.starts_with("https://")))
-    .then(|| guid.clone());
+    let own = attr(it.attrs, "href").or_else(|| attr(it.attrs, "about")).map(str::trim).filter(|s| !s.is_empty());
+    let guid_link =
+        (guid_permalink && (guid.starts_with("http://") || guid.starts_with("https://"))).then(|| guid.clone());
     let link = text_link
         .or(alt_link)
         .or(other_link)
@@ -329,17 +283,7 @@ fn push_item(it: OpenItem<'_>, feed: &mut ParsedFeed, base: Option<&Url>) {
     if title.is_empty() && link.is_none() && summary.is_empty() && content.is_empty() {
         return;
     }
-    let mut item = Item {
-        id: String::new(),
-        title,
-        link,
-        published,
-        updated,
-        authors,
-        categories,
-        summary,
-        content,
-    };
+    let mut item = Item { id: String::new(), title, link, published, updated, authors, categories, summary, content };
     item.id = item_key(guid.trim(), &item);
     feed.items.push(item);
 }
@@ -349,11 +293,7 @@ fn author_name(inner: &str) -> String {
     let mut in_name = None;
     for (tok, start, end) in Scanner::new(inner) {
         match tok {
-            Tok::Start {
-                name,
-                self_closing: false,
-                ..
-            } if local(name).eq_ignore_ascii_case("name") => {
+            Tok::Start { name, self_closing: false, .. } if local(name).eq_ignore_ascii_case("name") => {
                 in_name = Some(end);
             }
             Tok::End { name } if local(name).eq_ignore_ascii_case("name") => {
@@ -365,9 +305,7 @@ fn author_name(inner: &str) -> String {
         }
     }
     if in_name.is_some()
-        || inner.contains('<')
-            && inner.trim_start().starts_with('<')
-            && !inner.trim_start().starts_with("<![CDATA[")
+        || inner.contains('<') && inner.trim_start().starts_with('<') && !inner.trim_start().starts_with("<![CDATA[")
     {
         // Markup without a name child (e.g. only an email): take its text.
         return one_line(&html::html_to_text(&raw_value(inner)));
@@ -378,12 +316,8 @@ fn author_name(inner: &str) -> String {
 /// Items of a JSON document shaped like a JSON Feed (or close to one), or `None`.
 pub(crate) fn extract_json(v: &Value, base: Option<&Url>) -> Option<ParsedFeed> {
     let obj = v.as_object()?;
-    let items = obj
-        .get("items")
-        .or_else(|| obj.get("entries"))
-        .and_then(Value::as_array);
-    let looks_like_feed =
-        items.is_some() || obj.contains_key("version") || obj.contains_key("feed_url");
+    let items = obj.get("items").or_else(|| obj.get("entries")).and_then(Value::as_array);
+    let looks_like_feed = items.is_some() || obj.contains_key("version") || obj.contains_key("feed_url");
     if !looks_like_feed {
         return None;
     }
@@ -399,12 +333,7 @@ pub(crate) fn extract_json(v: &Value, base: Option<&Url>) -> Option<ParsedFeed> 
             .map(|l| absolute(l.trim(), base)),
         ..ParsedFeed::default()
     };
-    for it in items
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-        .take(MAX_ITEMS)
-    {
+    for it in items.into_iter().flatten().filter_map(Value::as_object).take(MAX_ITEMS) {
         let s = |keys: &[&str]| -> Option<String> {
             keys.iter().find_map(|k| match it.get(*k) {
                 Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
@@ -413,20 +342,16 @@ pub(crate) fn extract_json(v: &Value, base: Option<&Url>) -> Option<ParsedFeed> 
                 _ => None,
             })
         };
-        let title = s(&["title"])
-            .map(|t| one_line(&reduce(cut(&t, MAX_FIELD), "text/plain")))
-            .unwrap_or_default();
-        let link =
-            s(&["url", "link", "external_url", "permalink"]).map(|l| absolute(l.trim(), base));
+        let title = s(&["title"]).map(|t| one_line(&reduce(cut(&t, MAX_FIELD), "text/plain"))).unwrap_or_default();
+        let link = s(&["url", "link", "external_url", "permalink"]).map(|l| absolute(l.trim(), base));
         let content = match s(&["content_html"]) {
             Some(h) => reduce(cut(&h, MAX_FIELD), "text/html"),
-            None => s(&["content_text", "content"])
-                .map(|t| reduce(cut(&t, MAX_FIELD), "text/plain"))
-                .unwrap_or_default(),
+            None => {
+                s(&["content_text", "content"]).map(|t| reduce(cut(&t, MAX_FIELD), "text/plain")).unwrap_or_default()
+            }
         };
-        let summary = s(&["summary", "description"])
-            .map(|t| reduce(cut(&t, MAX_FIELD), "text/plain"))
-            .unwrap_or_default();
+        let summary =
+            s(&["summary", "description"]).map(|t| reduce(cut(&t, MAX_FIELD), "text/plain")).unwrap_or_default();
         if title.is_empty() && link.is_none() && summary.is_empty() && content.is_empty() {
             continue;
         }
@@ -446,12 +371,7 @@ pub(crate) fn extract_json(v: &Value, base: Option<&Url>) -> Option<ParsedFeed> 
         if let Some(a) = it.get("author") {
             add_author(a);
         }
-        for a in it
-            .get("authors")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for a in it.get("authors").and_then(Value::as_array).into_iter().flatten() {
             add_author(a);
         }
         let categories = ["tags", "categories"]
@@ -466,8 +386,7 @@ pub(crate) fn extract_json(v: &Value, base: Option<&Url>) -> Option<ParsedFeed> 
             id: String::new(),
             title,
             link,
-            published: s(&["date_published", "published", "pubDate", "date"])
-                .and_then(|d| parse_date(&d)),
+            published: s(&["date_published", "published", "pubDate", "date"]).and_then(|d| parse_date(&d)),
             updated: s(&["date_modified", "updated", "modified"]).and_then(|d| parse_date(&d)),
             authors,
             categories,
@@ -500,10 +419,7 @@ mod tests {
         assert_eq!(a.title, "Satu");
         assert_eq!(a.link.as_deref(), Some("https://ex.id/satu"));
         assert_eq!(a.id, "id-1");
-        assert_eq!(
-            a.published.unwrap().to_rfc3339(),
-            "2024-08-06T03:00:00+00:00"
-        );
+        assert_eq!(a.published.unwrap().to_rfc3339(), "2024-08-06T03:00:00+00:00");
         assert_eq!(a.summary, "Isi & lain");
         assert_eq!(a.authors, ["Ani"]);
         assert_eq!(a.categories, ["Politik"]);
@@ -523,10 +439,7 @@ mod tests {
         let f = extract_xml(doc, Url::parse("https://x.id/").ok().as_ref()).unwrap();
         assert_eq!(f.title.as_deref(), Some("F"));
         let e = &f.items[0];
-        assert_eq!(
-            (e.title.as_str(), e.link.as_deref(), e.id.as_str()),
-            ("T", Some("https://x.id/t"), "tag:x,1")
-        );
+        assert_eq!((e.title.as_str(), e.link.as_deref(), e.id.as_str()), ("T", Some("https://x.id/t"), "tag:x,1"));
         assert_eq!(e.updated.unwrap().to_rfc3339(), "2024-01-01T00:00:00+00:00");
         assert_eq!(e.authors, ["Budi"]);
         assert_eq!(e.categories, ["tech"]);
@@ -546,14 +459,8 @@ mod tests {
     fn non_feeds_give_none_and_items_are_capped() {
         assert!(extract_xml("<html><body><p>hi</p></body></html>", None).is_none());
         assert!(extract_xml("plain text", None).is_none());
-        assert!(
-            extract_xml("<rss><channel><title>empty</title></channel></rss>", None)
-                .unwrap()
-                .items
-                .is_empty()
-        );
-        let many =
-            "<rss><channel>".to_string() + &"<item><title>x</title></item>".repeat(MAX_ITEMS + 5);
+        assert!(extract_xml("<rss><channel><title>empty</title></channel></rss>", None).unwrap().items.is_empty());
+        let many = "<rss><channel>".to_string() + &"<item><title>x</title></item>".repeat(MAX_ITEMS + 5);
         assert_eq!(extract_xml(&many, None).unwrap().items.len(), MAX_ITEMS);
     }
 
@@ -576,15 +483,9 @@ mod tests {
         assert_eq!(f.title.as_deref(), Some("J"));
         assert_eq!(f.items.len(), 1);
         let i = &f.items[0];
-        assert_eq!(
-            (i.id.as_str(), i.link.as_deref(), i.content.as_str()),
-            ("7", Some("https://j.id/a"), "x")
-        );
+        assert_eq!((i.id.as_str(), i.link.as_deref(), i.content.as_str()), ("7", Some("https://j.id/a"), "x"));
         assert_eq!(i.authors, ["Ani"]);
-        assert_eq!(
-            i.published.unwrap().to_rfc3339(),
-            "2024-08-06T10:00:00+00:00"
-        );
+        assert_eq!(i.published.unwrap().to_rfc3339(), "2024-08-06T10:00:00+00:00");
         assert!(extract_json(&serde_json::json!({"a": 1}), None).is_none());
     }
 }

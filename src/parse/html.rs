@@ -37,13 +37,7 @@ pub fn html_to_text(input: &str) -> String {
         decode_each(input, &mut |piece| out.text(piece, Ws::Lines));
         return out.finish();
     }
-    let mut walker = Walker {
-        src: input,
-        out,
-        list_depth: 0,
-        pre_depth: 0,
-        skip: None,
-    };
+    let mut walker = Walker { src: input, out, list_depth: 0, pre_depth: 0, skip: None };
     walker.run();
     walker.out.finish()
 }
@@ -120,10 +114,7 @@ fn reference_at(b: &[u8], at: usize) -> Option<(char, usize)> {
             };
             let radix = if hex { 16 } else { 10 };
             // Saturate just above the Unicode range; the exact value no longer matters.
-            value = value
-                .saturating_mul(radix)
-                .saturating_add(digit)
-                .min(0x11_0000);
+            value = value.saturating_mul(radix).saturating_add(digit).min(0x11_0000);
             i += 1;
         }
         if i == digits_start {
@@ -173,10 +164,7 @@ fn numeric_char(value: u32) -> char {
 }
 
 fn lookup_entity(name: &[u8]) -> Option<char> {
-    ENTITIES
-        .binary_search_by(|(candidate, _)| candidate.as_bytes().cmp(name))
-        .ok()
-        .map(|idx| ENTITIES[idx].1)
+    ENTITIES.binary_search_by(|(candidate, _)| candidate.as_bytes().cmp(name)).ok().map(|idx| ENTITIES[idx].1)
 }
 
 /// References browsers decode even when the terminating `;` is missing.
@@ -657,13 +645,7 @@ struct Out {
 
 impl Out {
     fn with_capacity(capacity: usize) -> Self {
-        Out {
-            buf: String::with_capacity(capacity),
-            newlines: 0,
-            space: false,
-            indent: String::new(),
-            after_cr: false,
-        }
+        Out { buf: String::with_capacity(capacity), newlines: 0, space: false, indent: String::new(), after_cr: false }
     }
 
     /// Require at least `lines` line breaks (1 = new line, 2 = blank line).
@@ -742,8 +724,7 @@ impl Out {
 
 /// True if some `<` could open a tag, comment, doctype or processing instruction.
 fn has_markup(b: &[u8]) -> bool {
-    b.windows(2)
-        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+    b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
 }
 
 fn is_html_space(b: u8) -> bool {
@@ -752,10 +733,7 @@ fn is_html_space(b: u8) -> bool {
 
 /// First index `>= from` where `needle` occurs in `hay`.
 fn find_bytes(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
+    hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
 }
 
 /// Index just past the next `>` at or after `from`, or the end of input.
@@ -828,13 +806,7 @@ fn read_markup(b: &[u8], at: usize) -> Option<(Token, usize)> {
         c if c.is_ascii_alphabetic() => {
             let name_end = tag_name_end(b, at + 1);
             Some(match skip_attributes(b, name_end) {
-                Some((end, self_closing)) => (
-                    Token::Start {
-                        name: (at + 1, name_end),
-                        self_closing,
-                    },
-                    end,
-                ),
+                Some((end, self_closing)) => (Token::Start { name: (at + 1, name_end), self_closing }, end),
                 None => (Token::Ignored, b.len()),
             })
         }
@@ -842,12 +814,7 @@ fn read_markup(b: &[u8], at: usize) -> Option<(Token, usize)> {
             c if c.is_ascii_alphabetic() => {
                 let name_end = tag_name_end(b, at + 2);
                 Some(match skip_attributes(b, name_end) {
-                    Some((end, _)) => (
-                        Token::End {
-                            name: (at + 2, name_end),
-                        },
-                        end,
-                    ),
+                    Some((end, _)) => (Token::End { name: (at + 2, name_end) }, end),
                     None => (Token::Ignored, b.len()),
                 })
             }
@@ -888,12 +855,8 @@ fn raw_text_end(b: &[u8], from: usize, name: &[u8]) -> (usize, usize) {
     while let Some(p) = find_bytes(b, search, b"</") {
         let name_start = p + 2;
         let name_end = name_start + name.len();
-        let name_matches = b
-            .get(name_start..name_end)
-            .is_some_and(|s| s.eq_ignore_ascii_case(name));
-        let boundary = b
-            .get(name_end)
-            .is_none_or(|&c| is_html_space(c) || c == b'/' || c == b'>');
+        let name_matches = b.get(name_start..name_end).is_some_and(|s| s.eq_ignore_ascii_case(name));
+        let boundary = b.get(name_end).is_none_or(|&c| is_html_space(c) || c == b'/' || c == b'>');
         if name_matches && boundary {
             let after = skip_attributes(b, name_end).map_or(b.len(), |(end, _)| end);
             return (p, after);
@@ -928,9 +891,7 @@ enum RawText {
 
 fn raw_text_kind(name: &[u8]) -> Option<RawText> {
     match name {
-        b"script" | b"style" | b"iframe" | b"noscript" | b"noembed" | b"noframes" | b"title" => {
-            Some(RawText::Hidden)
-        }
+        b"script" | b"style" | b"iframe" | b"noscript" | b"noembed" | b"noframes" | b"title" => Some(RawText::Hidden),
         b"textarea" => Some(RawText::Visible),
         _ => None,
     }
@@ -963,13 +924,12 @@ enum Layout {
 
 fn layout_of(name: &[u8]) -> Layout {
     match name {
-        b"p" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6" | b"blockquote" | b"pre"
-        | b"listing" | b"hr" | b"table" | b"figure" | b"dl" | b"address" | b"article"
-        | b"section" | b"aside" | b"header" | b"footer" | b"nav" | b"main" | b"fieldset"
-        | b"form" | b"details" | b"hgroup" => Layout::Paragraph,
-        b"div" | b"li" | b"dt" | b"dd" | b"tr" | b"thead" | b"tbody" | b"tfoot" | b"caption"
-        | b"figcaption" | b"summary" | b"legend" | b"option" | b"optgroup" | b"center"
-        | b"body" | b"html" | b"dialog" | b"search" | b"dir" => Layout::Line,
+        b"p" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6" | b"blockquote" | b"pre" | b"listing" | b"hr"
+        | b"table" | b"figure" | b"dl" | b"address" | b"article" | b"section" | b"aside" | b"header" | b"footer"
+        | b"nav" | b"main" | b"fieldset" | b"form" | b"details" | b"hgroup" => Layout::Paragraph,
+        b"div" | b"li" | b"dt" | b"dd" | b"tr" | b"thead" | b"tbody" | b"tfoot" | b"caption" | b"figcaption"
+        | b"summary" | b"legend" | b"option" | b"optgroup" | b"center" | b"body" | b"html" | b"dialog" | b"search"
+        | b"dir" => Layout::Line,
         b"td" | b"th" => Layout::Cell,
         _ => Layout::Inline,
     }
@@ -1086,8 +1046,7 @@ impl Walker<'_> {
         if name == b"br" {
             self.out.line_break();
         } else if is_list(name) {
-            self.out
-                .block_break(if self.list_depth > 0 { 1 } else { 2 });
+            self.out.block_break(if self.list_depth > 0 { 1 } else { 2 });
             if !self_closing {
                 self.list_depth += 1;
             }
@@ -1114,8 +1073,7 @@ impl Walker<'_> {
             self.out.line_break();
         } else if is_list(name) {
             self.list_depth = self.list_depth.saturating_sub(1);
-            self.out
-                .block_break(if self.list_depth > 0 { 1 } else { 2 });
+            self.out.block_break(if self.list_depth > 0 { 1 } else { 2 });
         } else {
             if is_preformatted(name) {
                 self.pre_depth = self.pre_depth.saturating_sub(1);
@@ -1165,19 +1123,13 @@ mod tests {
     #[test]
     fn attributes_do_not_leak() {
         assert_eq!(t(r#"<div class="center-wrap">x</div>"#), "x");
-        assert_eq!(
-            t(r#"<a href="https://e.com/center" title='center'>link</a>"#),
-            "link"
-        );
+        assert_eq!(t(r#"<a href="https://e.com/center" title='center'>link</a>"#), "link");
         assert!(!t("<span data-x=center>y</span>").contains("center"));
     }
 
     #[test]
     fn quoted_attribute_may_contain_gt() {
-        assert_eq!(
-            t(r#"<a title="a > b" href='x>y'>link</a> after"#),
-            "link after"
-        );
+        assert_eq!(t(r#"<a title="a > b" href='x>y'>link</a> after"#), "link after");
     }
 
     #[test]
@@ -1229,28 +1181,17 @@ mod tests {
     #[test]
     fn named_entities() {
         assert_eq!(
-            decode_entities(
-                "&amp; &lt; &gt; &quot; &apos; &copy; &reg; &trade; &euro; &bull; &middot;"
-            ),
+            decode_entities("&amp; &lt; &gt; &quot; &apos; &copy; &reg; &trade; &euro; &bull; &middot;"),
             "& < > \" ' © ® ™ € • ·"
         );
-        assert_eq!(
-            decode_entities("&ndash;&mdash;&lsquo;&rsquo;&ldquo;&rdquo;&hellip;&laquo;&raquo;"),
-            "–—‘’“”…«»"
-        );
-        assert_eq!(
-            decode_entities("&Alpha;&omega;&eacute;&Uuml;&szlig;&yuml;"),
-            "ΑωéÜßÿ"
-        );
+        assert_eq!(decode_entities("&ndash;&mdash;&lsquo;&rsquo;&ldquo;&rdquo;&hellip;&laquo;&raquo;"), "–—‘’“”…«»");
+        assert_eq!(decode_entities("&Alpha;&omega;&eacute;&Uuml;&szlig;&yuml;"), "ΑωéÜßÿ");
         assert_eq!(decode_entities("&lang;x&rang; &ccaron;&Lstrok;"), "⟨x⟩ čŁ");
     }
 
     #[test]
     fn numeric_entities() {
-        assert_eq!(
-            decode_entities("&#65;&#1234;&#x4F60;&#X597D;&#x1F600;"),
-            "AӒ你好😀"
-        );
+        assert_eq!(decode_entities("&#65;&#1234;&#x4F60;&#X597D;&#x1F600;"), "AӒ你好😀");
         assert_eq!(decode_entities("&#0065;&#x000041;"), "AA");
         // Missing semicolon is accepted for numeric references.
         assert_eq!(decode_entities("&#65 &#x42z"), "A Bz");
@@ -1272,10 +1213,7 @@ mod tests {
 
     #[test]
     fn entities_without_semicolon() {
-        assert_eq!(
-            decode_entities("a &amp b &lt c &gt d &quot e"),
-            "a & b < c > d \" e"
-        );
+        assert_eq!(decode_entities("a &amp b &lt c &gt d &quot e"), "a & b < c > d \" e");
         assert_eq!(decode_entities("x&nbspy"), "x y");
         assert_eq!(decode_entities("&AMP &LT;"), "& <");
         // Only the classic ones: other names need the semicolon.
@@ -1286,10 +1224,7 @@ mod tests {
 
     #[test]
     fn unknown_and_malformed_entities_kept() {
-        assert_eq!(
-            decode_entities("&foo; AT&T & &; &#; &#x; &#xZ;"),
-            "&foo; AT&T & &; &#; &#x; &#xZ;"
-        );
+        assert_eq!(decode_entities("&foo; AT&T & &; &#; &#x; &#xZ;"), "&foo; AT&T & &; &#; &#x; &#xZ;");
         // Names are case-sensitive; a longer unknown name still yields its
         // legacy "amp" prefix, exactly as browsers decode it.
         assert_eq!(decode_entities("&Amp; &ampere;"), "&Amp; &ere;");
@@ -1342,10 +1277,7 @@ mod tests {
 
     #[test]
     fn cdata_text_kept_literally() {
-        assert_eq!(
-            t("<p><![CDATA[a &amp; <b>not a tag</b>]]> z</p>"),
-            "a &amp; <b>not a tag</b> z"
-        );
+        assert_eq!(t("<p><![CDATA[a &amp; <b>not a tag</b>]]> z</p>"), "a &amp; <b>not a tag</b> z");
         assert_eq!(t("x <![CDATA[unterminated"), "x unterminated");
     }
 
@@ -1357,10 +1289,7 @@ mod tests {
 
     #[test]
     fn br_and_paragraph_layout() {
-        assert_eq!(
-            t("line1<br>line2<BR/>line3<br />line4"),
-            "line1\nline2\nline3\nline4"
-        );
+        assert_eq!(t("line1<br>line2<BR/>line3<br />line4"), "line1\nline2\nline3\nline4");
         assert_eq!(t("a<br><br>b"), "a\n\nb");
         assert_eq!(t("<p>a<br></p><p>b</p>"), "a\n\nb");
         assert_eq!(t("a</br>b"), "a\nb");
@@ -1384,15 +1313,9 @@ mod tests {
 
     #[test]
     fn headings_blockquote_divs_and_tables() {
-        assert_eq!(
-            t("<h2>Title</h2>text<blockquote>quote</blockquote>"),
-            "Title\n\ntext\n\nquote"
-        );
+        assert_eq!(t("<h2>Title</h2>text<blockquote>quote</blockquote>"), "Title\n\ntext\n\nquote");
         assert_eq!(t("<div>a</div><div>b</div>"), "a\nb");
-        assert_eq!(
-            t("<table><tr><th>k</th><th>v</th></tr><tr><td>x</td><td>1</td></tr></table>"),
-            "k v\nx 1"
-        );
+        assert_eq!(t("<table><tr><th>k</th><th>v</th></tr><tr><td>x</td><td>1</td></tr></table>"), "k v\nx 1");
         assert_eq!(t("<dl><dt>term</dt><dd>def</dd></dl>"), "term\ndef");
         assert_eq!(t("a<hr>b"), "a\n\nb");
     }
@@ -1405,24 +1328,15 @@ mod tests {
 
     #[test]
     fn whitespace_collapses_and_lines_trim() {
-        assert_eq!(
-            t("<p>  lots \n\t of   \r\n space  </p>\n\n  <p>\n next </p>"),
-            "lots of space\n\nnext"
-        );
+        assert_eq!(t("<p>  lots \n\t of   \r\n space  </p>\n\n  <p>\n next </p>"), "lots of space\n\nnext");
         assert_eq!(t("  <div>  </div>  <p> </p> "), "");
-        assert_eq!(
-            t("<p></p><p></p><p>x</p><p></p><br><br><br><br><p>y</p>"),
-            "x\n\ny"
-        );
+        assert_eq!(t("<p></p><p></p><p>x</p><p></p><br><br><br><br><p>y</p>"), "x\n\ny");
     }
 
     #[test]
     fn pre_preserves_whitespace() {
         let input = "<p>code:</p><pre>fn main() {\n    let  x = 1;\n\n\n\n}  </pre><p>done</p>";
-        assert_eq!(
-            t(input),
-            "code:\n\nfn main() {\n    let  x = 1;\n\n}\n\ndone"
-        );
+        assert_eq!(t(input), "code:\n\nfn main() {\n    let  x = 1;\n\n}\n\ndone");
         assert_eq!(t("<PRE>a\tb</PRE> c   d"), "a\tb\n\nc d");
     }
 
@@ -1430,10 +1344,7 @@ mod tests {
     fn plain_text_unchanged_apart_from_whitespace() {
         assert_eq!(t("Hello, world."), "Hello, world.");
         assert_eq!(t("  Breaking:   quake   hits   "), "Breaking: quake hits");
-        assert_eq!(
-            t("line one  \r\nline two\n\n\n\n  para two"),
-            "line one\nline two\n\npara two"
-        );
+        assert_eq!(t("line one  \r\nline two\n\n\n\n  para two"), "line one\nline two\n\npara two");
         assert_eq!(t("Q&amp;A: 2 &lt; 3"), "Q&A: 2 < 3");
         assert_eq!(t(""), "");
     }
@@ -1441,16 +1352,11 @@ mod tests {
     #[test]
     fn emoji_and_rtl_preserved() {
         let family = "👨\u{200D}👩\u{200D}👧";
-        assert_eq!(
-            t(&format!("<p>{family} 🇮🇩 ok</p>")),
-            format!("{family} 🇮🇩 ok")
-        );
+        assert_eq!(t(&format!("<p>{family} 🇮🇩 ok</p>")), format!("{family} 🇮🇩 ok"));
         let arabic = "مرحبا بالعالم";
         let hebrew = "שלום עולם";
         assert_eq!(
-            t(&format!(
-                "<p dir=\"rtl\">{arabic}</p><div>\u{200F}{hebrew}</div>"
-            )),
+            t(&format!("<p dir=\"rtl\">{arabic}</p><div>\u{200F}{hebrew}</div>")),
             format!("{arabic}\n\n\u{200F}{hebrew}")
         );
         assert_eq!(t("<p>日本語<b>テキスト</b></p>"), "日本語テキスト");
@@ -1459,9 +1365,7 @@ mod tests {
     #[test]
     fn images_dropped_without_alt() {
         assert_eq!(
-            t(
-                r#"before<img src="https://t.example/pixel.gif" alt="tracking center" width=1 height=1>after"#
-            ),
+            t(r#"before<img src="https://t.example/pixel.gif" alt="tracking center" width=1 height=1>after"#),
             "beforeafter"
         );
     }
@@ -1508,11 +1412,7 @@ mod tests {
         input.push_str(&"</b></div>".repeat(depth));
         assert_eq!(t(&input), "deep & text");
 
-        let lists = format!(
-            "{}x{}",
-            "<ul><li>".repeat(depth),
-            "</li></ul>".repeat(depth)
-        );
+        let lists = format!("{}x{}", "<ul><li>".repeat(depth), "</li></ul>".repeat(depth));
         assert_eq!(t(&lists), "x");
 
         let hidden = format!("a{}b{}c", "<svg>".repeat(depth), "</svg>".repeat(depth));
@@ -1584,9 +1484,7 @@ mod tests {
         for _ in 0..3_000 {
             let mut input = String::new();
             for _ in 0..24 {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
                 input.push_str(pieces[(state >> 33) as usize % pieces.len()]);
             }
             let out = t(&input);
@@ -1605,10 +1503,7 @@ mod tests {
 
     #[test]
     fn entity_table_sorted_and_unique() {
-        assert!(
-            ENTITIES.windows(2).all(|w| w[0].0 < w[1].0),
-            "ENTITIES must be strictly sorted"
-        );
+        assert!(ENTITIES.windows(2).all(|w| w[0].0 < w[1].0), "ENTITIES must be strictly sorted");
         assert!(ENTITIES.len() >= 253, "HTML 4 defines 253 entities");
         for (name, c) in ENTITIES {
             assert_eq!(lookup_entity(name.as_bytes()), Some(*c), "{name}");

@@ -63,11 +63,7 @@ fn contain<T>(f: impl FnOnce() -> T) -> Result<T, ParseError> {
     })
 }
 
-fn parse_document(
-    bytes: &[u8],
-    content_type: Option<&str>,
-    base_url: Option<&str>,
-) -> Result<ParsedFeed, ParseError> {
+fn parse_document(bytes: &[u8], content_type: Option<&str>, base_url: Option<&str>) -> Result<ParsedFeed, ParseError> {
     let mut notes: Vec<String> = Vec::new();
     let bytes = if bytes.len() > MAX_INPUT {
         notes.push(format!("input cut at {MAX_INPUT} bytes"));
@@ -81,10 +77,7 @@ fn parse_document(
     // A base URL that does not parse is ignored rather than failing the feed.
     let base = base_url.and_then(|u| Url::parse(u).ok());
     let base_str = base.as_ref().map(|u| u.as_str().to_string());
-    let ctx = Ctx {
-        base: base.as_ref(),
-        base_str: base_str.as_deref(),
-    };
+    let ctx = Ctx { base: base.as_ref(), base_str: base_str.as_deref() };
     let mut result = match text.trim_start().as_bytes().first() {
         Some(b'{') => parse_json(&text, &ctx, &mut notes),
         _ if text.contains('<') => parse_xml(&text, &ctx, &mut notes),
@@ -165,11 +158,7 @@ fn has_items(doc: &str) -> bool {
     })
 }
 
-fn parse_json(
-    text: &str,
-    ctx: &Ctx<'_>,
-    notes: &mut Vec<String>,
-) -> Result<ParsedFeed, ParseError> {
+fn parse_json(text: &str, ctx: &Ctx<'_>, notes: &mut Vec<String>) -> Result<ParsedFeed, ParseError> {
     let error = match feed_rs(text, ctx) {
         Ok(f) => return Ok(f),
         Err(e) => e,
@@ -196,12 +185,7 @@ fn parse_json(
 fn convert(feed: Feed, base: Option<&Url>) -> ParsedFeed {
     let link = feed.links.first().map(|l| absolute(&l.href, base));
     ParsedFeed {
-        title: feed
-            .title
-            .as_ref()
-            .map(text_of)
-            .map(|t| one_line(&t))
-            .filter(|t| !t.is_empty()),
+        title: feed.title.as_ref().map(text_of).map(|t| one_line(&t)).filter(|t| !t.is_empty()),
         link,
         items: feed.entries.into_iter().map(|e| item(e, base)).collect(),
         recoveries: Vec::new(),
@@ -209,12 +193,7 @@ fn convert(feed: Feed, base: Option<&Url>) -> ParsedFeed {
 }
 
 fn item(e: Entry, base: Option<&Url>) -> Item {
-    let title = e
-        .title
-        .as_ref()
-        .map(text_of)
-        .map(|t| one_line(&t))
-        .unwrap_or_default();
+    let title = e.title.as_ref().map(text_of).map(|t| one_line(&t)).unwrap_or_default();
     let link = e
         .links
         .iter()
@@ -226,11 +205,7 @@ fn item(e: Entry, base: Option<&Url>) -> Item {
     let content = e
         .content
         .as_ref()
-        .and_then(|c| {
-            c.body
-                .as_deref()
-                .map(|b| reduce(b, c.content_type.as_str()))
-        })
+        .and_then(|c| c.body.as_deref().map(|b| reduce(b, c.content_type.as_str())))
         .unwrap_or_default();
     let mut it = Item {
         id: String::new(),
@@ -238,12 +213,7 @@ fn item(e: Entry, base: Option<&Url>) -> Item {
         link,
         published: e.published,
         updated: e.updated,
-        authors: e
-            .authors
-            .iter()
-            .map(|p| one_line(&p.name))
-            .filter(|n| !n.is_empty())
-            .collect(),
+        authors: e.authors.iter().map(|p| one_line(&p.name)).filter(|n| !n.is_empty()).collect(),
         categories: e
             .categories
             .iter()
@@ -267,23 +237,12 @@ pub fn item_key(guid: &str, item: &Item) -> String {
     }
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    let date = item
-        .date()
-        .map(|d| d.timestamp().to_string())
-        .unwrap_or_default();
-    for part in [
-        item.title.as_str(),
-        date.as_str(),
-        item.summary.as_str(),
-        item.content.as_str(),
-    ] {
+    let date = item.date().map(|d| d.timestamp().to_string()).unwrap_or_default();
+    for part in [item.title.as_str(), date.as_str(), item.summary.as_str(), item.content.as_str()] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    let hex: String = h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex: String = h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
 
@@ -303,8 +262,7 @@ fn reduce(body: &str, content_type: &str) -> String {
 /// RSS calls every field text/plain, yet most carry escaped HTML: look before trusting the label.
 fn looks_like_markup(s: &str) -> bool {
     let b = s.as_bytes();
-    b.windows(2)
-        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+    b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
 }
 
 fn one_line(s: &str) -> String {
@@ -330,24 +288,11 @@ mod tests {
         assert_eq!(f.title.as_deref(), Some("Sample Indonesian world news"));
         assert_eq!(f.items.len(), 3);
         let first = &f.items[0];
-        assert_eq!(
-            first.title,
-            "Intelijen AS: Rusia Beli Roket dari Korut untuk Perangi Ukraina"
-        );
-        assert_eq!(
-            first.id,
-            "https://news.example.id/world/intelijen-as-rusia-beli-roket-dari-korut"
-        );
+        assert_eq!(first.title, "Intelijen AS: Rusia Beli Roket dari Korut untuk Perangi Ukraina");
+        assert_eq!(first.id, "https://news.example.id/world/intelijen-as-rusia-beli-roket-dari-korut");
         assert_eq!(first.authors, ["Syahreza Zanskie"]);
-        assert_eq!(
-            first.published.unwrap().to_rfc3339(),
-            "2022-09-06T07:05:00+00:00"
-        );
-        assert!(
-            first.content.starts_with("Tangerang Selatan, IDN Times"),
-            "{}",
-            first.content
-        );
+        assert_eq!(first.published.unwrap().to_rfc3339(), "2022-09-06T07:05:00+00:00");
+        assert!(first.content.starts_with("Tangerang Selatan, IDN Times"), "{}", first.content);
         assert!(!first.content.contains("<p>"));
         assert!(first.content.contains("\n\n"), "paragraphs are kept apart");
     }
@@ -364,10 +309,7 @@ mod tests {
         assert!(f.items[1].id.starts_with("sha256:"));
         assert_eq!(f.items[1].summary, "bold text");
         // The hash is stable across parses.
-        assert_eq!(
-            parse_feed(rss, Some("https://ex.id/feed")).unwrap().items[1].id,
-            f.items[1].id
-        );
+        assert_eq!(parse_feed(rss, Some("https://ex.id/feed")).unwrap().items[1].id, f.items[1].id);
     }
 
     #[test]
@@ -392,17 +334,14 @@ mod tests {
 
     #[test]
     fn http_charset_is_honoured_and_noted() {
-        let mut doc = b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title><item><title>".to_vec();
+        let mut doc =
+            b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title><item><title>".to_vec();
         doc.extend_from_slice(&encoding_rs::ISO_8859_2.encode("Łódź").0);
         doc.extend_from_slice(b"</title></item></channel></rss>");
-        let f =
-            parse_feed_with(&doc, Some("application/rss+xml; charset=ISO-8859-2"), None).unwrap();
+        let f = parse_feed_with(&doc, Some("application/rss+xml; charset=ISO-8859-2"), None).unwrap();
         assert_eq!(f.items[0].title, "Łódź");
         assert_eq!(f.recoveries, ["transcoded from ISO-8859-2"]);
-        assert!(
-            parse_feed(SAMPLE, None).unwrap().recoveries.is_empty(),
-            "a clean feed needs nothing"
-        );
+        assert!(parse_feed(SAMPLE, None).unwrap().recoveries.is_empty(), "a clean feed needs nothing");
     }
 
     #[test]
@@ -418,11 +357,7 @@ mod tests {
             let f = parse_feed(&doc, None).unwrap();
             assert_eq!(f.title.as_deref(), Some("Ü"));
             assert_eq!(f.items[0].title, "Berita");
-            assert!(
-                f.recoveries[0].starts_with("transcoded from UTF-16"),
-                "{:?}",
-                f.recoveries
-            );
+            assert!(f.recoveries[0].starts_with("transcoded from UTF-16"), "{:?}", f.recoveries);
         }
     }
 
@@ -430,45 +365,24 @@ mod tests {
     fn rejected_documents_are_repaired_and_noted() {
         let f = parse_feed(b"<rss version=\"0.94\"><channel><title>t</title><item><title>A & B</title><pubDate>Senin, 06 Agu 2024 10:00:00 WIB</pubDate></item></channel></rss>", None).unwrap();
         assert_eq!(f.items[0].title, "A & B");
-        assert_eq!(
-            f.items[0].published.unwrap().to_rfc3339(),
-            "2024-08-06T03:00:00+00:00"
-        );
-        assert_eq!(
-            f.recoveries,
-            ["repaired: rss version", "repaired: bare ampersand"]
-        );
+        assert_eq!(f.items[0].published.unwrap().to_rfc3339(), "2024-08-06T03:00:00+00:00");
+        assert_eq!(f.recoveries, ["repaired: rss version", "repaired: bare ampersand"]);
 
         let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="text/plain">F</title><id>f</id>
             <entry><id>e1</id><title type="application/xhtml+xml">E</title><summary type="">S</summary></entry></feed>"#;
         let f = parse_feed(atom, None).unwrap();
-        assert_eq!(
-            (
-                f.title.as_deref(),
-                f.items[0].title.as_str(),
-                f.items[0].summary.as_str()
-            ),
-            (Some("F"), "E", "S")
-        );
+        assert_eq!((f.title.as_deref(), f.items[0].title.as_str(), f.items[0].summary.as_str()), (Some("F"), "E", "S"));
         assert_eq!(f.recoveries, ["repaired: atom text type"]);
 
         let json = br#"{"version":"1.0","items":[{"id":"1","title":"J","url":"https://j.id/1"}]}"#;
         let f = parse_feed(json, None).unwrap();
         assert_eq!(f.items[0].title, "J");
-        assert_eq!(
-            f.recoveries,
-            ["repaired: json feed version", "repaired: json feed title"]
-        );
+        assert_eq!(f.recoveries, ["repaired: json feed version", "repaired: json feed title"]);
 
         let cut = b"<rss version=\"2.0\"><channel><title>t</title><item><title>One</title></item><item><title>Two</ti";
         let f = parse_feed(cut, None).unwrap();
         assert_eq!(f.items.len(), 2);
-        assert!(
-            f.recoveries
-                .contains(&"repaired: unclosed tags at the end".to_string()),
-            "{:?}",
-            f.recoveries
-        );
+        assert!(f.recoveries.contains(&"repaired: unclosed tags at the end".to_string()), "{:?}", f.recoveries);
     }
 
     #[test]
@@ -479,17 +393,9 @@ mod tests {
         let f = parse_feed(doc, None).unwrap();
         assert_eq!(f.items.len(), 1);
         let e = &f.items[0];
-        assert_eq!(
-            (e.title.as_str(), e.link.as_deref(), e.id.as_str()),
-            ("E", Some("http://x/e"), "tag:e")
-        );
-        assert_eq!(
-            e.published.unwrap().to_rfc3339(),
-            "2004-01-02T03:04:05+00:00"
-        );
-        assert!(f
-            .recoveries
-            .contains(&"repaired: atom 0.3 namespace".to_string()));
+        assert_eq!((e.title.as_str(), e.link.as_deref(), e.id.as_str()), ("E", Some("http://x/e"), "tag:e"));
+        assert_eq!(e.published.unwrap().to_rfc3339(), "2004-01-02T03:04:05+00:00");
+        assert!(f.recoveries.contains(&"repaired: atom 0.3 namespace".to_string()));
     }
 
     #[test]
@@ -497,51 +403,36 @@ mod tests {
         let doc = b"<CHANNEL HREF=\"http://c/\"><TITLE>C</TITLE><ITEM HREF=\"http://c/1\"><TITLE>One</TITLE></ITEM></CHANNEL>";
         let f = parse_feed(doc, None).unwrap();
         assert_eq!(f.items[0].link.as_deref(), Some("http://c/1"));
-        assert_eq!(
-            f.recoveries.last().map(String::as_str),
-            Some("extracted with the tolerant scanner")
-        );
+        assert_eq!(f.recoveries.last().map(String::as_str), Some("extracted with the tolerant scanner"));
     }
 
     #[test]
     fn entity_bombs_are_inert() {
-        let mut doc =
-            String::from("<?xml version=\"1.0\"?><!DOCTYPE rss [<!ENTITY a \"aaaaaaaaaa\">");
+        let mut doc = String::from("<?xml version=\"1.0\"?><!DOCTYPE rss [<!ENTITY a \"aaaaaaaaaa\">");
         let mut prev = "a".to_string();
         for i in 0..10 {
             let name = format!("e{i}");
-            doc.push_str(&format!(
-                "<!ENTITY {name} \"{}\">",
-                format!("&{prev};").repeat(10)
-            ));
+            doc.push_str(&format!("<!ENTITY {name} \"{}\">", format!("&{prev};").repeat(10)));
             prev = name;
         }
-        doc.push_str(&format!("]><rss version=\"2.0\"><channel><title>t</title><item><title>&{prev};</title></item></channel></rss>"));
+        doc.push_str(&format!(
+            "]><rss version=\"2.0\"><channel><title>t</title><item><title>&{prev};</title></item></channel></rss>"
+        ));
         let f = parse_feed(doc.as_bytes(), None).unwrap();
         assert!(f.items[0].title.len() < 100, "{}", f.items[0].title);
-        assert!(f
-            .recoveries
-            .contains(&"removed the DTD internal subset".to_string()));
+        assert!(f.recoveries.contains(&"removed the DTD internal subset".to_string()));
     }
 
     #[test]
     fn deep_nesting_and_large_inputs_are_bounded() {
-        let deep =
-            "<rss version=\"2.0\"><channel><title>t</title><item><title>x</title><description>"
-                .to_string()
-                + &"<div>".repeat(100_000)
-                + &"</div>".repeat(100_000)
-                + "</description></item></channel></rss>";
+        let deep = "<rss version=\"2.0\"><channel><title>t</title><item><title>x</title><description>".to_string()
+            + &"<div>".repeat(100_000)
+            + &"</div>".repeat(100_000)
+            + "</description></item></channel></rss>";
         assert_eq!(parse_feed(deep.as_bytes(), None).unwrap().items.len(), 1);
-        let unclosed =
-            "<rss><channel><item><title>x</title>".to_string() + &"<div>".repeat(100_000);
-        assert!(!parse_feed(unclosed.as_bytes(), None)
-            .unwrap()
-            .items
-            .is_empty());
-        let garbage: Vec<u8> = (0..200_000u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect();
+        let unclosed = "<rss><channel><item><title>x</title>".to_string() + &"<div>".repeat(100_000);
+        assert!(!parse_feed(unclosed.as_bytes(), None).unwrap().items.is_empty());
+        let garbage: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         let _ = parse_feed(&garbage, None);
         let _ = parse_feed(&[0xFE, 0xFF, 0xD8, 0x00], None);
         let _ = parse_feed(&[0x00, 0x00, 0xFE, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF], None);

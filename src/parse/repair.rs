@@ -25,9 +25,7 @@ pub(crate) fn strip_prolog(text: &str) -> (&str, bool) {
     for (tok, start, end) in Scanner::new(text) {
         match tok {
             Tok::Start { .. } => return (&text[start..], subset),
-            Tok::Other
-                if text[start..end].starts_with("<!") && !text[start..].starts_with("<!--") =>
-            {
+            Tok::Other if text[start..end].starts_with("<!") && !text[start..].starts_with("<!--") => {
                 subset |= text[start..end].contains('[');
             }
             Tok::End { .. } | Tok::Cut | Tok::CData { .. } => return (&text[start..], subset),
@@ -68,11 +66,7 @@ pub(crate) fn repair_xml(text: &str) -> (String, Notes) {
     let mut scanner = Scanner::new(text);
     while let Some((tok, start, end)) = scanner.next() {
         match tok {
-            Tok::Start {
-                name,
-                attrs,
-                self_closing,
-            } => {
+            Tok::Start { name, attrs, self_closing } => {
                 if seen_root && stack.is_empty() {
                     notes.add("repaired: content after the root element");
                     break;
@@ -100,10 +94,7 @@ pub(crate) fn repair_xml(text: &str) -> (String, Notes) {
                     }
                     namespace_fixes(&mut attrs_out, &mut atom03, &mut notes);
                     text_construct_fixes(name, &mut attrs_out, &mut notes);
-                    if lname == "content"
-                        && !self_closing
-                        && attrs_out.iter().any(|(n, _)| n == "src")
-                    {
+                    if lname == "content" && !self_closing && attrs_out.iter().any(|(n, _)| n == "src") {
                         let mut peek = scanner.clone();
                         let empty = loop {
                             match peek.next() {
@@ -131,24 +122,13 @@ pub(crate) fn repair_xml(text: &str) -> (String, Notes) {
                     out.push_str("/>");
                 } else {
                     out.push('>');
-                    stack.push(Open {
-                        name,
-                        out: out_name,
-                    });
+                    stack.push(Open { name, out: out_name });
                 }
             }
             Tok::End { name } => {
-                let found = stack
-                    .iter()
-                    .rev()
-                    .take(MAX_UNWIND)
-                    .position(|o| o.name == name)
-                    .or_else(|| {
-                        stack
-                            .iter()
-                            .rev()
-                            .take(MAX_UNWIND)
-                            .position(|o| o.name.eq_ignore_ascii_case(name))
+                let found =
+                    stack.iter().rev().take(MAX_UNWIND).position(|o| o.name == name).or_else(|| {
+                        stack.iter().rev().take(MAX_UNWIND).position(|o| o.name.eq_ignore_ascii_case(name))
                     });
                 match found {
                     Some(k) => {
@@ -228,10 +208,7 @@ fn root_fixes(
                 *out_name = format!("{prefix}rss");
                 notes.add("repaired: root element case");
             }
-            let version = attrs
-                .iter()
-                .find(|(n, _)| n == "version")
-                .map(|(_, v)| v.trim().to_string());
+            let version = attrs.iter().find(|(n, _)| n == "version").map(|(_, v)| v.trim().to_string());
             if !matches!(version.as_deref(), Some("2.0" | "0.91" | "0.92")) {
                 attrs.retain(|(n, _)| n != "version");
                 attrs.push(("version".into(), "2.0".into()));
@@ -281,10 +258,7 @@ fn text_construct_fixes(name: &str, attrs: &mut [(String, String)], notes: &mut 
         return;
     }
     let is_content = lname == "content";
-    if !matches!(
-        lname,
-        "title" | "subtitle" | "summary" | "rights" | "content"
-    ) {
+    if !matches!(lname, "title" | "subtitle" | "summary" | "rights" | "content") {
         return;
     }
     let Some((_, ty)) = attrs.iter_mut().find(|(n, _)| n == "type") else {
@@ -312,11 +286,8 @@ fn text_construct_fixes(name: &str, attrs: &mut [(String, String)], notes: &mut 
 fn is_mime(t: &str) -> bool {
     match t.split_once('/') {
         Some((a, b)) => {
-            let ok = |s: &str| {
-                !s.is_empty()
-                    && s.bytes()
-                        .all(|c| c.is_ascii_alphanumeric() || b"+-.!#$&^_".contains(&c))
-            };
+            let ok =
+                |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"+-.!#$&^_".contains(&c));
             ok(a) && ok(b.split(';').next().unwrap_or("").trim())
         }
         None => false,
@@ -327,11 +298,7 @@ fn is_mime(t: &str) -> bool {
 fn rebuild_attributes(attrs: &str, notes: &mut Notes) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (n, v, _) in attributes(attrs) {
-        if !n
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b":-_.".contains(&c))
-            && !n.bytes().any(|c| c >= 0x80)
-        {
+        if !n.bytes().all(|c| c.is_ascii_alphanumeric() || b":-_.".contains(&c)) && !n.bytes().any(|c| c >= 0x80) {
             notes.add("repaired: malformed attribute");
             continue;
         }
@@ -389,15 +356,11 @@ fn valid_reference(s: &[u8]) -> bool {
         let Ok(d) = std::str::from_utf8(digits) else {
             return false;
         };
-        return u32::from_str_radix(d, radix)
-            .ok()
-            .and_then(char::from_u32)
-            .is_some_and(|c| c != '\0');
+        return u32::from_str_radix(d, radix).ok().and_then(char::from_u32).is_some_and(|c| c != '\0');
     }
     !r.is_empty()
         && (r[0].is_ascii_alphabetic() || r[0] == b'_')
-        && r.iter()
-            .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(c))
+        && r.iter().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(c))
 }
 
 /// Make a JSON Feed acceptable to feed-rs: parse (closing a truncated document), then fix the
@@ -413,21 +376,13 @@ pub(crate) fn repair_json(text: &str) -> Option<(Value, Notes)> {
         }
     };
     let obj = value.as_object_mut()?;
-    if !["version", "items", "title", "feed_url", "home_page_url"]
-        .iter()
-        .any(|k| obj.contains_key(*k))
-    {
+    if !["version", "items", "title", "feed_url", "home_page_url"].iter().any(|k| obj.contains_key(*k)) {
         return None;
     }
-    let version_ok = obj
-        .get("version")
-        .and_then(Value::as_str)
-        .is_some_and(|v| v.starts_with("https://jsonfeed.org/version/1"));
+    let version_ok =
+        obj.get("version").and_then(Value::as_str).is_some_and(|v| v.starts_with("https://jsonfeed.org/version/1"));
     if !version_ok {
-        obj.insert(
-            "version".into(),
-            Value::String("https://jsonfeed.org/version/1.1".into()),
-        );
+        obj.insert("version".into(), Value::String("https://jsonfeed.org/version/1.1".into()));
         notes.add("repaired: json feed version");
     }
     if !obj.get("title").is_some_and(Value::is_string) {
@@ -439,16 +394,7 @@ pub(crate) fn repair_json(text: &str) -> Option<(Value, Notes)> {
         obj.insert("items".into(), Value::Array(Vec::new()));
         notes.add("repaired: json feed items");
     }
-    for key in [
-        "home_page_url",
-        "feed_url",
-        "language",
-        "description",
-        "icon",
-        "favicon",
-        "author",
-        "authors",
-    ] {
+    for key in ["home_page_url", "feed_url", "language", "description", "icon", "favicon", "author", "authors"] {
         if let Some(v) = obj.get(key) {
             let ok = match key {
                 "author" => v.is_object(),
@@ -546,10 +492,8 @@ fn fix_json_item(o: &mut Map<String, Value>) -> bool {
     }
     if let Some(att) = o.get("attachments") {
         let valid = att.as_array().is_some_and(|a| {
-            a.iter().all(|x| {
-                x.get("url").is_some_and(Value::is_string)
-                    && x.get("mime_type").is_some_and(Value::is_string)
-            })
+            a.iter()
+                .all(|x| x.get("url").is_some_and(Value::is_string) && x.get("mime_type").is_some_and(Value::is_string))
         });
         if !valid {
             o.remove("attachments");
@@ -640,10 +584,7 @@ mod tests {
     fn prolog_and_internal_subset_are_dropped() {
         let doc = "\u{20}\n<?xml version='1.0' encoding='big5'?>\n<!DOCTYPE rss [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]>\n<!-- c --><rss/>";
         assert_eq!(strip_prolog(doc), ("<rss/>", true));
-        assert_eq!(
-            strip_prolog("<!DOCTYPE rss PUBLIC \"-//x\" \"y.dtd\"><rss/>"),
-            ("<rss/>", false)
-        );
+        assert_eq!(strip_prolog("<!DOCTYPE rss PUBLIC \"-//x\" \"y.dtd\"><rss/>"), ("<rss/>", false));
     }
 
     #[test]
@@ -697,10 +638,7 @@ mod tests {
     #[test]
     fn bare_ampersands_and_brackets_are_escaped() {
         let (t, n) = fix("<rss version=\"2.0\"><channel><title>A & B &amp; C &#38; &#x26; &copy; &#0; &</title><link>http://x/?a=1&b=2</link><x a=\"1&2\" b='say \"hi\"'/><description><![CDATA[R&D]]> 1 < 2</description></channel></rss>");
-        assert!(
-            t.contains("<title>A &amp; B &amp; C &#38; &#x26; &copy; &amp;#0; &amp;</title>"),
-            "{t}"
-        );
+        assert!(t.contains("<title>A &amp; B &amp; C &#38; &#x26; &copy; &amp;#0; &amp;</title>"), "{t}");
         assert!(t.contains("<link>http://x/?a=1&amp;b=2</link>"));
         assert!(t.contains("<x a=\"1&amp;2\" b=\"say &quot;hi&quot;\"/>"));
         assert!(t.contains("<![CDATA[R&D]]> 1 &lt; 2"));
@@ -711,33 +649,20 @@ mod tests {
     fn tags_are_balanced() {
         let (t, n) = fix("<rss version=\"2.0\"><channel><item><title>a</title><description>x<br>y</description></item><item><title>b");
         assert_eq!(t, "<rss version=\"2.0\"><channel><item><title>a</title><description>x<br>y</br></description></item><item><title>b</title></item></channel></rss>");
-        assert_eq!(
-            n,
-            [
-                "repaired: unclosed tags",
-                "repaired: unclosed tags at the end"
-            ]
-        );
+        assert_eq!(n, ["repaired: unclosed tags", "repaired: unclosed tags at the end"]);
 
         let (t, n) = fix("<feed><rights>r</copyright></rights><x></feed>trailing<junk/>");
         assert_eq!(t, "<feed><rights>r</rights><x></x></feed>");
         assert_eq!(
             n,
-            [
-                "repaired: stray end tag",
-                "repaired: unclosed tags",
-                "repaired: content after the root element"
-            ]
+            ["repaired: stray end tag", "repaired: unclosed tags", "repaired: content after the root element"]
         );
 
         let (t, n) = fix("<rss version=\"2.0\"><channel><description><![CDATA[cut");
         assert_eq!(t, "<rss version=\"2.0\"><channel><description><![CDATA[cut]]></description></channel></rss>");
         assert!(n.contains(&"repaired: unterminated CDATA"));
         let (t, _) = fix("<rss version=\"2.0\"><channel><title>t</title><ite");
-        assert_eq!(
-            t,
-            "<rss version=\"2.0\"><channel><title>t</title></channel></rss>"
-        );
+        assert_eq!(t, "<rss version=\"2.0\"><channel><title>t</title></channel></rss>");
     }
 
     #[test]
@@ -753,21 +678,13 @@ mod tests {
         assert!(t.starts_with("<rdf:RDF "), "{t}");
         assert!(t.contains("xmlns=\"http://purl.org/rss/1.0/\""));
         assert!(t.ends_with("</rdf:RDF>"));
-        assert_eq!(
-            n,
-            [
-                "repaired: rdf root element case",
-                "repaired: rss 0.90 namespace"
-            ]
-        );
+        assert_eq!(n, ["repaired: rdf root element case", "repaired: rss 0.90 namespace"]);
     }
 
     #[test]
     fn json_feed_version_title_and_types() {
-        let (v, n) = repair_json(
-            r#"{"version":"1.0","items":[{"id":1,"title":"a","tags":"x","author":"Ani"}, 3]}"#,
-        )
-        .unwrap();
+        let (v, n) =
+            repair_json(r#"{"version":"1.0","items":[{"id":1,"title":"a","tags":"x","author":"Ani"}, 3]}"#).unwrap();
         assert_eq!(v["version"], "https://jsonfeed.org/version/1.1");
         assert_eq!(v["title"], "");
         assert_eq!(v["items"][0]["id"], "1");
@@ -776,11 +693,7 @@ mod tests {
         assert_eq!(v["items"].as_array().unwrap().len(), 1);
         assert_eq!(
             n.0,
-            [
-                "repaired: json feed version",
-                "repaired: json feed title",
-                "repaired: json feed field types"
-            ]
+            ["repaired: json feed version", "repaired: json feed title", "repaired: json feed field types"]
         );
     }
 
@@ -789,10 +702,7 @@ mod tests {
         let (v, n) = repair_json(r#"{"version":"https://jsonfeed.org/version/1","title":"t","items":[{"id":"1","title":"a"},{"id":"2","title":"b"},{"id":"3","ti"#).unwrap();
         assert_eq!(v["items"].as_array().unwrap().len(), 3);
         assert!(n.0.contains(&"repaired: truncated JSON"));
-        assert!(
-            repair_json(r#"{"verion": "1.0""#).is_none(),
-            "not shaped like a feed"
-        );
+        assert!(repair_json(r#"{"verion": "1.0""#).is_none(), "not shaped like a feed");
         assert!(repair_json("[1,2").is_none());
         assert!(repair_json("not json").is_none());
     }

@@ -8,11 +8,7 @@
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Tok<'a> {
     /// `<name attrs>` or `<name attrs/>`; `attrs` is the raw text after the name.
-    Start {
-        name: &'a str,
-        attrs: &'a str,
-        self_closing: bool,
-    },
+    Start { name: &'a str, attrs: &'a str, self_closing: bool },
     /// `</name>`.
     End { name: &'a str },
     /// Character data between tags, undecoded.
@@ -70,20 +66,8 @@ impl<'a> Iterator for Scanner<'a> {
         let rest = &s[start..];
         let (tok, end) = if let Some(body) = rest.strip_prefix("<![CDATA[") {
             match body.find("]]>") {
-                Some(e) => (
-                    Tok::CData {
-                        body: &body[..e],
-                        closed: true,
-                    },
-                    start + 9 + e + 3,
-                ),
-                None => (
-                    Tok::CData {
-                        body,
-                        closed: false,
-                    },
-                    b.len(),
-                ),
+                Some(e) => (Tok::CData { body: &body[..e], closed: true }, start + 9 + e + 3),
+                None => (Tok::CData { body, closed: false }, b.len()),
             }
         } else if let Some(comment) = rest.strip_prefix("<!--") {
             match comment.find("-->") {
@@ -113,23 +97,15 @@ impl<'a> Iterator for Scanner<'a> {
             match tag_end(b, start) {
                 Some(e) => {
                     let inner = &s[start + 1..e];
-                    let name_len = inner
-                        .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
-                        .unwrap_or(inner.len());
+                    let name_len =
+                        inner.find(|c: char| c.is_whitespace() || c == '/' || c == '>').unwrap_or(inner.len());
                     let name = &inner[..name_len];
                     let mut attrs = &inner[name_len..];
                     let self_closing = attrs.ends_with('/');
                     if self_closing {
                         attrs = &attrs[..attrs.len() - 1];
                     }
-                    (
-                        Tok::Start {
-                            name,
-                            attrs,
-                            self_closing,
-                        },
-                        e + 1,
-                    )
+                    (Tok::Start { name, attrs, self_closing }, e + 1)
                 }
                 None => (Tok::Cut, b.len()),
             }
@@ -142,11 +118,7 @@ impl<'a> Iterator for Scanner<'a> {
 /// Whether `<` at `i` opens markup (a tag, end tag, comment, CDATA, PI or declaration).
 fn starts_markup(b: &[u8], i: usize) -> bool {
     match b.get(i + 1) {
-        Some(c)
-            if c.is_ascii_alphabetic() || *c == b'_' || *c == b'!' || *c == b'?' || *c == b'/' =>
-        {
-            true
-        }
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' || *c == b'!' || *c == b'?' || *c == b'/' => true,
         Some(c) => *c >= 0x80, // a non-ASCII element name
         None => false,
     }
@@ -274,10 +246,7 @@ pub(crate) fn attr<'a>(attrs: &'a str, want: &str) -> Option<&'a str> {
     let all = attributes(attrs);
     all.iter()
         .find(|(n, _, _)| n.eq_ignore_ascii_case(want))
-        .or_else(|| {
-            all.iter()
-                .find(|(n, _, _)| local(n).eq_ignore_ascii_case(want))
-        })
+        .or_else(|| all.iter().find(|(n, _, _)| local(n).eq_ignore_ascii_case(want)))
         .map(|(_, v, _)| *v)
 }
 
@@ -291,33 +260,14 @@ mod tests {
 
     #[test]
     fn tokens_of_a_small_document() {
-        let t = toks("<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b>'>]><rss a='1>2'><x/>t &amp; <![CDATA[<b>]]></rss>");
+        let t =
+            toks("<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b>'>]><rss a='1>2'><x/>t &amp; <![CDATA[<b>]]></rss>");
         assert_eq!(t[0], Tok::Other);
         assert_eq!(t[1], Tok::Other);
-        assert_eq!(
-            t[2],
-            Tok::Start {
-                name: "rss",
-                attrs: " a='1>2'",
-                self_closing: false
-            }
-        );
-        assert_eq!(
-            t[3],
-            Tok::Start {
-                name: "x",
-                attrs: "",
-                self_closing: true
-            }
-        );
+        assert_eq!(t[2], Tok::Start { name: "rss", attrs: " a='1>2'", self_closing: false });
+        assert_eq!(t[3], Tok::Start { name: "x", attrs: "", self_closing: true });
         assert_eq!(t[4], Tok::Text("t &amp; "));
-        assert_eq!(
-            t[5],
-            Tok::CData {
-                body: "<b>",
-                closed: true
-            }
-        );
+        assert_eq!(t[5], Tok::CData { body: "<b>", closed: true });
         assert_eq!(t[6], Tok::End { name: "rss" });
         assert_eq!(t.len(), 7);
     }
@@ -325,26 +275,12 @@ mod tests {
     #[test]
     fn cut_input_and_stray_brackets() {
         assert_eq!(toks("a < b <c"), vec![Tok::Text("a < b "), Tok::Cut]);
-        assert_eq!(
-            toks("<![CDATA[x"),
-            vec![Tok::CData {
-                body: "x",
-                closed: false
-            }]
-        );
+        assert_eq!(toks("<![CDATA[x"), vec![Tok::CData { body: "x", closed: false }]);
         assert_eq!(
             toks("<a title=\"oops><b>x</b>"),
             vec![
-                Tok::Start {
-                    name: "a",
-                    attrs: " title=\"oops",
-                    self_closing: false
-                },
-                Tok::Start {
-                    name: "b",
-                    attrs: "",
-                    self_closing: false
-                },
+                Tok::Start { name: "a", attrs: " title=\"oops", self_closing: false },
+                Tok::Start { name: "b", attrs: "", self_closing: false },
                 Tok::Text("x"),
                 Tok::End { name: "b" },
             ]
@@ -355,15 +291,7 @@ mod tests {
     fn attribute_parsing() {
         let a = attributes(" href=\"/x\" rel='alternate' checked data=v");
         let kv: Vec<_> = a.iter().map(|(n, v, _)| (*n, *v)).collect();
-        assert_eq!(
-            kv,
-            [
-                ("href", "/x"),
-                ("rel", "alternate"),
-                ("checked", ""),
-                ("data", "v")
-            ]
-        );
+        assert_eq!(kv, [("href", "/x"), ("rel", "alternate"), ("checked", ""), ("data", "v")]);
         assert_eq!(attr(" rdf:about='u'", "about"), Some("u"));
         assert_eq!(local("atom:link"), "link");
     }

@@ -43,12 +43,7 @@ fn write_expr(expr: &Expr, f: &mut Formatter<'_>, top: bool) -> fmt::Result {
     match expr {
         Expr::And(children) => group(f, &children.iter().collect::<Vec<_>>(), "AND"),
         Expr::Or(children) => group(f, &children.iter().collect::<Vec<_>>(), "OR"),
-        Expr::Near {
-            left,
-            right,
-            distance,
-            ordered,
-        } => group(f, &[left, right], &near_label(*distance, *ordered)),
+        Expr::Near { left, right, distance, ordered } => group(f, &[left, right], &near_label(*distance, *ordered)),
         Expr::Not(child) => {
             f.write_str("NOT ")?;
             write_expr(child, f, false)
@@ -59,10 +54,7 @@ fn write_expr(expr: &Expr, f: &mut Formatter<'_>, top: bool) -> fmt::Result {
 
 fn write_leaf(leaf: &Leaf, f: &mut Formatter<'_>) -> fmt::Result {
     if leaf.scope != Scope::TEXT {
-        if let Some((name, _)) = FIELD_NAMES
-            .iter()
-            .find(|(_, field)| field_scope(*field) == leaf.scope)
-        {
+        if let Some((name, _)) = FIELD_NAMES.iter().find(|(_, field)| field_scope(*field) == leaf.scope) {
             write!(f, "{name}:")?;
         }
     }

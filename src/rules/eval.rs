@@ -46,21 +46,13 @@ impl Scope {
 pub(crate) enum Pat {
     /// Folded equality; with `clitics`, Indonesian clitics and the `2` reduplication may follow.
     /// `key` is the word-index key of `word`.
-    Folded {
-        word: String,
-        clitics: bool,
-        key: u64,
-    },
+    Folded { word: String, clitics: bool, key: u64 },
     /// Equality of the NFKC forms; `key` is the word-index key of the folded form.
     Exact { word: String, key: u64 },
     /// A `*`/`?` pattern, against the folded or the exact form.
     Glob { glob: Glob, exact: bool },
     /// Stem-set intersection; `keys` are the stem-index keys of the candidates.
-    Stem {
-        candidates: Vec<String>,
-        stemmer: Stemmer,
-        keys: Vec<u64>,
-    },
+    Stem { candidates: Vec<String>, stemmer: Stemmer, keys: Vec<u64> },
 }
 
 impl Pat {
@@ -80,11 +72,7 @@ impl Pat {
     pub(crate) fn stem(candidates: Vec<String>, stemmer: Stemmer) -> Pat {
         let seed = SEED_STEM[stemmer.index()];
         let keys = candidates.iter().map(|c| hash_str(seed, c)).collect();
-        Pat::Stem {
-            candidates,
-            stemmer,
-            keys,
-        }
+        Pat::Stem { candidates, stemmer, keys }
     }
 
     /// Cheap test of whether the pattern can match anywhere in the document; false means it
@@ -132,10 +120,7 @@ pub(crate) struct Glob {
 
 impl Glob {
     pub(crate) fn new(pattern: &str) -> Glob {
-        let prefix: String = pattern
-            .chars()
-            .take_while(|c| !matches!(c, '*' | '?'))
-            .collect();
+        let prefix: String = pattern.chars().take_while(|c| !matches!(c, '*' | '?')).collect();
         let three: String = prefix.chars().take(3).collect();
         Glob {
             chars: pattern.chars().collect(),
@@ -207,27 +192,14 @@ impl Pat {
     fn matches(&self, text: &FieldText, pos: usize) -> bool {
         let word = &text.words[pos];
         match self {
-            Pat::Folded {
-                word: q, clitics, ..
-            } => {
+            Pat::Folded { word: q, clitics, .. } => {
                 let w: &str = &word.folded;
                 w == q
-                    || (*clitics
-                        && w.len() > q.len()
-                        && w.starts_with(q.as_str())
-                        && CLITICS.contains(&&w[q.len()..]))
+                    || (*clitics && w.len() > q.len() && w.starts_with(q.as_str()) && CLITICS.contains(&&w[q.len()..]))
             }
             Pat::Exact { word: q, .. } => &*word.exact == q,
-            Pat::Glob { glob, exact } => {
-                glob.matches(if *exact { &word.exact } else { &word.folded })
-            }
-            Pat::Stem {
-                candidates,
-                stemmer,
-                ..
-            } => text.stems(*stemmer)[pos]
-                .iter()
-                .any(|s| candidates.contains(s)),
+            Pat::Glob { glob, exact } => glob.matches(if *exact { &word.exact } else { &word.folded }),
+            Pat::Stem { candidates, stemmer, .. } => text.stems(*stemmer)[pos].iter().any(|s| candidates.contains(s)),
         }
     }
 }
@@ -291,21 +263,11 @@ impl FieldText {
     fn new(scope: Scope, raw: &str) -> FieldText {
         let nfkc = text::nfkc(raw);
         let words = text::words(&nfkc, scope.split());
-        FieldText {
-            scope,
-            nfkc,
-            words,
-            stems: [OnceLock::new(), OnceLock::new()],
-        }
+        FieldText { scope, nfkc, words, stems: [OnceLock::new(), OnceLock::new()] }
     }
 
     fn stems(&self, stemmer: Stemmer) -> &[Vec<String>] {
-        self.stems[stemmer.index()].get_or_init(|| {
-            self.words
-                .iter()
-                .map(|w| stemmer.candidates(&w.folded))
-                .collect()
-        })
+        self.stems[stemmer.index()].get_or_init(|| self.words.iter().map(|w| stemmer.candidates(&w.folded)).collect())
     }
 }
 
@@ -369,15 +331,11 @@ impl Texts {
         keys.reserve(total);
         for (f, t) in texts.iter().enumerate() {
             for (p, w) in t.words.iter().enumerate() {
-                let here = Occ {
-                    field: f as u32,
-                    pos: p as u32,
-                };
+                let here = Occ { field: f as u32, pos: p as u32 };
                 let folded: &str = &w.folded;
                 let key = hash_str(SEED_WORD, folded);
                 let list = occ.entry(key).or_default();
-                let same =
-                    |o: &Occ| &*texts[o.field as usize].words[o.pos as usize].folded == folded;
+                let same = |o: &Occ| &*texts[o.field as usize].words[o.pos as usize].folded == folded;
                 // Different words under one key only happen on a hash collision, so the full
                 // scan is almost never needed.
                 let new = match list.first() {
@@ -391,10 +349,7 @@ impl Texts {
                     keys.insert(key);
                     let chars = folded.chars().count();
                     if chars >= 3 {
-                        let cut = folded
-                            .char_indices()
-                            .nth(3)
-                            .map_or(folded.len(), |(i, _)| i);
+                        let cut = folded.char_indices().nth(3).map_or(folded.len(), |(i, _)| i);
                         let prefix_key = hash_str(SEED_PREFIX, &folded[..cut]);
                         keys.insert(prefix_key);
                         by_prefix.entry(prefix_key).or_default().push(id);
@@ -413,15 +368,7 @@ impl Texts {
                 }
             }
         }
-        Texts {
-            texts,
-            occ,
-            clitic_occ,
-            distinct,
-            by_prefix,
-            keys,
-            stem_keys: [OnceLock::new(), OnceLock::new()],
-        }
+        Texts { texts, occ, clitic_occ, distinct, by_prefix, keys, stem_keys: [OnceLock::new(), OnceLock::new()] }
     }
 
     /// The presearcher keys present in the document (see [`Texts::keys`]).
@@ -470,11 +417,7 @@ type Span = (usize, usize);
 
 /// Tells whether every pattern of a sequence matches from `start` on.
 fn seq_at(pats: &[Pat], text: &FieldText, start: usize) -> bool {
-    start + pats.len() <= text.words.len()
-        && pats
-            .iter()
-            .enumerate()
-            .all(|(k, p)| p.matches(text, start + k))
+    start + pats.len() <= text.words.len() && pats.iter().enumerate().all(|(k, p)| p.matches(text, start + k))
 }
 
 impl Leaf {
@@ -488,40 +431,22 @@ impl Leaf {
                 .map(|(k, _)| k),
             LeafKind::Regex(_) => None,
         };
-        Leaf {
-            scope,
-            kind,
-            label,
-            anchor,
-        }
+        Leaf { scope, kind, label, anchor }
     }
 
     /// Calls `visit(field, start)` for matches of the leaf's sequence in field values within
     /// scope (only in field `only` when given), stopping as soon as `visit` returns true.
     /// Returns whether it was stopped. A start may be reported more than once.
-    fn each_start(
-        &self,
-        doc: &Texts,
-        only: Option<usize>,
-        visit: &mut dyn FnMut(usize, usize) -> bool,
-    ) -> bool {
+    fn each_start(&self, doc: &Texts, only: Option<usize>, visit: &mut dyn FnMut(usize, usize) -> bool) -> bool {
         let LeafKind::Seq(pats) = &self.kind else {
             return false;
         };
-        let in_scope =
-            |f: usize| only.is_none_or(|o| o == f) && self.scope.contains(doc.texts[f].scope);
+        let in_scope = |f: usize| only.is_none_or(|o| o == f) && self.scope.contains(doc.texts[f].scope);
         if let Some(k) = self.anchor.filter(|_| !scan_only()) {
             let anchor = &pats[k];
             let key = anchor.key().unwrap_or_default();
             let clitics = matches!(anchor, Pat::Folded { clitics: true, .. });
-            let lists = [
-                doc.occ.get(&key),
-                if clitics {
-                    doc.clitic_occ.get(&key)
-                } else {
-                    None
-                },
-            ];
+            let lists = [doc.occ.get(&key), if clitics { doc.clitic_occ.get(&key) } else { None }];
             for list in lists.into_iter().flatten() {
                 for o in list {
                     let (f, p) = (o.field as usize, o.pos as usize);
@@ -580,10 +505,7 @@ impl Leaf {
     fn found(&self, doc: &Texts) -> bool {
         match &self.kind {
             LeafKind::Seq(_) => self.each_start(doc, None, &mut |_, _| true),
-            LeafKind::Regex(re) => doc
-                .texts
-                .iter()
-                .any(|t| self.scope.contains(t.scope) && re.is_match(&t.nfkc)),
+            LeafKind::Regex(re) => doc.texts.iter().any(|t| self.scope.contains(t.scope) && re.is_match(&t.nfkc)),
         }
     }
 
@@ -654,12 +576,7 @@ impl Expr {
                 all.dedup();
                 all
             }
-            Expr::Near {
-                left,
-                right,
-                distance,
-                ordered,
-            } => {
+            Expr::Near { left, right, distance, ordered } => {
                 let l = left.spans(doc);
                 if l.is_empty() {
                     return Vec::new();
@@ -679,11 +596,7 @@ impl Expr {
                     }
                     let ls: Vec<Span> = lf.iter().map(|(_, s)| *s).collect();
                     let rs: Vec<Span> = r[from..to].iter().map(|(_, s)| *s).collect();
-                    out.extend(
-                        near_spans(&ls, &rs, *distance as usize, *ordered)
-                            .into_iter()
-                            .map(|s| (f, s)),
-                    );
+                    out.extend(near_spans(&ls, &rs, *distance as usize, *ordered).into_iter().map(|s| (f, s)));
                 }
                 out
             }
@@ -728,9 +641,7 @@ impl Expr {
                     push_label(out, &leaf.label);
                 }
             }
-            Expr::Or(children) => children
-                .iter()
-                .for_each(|c| c.collect_near_leaves(doc, field, out)),
+            Expr::Or(children) => children.iter().for_each(|c| c.collect_near_leaves(doc, field, out)),
             Expr::Near { left, right, .. } => {
                 left.collect_near_leaves(doc, field, out);
                 right.collect_near_leaves(doc, field, out);
@@ -759,11 +670,7 @@ fn near_spans(left: &[Span], right: &[Span], distance: usize, ordered: bool) -> 
     for &(ls, le) in left {
         // Only right spans starting in this window can be close enough, so binary search
         // narrows the candidates instead of trying every pair.
-        let lo = if ordered {
-            le + 1
-        } else {
-            ls.saturating_sub(distance.saturating_add(1).saturating_add(longest))
-        };
+        let lo = if ordered { le + 1 } else { ls.saturating_sub(distance.saturating_add(1).saturating_add(longest)) };
         let hi = le.saturating_add(1).saturating_add(distance);
         let from = right_sorted.partition_point(|&(s, _)| s < lo);
         for &(rs, re) in right_sorted[from..].iter().take_while(|&&(s, _)| s <= hi) {

@@ -25,17 +25,13 @@ pub(crate) fn hash_str(seed: u64, s: &str) -> u64 {
     for chunk in &mut chunks {
         let mut buf = [0u8; 8];
         buf.copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(buf))
-            .wrapping_mul(MUL)
-            .rotate_left(29);
+        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(MUL).rotate_left(29);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut buf = [0u8; 8];
         buf[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(buf))
-            .wrapping_mul(MUL)
-            .rotate_left(29);
+        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(MUL).rotate_left(29);
     }
     mix(h)
 }
@@ -85,9 +81,6 @@ mod tests {
         assert_ne!(a, hash_str(SEED_WORD, "senjatb"));
         assert_ne!(a, hash_str(SEED_PREFIX, "senjata"));
         assert_ne!(hash_str(SEED_WORD, ""), hash_str(SEED_WORD, "\0"));
-        assert_ne!(
-            hash_str(SEED_WORD, "abcdefgh"),
-            hash_str(SEED_WORD, "abcdefgh\0")
-        );
+        assert_ne!(hash_str(SEED_WORD, "abcdefgh"), hash_str(SEED_WORD, "abcdefgh\0"));
     }
 }

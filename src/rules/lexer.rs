@@ -49,23 +49,11 @@ pub(crate) enum Kind<'a> {
     Or,
     Not,
     Minus,
-    Near {
-        distance: u32,
-        ordered: bool,
-    },
+    Near { distance: u32, ordered: bool },
     Field(FieldName, &'a str),
-    Term {
-        mode: Mode,
-        text: &'a str,
-    },
-    Phrase {
-        mode: Mode,
-        text: &'a str,
-    },
-    Regex {
-        pattern: &'a str,
-        case_insensitive: bool,
-    },
+    Term { mode: Mode, text: &'a str },
+    Phrase { mode: Mode, text: &'a str },
+    Regex { pattern: &'a str, case_insensitive: bool },
     End,
     Error(RuleError),
 }
@@ -143,11 +131,7 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token<'_>> {
         let trimmed = rest.trim_start();
         pos += rest.len() - trimmed.len();
         if trimmed.is_empty() {
-            tokens.push(Token {
-                kind: Kind::End,
-                start: pos,
-                end: pos,
-            });
+            tokens.push(Token { kind: Kind::End, start: pos, end: pos });
             return tokens;
         }
         match next_token(src, pos) {
@@ -156,11 +140,7 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token<'_>> {
                 tokens.push(token);
             }
             Err(e) => {
-                tokens.push(Token {
-                    kind: Kind::Error(e),
-                    start: pos,
-                    end: src.len(),
-                });
+                tokens.push(Token { kind: Kind::Error(e), start: pos, end: src.len() });
                 return tokens;
             }
         }
@@ -171,19 +151,9 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token<'_>> {
 fn next_token(src: &str, start: usize) -> Result<Token<'_>, RuleError> {
     let rest = &src[start..];
     let Some(first) = rest.chars().next() else {
-        return Ok(Token {
-            kind: Kind::End,
-            start,
-            end: start,
-        });
+        return Ok(Token { kind: Kind::End, start, end: start });
     };
-    let one = |kind| {
-        Ok(Token {
-            kind,
-            start,
-            end: start + first.len_utf8(),
-        })
-    };
+    let one = |kind| Ok(Token { kind, start, end: start + first.len_utf8() });
     match first {
         '(' => one(Kind::LParen),
         ')' => one(Kind::RParen),
@@ -191,31 +161,17 @@ fn next_token(src: &str, start: usize) -> Result<Token<'_>, RuleError> {
         '/' => lex_regex(src, start),
         c if is_open_quote(c) => lex_phrase(src, start, start, Mode::Plain),
         '=' | '~' => {
-            let mode = if first == '=' {
-                Mode::Exact
-            } else {
-                Mode::Stem
-            };
+            let mode = if first == '=' { Mode::Exact } else { Mode::Stem };
             let after = start + 1;
             match src[after..].chars().next() {
                 Some(c) if is_open_quote(c) => lex_phrase(src, start, after, mode),
                 Some(c) if !ends_word(c) && c != '=' && c != '~' => {
                     let end = word_end(src, after);
-                    Ok(Token {
-                        kind: Kind::Term {
-                            mode,
-                            text: &src[after..end],
-                        },
-                        start,
-                        end,
-                    })
+                    Ok(Token { kind: Kind::Term { mode, text: &src[after..end] }, start, end })
                 }
                 _ => Err(error(
                     after,
-                    format!(
-                        "expected a word or phrase after '{first}', found {}",
-                        found_at(src, after)
-                    ),
+                    format!("expected a word or phrase after '{first}', found {}", found_at(src, after)),
                 )),
             }
         }
@@ -225,9 +181,7 @@ fn next_token(src: &str, start: usize) -> Result<Token<'_>, RuleError> {
 
 /// Byte offset where a bare word starting at `start` ends.
 fn word_end(src: &str, start: usize) -> usize {
-    src[start..]
-        .find(ends_word)
-        .map_or(src.len(), |i| start + i)
+    src[start..].find(ends_word).map_or(src.len(), |i| start + i)
 }
 
 /// Lexes a phrase whose opening quote is at `quote`; `start` includes any `=`/`~` marker.
@@ -235,21 +189,11 @@ fn lex_phrase(src: &str, start: usize, quote: usize, mode: Mode) -> Result<Token
     let open_len = src[quote..].chars().next().map_or(1, char::len_utf8);
     let body_start = quote + open_len;
     let Some(rel) = src[body_start..].find(is_close_quote) else {
-        return Err(error(
-            quote,
-            "expected a closing '\"' for the phrase that starts here, found end of rule".into(),
-        ));
+        return Err(error(quote, "expected a closing '\"' for the phrase that starts here, found end of rule".into()));
     };
     let body_end = body_start + rel;
     let close_len = src[body_end..].chars().next().map_or(1, char::len_utf8);
-    Ok(Token {
-        kind: Kind::Phrase {
-            mode,
-            text: &src[body_start..body_end],
-        },
-        start,
-        end: body_end + close_len,
-    })
+    Ok(Token { kind: Kind::Phrase { mode, text: &src[body_start..body_end] }, start, end: body_end + close_len })
 }
 
 /// Lexes `/pattern/` or `/pattern/i`; a backslash escapes the next character, including `/`.
@@ -268,10 +212,7 @@ fn lex_regex(src: &str, start: usize) -> Result<Token<'_>, RuleError> {
         }
     }
     let Some(close) = close else {
-        return Err(error(
-            start,
-            "expected a closing '/' for the regex that starts here, found end of rule".into(),
-        ));
+        return Err(error(start, "expected a closing '/' for the regex that starts here, found end of rule".into()));
     };
     let pattern = &src[body_start..close];
     let mut end = close + 1;
@@ -283,19 +224,9 @@ fn lex_regex(src: &str, start: usize) -> Result<Token<'_>, RuleError> {
     match src[end..].chars().next() {
         Some(c) if !ends_word(c) => Err(error(
             end,
-            format!(
-                "expected a space, ')' or end of rule after the regex, found {}",
-                found_at(src, end)
-            ),
+            format!("expected a space, ')' or end of rule after the regex, found {}", found_at(src, end)),
         )),
-        _ => Ok(Token {
-            kind: Kind::Regex {
-                pattern,
-                case_insensitive,
-            },
-            start,
-            end,
-        }),
+        _ => Ok(Token { kind: Kind::Regex { pattern, case_insensitive }, start, end }),
     }
 }
 
@@ -310,10 +241,7 @@ fn lex_word(src: &str, start: usize) -> Result<Token<'_>, RuleError> {
         "NEAR" | "ONEAR" => {
             return Err(error(
                 end,
-                format!(
-                    "expected '/' and a number after {word}, e.g. {word}/5, found {}",
-                    found_at(src, end)
-                ),
+                format!("expected '/' and a number after {word}, e.g. {word}/5, found {}", found_at(src, end)),
             ));
         }
         _ => {
@@ -322,10 +250,7 @@ fn lex_word(src: &str, start: usize) -> Result<Token<'_>, RuleError> {
             } else if let Some(field) = lex_field(start, word)? {
                 return Ok(field);
             } else {
-                Kind::Term {
-                    mode: Mode::Plain,
-                    text: word,
-                }
+                Kind::Term { mode: Mode::Plain, text: word }
             }
         }
     };
@@ -345,29 +270,14 @@ fn lex_near<'a>(src: &str, start: usize, word: &str) -> Result<Option<Kind<'a>>,
     let name = if ordered { "ONEAR" } else { "NEAR" };
     if let Some((i, c)) = digits.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         let what = if i == 0 { "a number" } else { "only digits" };
-        return Err(error(
-            digits_at + i,
-            format!("expected {what} after {name}/, found '{c}'"),
-        ));
+        return Err(error(digits_at + i, format!("expected {what} after {name}/, found '{c}'")));
     }
     if digits.is_empty() {
-        return Err(error(
-            digits_at,
-            format!(
-                "expected a number after {name}/, found {}",
-                found_at(src, digits_at)
-            ),
-        ));
+        return Err(error(digits_at, format!("expected a number after {name}/, found {}", found_at(src, digits_at))));
     }
-    let distance = digits.parse::<u32>().map_err(|_| {
-        error(
-            digits_at,
-            format!(
-                "expected a number up to {} after {name}/, found {digits}",
-                u32::MAX
-            ),
-        )
-    })?;
+    let distance = digits
+        .parse::<u32>()
+        .map_err(|_| error(digits_at, format!("expected a number up to {} after {name}/, found {digits}", u32::MAX)))?;
     Ok(Some(Kind::Near { distance, ordered }))
 }
 
@@ -384,20 +294,10 @@ fn lex_field(start: usize, word: &str) -> Result<Option<Token<'_>>, RuleError> {
     }
     let lower = name.to_lowercase();
     match FIELD_NAMES.iter().find(|(n, _)| *n == lower) {
-        Some((_, field)) => Ok(Some(Token {
-            kind: Kind::Field(*field, name),
-            start,
-            end: start + colon + 1,
-        })),
+        Some((_, field)) => Ok(Some(Token { kind: Kind::Field(*field, name), start, end: start + colon + 1 })),
         None => {
             let known: Vec<&str> = FIELD_NAMES.iter().map(|(n, _)| *n).collect();
-            Err(error(
-                start,
-                format!(
-                    "unknown field '{name}', expected one of {}",
-                    known.join(", ")
-                ),
-            ))
+            Err(error(start, format!("unknown field '{name}', expected one of {}", known.join(", "))))
         }
     }
 }
@@ -417,43 +317,22 @@ mod tests {
             vec![
                 Kind::Field(FieldName::Title, "title"),
                 Kind::LParen,
-                Kind::Term {
-                    mode: Mode::Plain,
-                    text: "a"
-                },
+                Kind::Term { mode: Mode::Plain, text: "a" },
                 Kind::Or,
-                Kind::Term {
-                    mode: Mode::Plain,
-                    text: "b"
-                },
+                Kind::Term { mode: Mode::Plain, text: "b" },
                 Kind::RParen,
                 Kind::Minus,
-                Kind::Term {
-                    mode: Mode::Plain,
-                    text: "c"
-                },
-                Kind::Near {
-                    distance: 3,
-                    ordered: false
-                },
-                Kind::Term {
-                    mode: Mode::Exact,
-                    text: "AS"
-                },
+                Kind::Term { mode: Mode::Plain, text: "c" },
+                Kind::Near { distance: 3, ordered: false },
+                Kind::Term { mode: Mode::Exact, text: "AS" },
                 Kind::End,
             ]
         );
         assert_eq!(
             kinds("and or"),
             vec![
-                Kind::Term {
-                    mode: Mode::Plain,
-                    text: "and"
-                },
-                Kind::Term {
-                    mode: Mode::Plain,
-                    text: "or"
-                },
+                Kind::Term { mode: Mode::Plain, text: "and" },
+                Kind::Term { mode: Mode::Plain, text: "or" },
                 Kind::End
             ]
         );
@@ -462,28 +341,10 @@ mod tests {
     #[test]
     fn phrases_and_regexes() {
         let t = tokenize("=\"Korea Utara\" /a\\/b/i “kim jong”");
-        assert_eq!(
-            t[0].kind,
-            Kind::Phrase {
-                mode: Mode::Exact,
-                text: "Korea Utara"
-            }
-        );
+        assert_eq!(t[0].kind, Kind::Phrase { mode: Mode::Exact, text: "Korea Utara" });
         assert_eq!((t[0].start, t[0].end), (0, 14));
-        assert_eq!(
-            t[1].kind,
-            Kind::Regex {
-                pattern: "a\\/b",
-                case_insensitive: true
-            }
-        );
-        assert_eq!(
-            t[2].kind,
-            Kind::Phrase {
-                mode: Mode::Plain,
-                text: "kim jong"
-            }
-        );
+        assert_eq!(t[1].kind, Kind::Regex { pattern: "a\\/b", case_insensitive: true });
+        assert_eq!(t[2].kind, Kind::Phrase { mode: Mode::Plain, text: "kim jong" });
     }
 
     #[test]

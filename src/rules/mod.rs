@@ -96,9 +96,7 @@ pub struct DocFields<'a> {
 impl Document {
     /// Normalises and tokenises the fields of an item.
     pub fn new(fields: &DocFields<'_>) -> Document {
-        Document {
-            texts: eval::Texts::new(fields),
-        }
+        Document { texts: eval::Texts::new(fields) }
     }
 }
 
@@ -106,10 +104,7 @@ impl Rule {
     /// Parses and compiles a rule, returning the first error with its byte offset.
     pub fn parse(query: &str, opts: &RuleOptions) -> Result<Rule, RuleError> {
         let parsed = parser::parse(query, opts)?;
-        Ok(Rule {
-            expr: parsed.expr,
-            warnings: parsed.warnings,
-        })
+        Ok(Rule { expr: parsed.expr, warnings: parsed.warnings })
     }
 
     /// None when the rule does not match; Some with the hits when it does.

@@ -40,21 +40,11 @@ pub(crate) fn parse(src: &str, opts: &RuleOptions) -> Result<Parsed, RuleError> 
     let expr = parser.parse_or(Scope::TEXT, "")?;
     let token = parser.peek()?;
     match token.kind {
-        Kind::End => Ok(Parsed {
-            expr,
-            warnings: parser.warnings,
-        }),
-        Kind::RParen => Err(err(
-            token.start,
-            "expected a term, operator or end of rule, found ')' without a matching '('".into(),
-        )),
-        _ => Err(err(
-            token.start,
-            format!(
-                "expected AND, OR or end of rule, found {}",
-                token.describe()
-            ),
-        )),
+        Kind::End => Ok(Parsed { expr, warnings: parser.warnings }),
+        Kind::RParen => {
+            Err(err(token.start, "expected a term, operator or end of rule, found ')' without a matching '('".into()))
+        }
+        _ => Err(err(token.start, format!("expected AND, OR or end of rule, found {}", token.describe()))),
     }
 }
 
@@ -95,7 +85,10 @@ impl<'a> Parser<'a> {
         if self.depth >= MAX_DEPTH {
             return Err(err(
                 offset,
-                format!("expected at most {} nested levels of parentheses, NOT, fields or NEAR, found more", MAX_DEPTH - 1),
+                format!(
+                    "expected at most {} nested levels of parentheses, NOT, fields or NEAR, found more",
+                    MAX_DEPTH - 1
+                ),
             ));
         }
         Ok(())
@@ -125,11 +118,7 @@ impl<'a> Parser<'a> {
                 message: "AND and OR are mixed without parentheses; AND binds tighter, so add parentheses to make the grouping explicit".into(),
             });
         }
-        Ok(if groups.len() == 1 {
-            groups.remove(0)
-        } else {
-            Expr::Or(groups)
-        })
+        Ok(if groups.len() == 1 { groups.remove(0) } else { Expr::Or(groups) })
     }
 
     /// and_expr = not_expr { [ "AND" ] not_expr }; also returns the number of operands.
@@ -153,14 +142,7 @@ impl<'a> Parser<'a> {
             }
         }
         let len = items.len();
-        Ok((
-            if len == 1 {
-                items.remove(0)
-            } else {
-                Expr::And(items)
-            },
-            len,
-        ))
+        Ok((if len == 1 { items.remove(0) } else { Expr::And(items) }, len))
     }
 
     /// not_expr = ( "NOT" | "-" ) not_expr | near_expr
@@ -192,12 +174,7 @@ impl<'a> Parser<'a> {
             let right_at = self.peek()?.start;
             let right = self.parse_unit(scope, &format!(" after {label}"))?;
             check_near_operand(&right, right_at, &label)?;
-            left = Expr::Near {
-                left: Box::new(left),
-                right: Box::new(right),
-                distance,
-                ordered,
-            };
+            left = Expr::Near { left: Box::new(left), right: Box::new(right), distance, ordered };
         }
         self.depth = entered;
         Ok(left)
@@ -228,11 +205,7 @@ impl<'a> Parser<'a> {
                 if close.kind != Kind::RParen {
                     return Err(err(
                         close.start,
-                        format!(
-                            "expected ')' to close the '(' at offset {}, found {}",
-                            token.start,
-                            close.describe()
-                        ),
+                        format!("expected ')' to close the '(' at offset {}, found {}", token.start, close.describe()),
                     ));
                 }
                 self.advance();
@@ -247,20 +220,11 @@ impl<'a> Parser<'a> {
                 self.advance();
                 self.phrase(text, mode, scope, token.start)
             }
-            Kind::Regex {
-                pattern,
-                case_insensitive,
-            } => {
+            Kind::Regex { pattern, case_insensitive } => {
                 self.advance();
                 regex_leaf(pattern, case_insensitive, scope, token.start)
             }
-            _ => Err(err(
-                token.start,
-                format!(
-                    "expected a term, phrase or '('{after}, found {}",
-                    token.describe()
-                ),
-            )),
+            _ => Err(err(token.start, format!("expected a term, phrase or '('{after}, found {}", token.describe()))),
         }
     }
 
@@ -283,44 +247,25 @@ impl<'a> Parser<'a> {
         }
         let words = text::words(raw, scope.split());
         if words.is_empty() {
-            return Err(err(
-                at,
-                format!("expected a word with letters or digits, found '{raw}'"),
-            ));
+            return Err(err(at, format!("expected a word with letters or digits, found '{raw}'")));
         }
         Ok(self.seq_leaf(words, mode, scope))
     }
 
     /// Builds the leaf for a quoted phrase.
-    fn phrase(
-        &mut self,
-        raw: &str,
-        mode: Mode,
-        scope: Scope,
-        at: usize,
-    ) -> Result<Expr, RuleError> {
+    fn phrase(&mut self, raw: &str, mode: Mode, scope: Scope, at: usize) -> Result<Expr, RuleError> {
         if raw.trim().is_empty() {
-            return Err(err(
-                at,
-                "expected words inside the quotes, found an empty phrase".into(),
-            ));
+            return Err(err(at, "expected words inside the quotes, found an empty phrase".into()));
         }
         let words = text::words(raw, scope.split());
         if words.is_empty() {
-            return Err(err(
-                at,
-                format!("expected words with letters or digits inside the quotes, found \"{raw}\""),
-            ));
+            return Err(err(at, format!("expected words with letters or digits inside the quotes, found \"{raw}\"")));
         }
         Ok(self.seq_leaf(words, mode, scope))
     }
 
     fn seq_leaf(&self, words: Vec<text::Word>, mode: Mode, scope: Scope) -> Expr {
-        let label = words
-            .iter()
-            .map(|w| &*w.folded)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let label = words.iter().map(|w| &*w.folded).collect::<Vec<_>>().join(" ");
         let pats = words
             .into_iter()
             .map(|w| match mode {
@@ -349,49 +294,27 @@ pub(crate) fn field_scope(field: FieldName) -> Scope {
 /// Checks that a NEAR operand is made of positions: terms, phrases, OR-groups and NEARs.
 fn check_near_operand(expr: &Expr, at: usize, label: &str) -> Result<(), RuleError> {
     let found = match expr {
-        Expr::Leaf(Leaf {
-            kind: LeafKind::Seq(_),
-            ..
-        })
-        | Expr::Near { .. } => return Ok(()),
+        Expr::Leaf(Leaf { kind: LeafKind::Seq(_), .. }) | Expr::Near { .. } => return Ok(()),
         Expr::Or(children) => {
             for child in children {
                 check_near_operand(child, at, label)?;
             }
             return Ok(());
         }
-        Expr::Leaf(Leaf {
-            kind: LeafKind::Regex(_),
-            ..
-        }) => "a regex",
+        Expr::Leaf(Leaf { kind: LeafKind::Regex(_), .. }) => "a regex",
         Expr::And(_) => "an AND group",
         Expr::Not(_) => "a NOT",
     };
-    Err(err(
-        at,
-        format!(
-            "expected terms, phrases or OR-groups of them on both sides of {label}, found {found}"
-        ),
-    ))
+    Err(err(at, format!("expected terms, phrases or OR-groups of them on both sides of {label}, found {found}")))
 }
 
 /// Builds a one-word wildcard leaf.
 fn glob_leaf(raw: &str, mode: Mode, scope: Scope, at: usize) -> Result<Expr, RuleError> {
     if mode == Mode::Stem {
-        return Err(err(
-            at,
-            format!("expected a word without '*' or '?' after '~', found '~{raw}'"),
-        ));
+        return Err(err(at, format!("expected a word without '*' or '?' after '~', found '~{raw}'")));
     }
-    let normalised = if mode == Mode::Exact {
-        text::nfkc(raw)
-    } else {
-        fold(raw)
-    };
-    let literals = normalised
-        .chars()
-        .filter(|c| !matches!(c, '*' | '?'))
-        .count();
+    let normalised = if mode == Mode::Exact { text::nfkc(raw) } else { fold(raw) };
+    let literals = normalised.chars().filter(|c| !matches!(c, '*' | '?')).count();
     if literals < MIN_WILDCARD_LITERALS {
         return Err(err(
             at,
@@ -400,40 +323,23 @@ fn glob_leaf(raw: &str, mode: Mode, scope: Scope, at: usize) -> Result<Expr, Rul
     }
     // Wildcards only apply within one word, so the pattern with its wildcards filled in must
     // still be exactly one word of the field's tokenisation.
-    let filled: String = normalised
-        .chars()
-        .map(|c| if matches!(c, '*' | '?') { 'x' } else { c })
-        .collect();
+    let filled: String = normalised.chars().map(|c| if matches!(c, '*' | '?') { 'x' } else { c }).collect();
     let mut pieces = Vec::new();
     text::for_each_word(&filled, scope.split(), |w| pieces.push(w.len()));
     if pieces.len() != 1 || pieces[0] != filled.len() {
-        return Err(err(
-            at,
-            format!("expected a single word around '*' and '?', found '{raw}'"),
-        ));
+        return Err(err(at, format!("expected a single word around '*' and '?', found '{raw}'")));
     }
     Ok(Expr::Leaf(Leaf::new(
         scope,
-        LeafKind::Seq(vec![Pat::Glob {
-            glob: Glob::new(&normalised),
-            exact: mode == Mode::Exact,
-        }]),
+        LeafKind::Seq(vec![Pat::Glob { glob: Glob::new(&normalised), exact: mode == Mode::Exact }]),
         fold(raw),
     )))
 }
 
 /// Compiles a `/regex/` leaf, reporting syntax errors at the opening slash.
-fn regex_leaf(
-    pattern: &str,
-    case_insensitive: bool,
-    scope: Scope,
-    at: usize,
-) -> Result<Expr, RuleError> {
+fn regex_leaf(pattern: &str, case_insensitive: bool, scope: Scope, at: usize) -> Result<Expr, RuleError> {
     if pattern.is_empty() {
-        return Err(err(
-            at,
-            "expected a pattern between the slashes, found an empty regex".into(),
-        ));
+        return Err(err(at, "expected a pattern between the slashes, found an empty regex".into()));
     }
     // `\/` only exists so that a slash can be written inside the delimiters.
     let source = text::nfkc(&pattern.replace("\\/", "/"));
@@ -442,29 +348,17 @@ fn regex_leaf(
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|e| {
-            err(
-                at,
-                format!("expected a valid regex, found {}", regex_problem(&e)),
-            )
-        })?;
+        .map_err(|e| err(at, format!("expected a valid regex, found {}", regex_problem(&e))))?;
     let flag = if case_insensitive { "i" } else { "" };
-    Ok(Expr::Leaf(Leaf::new(
-        scope,
-        LeafKind::Regex(regex),
-        format!("/{pattern}/{flag}"),
-    )))
+    Ok(Expr::Leaf(Leaf::new(scope, LeafKind::Regex(regex), format!("/{pattern}/{flag}"))))
 }
 
 /// Extracts the one-line reason from a regex error, whose display spans several lines.
 fn regex_problem(e: &regex::Error) -> String {
     match e {
-        regex::Error::Syntax(text) => text
-            .lines()
-            .rev()
-            .find_map(|l| l.trim().strip_prefix("error: "))
-            .unwrap_or("a syntax error")
-            .to_owned(),
+        regex::Error::Syntax(text) => {
+            text.lines().rev().find_map(|l| l.trim().strip_prefix("error: ")).unwrap_or("a syntax error").to_owned()
+        }
         regex::Error::CompiledTooBig(limit) => {
             format!("a pattern larger than the {limit}-byte limit")
         }

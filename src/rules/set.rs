@@ -44,21 +44,17 @@ struct Clause {
 
 impl Clause {
     fn one(key: Key, cost: f32) -> Clause {
-        Clause {
-            keys: vec![key],
-            cost,
-        }
+        Clause { keys: vec![key], cost }
     }
 }
 
 /// Very common words of the watched languages, which say little about a document.
 const COMMON: &[&str] = &[
-    "yang", "dan", "di", "ke", "dari", "ini", "itu", "dengan", "untuk", "pada", "dalam", "tidak",
-    "akan", "juga", "ada", "atau", "oleh", "sebagai", "karena", "telah", "sudah", "bisa", "saat",
-    "kata", "para", "lebih", "secara", "tersebut", "mereka", "kami", "kita", "dia", "ia", "the",
-    "of", "and", "to", "in", "a", "is", "that", "for", "on", "it", "with", "as", "was", "at", "by",
-    "be", "are", "from", "this", "has", "have", "said", "an", "not", "but", "his", "he", "they",
-    "will", "its", "after", "new", "were", "who", "been", "also", "their", "more",
+    "yang", "dan", "di", "ke", "dari", "ini", "itu", "dengan", "untuk", "pada", "dalam", "tidak", "akan", "juga",
+    "ada", "atau", "oleh", "sebagai", "karena", "telah", "sudah", "bisa", "saat", "kata", "para", "lebih", "secara",
+    "tersebut", "mereka", "kami", "kita", "dia", "ia", "the", "of", "and", "to", "in", "a", "is", "that", "for", "on",
+    "it", "with", "as", "was", "at", "by", "be", "are", "from", "this", "has", "have", "said", "an", "not", "but",
+    "his", "he", "they", "will", "its", "after", "new", "were", "who", "been", "also", "their", "more",
 ];
 
 /// Estimated share of documents containing a folded word: common and short words are frequent.
@@ -146,10 +142,7 @@ fn leaf_clauses(leaf: &Leaf) -> Vec<Clause> {
         match pat {
             // Documents file words with a clitic under their base too, so one key serves both.
             Pat::Folded { word, key, .. } => out.push(Clause::one(Key::Doc(*key), word_cost(word))),
-            Pat::Exact { word, key } => out.push(Clause::one(
-                Key::Doc(*key),
-                word_cost(&super::text::fold(word)),
-            )),
+            Pat::Exact { word, key } => out.push(Clause::one(Key::Doc(*key), word_cost(&super::text::fold(word)))),
             Pat::Glob { glob, exact: false } => {
                 let chars = glob.pattern();
                 let wild = |c: &char| matches!(c, '*' | '?');
@@ -158,13 +151,7 @@ fn leaf_clauses(leaf: &Leaf) -> Vec<Clause> {
                     let key = Key::Doc(hash_str(SEED_PREFIX, &prefix));
                     out.push(Clause::one(key, AFFIX_COST));
                 }
-                let tail: Vec<char> = chars
-                    .iter()
-                    .rev()
-                    .take_while(|c| !wild(c))
-                    .take(3)
-                    .copied()
-                    .collect();
+                let tail: Vec<char> = chars.iter().rev().take_while(|c| !wild(c)).take(3).copied().collect();
                 if tail.len() == 3 {
                     let suffix: String = tail.iter().rev().collect();
                     let key = Key::Doc(hash_str(SEED_SUFFIX, &suffix));
@@ -173,20 +160,10 @@ fn leaf_clauses(leaf: &Leaf) -> Vec<Clause> {
             }
             // An exact wildcard sees unfolded words, whose affixes the document does not file.
             Pat::Glob { exact: true, .. } => {}
-            Pat::Stem {
-                candidates,
-                stemmer,
-                ..
-            } => {
+            Pat::Stem { candidates, stemmer, .. } => {
                 let i = stemmer.index();
-                let keys = candidates
-                    .iter()
-                    .map(|c| Key::Stem(i, hash_str(SEED_STEM[i], c)))
-                    .collect();
-                out.push(Clause {
-                    keys,
-                    cost: STEM_COST,
-                });
+                let keys = candidates.iter().map(|c| Key::Stem(i, hash_str(SEED_STEM[i], c))).collect();
+                out.push(Clause { keys, cost: STEM_COST });
             }
         }
     }
@@ -289,10 +266,7 @@ pub struct RuleSet {
 impl RuleSet {
     /// Compiles the presearcher index over a list of named rules.
     pub fn new(rules: Vec<(String, Rule)>) -> RuleSet {
-        assert!(
-            rules.len() < (u32::MAX >> 2) as usize,
-            "too many rules in one set"
-        );
+        assert!(rules.len() < (u32::MAX >> 2) as usize, "too many rules in one set");
         let mut full = Vec::with_capacity(rules.len());
         let mut always = Vec::new();
         let mut doc_pairs = Vec::new();
@@ -400,13 +374,7 @@ mod tests {
     use crate::rules::{DocFields, RuleOptions};
 
     fn rule(q: &str) -> Rule {
-        Rule::parse(
-            q,
-            &RuleOptions {
-                lang: Some("id".into()),
-            },
-        )
-        .unwrap()
+        Rule::parse(q, &RuleOptions { lang: Some("id".into()) }).unwrap()
     }
 
     fn doc(text: &str) -> Document {
@@ -441,19 +409,10 @@ mod tests {
     #[test]
     fn only_rules_with_hit_clauses_are_candidates() {
         let set = RuleSet::new(
-            [
-                "senjata",
-                "rudal AND nuklir",
-                "-sanksi",
-                "senjata* AND korea",
-                "~beli",
-                "/x+/",
-                "*njat*",
-                "nuklir",
-            ]
-            .iter()
-            .map(|q| (q.to_string(), rule(q)))
-            .collect(),
+            ["senjata", "rudal AND nuklir", "-sanksi", "senjata* AND korea", "~beli", "/x+/", "*njat*", "nuklir"]
+                .iter()
+                .map(|q| (q.to_string(), rule(q)))
+                .collect(),
         );
         let d = doc("Korea Utara membeli senjatanya dan rudal");
         assert_eq!(set.candidates(&d), [0, 2, 3, 4, 5, 6]);

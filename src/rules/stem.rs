@@ -46,12 +46,7 @@ impl Stemmer {
 /// Tells whether a language tag names Indonesian (`id`, `id-ID`, `id_ID`, or the legacy `in`, `ind`).
 pub(crate) fn is_indonesian(lang: Option<&str>) -> bool {
     let Some(tag) = lang else { return false };
-    let primary = tag
-        .split(['-', '_'])
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let primary = tag.split(['-', '_']).next().unwrap_or("").trim().to_ascii_lowercase();
     matches!(primary.as_str(), "id" | "in" | "ind")
 }
 
@@ -61,8 +56,7 @@ fn char_len(s: &str) -> usize {
 
 /// Removes `suffix` when what remains is still a plausible root.
 fn strip_suffix<'a>(word: &'a str, suffix: &str) -> Option<&'a str> {
-    word.strip_suffix(suffix)
-        .filter(|rest| char_len(rest) >= MIN_ROOT)
+    word.strip_suffix(suffix).filter(|rest| char_len(rest) >= MIN_ROOT)
 }
 
 fn is_vowel(c: char) -> bool {
@@ -107,9 +101,8 @@ fn indonesian(word: &str) -> Vec<String> {
     }
     for form in &forms {
         push_unique(&mut out, form.clone());
-        let without_suffix = strip_suffix(form, "kan")
-            .or_else(|| strip_suffix(form, "an"))
-            .or_else(|| strip_suffix(form, "i"));
+        let without_suffix =
+            strip_suffix(form, "kan").or_else(|| strip_suffix(form, "an")).or_else(|| strip_suffix(form, "i"));
         if let Some(rest) = without_suffix {
             push_unique(&mut out, rest.to_owned());
         }
@@ -194,8 +187,7 @@ fn english(word: &str) -> String {
     if char_len(word) < 4 || !word.chars().all(char::is_alphabetic) {
         return word.to_owned();
     }
-    let mut stem: String = if let Some(rest) = word.strip_suffix("ies").filter(|r| char_len(r) >= 2)
-    {
+    let mut stem: String = if let Some(rest) = word.strip_suffix("ies").filter(|r| char_len(r) >= 2) {
         format!("{rest}y")
     } else if let Some(rest) = word.strip_suffix("sses") {
         format!("{rest}ss")
@@ -205,11 +197,7 @@ fn english(word: &str) -> String {
         .map(|(r, keep)| format!("{r}{keep}"))
     {
         rest
-    } else if word.ends_with('s')
-        && !word.ends_with("ss")
-        && !word.ends_with("us")
-        && !word.ends_with("is")
-    {
+    } else if word.ends_with('s') && !word.ends_with("ss") && !word.ends_with("us") && !word.ends_with("is") {
         word[..word.len() - 1].to_owned()
     } else if let Some(rest) = word.strip_suffix("ing").filter(|r| char_len(r) >= 3) {
         undouble(rest)
@@ -266,12 +254,7 @@ mod tests {
             ("beri", "diberikan"),
             ("rusia", "rusialah"),
         ] {
-            assert!(
-                same_stem(id, a, b),
-                "{a} vs {b}: {:?} {:?}",
-                id.candidates(a),
-                id.candidates(b)
-            );
+            assert!(same_stem(id, a, b), "{a} vs {b}: {:?} {:?}", id.candidates(a), id.candidates(b));
         }
         assert!(!same_stem(id, "senjata", "sanksi"));
         assert!(!same_stem(id, "roket", "rusia"));

@@ -52,9 +52,7 @@ fn doc(d: Doc) -> Document {
 }
 
 fn opts(lang: Option<&str>) -> RuleOptions {
-    RuleOptions {
-        lang: lang.map(str::to_owned),
-    }
+    RuleOptions { lang: lang.map(str::to_owned) }
 }
 
 const ID: Option<&str> = Some("id");
@@ -203,17 +201,10 @@ fn table() {
         };
         let got = rule.matches(&doc(d)).is_some();
         if got != expected {
-            failures.push(format!(
-                "{query:?} lang={lang:?}: expected {expected}, got {got}"
-            ));
+            failures.push(format!("{query:?} lang={lang:?}: expected {expected}, got {got}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[rustfmt::skip]
@@ -260,11 +251,7 @@ fn errors_have_offsets_and_messages() {
     for &(query, offset, message) in ERRORS {
         match Rule::parse(query, &RuleOptions::default()) {
             Ok(_) => panic!("{query:?} parsed but should fail"),
-            Err(e) => assert_eq!(
-                (e.offset, e.message.as_str()),
-                (offset, message),
-                "query {query:?}"
-            ),
+            Err(e) => assert_eq!((e.offset, e.message.as_str()), (offset, message), "query {query:?}"),
         }
     }
 }
@@ -272,10 +259,7 @@ fn errors_have_offsets_and_messages() {
 #[test]
 fn error_display_is_the_message() {
     let e = Rule::parse("senjata AND", &RuleOptions::default()).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "expected a term, phrase or '(' after AND, found end of rule"
-    );
+    assert_eq!(e.to_string(), "expected a term, phrase or '(' after AND, found end of rule");
 }
 
 #[test]
@@ -285,11 +269,7 @@ fn nesting_is_bounded() {
     let deep = format!("{}senjata{}", "(".repeat(64), ")".repeat(64));
     let e = Rule::parse(&deep, &RuleOptions::default()).unwrap_err();
     assert_eq!(e.offset, 63);
-    assert!(
-        e.message.starts_with("expected at most 63 nested levels"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.starts_with("expected at most 63 nested levels"), "{}", e.message);
     let nots = "NOT ".repeat(10_000) + "x";
     assert!(Rule::parse(&nots, &RuleOptions::default()).is_err());
     let chain = vec!["a"; 10_000].join(" NEAR/1 ");
@@ -307,42 +287,17 @@ fn terms(query: &str, lang: Option<&str>, d: Doc) -> Option<Vec<String>> {
 }
 
 /// Query, language, document, and the expected `Match.terms` (None for no match).
-type TermsCase = (
-    &'static str,
-    Option<&'static str>,
-    Doc,
-    Option<&'static [&'static str]>,
-);
+type TermsCase = (&'static str, Option<&'static str>, Doc, Option<&'static [&'static str]>);
 
 #[test]
 fn matched_terms() {
     let cases: &[TermsCase] = &[
-        (
-            "\"Korea Utara\" AND senjata",
-            None,
-            A,
-            Some(&["korea utara", "senjata"]),
-        ),
-        (
-            "rudal OR roket OR Korut",
-            None,
-            A,
-            Some(&["roket", "korut"]),
-        ),
+        ("\"Korea Utara\" AND senjata", None, A, Some(&["korea utara", "senjata"])),
+        ("rudal OR roket OR Korut", None, A, Some(&["roket", "korut"])),
         ("senjata -nuklir", None, A, Some(&["senjata"])),
-        (
-            "senjata -(nuklir OR rudal) NOT sanksi",
-            None,
-            C("senjata"),
-            Some(&["senjata"]),
-        ),
+        ("senjata -(nuklir OR rudal) NOT sanksi", None, C("senjata"), Some(&["senjata"])),
         ("Roket roket ROKET", None, A, Some(&["roket"])),
-        (
-            "(rudal OR roket) NEAR/5 \"Korea Utara\"",
-            None,
-            A,
-            Some(&["roket", "korea utara"]),
-        ),
+        ("(rudal OR roket) NEAR/5 \"Korea Utara\"", None, A, Some(&["roket", "korea utara"])),
         ("=AS", None, A, Some(&["as"])),
         ("senjata*", None, C("senjatanya"), Some(&["senjata*"])),
         ("/korea utara/i", None, A, Some(&["/korea utara/i"])),
@@ -352,12 +307,7 @@ fn matched_terms() {
         ("nuklir", None, A, None),
         ("senjata", ID, C("senjatanya"), Some(&["senjata"])),
         ("~senjata", ID, C("persenjataan"), Some(&["senjata"])),
-        (
-            "title:senjata OR content:senjata",
-            None,
-            A,
-            Some(&["senjata"]),
-        ),
+        ("title:senjata OR content:senjata", None, A, Some(&["senjata"])),
         ("(roket AND nuklir) OR Korut", None, A, Some(&["korut"])),
     ];
     for (query, lang, d, expected) in cases {
@@ -368,11 +318,7 @@ fn matched_terms() {
 
 #[test]
 fn warnings() {
-    let warn = |q: &str| {
-        Rule::parse(q, &RuleOptions::default())
-            .map(|r| r.warnings().to_vec())
-            .unwrap_or_default()
-    };
+    let warn = |q: &str| Rule::parse(q, &RuleOptions::default()).map(|r| r.warnings().to_vec()).unwrap_or_default();
     let w = warn("senjata AND nuklir OR roket");
     assert_eq!(w.len(), 1);
     assert_eq!(w[0].offset, 19);
@@ -402,10 +348,8 @@ fn rule_and_document_are_send_and_sync() {
 #[test]
 fn document_is_reused_across_rules() {
     let d = article();
-    let rules: Vec<Rule> = ["senjata", "~senjata", "nuklir"]
-        .iter()
-        .map(|q| Rule::parse(q, &opts(ID)).expect("valid rule"))
-        .collect();
+    let rules: Vec<Rule> =
+        ["senjata", "~senjata", "nuklir"].iter().map(|q| Rule::parse(q, &opts(ID)).expect("valid rule")).collect();
     let hits: Vec<bool> = rules.iter().map(|r| r.matches(&d).is_some()).collect();
     assert_eq!(hits, [true, true, false]);
 }
@@ -524,19 +468,8 @@ const LEAVES: &[(&str, bool)] = &[
     ("/Rusia/", false),
 ];
 
-const FIELDS: &[&str] = &[
-    "",
-    "",
-    "",
-    "title:",
-    "summary:",
-    "content:",
-    "text:",
-    "author:",
-    "category:",
-    "link:",
-    "feed:",
-];
+const FIELDS: &[&str] =
+    &["", "", "", "title:", "summary:", "content:", "text:", "author:", "category:", "link:", "feed:"];
 
 /// A generated rule, rendered with a mix of spellings for the same operators.
 #[derive(Clone, Debug)]
@@ -553,12 +486,7 @@ impl Gen {
         match self {
             Gen::Leaf(l, f) => format!("{}{}", FIELDS[*f], LEAVES[*l].0),
             Gen::Near(a, b, d, o) => {
-                format!(
-                    "({} {}NEAR/{d} {})",
-                    a.render(),
-                    if *o { "O" } else { "" },
-                    b.render()
-                )
+                format!("({} {}NEAR/{d} {})", a.render(), if *o { "O" } else { "" }, b.render())
             }
             Gen::And(items, keyword) => {
                 let parts: Vec<String> = items.iter().map(Gen::render).collect();
@@ -575,8 +503,7 @@ impl Gen {
 
 fn gen_near_operand() -> impl Strategy<Value = Gen> {
     let near_leaves: Vec<usize> = (0..LEAVES.len()).filter(|&i| LEAVES[i].1).collect();
-    let leaf =
-        (proptest::sample::select(near_leaves), 0..FIELDS.len()).prop_map(|(l, f)| Gen::Leaf(l, f));
+    let leaf = (proptest::sample::select(near_leaves), 0..FIELDS.len()).prop_map(|(l, f)| Gen::Leaf(l, f));
     leaf.prop_recursive(2, 6, 3, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 2..4).prop_map(Gen::Or),
@@ -597,11 +524,7 @@ fn gen_rule() -> impl Strategy<Value = Gen> {
     ];
     leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
-            (
-                proptest::collection::vec(inner.clone(), 2..4),
-                any::<bool>()
-            )
-                .prop_map(|(v, k)| Gen::And(v, k)),
+            (proptest::collection::vec(inner.clone(), 2..4), any::<bool>()).prop_map(|(v, k)| Gen::And(v, k)),
             proptest::collection::vec(inner.clone(), 2..4).prop_map(Gen::Or),
             (inner, any::<bool>()).prop_map(|(e, m)| Gen::Not(Box::new(e), m)),
         ]
@@ -652,10 +575,7 @@ const DOC_WORDS: &[&str] = &[
 
 fn gen_text() -> impl Strategy<Value = String> {
     proptest::collection::vec(
-        (
-            proptest::sample::select(DOC_WORDS),
-            prop_oneof![Just(" "), Just(", "), Just(". "), Just("\n")],
-        ),
+        (proptest::sample::select(DOC_WORDS), prop_oneof![Just(" "), Just(", "), Just(". "), Just("\n")]),
         0..14,
     )
     .prop_map(|parts| parts.into_iter().map(|(w, s)| format!("{w}{s}")).collect())
@@ -696,17 +616,15 @@ fn gen_doc() -> impl Strategy<Value = GenDoc> {
         gen_text(),
         gen_text(),
     )
-        .prop_map(
-            |(title, summary, content, authors, categories, link, feed)| GenDoc {
-                title,
-                summary,
-                content,
-                authors,
-                categories,
-                link: format!("https://news.example/{}", link.replace(' ', "-")),
-                feed,
-            },
-        )
+        .prop_map(|(title, summary, content, authors, categories, link, feed)| GenDoc {
+            title,
+            summary,
+            content,
+            authors,
+            categories,
+            link: format!("https://news.example/{}", link.replace(' ', "-")),
+            feed,
+        })
 }
 
 fn parse_gen(g: &Gen, lang: Option<&str>) -> Rule {

@@ -104,8 +104,7 @@ pub(crate) fn is_han(c: char) -> bool {
 /// Calls `emit` with every word of an already NFKC-normalised text, in order.
 pub(crate) fn for_each_word<'a>(nfkc_text: &'a str, split: Split, mut emit: impl FnMut(&'a str)) {
     for word in nfkc_text.unicode_words() {
-        let plain = !word.chars().any(is_han)
-            && (split == Split::Words || word.chars().all(char::is_alphanumeric));
+        let plain = !word.chars().any(is_han) && (split == Split::Words || word.chars().all(char::is_alphanumeric));
         if plain {
             emit(word);
             continue;
@@ -144,10 +143,7 @@ pub(crate) fn words(text: &str, split: Split) -> Vec<Word> {
     let normalised = nfkc(text);
     let mut out = Vec::new();
     for_each_word(&normalised, split, |w| {
-        out.push(Word {
-            exact: w.into(),
-            folded: fold(w).into(),
-        });
+        out.push(Word { exact: w.into(), folded: fold(w).into() });
     });
     out
 }
@@ -157,20 +153,14 @@ mod tests {
     use super::*;
 
     fn folded(text: &str, split: Split) -> Vec<String> {
-        words(text, split)
-            .into_iter()
-            .map(|w| w.folded.into_string())
-            .collect()
+        words(text, split).into_iter().map(|w| w.folded.into_string()).collect()
     }
 
     #[test]
     fn fold_handles_case_accents_and_special_letters() {
         assert_eq!(fold("PYŎNGYANG"), "pyongyang");
         assert_eq!(fold("Straße"), "strasse");
-        assert_eq!(
-            fold("Łódź Đà Nẵng Øre İstanbul ıi"),
-            "lodz da nang ore istanbul ii"
-        );
+        assert_eq!(fold("Łódź Đà Nẵng Øre İstanbul ıi"), "lodz da nang ore istanbul ii");
         assert_eq!(fold("ﬁnal ＡＢＣ"), "final abc");
         assert_eq!(fold("한국"), "한국");
         assert_eq!(fold("plain ascii"), "plain ascii");
@@ -178,30 +168,13 @@ mod tests {
 
     #[test]
     fn words_split_hyphens_han_and_urls() {
-        assert_eq!(
-            folded("Kim Jong-un, e-mail!", Split::Words),
-            ["kim", "jong", "un", "e", "mail"]
-        );
+        assert_eq!(folded("Kim Jong-un, e-mail!", Split::Words), ["kim", "jong", "un", "e", "mail"]);
         assert_eq!(folded("朝鲜发射", Split::Words), ["朝", "鲜", "发", "射"]);
-        assert_eq!(
-            folded("Selasa (6/9/2022)", Split::Words),
-            ["selasa", "6", "9", "2022"]
-        );
-        assert_eq!(
-            folded("senjata2 senjata-senjata", Split::Words),
-            ["senjata2", "senjata", "senjata"]
-        );
+        assert_eq!(folded("Selasa (6/9/2022)", Split::Words), ["selasa", "6", "9", "2022"]);
+        assert_eq!(folded("senjata2 senjata-senjata", Split::Words), ["senjata2", "senjata", "senjata"]);
         assert_eq!(
             folded("https://www.cnnindonesia.com/internasional/x_y", Split::Url),
-            [
-                "https",
-                "www",
-                "cnnindonesia",
-                "com",
-                "internasional",
-                "x",
-                "y"
-            ]
+            ["https", "www", "cnnindonesia", "com", "internasional", "x", "y"]
         );
     }
 

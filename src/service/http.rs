@@ -71,7 +71,9 @@ async fn handle(mut stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
             (if ok { "200 OK" } else { "503 Service Unavailable" }, "application/json", json)
         }
         ("GET", "/metrics") => ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics(ctx).await),
-        ("GET", _) => ("404 Not Found", "text/plain; charset=utf-8", "not found: try /healthz or /metrics\n".to_string()),
+        ("GET", _) => {
+            ("404 Not Found", "text/plain; charset=utf-8", "not found: try /healthz or /metrics\n".to_string())
+        }
         _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", "only GET\n".to_string()),
     };
     let response = format!(
@@ -129,23 +131,35 @@ async fn metrics(ctx: &Context) -> String {
         let values = per_sink.iter().map(|(s, n)| (gauge_labels(&[("sink", s)]), *n as f64)).collect();
         gauges.push(("pantau_outbox_pending", "Alerts waiting for delivery, by sink.", values));
         let age = oldest.map_or(0.0, |t| (chrono::Utc::now() - t).num_seconds().max(0) as f64);
-        gauges.push(("pantau_outbox_oldest_age_seconds", "Age of the oldest pending alert.", vec![(String::new(), age)]));
+        gauges.push((
+            "pantau_outbox_oldest_age_seconds",
+            "Age of the oldest pending alert.",
+            vec![(String::new(), age)],
+        ));
     }
     if let Ok(rows) = ctx.store.alert_counts_by_sink().await {
-        let values = rows.iter().map(|(sink, state, n)| (gauge_labels(&[("sink", sink), ("state", state)]), *n as f64)).collect();
+        let values = rows
+            .iter()
+            .map(|(sink, state, n)| (gauge_labels(&[("sink", sink), ("state", state)]), *n as f64))
+            .collect();
         gauges.push(("pantau_alerts", "Alerts in the database, by sink and state.", values));
     }
     if let Ok(c) = ctx.store.outbox_counts().await {
         gauges.push(("pantau_outbox_dead", "Alerts given up on.", vec![(String::new(), c.dead as f64)]));
     }
     if let Ok(feeds) = ctx.store.feed_statuses().await {
-        let values = feeds.iter().map(|f| (gauge_labels(&[("feed", &f.name)]), f64::from(f.consecutive_failures))).collect();
+        let values =
+            feeds.iter().map(|f| (gauge_labels(&[("feed", &f.name)]), f64::from(f.consecutive_failures))).collect();
         gauges.push(("pantau_feed_consecutive_failures", "Failed polls since the last success, by feed.", values));
         let values = feeds
             .iter()
             .filter_map(|f| f.last_success_at.map(|t| (gauge_labels(&[("feed", &f.name)]), t.timestamp() as f64)))
             .collect();
-        gauges.push(("pantau_feed_last_success_timestamp_seconds", "Unix time of the last successful poll, by feed.", values));
+        gauges.push((
+            "pantau_feed_last_success_timestamp_seconds",
+            "Unix time of the last successful poll, by feed.",
+            values,
+        ));
     }
     ctx.metrics.render(&gauges)
 }

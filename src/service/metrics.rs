@@ -108,7 +108,10 @@ impl Metrics {
         }
         {
             let h = self.histogram.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = writeln!(out, "# HELP pantau_fetch_seconds Duration of feed fetches.\n# TYPE pantau_fetch_seconds histogram");
+            let _ = writeln!(
+                out,
+                "# HELP pantau_fetch_seconds Duration of feed fetches.\n# TYPE pantau_fetch_seconds histogram"
+            );
             for (i, le) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(out, "pantau_fetch_seconds_bucket{{le=\"{le}\"}} {}", h.0[i]);
             }
@@ -145,7 +148,8 @@ mod tests {
         m.inc("pantau_matches_total", &[("rule", "a\"b")], 1);
         m.observe_fetch(Duration::from_millis(70));
         m.observe_fetch(Duration::from_secs(3));
-        let text = m.render(&[("pantau_outbox_pending", "Pending alerts.", vec![(gauge_labels(&[("sink", "s")]), 4.0)])]);
+        let text =
+            m.render(&[("pantau_outbox_pending", "Pending alerts.", vec![(gauge_labels(&[("sink", "s")]), 4.0)])]);
         assert!(text.contains("pantau_polls_total{result=\"ok\"} 2\n"), "{text}");
         assert!(text.contains("pantau_polls_total{result=\"error\"} 1\n"));
         assert!(text.contains("pantau_matches_total{rule=\"a\\\"b\"} 1\n"));

@@ -14,7 +14,8 @@ pub fn notify(state: &str) -> bool {
         let sent = if let Some(name) = bytes.strip_prefix(b"@") {
             // An abstract socket: '@' stands for the leading NUL byte.
             use std::os::linux::net::SocketAddrExt;
-            std::os::unix::net::SocketAddr::from_abstract_name(name).and_then(|addr| sock.send_to_addr(state.as_bytes(), &addr))
+            std::os::unix::net::SocketAddr::from_abstract_name(name)
+                .and_then(|addr| sock.send_to_addr(state.as_bytes(), &addr))
         } else {
             sock.send_to(state.as_bytes(), std::path::Path::new(&path))
         };

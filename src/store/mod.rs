@@ -318,9 +318,8 @@ impl Store {
     pub async fn open(path: &Path) -> Result<Store> {
         let path = path.to_path_buf();
         let p = path.clone();
-        let conn = tokio::task::spawn_blocking(move || open_sync(&p))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))??;
+        let conn =
+            tokio::task::spawn_blocking(move || open_sync(&p)).await.map_err(|e| StoreError::Task(e.to_string()))??;
         Ok(Store { conn: Arc::new(Mutex::new(conn)), path })
     }
 
@@ -416,7 +415,9 @@ impl Store {
             let Some(feed_id) = feed_id else { return Ok(known) };
             let mut by_key = c.prepare_cached("SELECT content_hash FROM items WHERE feed_id = ?1 AND item_key = ?2")?;
             for k in keys {
-                if let Some(hash) = by_key.query_row(params![feed_id, k], |r| r.get::<_, Option<String>>(0)).optional()? {
+                if let Some(hash) =
+                    by_key.query_row(params![feed_id, k], |r| r.get::<_, Option<String>>(0)).optional()?
+                {
                     known.keys.insert(k, hash);
                 }
             }
@@ -435,8 +436,10 @@ impl Store {
     pub async fn record_attempt(&self, feed: &str) -> Result<()> {
         let feed = feed.to_string();
         let now = ms(Utc::now());
-        self.with(move |c| c.execute("UPDATE feeds SET last_attempt_at = ?2 WHERE name = ?1", params![feed, now]).map(drop))
-            .await
+        self.with(move |c| {
+            c.execute("UPDATE feeds SET last_attempt_at = ?2 WHERE name = ?1", params![feed, now]).map(drop)
+        })
+        .await
     }
 
     /// Write a successful poll: new items and their alerts in one transaction, with the feed's
@@ -699,14 +702,17 @@ impl Store {
     /// Remember when `feed` is next due.
     pub async fn set_next_poll(&self, feed: &str, at: DateTime<Utc>) -> Result<()> {
         let feed = feed.to_string();
-        self.with(move |c| c.execute("UPDATE feeds SET next_poll_at = ?2 WHERE name = ?1", params![feed, ms(at)]).map(drop))
-            .await
+        self.with(move |c| {
+            c.execute("UPDATE feeds SET next_poll_at = ?2 WHERE name = ?1", params![feed, ms(at)]).map(drop)
+        })
+        .await
     }
 
     /// Remember that a permanent redirect moved `feed` to `url`.
     pub async fn set_moved(&self, feed: &str, url: &str) -> Result<()> {
         let (feed, url) = (feed.to_string(), url.to_string());
-        self.with(move |c| c.execute("UPDATE feeds SET moved_to = ?2 WHERE name = ?1", params![feed, url]).map(drop)).await
+        self.with(move |c| c.execute("UPDATE feeds SET moved_to = ?2 WHERE name = ?1", params![feed, url]).map(drop))
+            .await
     }
 
     /// Health of every feed pantau has a row for, by name.
@@ -727,7 +733,9 @@ impl Store {
                 // Items first seen in the same poll share a timestamp: the average is over
                 // the gaps between polls that brought something new.
                 let avg = match (min, max) {
-                    (Some(a), Some(b)) if batches > 1 => Some(Duration::from_millis(((b - a) / (batches - 1)).max(0) as u64)),
+                    (Some(a), Some(b)) if batches > 1 => {
+                        Some(Duration::from_millis(((b - a) / (batches - 1)).max(0) as u64))
+                    }
                     _ => None,
                 };
                 Ok(FeedStatus {
@@ -945,7 +953,8 @@ impl Store {
     /// Pending alerts per sink and the creation time of the oldest pending alert.
     pub async fn pending_summary(&self) -> Result<(Vec<(String, u64)>, Option<DateTime<Utc>>)> {
         self.with(|c| {
-            let mut stmt = c.prepare("SELECT sink, COUNT(*) FROM alerts WHERE state = 'pending' GROUP BY sink ORDER BY sink")?;
+            let mut stmt =
+                c.prepare("SELECT sink, COUNT(*) FROM alerts WHERE state = 'pending' GROUP BY sink ORDER BY sink")?;
             let per_sink = stmt
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.try_into().unwrap_or(0))))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -959,8 +968,10 @@ impl Store {
     /// How many alerts each sink has in each state: (sink, state, count).
     pub async fn alert_counts_by_sink(&self) -> Result<Vec<(String, String, u64)>> {
         self.with(|c| {
-            let mut stmt = c.prepare("SELECT sink, state, COUNT(*) FROM alerts GROUP BY sink, state ORDER BY sink, state")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.try_into().unwrap_or(0))))?;
+            let mut stmt =
+                c.prepare("SELECT sink, state, COUNT(*) FROM alerts GROUP BY sink, state ORDER BY sink, state")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.try_into().unwrap_or(0))))?;
             rows.collect()
         })
         .await

@@ -74,7 +74,14 @@ fn alert(feed: &str, key: &str, rule: &str, sink: &str) -> NewAlert {
 }
 
 fn poll(feed: &str, items: Vec<(Item, Vec<NewAlert>)>) -> PollRecord {
-    PollRecord { feed: feed.to_string(), items, etag: None, last_modified: None, status: "200".to_string(), ..PollRecord::default() }
+    PollRecord {
+        feed: feed.to_string(),
+        items,
+        etag: None,
+        last_modified: None,
+        status: "200".to_string(),
+        ..PollRecord::default()
+    }
 }
 
 /// A store at a fresh path with the named feeds (URL `https://example.org/<name>.xml`) synced.
@@ -118,7 +125,8 @@ async fn open_creates_file_and_applies_migrations() {
     assert!(!MIGRATIONS.is_empty());
     assert_eq!(user_version(&path), MIGRATIONS.len() as i64);
     for table in ["feeds", "items", "alerts"] {
-        let n = query_i64(&path, &format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"));
+        let n =
+            query_i64(&path, &format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"));
         assert_eq!(n, 1, "table {table} exists");
     }
     store.sync_feeds(vec![feed("a", "https://example.org/a.xml")]).await.unwrap();
@@ -332,10 +340,8 @@ async fn commit_poll_again_inserts_nothing_and_raises_no_alert() {
     let dir = TempDir::new("commit_again");
     let path = dir.db();
     let store = store_with_feeds(&dir, &["f"]).await;
-    let mut p = poll(
-        "f",
-        vec![(item("a"), vec![alert("f", "a", "r1", "s1")]), (item("b"), vec![alert("f", "b", "r1", "s1")])],
-    );
+    let mut p =
+        poll("f", vec![(item("a"), vec![alert("f", "a", "r1", "s1")]), (item("b"), vec![alert("f", "b", "r1", "s1")])]);
     p.etag = Some("\"e1\"".to_string());
     p.last_modified = Some("lm1".to_string());
     let first = store.commit_poll(p).await.unwrap();
@@ -383,7 +389,10 @@ async fn commit_poll_again_inserts_nothing_and_raises_no_alert() {
     assert_eq!((state.etag, state.last_modified), (None, None), "a response without validators clears the old ones");
     assert_eq!(query_i64(&path, "SELECT items_seen FROM feeds WHERE name = 'f'"), 3);
     let due = store.due_alerts("s1", Utc::now(), 10).await.unwrap();
-    assert_eq!(ids(&due), vec![alert_id("f", "a", "r1", "s1"), alert_id("f", "b", "r1", "s1"), alert_id("f", "c", "r1", "s1")]);
+    assert_eq!(
+        ids(&due),
+        vec![alert_id("f", "a", "r1", "s1"), alert_id("f", "b", "r1", "s1"), alert_id("f", "c", "r1", "s1")]
+    );
 }
 
 #[tokio::test]
@@ -464,13 +473,19 @@ async fn failures_count_up_and_reset_on_success_or_not_modified() {
 
     store.commit_poll(poll("f", vec![(item("a"), vec![])])).await.unwrap();
     assert_eq!(store.feed_state("f").await.unwrap().consecutive_failures, 0);
-    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM feeds WHERE name = 'f' AND last_error IS NULL AND last_status = '200'"), 1);
+    assert_eq!(
+        query_i64(&path, "SELECT COUNT(*) FROM feeds WHERE name = 'f' AND last_error IS NULL AND last_status = '200'"),
+        1
+    );
 
     assert_eq!(store.record_failure("f", "500", "again").await.unwrap(), 1);
     assert_eq!(store.record_failure("f", "500", "again").await.unwrap(), 2);
     store.record_not_modified("f").await.unwrap();
     assert_eq!(store.feed_state("f").await.unwrap().consecutive_failures, 0);
-    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM feeds WHERE name = 'f' AND last_error IS NULL AND last_status = '304'"), 1);
+    assert_eq!(
+        query_i64(&path, "SELECT COUNT(*) FROM feeds WHERE name = 'f' AND last_error IS NULL AND last_status = '304'"),
+        1
+    );
     assert_eq!(store.record_failure("f", "500", "once more").await.unwrap(), 1);
 }
 
@@ -561,7 +576,10 @@ async fn mark_retry_defers_the_alert_and_counts_the_attempt() {
     let due = store.due_alerts("s", next, 10).await.unwrap();
     assert_eq!(ids(&due), vec![a.as_str()]);
     assert_eq!(due[0].attempts, 1);
-    assert_eq!(query_i64(&path, &format!("SELECT COUNT(*) FROM alerts WHERE id = '{a}' AND last_error = 'HTTP 503'")), 1);
+    assert_eq!(
+        query_i64(&path, &format!("SELECT COUNT(*) FROM alerts WHERE id = '{a}' AND last_error = 'HTTP 503'")),
+        1
+    );
 
     store.mark_retry(a, Duration::ZERO, "again").await.unwrap();
     let due = store.due_alerts("s", Utc::now(), 10).await.unwrap();
@@ -585,11 +603,23 @@ async fn delivered_and_dead_alerts_leave_the_queue() {
     assert_eq!(ids(&due), vec![ids_[3].as_str()]);
     assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 1, delivered: 2, dead: 1 });
     assert_eq!(
-        query_i64(&path, &format!("SELECT COUNT(*) FROM alerts WHERE id = '{}' AND attempts = 1 AND delivered_at IS NOT NULL", ids_[0])),
+        query_i64(
+            &path,
+            &format!(
+                "SELECT COUNT(*) FROM alerts WHERE id = '{}' AND attempts = 1 AND delivered_at IS NOT NULL",
+                ids_[0]
+            )
+        ),
         1
     );
     assert_eq!(
-        query_i64(&path, &format!("SELECT COUNT(*) FROM alerts WHERE id = '{}' AND attempts = 1 AND last_error = 'HTTP 400'", ids_[1])),
+        query_i64(
+            &path,
+            &format!(
+                "SELECT COUNT(*) FROM alerts WHERE id = '{}' AND attempts = 1 AND last_error = 'HTTP 400'",
+                ids_[1]
+            )
+        ),
         1
     );
 
@@ -718,7 +748,8 @@ async fn every_earlier_schema_version_migrates_and_keeps_its_data() {
             }
             conn.pragma_update(None, "user_version", version as i64).unwrap();
             let tx = conn.transaction().unwrap();
-            tx.execute("INSERT INTO feeds (name, url, created_at) VALUES ('f', 'https://example.org/f.xml', 0)", []).unwrap();
+            tx.execute("INSERT INTO feeds (name, url, created_at) VALUES ('f', 'https://example.org/f.xml', 0)", [])
+                .unwrap();
             tx.execute(
                 "INSERT INTO items (feed_id, item_key, title, authors, categories, summary, content, first_seen_at)
                  VALUES (1, 'old', 'Old item', '[]', '[]', '', '', 0)",
@@ -747,7 +778,10 @@ async fn retention_prunes_bodies_before_keys_and_keeps_pending_alerts() {
     let path = dir.db();
     let store = store_with_feeds(&dir, &["f"]).await;
     store
-        .commit_poll(poll("f", vec![(item("a"), vec![alert("f", "a", "r", "s")]), (item("b"), vec![]), (item("c"), vec![])]))
+        .commit_poll(poll(
+            "f",
+            vec![(item("a"), vec![alert("f", "a", "r", "s")]), (item("b"), vec![]), (item("c"), vec![])],
+        ))
         .await
         .unwrap();
     store.mark_delivered(&alert_id("f", "a", "r", "s")).await.unwrap();
