@@ -201,6 +201,16 @@ fn import_opml_prints_feed_tables_that_check_accepts() {
     let out = run(&cfg, &["check"]);
     assert_eq!(out.status.code(), Some(0), "imported feeds form a valid config: {}", show(&out));
 
+    // Every OPML file of the shared corpus imports into a config that `check` accepts.
+    for entry in std::fs::read_dir(opml.parent().unwrap()).unwrap() {
+        let path = entry.unwrap().path();
+        let out = pantau().arg("import-opml").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}: {}", path.display(), show(&out));
+        let cfg = dir.config(&String::from_utf8_lossy(&out.stdout));
+        let out = run(&cfg, &["check"]);
+        assert_eq!(out.status.code(), Some(0), "{}: {}", path.display(), show(&out));
+    }
+
     let bad = dir.path().join("x.opml");
     std::fs::write(&bad, "<opml><body></body></opml>").unwrap();
     let out = pantau().arg("import-opml").arg(&bad).output().unwrap();
