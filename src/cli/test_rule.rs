@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::model::Item;
-use crate::rules::{self, DocFields, Document, Match, Rule, RuleOptions};
+use crate::rules::{self, Document, Match, Rule, RuleOptions};
 
 /// Where the text to test comes from.
 #[derive(Debug, Clone)]
@@ -55,15 +55,7 @@ fn caret(query: &str, offset: usize) -> String {
 
 /// The document for free text (`--text`, `--file`): matched as title+summary+content.
 pub fn text_document(text: &str) -> Document {
-    Document::new(&DocFields {
-        title: "",
-        summary: "",
-        content: text,
-        authors: &[],
-        categories: &[],
-        link: "",
-        feed: "",
-    })
+    Document::from_text(text)
 }
 
 pub use crate::pipeline::item_document;

@@ -94,6 +94,19 @@ pub struct DocFields<'a> {
 }
 
 impl Document {
+    /// A document of free text only (as the content field), for tools and tests.
+    pub fn from_text(text: &str) -> Document {
+        Document::new(&DocFields {
+            title: "",
+            summary: "",
+            content: text,
+            authors: &[],
+            categories: &[],
+            link: "",
+            feed: "",
+        })
+    }
+
     /// Normalises and tokenises the fields of an item.
     pub fn new(fields: &DocFields<'_>) -> Document {
         Document { texts: eval::Texts::new(fields) }

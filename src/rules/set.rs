@@ -371,22 +371,14 @@ impl From<Vec<(String, Rule)>> for RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{DocFields, RuleOptions};
+    use crate::rules::RuleOptions;
 
     fn rule(q: &str) -> Rule {
         Rule::parse(q, &RuleOptions { lang: Some("id".into()) }).unwrap()
     }
 
     fn doc(text: &str) -> Document {
-        Document::new(&DocFields {
-            title: "",
-            summary: "",
-            content: text,
-            authors: &[],
-            categories: &[],
-            link: "",
-            feed: "",
-        })
+        Document::from_text(text)
     }
 
     #[test]

@@ -33,15 +33,7 @@ fn article() -> Document {
 }
 
 fn content(text: &str) -> Document {
-    Document::new(&DocFields {
-        title: "",
-        summary: "",
-        content: text,
-        authors: &[],
-        categories: &[],
-        link: "",
-        feed: "",
-    })
+    Document::from_text(text)
 }
 
 fn doc(d: Doc) -> Document {
