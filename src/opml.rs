@@ -1,11 +1,12 @@
 //! OPML: subscription lists read into feeds and written back out as `[[feed]]` tables.
 //!
-//! Pure and synchronous. The scanner is hand-written and tolerant: OPML files in the wild are
-//! often not well-formed XML, and all pantau needs is the `<outline>` elements and their nesting.
+//! Pure and synchronous. It reads the `<outline>` elements and their nesting with the parser's
+//! forgiving XML tokenizer, since OPML files in the wild are often not well-formed XML.
 
 use std::collections::HashSet;
 
 use crate::parse::html::decode_entities;
+use crate::parse::scan::{attributes, Scanner, Tok};
 
 /// One feed found in an OPML file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,29 +26,22 @@ pub fn parse(doc: &str) -> Vec<OpmlFeed> {
     let mut feeds = Vec::new();
     // Titles of the open (non-self-closing) outlines enclosing the current position.
     let mut stack: Vec<Option<String>> = Vec::new();
-    let mut rest = doc;
-    while let Some(lt) = rest.find('<') {
-        rest = &rest[lt..];
-        if let Some(after) = strip_tag(rest, "</outline") {
-            stack.pop();
-            rest = after;
-            continue;
-        }
-        if rest.starts_with("<!--") {
-            rest = rest.find("-->").map_or("", |i| &rest[i + 3..]);
-            continue;
-        }
-        let Some(body) = strip_tag(rest, "<outline") else {
-            rest = &rest[1..];
-            continue;
+    for (tok, _, _) in Scanner::new(doc) {
+        let (attrs, self_closing) = match tok {
+            Tok::End { name } if name.eq_ignore_ascii_case("outline") => {
+                stack.pop();
+                continue;
+            }
+            Tok::Start { name, attrs, self_closing } if name.eq_ignore_ascii_case("outline") => {
+                (attributes(attrs), self_closing)
+            }
+            _ => continue,
         };
-        let (attrs, self_closing, after) = scan_attributes(body);
-        rest = after;
         let get = |name: &str| {
             attrs
                 .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| decode_entities(v).trim().to_string())
+                .find(|(k, _, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v, _)| decode_entities(v).trim().to_string())
                 .filter(|v| !v.is_empty())
         };
         let title = get("title").or_else(|| get("text"));
@@ -74,74 +68,6 @@ pub fn parse(doc: &str) -> Vec<OpmlFeed> {
         }
     }
     feeds
-}
-
-/// `rest` starts with `<name` followed by a delimiter: the text after the name.
-fn strip_tag<'a>(rest: &'a str, name: &str) -> Option<&'a str> {
-    let head = rest.get(..name.len())?;
-    if !head.eq_ignore_ascii_case(name) {
-        return None;
-    }
-    let after = &rest[name.len()..];
-    match after.chars().next() {
-        Some(c) if c.is_whitespace() || c == '>' || c == '/' => Some(after),
-        None => Some(after),
-        _ => None,
-    }
-}
-
-/// Attributes up to the end of the tag; whether it was `/>`; the text after it.
-fn scan_attributes(s: &str) -> (Vec<(String, String)>, bool, &str) {
-    let mut attrs = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    loop {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= b.len() {
-            return (attrs, true, "");
-        }
-        match b[i] {
-            b'>' => return (attrs, false, &s[i + 1..]),
-            b'/' if b.get(i + 1) == Some(&b'>') => return (attrs, true, &s[i + 2..]),
-            b'/' => {
-                i += 1;
-                continue;
-            }
-            _ => {}
-        }
-        let start = i;
-        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'>' | b'/') {
-            i += 1;
-        }
-        let name = s[start..i].to_string();
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i < b.len() && b[i] == b'=' {
-            i += 1;
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            let value = if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
-                let q = b[i];
-                let vstart = i + 1;
-                let end = s[vstart..].bytes().position(|c| c == q).map_or(b.len(), |p| vstart + p);
-                i = (end + 1).min(b.len());
-                s[vstart..end].to_string()
-            } else {
-                let vstart = i;
-                while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'>' {
-                    i += 1;
-                }
-                s[vstart..i].to_string()
-            };
-            attrs.push((name, value));
-        } else if name.is_empty() {
-            i += 1;
-        }
-    }
 }
 
 /// A config-safe name: folded to ASCII letters, digits and dashes.

@@ -8,7 +8,7 @@ mod encoding;
 mod extract;
 pub mod html;
 mod repair;
-mod scan;
+pub(crate) mod scan;
 
 use feed_rs::model::{Entry, Feed, Text};
 use url::Url;

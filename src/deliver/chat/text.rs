@@ -92,27 +92,23 @@ pub(super) fn cut(raw: &str, max: usize, unit: Unit) -> String {
 
 /// Escape for HTML text and attribute values (Telegram, Matrix): `&`, `<`, `>` and `"`.
 pub(super) fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_entities(s, true)
 }
 
 /// Escape for Slack mrkdwn: only `&`, `<` and `>`.
 pub(super) fn escape_slack(s: &str) -> String {
+    escape_entities(s, false)
+}
+
+/// `&`, `<` and `>` as entities, and `"` too when `quotes`.
+fn escape_entities(s: &str, quotes: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            '"' if quotes => out.push_str("&quot;"),
             c => out.push(c),
         }
     }
