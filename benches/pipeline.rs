@@ -808,7 +808,7 @@ fn capitalize(s: &str) -> String {
 
 fn word(lex: &Lexicon, lang: Lang, rng: &mut Rng, out: &mut String) {
     if rng.chance(0.42) {
-        out.push_str(*rng.pick(if lang == Lang::Id { ID_FUNCTION } else { EN_FUNCTION }));
+        out.push_str(rng.pick::<&str>(if lang == Lang::Id { ID_FUNCTION } else { EN_FUNCTION }));
         return;
     }
     let w = lex.content(lang, rng);
@@ -853,7 +853,7 @@ fn sentence(lex: &Lexicon, lang: Lang, rng: &mut Rng, html: bool, out: &mut Stri
             out.push(' ');
         }
         if i == entity_at {
-            out.push_str(*rng.pick(ENTITIES));
+            out.push_str(rng.pick::<&str>(ENTITIES));
             continue;
         }
         let markup = if html { rng.next() % 100 } else { 99 };
@@ -956,7 +956,7 @@ fn gen_item(lex: &Lexicon, seed: u64, feed: &FeedMeta, j: usize) -> GenItem {
         summary,
         body,
         published,
-        author: *rng.pick(AUTHORS),
+        author: rng.pick::<&str>(AUTHORS),
         categories: cats,
     }
 }
@@ -1701,13 +1701,11 @@ fn main() {
         .unwrap_or_else(|| std::env::temp_dir().join(format!("pantau-bench-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&workdir);
     std::fs::create_dir_all(&workdir).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", workdir.display())));
-    if !args.skip_cycles || !args.skip_idle {
-        if !args.pantau.is_file() {
-            die(&format!(
-                "no pantau binary at {} (build it with `cargo build --release`, or pass --pantau / $PANTAU_BIN)",
-                args.pantau.display()
-            ));
-        }
+    if (!args.skip_cycles || !args.skip_idle) && !args.pantau.is_file() {
+        die(&format!(
+            "no pantau binary at {} (build it with `cargo build --release`, or pass --pantau / $PANTAU_BIN)",
+            args.pantau.display()
+        ));
     }
     let (cores, cpu, ram) = machine();
     eprintln!("bench: {} feeds, {} rules, seed {}, workdir {}", args.feeds, args.rules, args.seed, workdir.display());

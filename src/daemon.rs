@@ -1,7 +1,7 @@
 //! Wiring: open the store, start the scheduler, the delivery workers and the health endpoint,
 //! apply config reloads, and stop everything through one cancellation token.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use crate::config::{self, Config};
 use crate::deliver::{self, Mode, Sender, Tally};
 use crate::fetch::Fetcher;
 use crate::model::FeedRef;
-use crate::pipeline::{PollOutcome, Poller};
+use crate::pipeline::{self, PollOutcome, Poller};
 use crate::scheduler::{self, Limits};
 use crate::service::{http, metrics::Metrics, notify};
 use crate::store::{self, Store};
@@ -167,8 +167,9 @@ async fn retention(poller: Poller, cancel: CancellationToken) -> Result<(), stor
     }
 }
 
-/// Re-read the config file; apply it if valid, else keep the running one and log why.
-fn reload(path: &PathBuf, parts: &Parts) {
+/// Re-read the config file; apply it if valid, else keep the running one, log why and tell
+/// the health sinks.
+async fn reload(path: &Path, parts: &Parts) {
     notify::reloading();
     let current = Arc::clone(&parts.config_tx.borrow());
     match config::load(path) {
@@ -195,9 +196,63 @@ fn reload(path: &PathBuf, parts: &Parts) {
             }
             tracing::error!(errors = errors.0.len(), "new config refused; the running config stays in force");
             parts.poller.metrics.inc("pantau_reloads_total", &[("result", "refused")], 1);
+            refusal_alert(&current, &errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(), &parts.poller).await;
         }
     }
     notify::notify("READY=1");
+}
+
+/// Queue one operator alert per health sink about a refused reload.
+async fn refusal_alert(current: &Config, errors: &[String], poller: &Poller) {
+    if current.daemon.health_sinks.is_empty() {
+        return;
+    }
+    let now = chrono::Utc::now();
+    let about = FeedRef { name: "pantau".into(), url: current.path.display().to_string() };
+    let title = format!(
+        "Config reload refused: {} error{} in {}; the running config stays in force",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" },
+        current.path.display()
+    );
+    let key = format!("config:refused:{}", now.timestamp_millis());
+    let alerts = pipeline::operator_alerts(current, pipeline::CONFIG_RULE, &about, &key, title, errors.join("\n"), now);
+    match poller.store.queue_operator_alerts(alerts).await {
+        Ok(_) => poller.wake.notify_waiters(),
+        Err(e) => tracing::error!(error = %e, "cannot queue the operator alert about the refused reload"),
+    }
+}
+
+/// Watches the config file for `daemon.watch_config`: a change is acted on once the file
+/// has stayed the same for one more check, so a half-written file is not loaded.
+struct ConfigWatch {
+    path: PathBuf,
+    applied: Option<Vec<u8>>,
+    seen: Option<Vec<u8>>,
+}
+
+/// How often `daemon.watch_config` looks at the config file.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+impl ConfigWatch {
+    fn new(path: &Path) -> ConfigWatch {
+        let now = std::fs::read(path).ok();
+        ConfigWatch { path: path.to_path_buf(), applied: now.clone(), seen: now }
+    }
+
+    /// Whether the file changed since the last reload and has settled.
+    fn changed(&mut self) -> bool {
+        let now = std::fs::read(&self.path).ok();
+        let settled = now == self.seen;
+        self.seen = now;
+        settled && self.seen.is_some() && self.seen != self.applied
+    }
+
+    /// Remember the file as it is now as the one in force (or refused).
+    fn mark_applied(&mut self) {
+        self.applied = std::fs::read(&self.path).ok();
+        self.seen = self.applied.clone();
+    }
 }
 
 /// The daemon: poll on schedule, match, deliver, until `shutdown` fires; a message on
@@ -242,10 +297,23 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
         );
     }
     let mut failure = None;
+    let mut watch = ConfigWatch::new(&path);
+    let mut watch_tick = tokio::time::interval(WATCH_EVERY);
+    watch_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            Some(()) = reloads.recv() => reload(&path, &parts),
+            Some(()) = reloads.recv() => {
+                watch.mark_applied();
+                reload(&path, &parts).await;
+            }
+            _ = watch_tick.tick(), if parts.config_tx.borrow().daemon.watch_config => {
+                if watch.changed() {
+                    tracing::info!(config = %path.display(), "config file changed; reloading");
+                    watch.mark_applied();
+                    reload(&path, &parts).await;
+                }
+            }
             Some(done) = tasks.join_next() => {
                 // A stage returned before shutdown: only a fatal error does that.
                 if let Ok((stage, Err(e))) = done {
@@ -304,7 +372,7 @@ pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
     for (name, outcome) in scheduler::poll_all(&parts.poller, &config.feeds, Arc::clone(&parts.limits)).await {
         match outcome? {
             PollOutcome::Failed { .. } => report.feeds_failed.push(name),
-            PollOutcome::NotModified => report.feeds_ok += 1,
+            PollOutcome::NotModified { .. } => report.feeds_ok += 1,
             PollOutcome::Updated { new_items, new_alerts, .. } => {
                 report.feeds_ok += 1;
                 report.new_items += new_items;

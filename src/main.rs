@@ -103,7 +103,10 @@ enum Command {
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(pantau::service::progress::log_writer)
+        .with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -127,6 +130,9 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
+        if matches!(args.command, Command::Once | Command::TestRule { .. }) {
+            pantau::service::progress::enable();
+        }
         match args.command {
             Command::Run => pantau::cli::run(&config).await,
             Command::Once => pantau::cli::once(&config).await,

@@ -15,6 +15,8 @@ pub struct ParsedFeed {
     /// Which recoveries the document needed before it could be read (transcoding, repairs,
     /// the tolerant extractor), for logs and feed health; empty for a clean document.
     pub recoveries: Vec<String>,
+    /// The publisher's minimum polling interval (`<ttl>`, `sy:updatePeriod`), if it states one.
+    pub ttl: Option<std::time::Duration>,
 }
 
 /// One story as pantau sees it: plain text fields, absolute links, UTC dates.

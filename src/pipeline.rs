@@ -7,14 +7,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Notify};
 
-use crate::config::{Config, Feed, FirstPoll, IdPolicy, OnUpdate};
+use crate::config::{Config, Daemon, Feed, FirstPoll, IdPolicy, OnUpdate};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::identity::identify;
 use crate::model::{self, AlertPayload, FeedRef, Item, NewAlert, PayloadFeed, PayloadItem};
 use crate::parse::{self, ParseError};
 use crate::rules::{DocFields, Document};
 use crate::service::metrics::Metrics;
-use crate::store::{PollRecord, Rekey, Store, StoreError};
+use crate::store::{FeedHealth, HealthFlag, PollRecord, Rekey, Store, StoreError};
 
 /// Errors of one poll; each is recorded on the feed and the poll is tried again later.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +40,10 @@ pub enum PollError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PollOutcome {
     /// The server said nothing changed.
-    NotModified,
+    NotModified {
+        /// The publisher's minimum polling interval, from the last document that stated one.
+        ttl: Option<std::time::Duration>,
+    },
     /// A document was read and stored.
     Updated {
         /// Items in the document.
@@ -49,6 +52,8 @@ pub enum PollOutcome {
         new_items: usize,
         /// Alerts queued.
         new_alerts: usize,
+        /// The publisher's minimum polling interval, if the document states one.
+        ttl: Option<std::time::Duration>,
     },
     /// The poll failed; the feed has failed this many times in a row.
     Failed {
@@ -61,6 +66,98 @@ pub enum PollOutcome {
 
 /// The rule name of operator alerts about feed health.
 pub const HEALTH_RULE: &str = "pantau:feed-health";
+
+/// The rule name of operator alerts about a refused config reload.
+pub const CONFIG_RULE: &str = "pantau:config";
+
+/// What the operator should hear about a feed after a poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthNews {
+    /// It has failed since `since`, for longer than `feed_alert_after`.
+    Failing {
+        /// Its last success (or its creation).
+        since: DateTime<Utc>,
+    },
+    /// It works again after a "failing" alert.
+    Recovered,
+    /// It works but has brought nothing new since `since`, for `quiet_factor` times its rhythm.
+    Quiet {
+        /// When it last brought new items.
+        since: DateTime<Utc>,
+        /// How often it usually brings new items.
+        rhythm: std::time::Duration,
+    },
+    /// It brings new items again after a "quiet" alert.
+    Publishing,
+}
+
+/// Polls with new items needed before a feed's rhythm is trusted enough to call it quiet.
+const RHYTHM_SAMPLES: u64 = 4;
+
+/// Decide whether a poll's `outcome` is news for the operator, given the feed's `health` as
+/// recorded after that poll. Pure, so every transition is unit-tested.
+pub fn health_news(
+    health: &FeedHealth,
+    outcome: &PollOutcome,
+    now: DateTime<Utc>,
+    daemon: &Daemon,
+) -> Option<HealthNews> {
+    let elapsed = |t: DateTime<Utc>| (now - t).to_std().unwrap_or_default();
+    let new_items = match outcome {
+        PollOutcome::Failed { .. } => {
+            return match (health.failing_since, health.alerted) {
+                (Some(since), false) if elapsed(since) > daemon.feed_alert_after => Some(HealthNews::Failing { since }),
+                _ => None,
+            };
+        }
+        PollOutcome::Updated { new_items, .. } => *new_items,
+        PollOutcome::NotModified { .. } => 0,
+    };
+    if health.alerted {
+        return Some(HealthNews::Recovered);
+    }
+    if health.quiet_alerted {
+        return (new_items > 0).then_some(HealthNews::Publishing);
+    }
+    match (health.last_new_items_at, health.rhythm) {
+        (Some(since), Some(rhythm)) if daemon.quiet_factor > 0 && health.batches >= RHYTHM_SAMPLES => {
+            let threshold = rhythm.saturating_mul(daemon.quiet_factor).max(daemon.feed_alert_after);
+            (elapsed(since) > threshold).then_some(HealthNews::Quiet { since, rhythm })
+        }
+        _ => None,
+    }
+}
+
+/// One operator alert (no item behind it) for every sink in `daemon.health_sinks`. `key` makes
+/// the alert id: the same key never alerts twice.
+pub fn operator_alerts(
+    config: &Config,
+    rule: &str,
+    about: &FeedRef,
+    key: &str,
+    title: String,
+    text: String,
+    now: DateTime<Utc>,
+) -> Vec<NewAlert> {
+    let item = Item {
+        id: key.to_string(),
+        title,
+        link: Some(about.url.clone()).filter(|u| u.starts_with("http")),
+        summary: text,
+        published: Some(now),
+        ..Item::default()
+    };
+    config
+        .daemon
+        .health_sinks
+        .iter()
+        .map(|sink| {
+            let id = model::alert_id(&about.name, key, rule, sink);
+            let payload = payload(&id, rule, about, &item, &[], now);
+            NewAlert { id, rule: rule.to_string(), sink: sink.clone(), matched: Vec::new(), payload }
+        })
+        .collect()
+}
 
 /// Everything a poll needs, shared by all polls.
 #[derive(Clone)]
@@ -89,66 +186,60 @@ impl Poller {
         let outcome = self.poll_and_record(feed).await?;
         let config = self.config();
         if !config.daemon.health_sinks.is_empty() {
-            self.check_health(feed, &config, matches!(outcome, PollOutcome::Failed { .. })).await?;
+            self.check_health(feed, &config, &outcome).await?;
         }
         Ok(outcome)
     }
 
-    /// Tell the operator (once) when a feed has failed for longer than `feed_alert_after`, and
-    /// again when it recovers.
-    async fn check_health(&self, feed: &Feed, config: &Config, failed: bool) -> Result<(), StoreError> {
+    /// Tell the operator (once) when a feed has failed for longer than `feed_alert_after` or has
+    /// been quiet for much longer than its rhythm, and again when it is back.
+    async fn check_health(&self, feed: &Feed, config: &Config, outcome: &PollOutcome) -> Result<(), StoreError> {
         let health = self.store.feed_health(&feed.name).await?;
         let now = Utc::now();
-        let (state, since) = match (failed, health.failing_since, health.alerted) {
-            (true, Some(since), false)
-                if (now - since).to_std().unwrap_or_default() > config.daemon.feed_alert_after =>
-            {
-                ("failing", since)
+        let Some(news) = health_news(&health, outcome, now, &config.daemon) else { return Ok(()) };
+        let ago = |t: DateTime<Utc>| {
+            humantime::format_duration(std::time::Duration::from_secs((now - t).num_seconds().max(0) as u64))
+        };
+        let (flag, set, key, title, text) = match news {
+            HealthNews::Failing { since } => {
+                let error = match self.store.feed_statuses().await?.into_iter().find(|s| s.name == feed.name) {
+                    Some(s) => s.last_error.unwrap_or_default(),
+                    None => String::new(),
+                };
+                let title = format!("Feed {} has been failing for {}", feed.name, ago(since));
+                (HealthFlag::Failing, true, format!("failing:{}", since.timestamp_millis()), title, error)
             }
-            (false, _, true) => ("recovered", now),
-            _ => return Ok(()),
+            HealthNews::Recovered => {
+                let title = format!("Feed {} works again", feed.name);
+                (HealthFlag::Failing, false, format!("recovered:{}", now.timestamp_millis()), title, String::new())
+            }
+            HealthNews::Quiet { since, rhythm } => {
+                let title = format!("Feed {} has published nothing new for {}", feed.name, ago(since));
+                let text = format!(
+                    "It usually brings new items every {}; its polls succeed, so the publisher may have \
+                     stopped updating it or moved it elsewhere.",
+                    humantime::format_duration(std::time::Duration::from_secs(rhythm.as_secs()))
+                );
+                (HealthFlag::Quiet, true, format!("quiet:{}", since.timestamp_millis()), title, text)
+            }
+            HealthNews::Publishing => {
+                let title = format!("Feed {} publishes again", feed.name);
+                (HealthFlag::Quiet, false, format!("publishing:{}", now.timestamp_millis()), title, String::new())
+            }
         };
-        let error = match self.store.feed_statuses().await?.into_iter().find(|s| s.name == feed.name) {
-            Some(s) => s.last_error.unwrap_or_default(),
-            None => String::new(),
-        };
-        let title = if state == "failing" {
-            let for_how_long =
-                humantime::format_duration(std::time::Duration::from_secs((now - since).num_seconds().max(0) as u64));
-            format!("Feed {} has been failing for {for_how_long}", feed.name)
-        } else {
-            format!("Feed {} works again", feed.name)
-        };
-        let key = format!("health:{state}:{}", since.timestamp_millis());
-        let item = Item {
-            id: key.clone(),
-            title,
-            link: Some(feed.url.clone()),
-            summary: error,
-            published: Some(now),
-            ..Item::default()
-        };
+        let key = format!("health:{key}");
         let feed_ref = FeedRef { name: feed.name.clone(), url: feed.url.clone() };
-        let alerts: Vec<NewAlert> = config
-            .daemon
-            .health_sinks
-            .iter()
-            .map(|sink| {
-                let id = model::alert_id(&feed.name, &key, HEALTH_RULE, sink);
-                let payload = payload(&id, HEALTH_RULE, &feed_ref, &item, &[], now);
-                NewAlert { id, rule: HEALTH_RULE.to_string(), sink: sink.clone(), matched: Vec::new(), payload }
-            })
-            .collect();
-        self.store.queue_health_alerts(&feed.name, alerts, state == "failing").await?;
+        let alerts = operator_alerts(config, HEALTH_RULE, &feed_ref, &key, title, text, now);
+        self.store.queue_health_alerts(&feed.name, alerts, flag, set).await?;
         self.wake.notify_waiters();
-        tracing::warn!(feed = %feed.name, state, "operator alert queued for the health sinks");
+        tracing::warn!(feed = %feed.name, news = %key, "operator alert queued for the health sinks");
         Ok(())
     }
 
     async fn poll_and_record(&self, feed: &Feed) -> Result<PollOutcome, StoreError> {
         let result = self.try_poll(feed).await;
         let label = match &result {
-            Ok(PollOutcome::NotModified) => "not_modified",
+            Ok(PollOutcome::NotModified { .. }) => "not_modified",
             Ok(_) => "ok",
             Err(_) => "error",
         };
@@ -194,7 +285,7 @@ impl Poller {
             Fetched::NotModified => {
                 self.store.record_not_modified(&feed.name).await?;
                 tracing::info!(feed = %feed.name, status = 304, "polled feed: not modified");
-                return Ok(PollOutcome::NotModified);
+                return Ok(PollOutcome::NotModified { ttl: state.ttl });
             }
             Fetched::Body { body, final_url, validators, status, moved_to, content_type } => {
                 self.metrics.inc("pantau_fetch_bytes_total", &[], body.len() as u64);
@@ -215,11 +306,13 @@ impl Poller {
         .map_err(|source| PollError::Parse { url: url.clone(), source })?;
 
         let total = parsed.items.len();
+        let ttl = parsed.ttl;
         if !parsed.recoveries.is_empty() {
             tracing::info!(feed = %feed.name, recoveries = ?parsed.recoveries, "feed needed repairs to be read");
         }
         let mut record = self.classify(feed, state.polled_before, parsed.items, validators, status).await?;
         record.recoveries = parsed.recoveries;
+        record.ttl = ttl;
         let queued: Vec<String> =
             record.items.iter().chain(&record.edits).flat_map(|(_, a)| a.iter().map(|a| a.rule.clone())).collect();
         let summary = self.store.commit_poll(record).await?;
@@ -236,7 +329,7 @@ impl Poller {
             feed = %feed.name, status, items = total, new_items = summary.new_items, edited = summary.edited,
             new_alerts = summary.new_alerts, cross_feed_duplicates = summary.cross_feed_duplicates, "polled feed"
         );
-        Ok(PollOutcome::Updated { items: total, new_items: summary.new_items, new_alerts: summary.new_alerts })
+        Ok(PollOutcome::Updated { items: total, new_items: summary.new_items, new_alerts: summary.new_alerts, ttl })
     }
 }
 
@@ -390,4 +483,83 @@ pub fn payload(id: &str, rule: &str, feed: &FeedRef, item: &Item, matched: &[Str
         created_at: model::rfc3339(now),
     };
     serde_json::to_string(&p).unwrap_or_else(|_| "{}".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn daemon() -> Daemon {
+        let c = crate::config::load_str(std::path::Path::new("/x/pantau.toml"), "", &|_| None).unwrap();
+        c.daemon.clone()
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn ok(new_items: usize) -> PollOutcome {
+        PollOutcome::Updated { items: 5, new_items, new_alerts: 0, ttl: None }
+    }
+
+    fn failed() -> PollOutcome {
+        PollOutcome::Failed { failures: 3, retry_after: None }
+    }
+
+    /// A feed that brought new items every hour, `quiet_for` ago for the last time.
+    fn rhythmic(now: DateTime<Utc>, quiet_for: Duration) -> FeedHealth {
+        FeedHealth {
+            last_new_items_at: Some(now - chrono::Duration::from_std(quiet_for).unwrap()),
+            rhythm: Some(HOUR),
+            batches: 12,
+            ..FeedHealth::default()
+        }
+    }
+
+    #[test]
+    fn a_feed_failing_longer_than_feed_alert_after_is_news_once() {
+        let (d, now) = (daemon(), Utc::now());
+        let since = |h: i64| Some(now - chrono::Duration::hours(h));
+        let failing = |h, alerted| FeedHealth { failing_since: since(h), alerted, ..FeedHealth::default() };
+        assert_eq!(health_news(&failing(5, false), &failed(), now, &d), None, "6 h is the default");
+        assert_eq!(
+            health_news(&failing(7, false), &failed(), now, &d),
+            Some(HealthNews::Failing { since: since(7).unwrap() })
+        );
+        assert_eq!(health_news(&failing(9, true), &failed(), now, &d), None, "told already");
+        let told = FeedHealth { alerted: true, ..FeedHealth::default() };
+        assert_eq!(health_news(&told, &PollOutcome::NotModified { ttl: None }, now, &d), Some(HealthNews::Recovered));
+    }
+
+    #[test]
+    fn a_working_feed_silent_for_many_times_its_rhythm_is_news_and_so_is_its_return() {
+        let (d, now) = (daemon(), Utc::now());
+        // Every hour, quiet_factor 10: 9 hours of silence is a slow day, 11 hours is news.
+        assert_eq!(health_news(&rhythmic(now, 9 * HOUR), &ok(0), now, &d), None);
+        let h = rhythmic(now, 11 * HOUR);
+        assert_eq!(
+            health_news(&h, &PollOutcome::NotModified { ttl: None }, now, &d),
+            Some(HealthNews::Quiet { since: h.last_new_items_at.unwrap(), rhythm: HOUR })
+        );
+        // A failing poll is judged by the failure rules, not as silence.
+        assert_eq!(health_news(&h, &failed(), now, &d), None);
+        // Told: nothing more until items come again.
+        let told = FeedHealth { quiet_alerted: true, ..rhythmic(now, 30 * HOUR) };
+        assert_eq!(health_news(&told, &ok(0), now, &d), None);
+        assert_eq!(health_news(&told, &ok(2), now, &d), Some(HealthNews::Publishing));
+    }
+
+    #[test]
+    fn silence_is_not_judged_without_a_rhythm_or_when_disabled_and_never_sooner_than_feed_alert_after() {
+        let (mut d, now) = (daemon(), Utc::now());
+        let young = FeedHealth { batches: 3, ..rhythmic(now, 100 * HOUR) };
+        assert_eq!(health_news(&young, &ok(0), now, &d), None, "three batches are not a rhythm yet");
+        // A feed publishing every minute is not news after ten quiet minutes: feed_alert_after
+        // (6 h) is the floor.
+        let busy = FeedHealth { rhythm: Some(Duration::from_secs(60)), ..rhythmic(now, 5 * HOUR) };
+        assert_eq!(health_news(&busy, &ok(0), now, &d), None);
+        let busy = FeedHealth { rhythm: Some(Duration::from_secs(60)), ..rhythmic(now, 7 * HOUR) };
+        assert!(matches!(health_news(&busy, &ok(0), now, &d), Some(HealthNews::Quiet { .. })));
+        d.quiet_factor = 0;
+        assert_eq!(health_news(&rhythmic(now, 100 * HOUR), &ok(0), now, &d), None, "quiet_factor = 0 disables it");
+    }
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Feed, Schedule};
 use crate::model::FeedRef;
 use crate::pipeline::{PollOutcome, Poller};
-use crate::service::notify;
+use crate::service::{notify, progress};
 use crate::store::StoreError;
 
 /// The longest a failing feed waits between attempts (unless its own interval is longer).
@@ -112,6 +112,15 @@ struct Slot {
     removed: bool,
     /// The current interval of an adaptive feed.
     adaptive: Option<Duration>,
+}
+
+/// `next`, or later when the publisher asks not to be polled more often than `ttl` (its `<ttl>`
+/// or `sy:updatePeriod`; honoured only for feeds whose operator set `honor_ttl`).
+pub fn ttl_floor(next: DateTime<Utc>, now: DateTime<Utc>, ttl: Option<Duration>) -> DateTime<Utc> {
+    match ttl.and_then(|t| chrono::Duration::from_std(t).ok()) {
+        Some(t) if now + t > next => now + t,
+        _ => next,
+    }
 }
 
 /// The next interval of an adaptive feed: halved after a poll that brought new items,
@@ -242,9 +251,10 @@ pub async fn run(
                     Err(e) => (e.id(), None),
                 };
                 let Some(name) = owners.remove(&id) else { continue };
-                let new_items = match &result {
-                    Some(Ok(PollOutcome::Updated { new_items, .. })) => *new_items,
-                    _ => 0,
+                let (new_items, ttl) = match &result {
+                    Some(Ok(PollOutcome::Updated { new_items, ttl, .. })) => (*new_items, *ttl),
+                    Some(Ok(PollOutcome::NotModified { ttl })) => (0, *ttl),
+                    _ => (0, None),
                 };
                 let (failures, retry_after) = match result {
                     Some(Ok(PollOutcome::Failed { failures, retry_after })) => (failures, retry_after),
@@ -275,7 +285,11 @@ pub async fn run(
                     (Schedule::Auto { .. }, Some(current)) => Schedule::Every(current),
                     (other, _) => other.clone(),
                 };
-                slot.next = next_poll_after(&schedule, Utc::now(), failures, retry_after, &slot.feed.name);
+                let now = Utc::now();
+                slot.next = next_poll_after(&schedule, now, failures, retry_after, &slot.feed.name);
+                if slot.feed.honor_ttl && failures == 0 {
+                    slot.next = ttl_floor(slot.next, now, ttl);
+                }
                 tracing::debug!(feed = %slot.feed.name, next = %slot.next, "next poll");
                 if let Err(e) = poller.store.set_next_poll(&slot.feed.name, slot.next).await {
                     tracing::error!(feed = %slot.feed.name, error = %e, "cannot record the next poll time");
@@ -332,7 +346,9 @@ pub async fn poll_all(
         });
     }
     let mut out = Vec::new();
+    let bar = progress::start("polling", tasks.len() as u64, "feeds");
     while let Some(done) = tasks.join_next().await {
+        bar.advance(1);
         match done {
             Ok(v) => out.push(v),
             Err(e) => tracing::error!(error = %e, "poll task failed"),
@@ -363,10 +379,21 @@ mod tests {
         let first = (next_poll(&s, now, 1, "f") - now).num_seconds();
         assert!(first >= 540, "{first}");
         let many = (next_poll(&s, now, 12, "f") - now).num_seconds();
-        assert!(many >= 5 * 3600 && many <= 7 * 3600, "{many}");
+        assert!((5 * 3600..=7 * 3600).contains(&many), "{many}");
         let fast = Schedule::Every(Duration::from_secs(60));
         let third = (next_poll(&fast, now, 3, "f") - now).num_seconds();
         assert!((216..=264).contains(&third), "{third}");
+    }
+
+    #[test]
+    fn a_publisher_ttl_delays_an_earlier_poll_but_never_advances_a_later_one() {
+        let now = Utc::now();
+        let soon = now + chrono::Duration::minutes(5);
+        let hour = Some(Duration::from_secs(3600));
+        assert_eq!(ttl_floor(soon, now, hour), now + chrono::Duration::hours(1));
+        let later = now + chrono::Duration::hours(3);
+        assert_eq!(ttl_floor(later, now, hour), later);
+        assert_eq!(ttl_floor(soon, now, None), soon);
     }
 
     #[test]

@@ -188,6 +188,47 @@ fn test_rule_history_backtests_stored_items() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
 }
 
+/// Run `pantau -c CONFIG ARGS…` with a pseudo-terminal as stdout and stderr (through
+/// util-linux `script`); `None` where `script` is missing.
+fn run_on_a_terminal(config: &Path, args: &[&str]) -> Option<String> {
+    let mut cmd = vec![env!("CARGO_BIN_EXE_pantau").to_string(), "-c".into(), config.display().to_string()];
+    cmd.extend(args.iter().map(|a| format!("'{a}'")));
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd.join(" "), "/dev/null"])
+        .env_remove("PANTAU_CONFIG")
+        .env("RUST_LOG", "pantau=info")
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+#[test]
+fn long_cli_work_shows_a_progress_bar_on_a_terminal_and_none_when_piped() {
+    let dir = TempDir::new("progress");
+    let feeds = FeedServer::start();
+    feeds.set("/world.rss", sample_feed());
+    let cfg = dir.config(&format!(
+        "[daemon]\nfirst_poll = \"silent\"\n[[feed]]\nname = \"world\"\nurl = \"{}\"\n\n[[feed]]\nname = \"copy\"\nurl = \"{}\"\n",
+        feeds.url("/world.rss"),
+        feeds.url("/world.rss?copy")
+    ));
+    let Some(tty) = run_on_a_terminal(&cfg, &["once"]) else {
+        eprintln!("SKIPPED: util-linux `script` is not installed, so no terminal can be faked");
+        return;
+    };
+    assert!(tty.contains("polling [") && tty.contains("2/2 feeds 100%"), "{tty}");
+    assert!(tty.contains("\x1b[2K"), "the bar is cleared, not left behind: {tty:?}");
+    let piped = run(&cfg, &["once"]);
+    assert!(piped.status.success(), "{}", show(&piped));
+    assert!(!show(&piped).contains("polling ["), "no bar when piped: {}", show(&piped));
+
+    let tty = run_on_a_terminal(&cfg, &["test-rule", "senjata", "--history", "1"]).unwrap();
+    assert!(tty.contains("matching [") && tty.contains("stored items 100%"), "{tty}");
+    assert!(tty.contains("1 of 3 stored items matched"), "{tty}");
+    let piped = run(&cfg, &["test-rule", "senjata", "--history", "1"]);
+    assert!(!show(&piped).contains("matching ["), "{}", show(&piped));
+}
+
 #[test]
 fn import_opml_prints_feed_tables_that_check_accepts() {
     let opml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/opml/plenary_Indonesia.opml");

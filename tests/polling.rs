@@ -1076,3 +1076,29 @@ fn ten_redirects_are_followed_and_an_eleventh_or_a_loop_is_an_error() {
     assert_eq!(feeds.server.requests_to("GET", "/far11").len(), 0, "the eleventh redirect is not followed");
     assert_eq!(feeds.server.requests_to("GET", "/loop-a").len(), 1, "a loop is noticed when it closes");
 }
+
+#[test]
+fn a_feed_ttl_is_a_polling_floor_only_where_the_operator_allows_it() {
+    let dir = TempDir::new("poll-ttl");
+    let feeds = FeedServer::start();
+    let doc = rss(&[item("ttl-1", "Berita biasa")]).replace("<link>https://ex.id/</link>", "<ttl>60</ttl>");
+    feeds.set("/polite.rss", doc.clone());
+    feeds.set("/eager.rss", doc);
+    let cfg = dir.config(&format!(
+        "{}{}{}",
+        daemon(""),
+        feed("polite", &feeds.url("/polite.rss"), "interval = \"1s\"\nhonor_ttl = true"),
+        feed("eager", &feeds.url("/eager.rss"), "interval = \"1s\""),
+    ));
+    let d = Daemon::start(&cfg, dir.path().join("log"));
+    // The feed that ignores its <ttl> is polled every second ...
+    wait_for_requests(&feeds.server, "/eager.rss", 4, Duration::from_secs(30), || d.log());
+    // ... while the one that honours it waits the 60 minutes the publisher asked for.
+    assert_eq!(feeds.server.requests_to("GET", "/polite.rss").len(), 1, "{}", d.log());
+    let log = d.stop();
+    let (view, row) = wait_for_row(&cfg, "polite", Duration::from_secs(5), |_| true, || log.clone());
+    let next = timestamp(&row["NEXT POLL"]);
+    let last = timestamp(&row["LAST POLL"]);
+    let gap = (next - last).num_seconds();
+    assert!((3590..=3700).contains(&gap), "next poll {gap} s after the last: {}", view.text);
+}

@@ -160,6 +160,74 @@ fn sighup_applies_a_valid_config_and_refuses_an_invalid_one() {
 }
 
 #[test]
+fn with_watch_config_an_edit_reloads_and_a_broken_edit_is_refused_and_reported_to_the_health_sinks() {
+    let dir = TempDir::new("watch");
+    let (feeds, rx, ops) = (FeedServer::start(), Receiver::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    feeds.set("/extra.rss", sample_with(&[rss_item("x1", "Kapal selam Korea Utara", "nuklir")]));
+    let original = format!(
+        r#"[daemon]
+shutdown_grace = "3s"
+watch_config = true
+health_sinks = ["ops"]
+
+[[feed]]
+name = "world"
+url = "{feed}"
+
+[[rule]]
+name = "korut-senjata"
+query = '"Korea Utara" AND senjata'
+sinks = ["hook"]
+
+[[sink]]
+name = "hook"
+type = "webhook"
+url = "{hook}"
+
+[[sink]]
+name = "ops"
+type = "webhook"
+url = "{ops}"
+"#,
+        feed = feeds.url("/world.rss"),
+        hook = rx.url(),
+        ops = ops.url()
+    );
+    let cfg = dir.config(&original);
+    let log = dir.path().join("log");
+    let child = spawn_run(&cfg, &log, &[]);
+    rx.server.wait_for(1, Duration::from_secs(30));
+
+    // No SIGHUP: saving the file is enough.
+    let extended = format!(
+        "{original}\n[[feed]]\nname = \"extra\"\nurl = \"{}\"\n\n[[rule]]\nname = \"kapal\"\nquery = '\"kapal selam\"'\nsinks = [\"hook\"]\n",
+        feeds.url("/extra.rss")
+    );
+    std::fs::write(&cfg, extended).unwrap();
+    let text = wait_for_log(&log, "config reloaded");
+    assert!(text.contains("config file changed"), "{text}");
+    assert!(text.contains("rules_added=[\"kapal\"]"), "{text}");
+    let posts = rx.server.wait_for(2, Duration::from_secs(30));
+    assert!(posts.iter().any(|p| p.json()["rule"] == "kapal"), "the new rule alerts");
+
+    // A typo is refused; the operator hears about it in the health sink, with the located error.
+    std::fs::write(&cfg, format!("{original}\n[[rule]]\nname = \"bad\"\nquery = '(senjata'\n")).unwrap();
+    wait_for_log(&log, "new config refused");
+    let alert = ops.server.wait_for(1, Duration::from_secs(30))[0].json();
+    assert_eq!(alert["rule"], "pantau:config", "{alert}");
+    let title = alert["item"]["title"].as_str().unwrap();
+    assert!(title.starts_with("Config reload refused: 1 error in "), "{title}");
+    let summary = alert["item"]["summary"].as_str().unwrap();
+    assert!(summary.contains(&format!("{}:", cfg.display())) && summary.contains("expected ')'"), "{summary}");
+    // The running config stays in force: the hook got nothing from the "bad" rule and the
+    // daemon still stops cleanly.
+    assert!(rx.posts().iter().all(|p| p.json()["rule"] != "bad"));
+    assert_eq!(sigterm_and_wait(child), 0);
+    assert_eq!(ops.posts().len(), 1, "one refusal, one operator alert");
+}
+
+#[test]
 fn systemd_is_told_when_pantau_is_ready_and_stopping() {
     use std::os::unix::net::UnixDatagram;
     let dir = TempDir::new("notify");

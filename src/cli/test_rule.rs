@@ -8,6 +8,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::model::Item;
 use crate::rules::{self, Document, Match, Rule, RuleOptions};
+use crate::service::progress;
 
 /// Where the text to test comes from.
 #[derive(Debug, Clone)]
@@ -184,10 +185,13 @@ pub fn on_text(rule: &Rule, text: &str) -> ExitCode {
 
 /// Evaluate a rule against items; prints the matching ones and a count; 0 when any matched.
 pub fn on_items<'a>(rule: &Rule, items: impl Iterator<Item = (&'a str, &'a Item)>, what: &str) -> ExitCode {
-    let mut out = std::io::stdout().lock();
+    // Collected first, so results never interleave with the progress bar on a terminal.
+    let mut out: Vec<u8> = Vec::new();
     let (mut total, mut matched) = (0usize, 0usize);
+    let bar = progress::start("matching", items.size_hint().0 as u64, what);
     for (feed, item) in items {
         total += 1;
+        bar.advance(1);
         let doc = item_document(item, feed);
         let Some(m) = rule.matches(&doc) else { continue };
         matched += 1;
@@ -205,7 +209,9 @@ pub fn on_items<'a>(rule: &Rule, items: impl Iterator<Item = (&'a str, &'a Item)
         explain(&mut out, &m, &[("title", &item.title), ("summary", &item.summary), ("content", &item.content)]);
         let _ = writeln!(out);
     }
+    drop(bar);
     let _ = writeln!(out, "{matched} of {total} {what} matched");
+    let _ = std::io::stdout().lock().write_all(&out);
     if matched > 0 {
         ExitCode::SUCCESS
     } else {

@@ -95,6 +95,13 @@ pub struct Daemon {
     pub feed_alert_after: Duration,
     /// Sinks that receive operator alerts.
     pub health_sinks: Vec<String>,
+    /// A feed that publishes nothing for this many times its usual rhythm (and for longer than
+    /// `feed_alert_after`) raises one operator alert; 0 disables.
+    pub quiet_factor: u32,
+    /// Default for feeds: honour the feed's own `<ttl>` / `sy:updatePeriod` as a polling floor.
+    pub honor_ttl: bool,
+    /// Re-read the config file when it changes, as if SIGHUP was sent.
+    pub watch_config: bool,
 }
 
 /// When a feed is polled.
@@ -140,6 +147,8 @@ pub struct Feed {
     pub basic_auth: Option<(String, String)>,
     /// Proxy URL, if any (the feed's own or the daemon's).
     pub proxy: Option<String>,
+    /// Never poll faster than the feed's own `<ttl>` / `sy:updatePeriod` asks.
+    pub honor_ttl: bool,
 }
 
 /// One enabled `[[rule]]`, compiled.
@@ -370,6 +379,16 @@ impl Validator<'_> {
         }
     }
 
+    fn non_negative(&mut self, value: &Spanned<i64>, what: &str) -> Option<u64> {
+        match u64::try_from(*value.get_ref()) {
+            Ok(n) if n <= u64::from(u32::MAX) => Some(n),
+            _ => {
+                self.error(value.span().start, format!("{what} must be 0 or a positive number"));
+                None
+            }
+        }
+    }
+
     fn first_poll(&mut self, value: &Spanned<String>) -> Option<FirstPoll> {
         match value.get_ref().as_str() {
             "alert" => Some(FirstPoll::Alert),
@@ -470,6 +489,10 @@ impl Validator<'_> {
                 .and_then(|r| self.duration(r, "feed_alert_after"))
                 .unwrap_or(Duration::from_secs(6 * 3600)),
             health_sinks: raw.health_sinks.iter().flatten().map(|s| s.get_ref().clone()).collect(),
+            quiet_factor: raw.quiet_factor.as_ref().and_then(|q| self.non_negative(q, "quiet_factor")).unwrap_or(10)
+                as u32,
+            honor_ttl: raw.honor_ttl.unwrap_or(false),
+            watch_config: raw.watch_config.unwrap_or(false),
         }
     }
 
@@ -591,6 +614,7 @@ impl Validator<'_> {
                 on_update: f.on_update.as_ref().and_then(|u| self.on_update(u)).unwrap_or(daemon.on_update),
                 basic_auth,
                 proxy,
+                honor_ttl: f.honor_ttl.unwrap_or(daemon.honor_ttl),
             });
         }
         out

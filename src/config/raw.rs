@@ -60,6 +60,12 @@ pub struct RawDaemon {
     pub feed_alert_after: Option<Spanned<String>>,
     /// Sinks that receive operator alerts (feed broken / recovered).
     pub health_sinks: Option<Vec<Spanned<String>>>,
+    /// A feed silent for this many times its usual rhythm raises one operator alert; 0 disables.
+    pub quiet_factor: Option<Spanned<i64>>,
+    /// Whether feeds honour their own `<ttl>` / `sy:updatePeriod` as a polling floor.
+    pub honor_ttl: Option<bool>,
+    /// Re-read the config file when it changes, as if SIGHUP was sent.
+    pub watch_config: Option<bool>,
 }
 
 /// `[[feed]]`.
@@ -100,6 +106,8 @@ pub struct RawFeed {
     pub id_policy: Option<Spanned<String>>,
     /// Overrides `daemon.on_update` for this feed.
     pub on_update: Option<Spanned<String>>,
+    /// Overrides `daemon.honor_ttl` for this feed.
+    pub honor_ttl: Option<bool>,
 }
 
 /// `[[rule]]`.

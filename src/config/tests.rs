@@ -217,3 +217,20 @@ fn reload_diff_names_what_changed() {
     assert!(d.sinks.is_empty());
     assert!(d.needs_restart.is_empty());
 }
+
+#[test]
+fn quiet_alerts_ttl_floors_and_the_config_watcher_have_defaults_and_overrides() {
+    let c = load("[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\n").unwrap();
+    assert_eq!((c.daemon.quiet_factor, c.daemon.honor_ttl, c.daemon.watch_config), (10, false, false));
+    assert!(!c.feeds[0].honor_ttl, "the publisher's ttl is ignored unless the operator allows it");
+
+    let src = "[daemon]\nquiet_factor = 0\nhonor_ttl = true\nwatch_config = true\n\n\
+               [[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\n\n\
+               [[feed]]\nname = \"b\"\nurl = \"https://b.example/\"\nhonor_ttl = false\n";
+    let c = load(src).unwrap();
+    assert_eq!((c.daemon.quiet_factor, c.daemon.watch_config), (0, true));
+    assert_eq!(c.feeds.iter().map(|f| f.honor_ttl).collect::<Vec<_>>(), [true, false], "a feed overrides the daemon");
+
+    let e = errors("[daemon]\nquiet_factor = -1\n");
+    assert!(e[0].starts_with("/etc/pantau/pantau.toml:2:16: quiet_factor must be 0 or a positive number"), "{e:?}");
+}

@@ -10,6 +10,8 @@ pub mod html;
 mod repair;
 pub(crate) mod scan;
 
+use std::time::Duration;
+
 use feed_rs::model::{Entry, Feed, Text};
 use url::Url;
 
@@ -84,7 +86,55 @@ fn parse_document(bytes: &[u8], content_type: Option<&str>, base_url: Option<&st
         _ => Err(ParseError::Invalid("neither XML nor JSON".into())),
     }?;
     result.recoveries = notes;
+    if !text.trim_start().starts_with('{') {
+        result.ttl = publisher_ttl(&text);
+    }
     Ok(result)
+}
+
+/// Longest `<ttl>` honoured, so a typo in a feed cannot stop its polling for months.
+const MAX_TTL: Duration = Duration::from_secs(7 * 86400);
+
+/// The publisher's own minimum polling interval, from the channel-level RSS `<ttl>` (minutes)
+/// or the syndication module's `sy:updatePeriod` × `sy:updateFrequency` (RSS 1.0, and RSS 2.0
+/// from many CMSs); the larger when both are given. Only the part of the document before the
+/// first item is read.
+pub(crate) fn publisher_ttl(doc: &str) -> Option<Duration> {
+    let mut open: Option<&str> = None;
+    let (mut ttl, mut period, mut frequency) = (None, None, None);
+    for (tok, _, _) in scan::Scanner::new(doc) {
+        match tok {
+            scan::Tok::Start { name, self_closing, .. } => {
+                let l = scan::local(name);
+                if l.eq_ignore_ascii_case("item") || l.eq_ignore_ascii_case("entry") {
+                    break;
+                }
+                open = (!self_closing).then_some(l);
+            }
+            scan::Tok::Text(t) | scan::Tok::CData { body: t, .. } => {
+                let t = t.trim();
+                match open {
+                    Some("ttl") => ttl = t.parse::<u64>().ok().filter(|m| *m > 0).map(|m| m * 60),
+                    Some("updatePeriod") => {
+                        period = match t.to_ascii_lowercase().as_str() {
+                            "hourly" => Some(3600),
+                            "daily" => Some(86400),
+                            "weekly" => Some(7 * 86400),
+                            "monthly" => Some(30 * 86400),
+                            "yearly" => Some(365 * 86400),
+                            _ => None,
+                        }
+                    }
+                    Some("updateFrequency") => frequency = t.parse::<u64>().ok().filter(|f| *f > 0),
+                    _ => {}
+                }
+            }
+            scan::Tok::End { .. } => open = None,
+            _ => {}
+        }
+    }
+    let sy = period.map(|p: u64| p / frequency.unwrap_or(1));
+    ttl.into_iter().chain(sy).max().map(|s| Duration::from_secs(s).min(MAX_TTL))
 }
 
 struct Ctx<'a> {
@@ -189,6 +239,7 @@ fn convert(feed: Feed, base: Option<&Url>) -> ParsedFeed {
         link,
         items: feed.entries.into_iter().map(|e| item(e, base)).collect(),
         recoveries: Vec::new(),
+        ttl: None,
     }
 }
 
@@ -281,6 +332,29 @@ mod tests {
     use super::*;
 
     const SAMPLE: &[u8] = include_bytes!("../../tests/data/world-news.rss");
+
+    #[test]
+    fn the_publisher_ttl_comes_from_rss_ttl_or_the_syndication_module() {
+        let rss = |channel: &str| {
+            format!(
+                "<rss version=\"2.0\" xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\"><channel>\
+                 <title>t</title>{channel}<item><title>a</title><ttl>999</ttl></item></channel></rss>"
+            )
+        };
+        let ttl = |channel: &str| parse_feed(rss(channel).as_bytes(), None).unwrap().ttl.map(|d| d.as_secs());
+        assert_eq!(ttl("<ttl>30</ttl>"), Some(1800));
+        assert_eq!(
+            ttl("<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>"),
+            Some(1800)
+        );
+        assert_eq!(ttl("<sy:updatePeriod> daily </sy:updatePeriod>"), Some(86400));
+        // Both: the larger floor wins.
+        assert_eq!(ttl("<ttl>5</ttl><sy:updatePeriod>hourly</sy:updatePeriod>"), Some(3600));
+        // Nonsense is ignored; an item's own <ttl> is not the channel's; absurd values are capped.
+        assert_eq!(ttl("<ttl>soon</ttl><sy:updatePeriod>often</sy:updatePeriod>"), None);
+        assert_eq!(ttl(""), None);
+        assert_eq!(ttl("<ttl>999999</ttl>"), Some(7 * 86400));
+    }
 
     #[test]
     fn sample_feed_items_are_plain_text_with_guid_keys() {

@@ -54,6 +54,9 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// One gauge family for [`Metrics::render`]: name, help text, and values by rendered labels.
+pub type Gauge<'a> = (&'a str, &'a str, Vec<(String, f64)>);
+
 impl Metrics {
     /// Add `by` to counter `name` with `pairs` as labels.
     pub fn inc(&self, name: &'static str, pairs: &[(&str, &str)], by: u64) {
@@ -96,8 +99,8 @@ impl Metrics {
     }
 
     /// Prometheus text exposition of the counters and histogram, followed by `gauges`
-    /// (name, help, labelled values) computed by the caller at scrape time.
-    pub fn render(&self, gauges: &[(&str, &str, Vec<(String, f64)>)]) -> String {
+    /// computed by the caller at scrape time.
+    pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
         let mut out = String::new();
         let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for (name, help) in HELP {

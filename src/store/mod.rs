@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_identity.sql"),
     include_str!("migrations/0004_recoveries.sql"),
     include_str!("migrations/0005_retention_health.sql"),
+    include_str!("migrations/0006_quiet_ttl.sql"),
 ];
 
 /// Errors of the storage stage.
@@ -85,6 +86,8 @@ pub struct FeedState {
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Where a permanent redirect moved the feed, if it did (polled instead of the config URL).
     pub moved_to: Option<String>,
+    /// The feed's own minimum polling interval from its last document (`<ttl>`, `sy:updatePeriod`).
+    pub ttl: Option<Duration>,
 }
 
 /// A feed's health, for `pantau feeds`.
@@ -189,15 +192,34 @@ pub struct PollRecord {
     pub status: String,
     /// What the parser had to repair to read the document.
     pub recoveries: Vec<String>,
+    /// The feed's own minimum polling interval, if the document states one.
+    pub ttl: Option<Duration>,
 }
 
-/// How long a feed has been failing, for operator alerts.
+/// How long a feed has been failing or quiet, for operator alerts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeedHealth {
     /// Since when it fails (its last success, or its creation); `None` while it works.
     pub failing_since: Option<DateTime<Utc>>,
-    /// Whether an operator alert about it went out and no "recovered" alert yet.
+    /// Whether an operator alert about it failing went out and no "recovered" alert yet.
     pub alerted: bool,
+    /// When the last poll that brought new items happened (its items' first-seen time).
+    pub last_new_items_at: Option<DateTime<Utc>>,
+    /// The feed's rhythm: average time between polls that brought new items.
+    pub rhythm: Option<Duration>,
+    /// Polls that brought new items (still in the database).
+    pub batches: u64,
+    /// Whether an operator alert about it being quiet went out and no "publishing again" yet.
+    pub quiet_alerted: bool,
+}
+
+/// Which operator-alert flag of a feed a health alert sets or clears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthFlag {
+    /// The feed fails to poll.
+    Failing,
+    /// The feed publishes nothing for much longer than its rhythm.
+    Quiet,
 }
 
 /// What one retention pass removed.
@@ -366,7 +388,7 @@ impl Store {
         self.with(move |c| {
             c.query_row(
                 "SELECT first_success_at IS NOT NULL, etag, last_modified, last_attempt_at, consecutive_failures,
-                        next_poll_at, moved_to
+                        next_poll_at, moved_to, ttl_secs
                  FROM feeds WHERE name = ?1",
                 params![feed],
                 |r| {
@@ -378,6 +400,7 @@ impl Store {
                         consecutive_failures: r.get::<_, i64>(4)?.try_into().unwrap_or(0),
                         next_poll_at: r.get::<_, Option<i64>>(5)?.map(from_ms),
                         moved_to: r.get(6)?,
+                        ttl: r.get::<_, Option<i64>>(7)?.map(|s| Duration::from_secs(s.max(0) as u64)),
                     })
                 },
             )
@@ -525,7 +548,8 @@ impl Store {
             tx.execute(
                 "UPDATE feeds SET first_success_at = COALESCE(first_success_at, ?2), last_success_at = ?2,
                         last_status = ?3, last_error = NULL, consecutive_failures = 0,
-                        etag = ?4, last_modified = ?5, items_seen = items_seen + ?6, last_recoveries = ?7
+                        etag = ?4, last_modified = ?5, items_seen = items_seen + ?6, last_recoveries = ?7,
+                        ttl_secs = ?8
                  WHERE id = ?1",
                 params![
                     feed_id,
@@ -534,7 +558,8 @@ impl Store {
                     poll.etag,
                     poll.last_modified,
                     summary.new_items as i64,
-                    (!poll.recoveries.is_empty()).then(|| poll.recoveries.join("; "))
+                    (!poll.recoveries.is_empty()).then(|| poll.recoveries.join("; ")),
+                    poll.ttl.map(|t| t.as_secs().min(i64::MAX as u64) as i64)
                 ],
             )?;
             tx.commit()?;
@@ -574,19 +599,28 @@ impl Store {
         .await
     }
 
-    /// How long `feed` has been failing and whether the operator was told.
+    /// How long `feed` has been failing or quiet, its rhythm, and whether the operator was told.
     pub async fn feed_health(&self, feed: &str) -> Result<FeedHealth> {
         let feed = feed.to_string();
         self.with(move |c| {
             c.query_row(
-                "SELECT consecutive_failures, COALESCE(last_success_at, created_at), health_alerted_at IS NOT NULL
-                 FROM feeds WHERE name = ?1",
+                "SELECT f.consecutive_failures, COALESCE(f.last_success_at, f.created_at),
+                        f.health_alerted_at IS NOT NULL, f.quiet_alerted_at IS NOT NULL,
+                        (SELECT MIN(first_seen_at) FROM items i WHERE i.feed_id = f.id),
+                        (SELECT MAX(first_seen_at) FROM items i WHERE i.feed_id = f.id),
+                        (SELECT COUNT(DISTINCT first_seen_at) FROM items i WHERE i.feed_id = f.id)
+                 FROM feeds f WHERE f.name = ?1",
                 params![feed],
                 |r| {
                     let failures: i64 = r.get(0)?;
+                    let (min, max, batches): (Option<i64>, Option<i64>, i64) = (r.get(4)?, r.get(5)?, r.get(6)?);
                     Ok(FeedHealth {
                         failing_since: (failures > 0).then(|| r.get::<_, i64>(1).map(from_ms)).transpose()?,
                         alerted: r.get(2)?,
+                        quiet_alerted: r.get(3)?,
+                        last_new_items_at: max.map(from_ms),
+                        rhythm: rhythm(min, max, batches),
+                        batches: batches.max(0) as u64,
                     })
                 },
             )
@@ -596,27 +630,38 @@ impl Store {
         .await
     }
 
-    /// Queue operator alerts about `feed` (no item) and set or clear its "operator was told" flag,
-    /// in one transaction.
-    pub async fn queue_health_alerts(&self, feed: &str, alerts: Vec<NewAlert>, alerted: bool) -> Result<usize> {
+    /// Queue operator alerts about `feed` (no item) and set or clear one of its "operator was
+    /// told" flags, in one transaction.
+    pub async fn queue_health_alerts(
+        &self,
+        feed: &str,
+        alerts: Vec<NewAlert>,
+        flag: HealthFlag,
+        alerted: bool,
+    ) -> Result<usize> {
         let feed = feed.to_string();
         let now = ms(Utc::now());
         self.with(move |c| {
             let tx = c.transaction()?;
             let feed_id: i64 = tx.query_row("SELECT id FROM feeds WHERE name = ?1", params![feed], |r| r.get(0))?;
-            let mut n = 0;
-            for a in &alerts {
-                let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
-                n += tx.execute(
-                    "INSERT OR IGNORE INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at, created_at, feed_id)
-                     VALUES (?1, NULL, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?7)",
-                    params![a.id, a.rule, a.sink, matched, a.payload, now, feed_id],
-                )?;
-            }
-            tx.execute(
-                "UPDATE feeds SET health_alerted_at = ?2 WHERE id = ?1",
-                params![feed_id, alerted.then_some(now)],
-            )?;
+            let n = insert_operator_alerts(&tx, &alerts, Some(feed_id), now)?;
+            let sql = match flag {
+                HealthFlag::Failing => "UPDATE feeds SET health_alerted_at = ?2 WHERE id = ?1",
+                HealthFlag::Quiet => "UPDATE feeds SET quiet_alerted_at = ?2 WHERE id = ?1",
+            };
+            tx.execute(sql, params![feed_id, alerted.then_some(now)])?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
+    /// Queue operator alerts that concern no feed (a refused config reload).
+    pub async fn queue_operator_alerts(&self, alerts: Vec<NewAlert>) -> Result<usize> {
+        let now = ms(Utc::now());
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let n = insert_operator_alerts(&tx, &alerts, None, now)?;
             tx.commit()?;
             Ok(n)
         })
@@ -729,15 +774,7 @@ impl Store {
                  FROM feeds f ORDER BY f.name",
             )?;
             let rows = stmt.query_map([], |r| {
-                let (min, max, batches): (Option<i64>, Option<i64>, i64) = (r.get(10)?, r.get(11)?, r.get(12)?);
-                // Items first seen in the same poll share a timestamp: the average is over
-                // the gaps between polls that brought something new.
-                let avg = match (min, max) {
-                    (Some(a), Some(b)) if batches > 1 => {
-                        Some(Duration::from_millis(((b - a) / (batches - 1)).max(0) as u64))
-                    }
-                    _ => None,
-                };
+                let avg = rhythm(r.get(10)?, r.get(11)?, r.get(12)?);
                 Ok(FeedStatus {
                     name: r.get(0)?,
                     url: r.get(1)?,
@@ -1016,6 +1053,34 @@ impl Derived {
 }
 
 /// The 14 parameters shared by the item INSERT and UPDATE statements.
+/// The average gap between polls that brought new items, from the first and last first-seen
+/// times and the number of distinct ones (items first seen in the same poll share a timestamp).
+fn rhythm(first: Option<i64>, last: Option<i64>, batches: i64) -> Option<Duration> {
+    match (first, last) {
+        (Some(a), Some(b)) if batches > 1 => Some(Duration::from_millis(((b - a) / (batches - 1)).max(0) as u64)),
+        _ => None,
+    }
+}
+
+/// Insert operator alerts (no item) into the outbox; an id already there is left alone.
+fn insert_operator_alerts(
+    tx: &rusqlite::Transaction<'_>,
+    alerts: &[NewAlert],
+    feed_id: Option<i64>,
+    now: i64,
+) -> rusqlite::Result<usize> {
+    let mut n = 0;
+    for a in alerts {
+        let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
+        n += tx.execute(
+            "INSERT OR IGNORE INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at, created_at, feed_id)
+             VALUES (?1, NULL, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?7)",
+            params![a.id, a.rule, a.sink, matched, a.payload, now, feed_id],
+        )?;
+    }
+    Ok(n)
+}
+
 fn item_params<'a>(feed_id: i64, item: &'a Item, now: i64, d: &'a Derived) -> Vec<Box<dyn rusqlite::ToSql + 'a>> {
     vec![
         Box::new(feed_id),

@@ -506,6 +506,75 @@ async fn record_not_modified_keeps_validators_and_items() {
     assert_eq!(store.known_keys("f", keys(&["a"])).await.unwrap(), set(&["a"]));
 }
 
+#[tokio::test]
+async fn feed_health_measures_the_rhythm_and_keeps_both_operator_flags_apart() {
+    let dir = TempDir::new("health_rhythm");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let fresh = store.feed_health("f").await.unwrap();
+    assert_eq!((fresh.batches, fresh.rhythm, fresh.last_new_items_at), (0, None, None));
+
+    // Three polls with new items, at known times: first seen 0, 60 and 180 minutes in.
+    for (k, _) in [("a", 0), ("b", 60), ("c", 180)] {
+        store.commit_poll(poll("f", vec![(item(k), vec![])])).await.unwrap();
+        tick().await;
+    }
+    let base = 1_700_000_000_000i64;
+    for (k, minutes) in [("a", 0), ("b", 60), ("c", 180)] {
+        raw(&path)
+            .execute(
+                "UPDATE items SET first_seen_at = ?1 WHERE item_key = ?2",
+                rusqlite::params![base + minutes * 60_000, k],
+            )
+            .unwrap();
+    }
+    let h = store.feed_health("f").await.unwrap();
+    assert_eq!(h.batches, 3);
+    assert_eq!(h.rhythm, Some(Duration::from_secs(90 * 60)), "180 minutes over two gaps");
+    assert_eq!(h.last_new_items_at.map(|t| t.timestamp_millis()), Some(base + 180 * 60_000));
+    assert!(!h.alerted && !h.quiet_alerted);
+
+    let quiet = vec![alert("f", "health:quiet:1", "pantau:feed-health", "ops")];
+    assert_eq!(store.queue_health_alerts("f", quiet, HealthFlag::Quiet, true).await.unwrap(), 1);
+    let h = store.feed_health("f").await.unwrap();
+    assert!(h.quiet_alerted && !h.alerted, "the quiet flag is not the failing flag");
+    let again = vec![alert("f", "health:quiet:1", "pantau:feed-health", "ops")];
+    assert_eq!(store.queue_health_alerts("f", again, HealthFlag::Quiet, true).await.unwrap(), 0, "same id: no twin");
+    store.queue_health_alerts("f", vec![], HealthFlag::Quiet, false).await.unwrap();
+    assert!(!store.feed_health("f").await.unwrap().quiet_alerted);
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM alerts WHERE item_id IS NULL AND feed_id IS NOT NULL"), 1);
+}
+
+#[tokio::test]
+async fn the_publisher_ttl_is_kept_from_the_last_document_that_stated_it() {
+    let dir = TempDir::new("ttl");
+    let store = store_with_feeds(&dir, &["f"]).await;
+    assert_eq!(store.feed_state("f").await.unwrap().ttl, None);
+    let mut p = poll("f", vec![(item("a"), vec![])]);
+    p.ttl = Some(Duration::from_secs(1800));
+    store.commit_poll(p).await.unwrap();
+    store.record_not_modified("f").await.unwrap();
+    assert_eq!(store.feed_state("f").await.unwrap().ttl, Some(Duration::from_secs(1800)), "a 304 keeps it");
+    store.commit_poll(poll("f", vec![])).await.unwrap();
+    assert_eq!(store.feed_state("f").await.unwrap().ttl, None, "a document without one clears it");
+}
+
+#[tokio::test]
+async fn operator_alerts_without_a_feed_are_queued_and_delivered_like_any_other() {
+    let dir = TempDir::new("operator");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let a = alert("pantau", "config:refused:1", "pantau:config", "ops");
+    assert_eq!(store.queue_operator_alerts(vec![a.clone()]).await.unwrap(), 1);
+    assert_eq!(store.queue_operator_alerts(vec![a.clone()]).await.unwrap(), 0, "an id is queued once");
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM alerts WHERE feed_id IS NULL AND item_id IS NULL"), 1);
+    let due = store.due_alerts("ops", Utc::now(), 10).await.unwrap();
+    assert_eq!(ids(&due), vec![a.id.as_str()]);
+    store.mark_delivered(&a.id).await.unwrap();
+    let rows = store.recent_alerts(false, 10).await.unwrap();
+    assert_eq!(rows.len(), 1, "`pantau alerts` lists it");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Outbox
 
@@ -756,12 +825,15 @@ async fn every_earlier_schema_version_migrates_and_keeps_its_data() {
                 [],
             )
             .unwrap();
-            tx.execute(
+            // From version 5 on, alerts name their feed themselves (operator alerts have no item).
+            let sql = if version >= 5 {
+                "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at, created_at, feed_id)
+                 VALUES ('a1', 1, 'r', 's', '[]', '{}', 'pending', 0, 0, 1)"
+            } else {
                 "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at, created_at)
-                 VALUES ('a1', 1, 'r', 's', '[]', '{}', 'pending', 0, 0)",
-                [],
-            )
-            .unwrap();
+                 VALUES ('a1', 1, 'r', 's', '[]', '{}', 'pending', 0, 0)"
+            };
+            tx.execute(sql, []).unwrap();
             tx.commit().unwrap();
         }
         let store = Store::open(&path).await.unwrap_or_else(|e| panic!("from version {version}: {e}"));
