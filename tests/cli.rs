@@ -7,7 +7,7 @@ use crate::util::{pantau, run, sample_feed, show, FeedServer, TempDir};
 #[test]
 fn check_accepts_the_shipped_configs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for cfg in ["config/pantau.toml", "config/examples/console.toml"] {
+    for cfg in ["config/pantau.toml", "config/examples/console.toml", "config/examples/templates.toml"] {
         let out = run(&root.join(cfg), &["check"]);
         assert_eq!(out.status.code(), Some(0), "{cfg}: {}", show(&out));
         assert!(String::from_utf8_lossy(&out.stdout).contains(": ok ("), "{}", show(&out));

@@ -206,3 +206,138 @@ fn a_hanging_sink_does_not_delay_a_healthy_one() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn sink_templates_shape_webhook_bodies_and_chat_messages_with_escaped_values() {
+    let dir = TempDir::new("templates");
+    let feeds = FeedServer::start();
+    feeds.set(
+        "/world.rss",
+        sample_with(&[rss_item("t1", "Korea Utara &amp;lt;uji&amp;gt; senjata &amp;amp; \"rudal\"", "baru")]),
+    );
+    let srv = chat_server();
+    let base = srv.url("");
+    let sinks = format!(
+        r#"
+[[sink]]
+name = "hook"
+type = "webhook"
+url = "{base}/hook"
+secret = "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"
+template = '''{{"msg": "{{{{ rule }}}}: {{{{ item.title }}}}", "terms": "{{{{ matched|join(', ') }}}}"}}'''
+
+[[sink]]
+name = "slack"
+type = "slack"
+url = "{base}/slack/x"
+template = '''*{{{{ item.title }}}}* from {{{{ feed.name|upper }}}}'''
+
+[[sink]]
+name = "tg"
+type = "telegram"
+token = "1:x"
+chat_id = 5
+api_url = "{base}"
+template = '''<b>{{{{ item.title }}}}</b>{{% if item.link %}} <a href="{{{{ item.link }}}}">baca</a>{{% endif %}}'''
+"#
+    );
+    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let out = run(&cfg, &["check"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let by_path = |p: &str| srv.requests().into_iter().find(|r| r.path.starts_with(p)).unwrap_or_else(|| panic!("{p}"));
+
+    let hook = by_path("/hook");
+    let v = hook.json();
+    assert_eq!(v["msg"], "korut-senjata: Korea Utara <uji> senjata & \"rudal\"", "{v}");
+    assert_eq!(v["terms"], "korea utara, senjata");
+    assert!(hook.header("Idempotency-Key").is_some() && hook.header("webhook-signature").is_some());
+
+    let slack = by_path("/slack/x").json();
+    assert_eq!(slack["text"], "*Korea Utara &lt;uji&gt; senjata &amp; \"rudal\"* from WORLD", "{slack}");
+
+    let tg = by_path("/bot1:x/sendMessage").json();
+    let text = tg["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("<b>Korea Utara &lt;uji&gt; senjata &amp; &quot;rudal&quot;</b> <a href=\"https://"),
+        "{text}"
+    );
+    assert_eq!(tg["parse_mode"], "HTML");
+}
+
+#[test]
+fn a_broken_template_is_a_located_check_error() {
+    let dir = TempDir::new("template-check");
+    let feeds = FeedServer::start();
+    let sinks = "[[sink]]\nname = \"slack\"\ntype = \"slack\"\nurl = \"https://hooks.slack.com/x\"\ntemplate = \"{{ item.titel }}\"\n\n\
+                 [[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://example.org/h\"\ntemplate = \"{{ item.title }}\"\n";
+    let cfg = dir.config(&config_with_sinks(&feeds, sinks));
+    let out = run(&cfg, &["check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains(&format!("{}:13:12: template cannot render", cfg.display())), "{text}");
+    assert!(text.contains("undefined"), "{text}");
+    assert!(text.contains("a webhook template must produce JSON"), "{text}");
+}
+
+#[test]
+fn digest_window_gathers_alerts_from_several_polls_into_one_digest() {
+    let dir = TempDir::new("digest-window");
+    let feeds = FeedServer::start();
+    let item = |i: usize| rss_item(&format!("w{i}"), &format!("Korea Utara uji senjata ke-{i}"), "rudal");
+    feeds.set("/world.rss", sample_with(&[item(1), item(2)]));
+    let srv = chat_server();
+    let sinks = format!(
+        "[[sink]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"{}\"\nburst = 3\ndigest_window = \"5s\"\n",
+        srv.url("/slack/x")
+    );
+    let cfg = dir.config(
+        &config_with_sinks(&feeds, &sinks)
+            .replace("[[feed]]", "[daemon]\nshutdown_grace = \"1s\"\n\n[[feed]]")
+            .replace("name = \"world\"\n", "name = \"world\"\ninterval = \"1s\"\n"),
+    );
+    let mut child = crate::util::spawn_daemon(&cfg);
+    // After the first poll (3 alerts: the two items and the sample's own), two more arrive.
+    feeds.server.wait_for(1, Duration::from_secs(30));
+    feeds.set("/world.rss", sample_with(&[item(1), item(2), item(3), item(4)]));
+    let posts = srv.wait_for(1, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = child.kill();
+    let _ = child.wait();
+    let posts_after = srv.requests();
+    assert_eq!(posts_after.len(), 1, "one digest, not five messages: {posts:?}");
+    let body = String::from_utf8_lossy(&posts_after[0].body).to_string();
+    assert!(body.contains("new alerts") && body.contains("ke-4") && body.contains("ke-1"), "{body}");
+}
+
+#[test]
+fn an_empty_discord_rate_limit_bucket_holds_the_next_message() {
+    let dir = TempDir::new("discord-bucket");
+    let feeds = FeedServer::start();
+    let items: Vec<String> =
+        (0..2).map(|i| rss_item(&format!("d{i}"), &format!("Korea Utara uji senjata ke-{i}"), "rudal")).collect();
+    feeds.set("/world.rss", sample_with(&items));
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&arrivals);
+    let srv = Server::start(move |_| {
+        seen.lock().unwrap().push(std::time::Instant::now());
+        Response::status(204)
+            .header("X-RateLimit-Limit", "5")
+            .header("X-RateLimit-Remaining", "0")
+            .header("X-RateLimit-Reset-After", "2.5")
+    });
+    let sinks = format!(
+        "[[sink]]\nname = \"dc\"\ntype = \"discord\"\nurl = \"{}\"\nrate = \"100/s\"\n",
+        srv.url("/api/webhooks/1/x")
+    );
+    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let t = arrivals.lock().unwrap().clone();
+    assert_eq!(t.len(), 3, "{}", show(&out));
+    for pair in t.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= Duration::from_millis(2400), "the bucket said 2.5 s, the next came after {gap:?}");
+    }
+}

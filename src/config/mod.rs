@@ -196,6 +196,11 @@ pub struct Sink {
     pub max_attempts: u32,
     /// Age after which an undelivered alert is dead; `None`: no limit.
     pub max_age: Option<Duration>,
+    /// The user's own layout of single-alert messages.
+    pub template: Option<Arc<crate::deliver::template::MessageTemplate>>,
+    /// How long the first alert of a burst waits for more before the sink decides between a
+    /// digest and single messages; zero: only alerts due together count as a burst.
+    pub digest_window: Duration,
 }
 
 /// When a chat sink sends several alerts as one digest message.
@@ -374,6 +379,39 @@ impl Validator<'_> {
             Ok(n) if n > 0 => Some(n),
             _ => {
                 self.error(value.span().start, format!("{what} must be a positive number"));
+                None
+            }
+        }
+    }
+
+    /// Compile a sink `template` and try it on a sample alert, so a typo is found by `check`.
+    fn template(
+        &mut self,
+        value: &Spanned<String>,
+        kind: &SinkKind,
+    ) -> Option<Arc<crate::deliver::template::MessageTemplate>> {
+        use crate::deliver::template::{self, MessageTemplate};
+        let escaper = match kind {
+            SinkKind::Console => template::plain,
+            SinkKind::Webhook { .. } => template::json_string_content,
+            SinkKind::Chat(target) => target.template_escaper(),
+        };
+        let checked = MessageTemplate::compile(value.get_ref(), escaper).and_then(|t| {
+            let sample = t.try_sample()?;
+            if matches!(kind, SinkKind::Webhook { .. }) {
+                if let Err(e) = serde_json::from_str::<serde_json::Value>(&sample) {
+                    return Err(template::TemplateError::Render {
+                        line: Some(e.line()),
+                        message: format!("a webhook template must produce JSON, but the sample alert gives: {e}"),
+                    });
+                }
+            }
+            Ok(t)
+        });
+        match checked {
+            Ok(t) => Some(Arc::new(t)),
+            Err(e) => {
+                self.error(value.span().start, e.to_string());
                 None
             }
         }
@@ -788,7 +826,26 @@ impl Validator<'_> {
                 .unwrap_or(u64::from(crate::deliver::MAX_ATTEMPTS))
                 .min(1000) as u32;
             let max_age = s.max_age.as_ref().and_then(|m| self.duration(m, "max_age"));
-            out.push(Sink { name: s.name.get_ref().clone(), kind, interval, burst, digest, max_attempts, max_age });
+            let template = s.template.as_ref().and_then(|t| self.template(t, &kind));
+            let digest_window = match &s.digest_window {
+                Some(w) if digest == DigestMode::Never => {
+                    self.error(w.span().start, "digest_window needs digest = \"auto\" or \"always\"");
+                    Duration::ZERO
+                }
+                Some(w) => self.duration(w, "digest_window").unwrap_or(Duration::ZERO),
+                None => Duration::ZERO,
+            };
+            out.push(Sink {
+                name: s.name.get_ref().clone(),
+                kind,
+                interval,
+                burst,
+                digest,
+                max_attempts,
+                max_age,
+                template,
+                digest_window,
+            });
         }
         out
     }

@@ -169,4 +169,8 @@ pub struct RawSink {
     pub max_attempts: Option<Spanned<i64>>,
     /// Age after which an undelivered alert is given up on (humantime).
     pub max_age: Option<Spanned<String>>,
+    /// Own layout of single-alert messages (minijinja).
+    pub template: Option<Spanned<String>>,
+    /// How long a burst is collected before it is sent as one digest (humantime).
+    pub digest_window: Option<Spanned<String>>,
 }

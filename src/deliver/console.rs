@@ -17,13 +17,16 @@ pub fn render(p: &AlertPayload) -> String {
     out
 }
 
-/// Print the alert; a closed stdout is a temporary failure (the row stays pending).
-pub fn send(alert: &OutboxAlert) -> Outcome {
-    let payload: AlertPayload = match serde_json::from_str(&alert.payload) {
-        Ok(p) => p,
-        Err(e) => return Outcome::Dead(format!("stored payload is not valid: {e}")),
+/// Print the alert (or `custom`, the sink template's output, on its own line); a closed
+/// stdout is a temporary failure (the row stays pending).
+pub fn send(alert: &OutboxAlert, custom: Option<&str>) -> Outcome {
+    let text = match custom {
+        Some(c) => format!("{}\n", c.trim_end_matches('\n')),
+        None => match serde_json::from_str::<AlertPayload>(&alert.payload) {
+            Ok(p) => render(&p),
+            Err(e) => return Outcome::Dead(format!("stored payload is not valid: {e}")),
+        },
     };
-    let text = render(&payload);
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         Ok(()) => Outcome::Delivered,

@@ -7,6 +7,7 @@
 pub mod chat;
 mod console;
 mod sign;
+pub mod template;
 mod webhook;
 
 use std::sync::Arc;
@@ -70,6 +71,10 @@ pub struct Sender {
     digest: DigestMode,
     max_attempts: u32,
     max_age: Option<Duration>,
+    template: Option<Arc<template::MessageTemplate>>,
+    digest_window: Duration,
+    /// Until when the service's rate-limit bucket is empty (from its response headers).
+    hold: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,19 +101,62 @@ impl Sender {
             digest: sink.digest,
             max_attempts: sink.max_attempts,
             max_age: sink.max_age,
+            template: sink.template.clone(),
+            digest_window: sink.digest_window,
+            hold: Arc::default(),
+        }
+    }
+
+    /// The sink template's rendering of `alert`, if the sink has a template. A template that
+    /// fails on this alert (it passed `check` on a sample) falls back to pantau's layout.
+    fn templated(&self, alert: &OutboxAlert) -> Option<String> {
+        let t = self.template.as_ref()?;
+        let payload: serde_json::Value = serde_json::from_str(&alert.payload).ok()?;
+        match t.render(&payload) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                tracing::warn!(alert = %alert.id, error = %e, "sink template failed on this alert; using pantau's layout");
+                None
+            }
         }
     }
 
     /// Try to deliver one alert.
     pub async fn send(&self, alert: &OutboxAlert) -> Outcome {
+        let custom = self.templated(alert);
         match &self.kind {
-            SenderKind::Console => console::send(alert),
-            SenderKind::Webhook(w) => w.send(alert).await,
+            SenderKind::Console => console::send(alert, custom.as_deref()),
+            SenderKind::Webhook(w) => w.send(alert, custom).await,
             SenderKind::Chat { client, target } => match serde_json::from_str::<AlertPayload>(&alert.payload) {
-                Ok(p) => send_chat(client, target, target.request(&p)).await,
+                Ok(p) => {
+                    let request = match custom.and_then(|text| target.custom_request(&p, &text)) {
+                        Some(r) => r,
+                        None if self.template.is_some() => {
+                            tracing::warn!(alert = %alert.id, sink = target.kind(), "templated message too long for the service; using pantau's layout");
+                            target.request(&p)
+                        }
+                        None => target.request(&p),
+                    };
+                    self.send_chat(client, target, request).await
+                }
                 Err(e) => Outcome::Dead(format!("stored payload is not valid: {e}")),
             },
         }
+    }
+
+    /// How long to hold `due` back so that a burst can gather: until `digest_window` has passed
+    /// since the oldest first-attempt alert. `None` when nothing needs holding (no window, no
+    /// digests, or `pantau once`, which sends what it has).
+    fn gather_for(&self, due: &[OutboxAlert], mode: Mode) -> Option<Duration> {
+        if self.digest_window.is_zero() || self.digest == DigestMode::Never || mode != Mode::Forever {
+            return None;
+        }
+        if !matches!(self.kind, SenderKind::Chat { .. }) {
+            return None;
+        }
+        let oldest = due.iter().filter(|a| a.attempts == 0).map(|a| a.created_at).min()?;
+        let waited = (Utc::now() - oldest).to_std().unwrap_or_default();
+        self.digest_window.checked_sub(waited).filter(|d| !d.is_zero())
     }
 
     /// Whether `due` should go out as one digest message.
@@ -133,12 +181,35 @@ impl Sender {
         let mut ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
         ids.sort_unstable();
         let digest_id = crate::model::alert_id("digest", &ids.join(","), "", "");
-        send_chat(client, target, chat::digest_request(target, &payloads, &digest_id)).await
+        self.send_chat(client, target, chat::digest_request(target, &payloads, &digest_id)).await
+    }
+
+    /// Send a chat request, and remember the service's rate-limit hold for [`Sender::ready_at`].
+    async fn send_chat(&self, client: &reqwest::Client, target: &chat::Target, req: chat::HttpRequest) -> Outcome {
+        let (outcome, hold) = send_chat(client, target, req).await;
+        if let Some(hold) = hold {
+            tracing::debug!(sink = target.kind(), hold = ?hold, "rate-limit bucket empty; holding the next message");
+        }
+        *self.hold.lock().unwrap_or_else(|e| e.into_inner()) = hold.map(|h| tokio::time::Instant::now() + h);
+        outcome
+    }
+
+    /// The earliest time the next message may go: `rate` spacing after the last send, and not
+    /// before the service's rate-limit bucket has refilled.
+    fn ready_at(&self, last: Option<tokio::time::Instant>) -> Option<tokio::time::Instant> {
+        let spaced = last.map(|at| at + self.interval);
+        let hold = *self.hold.lock().unwrap_or_else(|e| e.into_inner());
+        spaced.max(hold)
     }
 }
 
-/// Send one rendered chat request and read the service's answer.
-async fn send_chat(client: &reqwest::Client, target: &chat::Target, req: chat::HttpRequest) -> Outcome {
+/// Send one rendered chat request and read the service's answer, and how long its rate-limit
+/// headers ask to wait before the next message.
+async fn send_chat(
+    client: &reqwest::Client,
+    target: &chat::Target,
+    req: chat::HttpRequest,
+) -> (Outcome, Option<Duration>) {
     let method = match req.method {
         chat::Method::Post => reqwest::Method::POST,
         chat::Method::Put => reqwest::Method::PUT,
@@ -158,7 +229,7 @@ async fn send_chat(client: &reqwest::Client, target: &chat::Target, req: chat::H
             } else {
                 "request failed"
             };
-            return Outcome::Retry { after: None, error: format!("{} {kind}", target.kind()) };
+            return (Outcome::Retry { after: None, error: format!("{} {kind}", target.kind()) }, None);
         }
     };
     let status = resp.status().as_u16();
@@ -168,17 +239,19 @@ async fn send_chat(client: &reqwest::Client, target: &chat::Target, req: chat::H
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
         .collect();
     let body = resp.text().await.unwrap_or_default();
+    let hold = target.rate_hold(&headers);
     if target.accepted(status, &body) {
-        return Outcome::Delivered;
+        return (Outcome::Delivered, hold);
     }
     let hint = target.retry_hint(status, &headers, &body);
-    match classify_status(status, hint, &body) {
+    let outcome = match classify_status(status, hint, &body) {
         // A 2xx that the service itself calls a failure (Telegram "ok": false) is permanent.
         Outcome::Delivered => {
             Outcome::Dead(format!("HTTP {status} but not accepted: {}", body.chars().take(200).collect::<String>()))
         }
         other => other,
-    }
+    };
+    (outcome, hold)
 }
 
 /// How long a worker keeps going.
@@ -274,8 +347,15 @@ pub async fn run_worker(
                 }
             }
         }
+        if let Some(wait) = sender.gather_for(&due, mode) {
+            tracing::debug!(sink = %sink, alerts = due.len(), wait = ?wait, "gathering a burst (digest_window)");
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(tally),
+                _ = tokio::time::sleep(wait) => continue,
+            }
+        }
         if sender.wants_digest(&due) {
-            pace(&mut last_send, sender.interval, &cancel).await;
+            pace(sender.ready_at(last_send), &cancel).await;
             let outcome = sender.send_digest(&due).await;
             last_send = Some(tokio::time::Instant::now());
             let label = match &outcome {
@@ -320,7 +400,7 @@ pub async fn run_worker(
                     continue;
                 }
             }
-            if !pace(&mut last_send, sender.interval, &cancel).await {
+            if !pace(sender.ready_at(last_send), &cancel).await {
                 return Ok(tally);
             }
             let outcome = sender.send(&alert).await;
@@ -362,10 +442,9 @@ pub async fn run_worker(
     }
 }
 
-/// Wait until `interval` has passed since the last send; false when cancelled meanwhile.
-async fn pace(last: &mut Option<tokio::time::Instant>, interval: Duration, cancel: &CancellationToken) -> bool {
-    let Some(at) = *last else { return true };
-    let ready = at + interval;
+/// Wait until `ready` (if set); false when cancelled meanwhile.
+async fn pace(ready: Option<tokio::time::Instant>, cancel: &CancellationToken) -> bool {
+    let Some(ready) = ready else { return true };
     tokio::select! {
         _ = cancel.cancelled() => false,
         _ = tokio::time::sleep_until(ready) => true,

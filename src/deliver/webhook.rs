@@ -21,8 +21,9 @@ impl Webhook {
         Webhook { client, url, secret: secret.as_deref().map(sign::secret_key), headers }
     }
 
-    /// POST one alert.
-    pub async fn send(&self, alert: &OutboxAlert) -> Outcome {
+    /// POST one alert: its CONTRACT §4 payload, or `body` (the sink template's output) instead.
+    pub async fn send(&self, alert: &OutboxAlert, body: Option<String>) -> Outcome {
+        let body = body.unwrap_or_else(|| alert.payload.clone());
         let mut req = self
             .client
             .post(&self.url)
@@ -39,9 +40,9 @@ impl Webhook {
             req = req
                 .header("webhook-id", &alert.id)
                 .header("webhook-timestamp", ts.to_string())
-                .header("webhook-signature", sign::signature(key, &alert.id, ts, alert.payload.as_bytes()));
+                .header("webhook-signature", sign::signature(key, &alert.id, ts, body.as_bytes()));
         }
-        let resp = match req.body(alert.payload.clone()).send().await {
+        let resp = match req.body(body).send().await {
             Ok(r) => r,
             // Sending failed before a status arrived: the receiver may or may not have the
             // alert, so retry with the same idempotency key.

@@ -73,6 +73,19 @@ fn line(f: &Fields) -> String {
     format!("• {title} — {} · {}", escape_markdown(&f.feed), escape_markdown(&f.rule))
 }
 
+/// Most UTF-16 units of a message's `content`.
+const CONTENT_MAX: usize = 2000;
+
+/// The request carrying a sink template's output (Markdown) as the message content; mentions
+/// stay inert.
+pub(super) fn custom(url: &str, message: &str) -> HttpRequest {
+    let body = json!({
+        "content": text::cut(message, CONTENT_MAX, Unit::Utf16),
+        "allowed_mentions": {"parse": []},
+    });
+    HttpRequest::json(Method::Post, endpoint(url), vec![], &body)
+}
+
 /// A digest: the heading as content and embed title, the lines in the embed description.
 pub(super) fn digest(url: &str, alerts: &[Fields]) -> HttpRequest {
     let heading = digest_heading(alerts.len());

@@ -13,7 +13,7 @@ use super::{digest_heading, HttpRequest, Method};
 const TEXT_MAX: usize = 32_000;
 
 /// Feed text made inert: a zero-width space after every `<`.
-fn inert(raw: &str) -> String {
+pub(super) fn inert(raw: &str) -> String {
     raw.replace('<', &format!("<{ZWSP}"))
 }
 
@@ -46,6 +46,11 @@ pub(super) fn request(url: &str, f: &Fields, alert_id: &str) -> HttpRequest {
         }
     }
     send(url, alert_id, text)
+}
+
+/// The request carrying a sink template's output, idempotent by `request_id`.
+pub(super) fn custom(url: &str, message: &str, request_id: &str) -> HttpRequest {
+    send(url, request_id, text::cut(message, TEXT_MAX, Unit::Bytes))
 }
 
 /// A digest: a bold heading, one line per alert, "…and N more".

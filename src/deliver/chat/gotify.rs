@@ -64,6 +64,11 @@ pub(super) fn request(url: &str, token: &str, f: &Fields) -> HttpRequest {
     send(url, token, &f.title, message, f.link.as_deref())
 }
 
+/// The request carrying a sink template's output (Markdown), with the item's title and link.
+pub(super) fn custom(url: &str, token: &str, f: &Fields, message: &str) -> HttpRequest {
+    send(url, token, &f.title, text::cut(message, MESSAGE_MAX, Unit::Chars), f.link.as_deref())
+}
+
 /// A digest: the heading as title, a list of linked titles with feed and rule, "…and N more".
 pub(super) fn digest(url: &str, token: &str, alerts: &[Fields]) -> HttpRequest {
     let lines: Vec<String> = alerts

@@ -68,6 +68,14 @@ pub(super) fn request(homeserver: &str, token: &str, room: &str, txn: &str, f: &
     send(homeserver, token, room, txn, plain, html)
 }
 
+/// The request carrying a sink template's output as `formatted_body` (HTML) with its text as
+/// `body`; `None` when either is over the size limit, since a cut could break the HTML.
+pub(super) fn custom(homeserver: &str, token: &str, room: &str, txn: &str, message: &str) -> Option<HttpRequest> {
+    let plain = crate::parse::html::html_to_text(message);
+    (json_len(message) <= FIELD_MAX && json_len(&plain) <= FIELD_MAX)
+        .then(|| send(homeserver, token, room, txn, plain, message.to_string()))
+}
+
 /// A digest: a heading, a list of linked titles with feed and rule, then "…and N more".
 pub(super) fn digest(homeserver: &str, token: &str, room: &str, txn: &str, alerts: &[Fields]) -> HttpRequest {
     let heading = digest_heading(alerts.len());

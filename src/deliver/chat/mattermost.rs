@@ -39,6 +39,11 @@ pub(super) fn request(url: &str, f: &Fields) -> HttpRequest {
     send(url, text)
 }
 
+/// The request carrying a sink template's output (Markdown).
+pub(super) fn custom(url: &str, message: &str) -> HttpRequest {
+    send(url, text::cut(message, TEXT_MAX, Unit::Chars))
+}
+
 /// A digest: a bold heading, a list of linked titles with feed and rule, "…and N more".
 pub(super) fn digest(url: &str, alerts: &[Fields]) -> HttpRequest {
     let mut text = format!("**{}**", digest_heading(alerts.len()));

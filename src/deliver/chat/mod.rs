@@ -251,6 +251,40 @@ impl Target {
         }
     }
 
+    /// How values printed by a sink `template` are escaped: for the service's markup.
+    pub fn template_escaper(&self) -> crate::deliver::template::Escaper {
+        match self {
+            Target::Slack { .. } => text::escape_slack,
+            Target::Discord { .. } | Target::Mattermost { .. } | Target::Teams { .. } | Target::Gotify { .. } => {
+                text::escape_markdown
+            }
+            Target::GoogleChat { .. } => googlechat::inert,
+            Target::Telegram { .. } | Target::Matrix { .. } => text::escape_html,
+            Target::Ntfy { .. } => crate::deliver::template::plain,
+        }
+    }
+
+    /// The request carrying `message`, a sink template's output for `alert`, in the service's
+    /// markup; `None` when it is too long for a service whose markup a cut could break
+    /// (Telegram, Matrix), so the caller falls back to pantau's own layout.
+    pub fn custom_request(&self, alert: &AlertPayload, message: &str) -> Option<HttpRequest> {
+        Some(match self {
+            Target::Slack { url } => slack::custom(url, message),
+            Target::Discord { url } => discord::custom(url, message),
+            Target::Mattermost { url } => mattermost::custom(url, message),
+            Target::Teams { url } => teams::custom(url, message),
+            Target::GoogleChat { url } => googlechat::custom(url, message, &alert.id),
+            Target::Telegram { api_url, token, chat_id } => return telegram::custom(api_url, token, chat_id, message),
+            Target::Matrix { homeserver, access_token, room } => {
+                return matrix::custom(homeserver, access_token, room, &alert.id, message)
+            }
+            Target::Ntfy { url, topic, token } => {
+                ntfy::custom(url, topic, token.as_deref(), &text::Fields::of(alert), message)
+            }
+            Target::Gotify { url, token } => gotify::custom(url, token, &text::Fields::of(alert), message),
+        })
+    }
+
     /// The service's own retry hint in a failed response, if any: Discord's JSON `retry_after`
     /// (float seconds) or `X-RateLimit-Reset-After`, Telegram's `parameters.retry_after`,
     /// Matrix's `retry_after_ms`, else the `Retry-After` header (seconds or an HTTP date).
@@ -266,6 +300,21 @@ impl Target {
             _ => None,
         };
         from_body.or_else(|| text::retry_after_header(headers))
+    }
+
+    /// How long to send nothing more after a response, from the service's rate-limit bucket
+    /// headers, whatever the status: when the bucket is empty (`X-RateLimit-Remaining: 0`),
+    /// until it refills (`X-RateLimit-Reset-After`, float seconds: Discord; or the IETF
+    /// `RateLimit-Remaining` / `RateLimit-Reset`). `None` while the bucket has room.
+    pub fn rate_hold(&self, headers: &[(String, String)]) -> Option<Duration> {
+        let number = |name: &str| text::header(headers, name).and_then(|v| v.trim().parse::<f64>().ok());
+        let (remaining, reset) = match number("x-ratelimit-remaining") {
+            Some(r) => (r, number("x-ratelimit-reset-after")),
+            None => (number("ratelimit-remaining")?, number("ratelimit-reset")),
+        };
+        // A bucket that says it is empty but not when it refills: one second is Discord's
+        // usual window, and a guess errs on the side of the service.
+        (remaining <= 0.0).then(|| reset.and_then(text::secs_f64).unwrap_or(Duration::from_secs(1)))
     }
 
     /// Whether a response means "accepted": any 2xx; Telegram also requires `"ok": true`.

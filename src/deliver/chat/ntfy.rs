@@ -57,6 +57,13 @@ pub(super) fn request(url: &str, topic: &str, token: Option<&str>, f: &Fields) -
     send(url, topic, token, &f.title, message, tags, f.link.as_deref())
 }
 
+/// The request carrying a sink template's output as the message, with the item's title and
+/// link as title and click target.
+pub(super) fn custom(url: &str, topic: &str, token: Option<&str>, f: &Fields, message: &str) -> HttpRequest {
+    let tags = vec![TAG.to_string(), text::cut(&f.rule, 64, Unit::Chars)];
+    send(url, topic, token, &f.title, text::cut(message, MESSAGE_MAX, Unit::Bytes), tags, f.link.as_deref())
+}
+
 /// A digest: the heading as title, one line per alert (with its link below), "…and N more".
 pub(super) fn digest(url: &str, topic: &str, token: Option<&str>, alerts: &[Fields]) -> HttpRequest {
     let lines: Vec<String> = alerts

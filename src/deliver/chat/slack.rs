@@ -67,6 +67,19 @@ fn line(f: &Fields) -> String {
     }
 }
 
+/// Most characters of a templated message's `text` (Slack truncates longer ones).
+const CUSTOM_MAX: usize = 40_000;
+
+/// The request carrying a sink template's output (mrkdwn) as the message text.
+pub(super) fn custom(url: &str, message: &str) -> HttpRequest {
+    HttpRequest::json(
+        Method::Post,
+        url.to_string(),
+        vec![],
+        &json!({ "text": text::cut(message, CUSTOM_MAX, Unit::Chars) }),
+    )
+}
+
 /// A digest: a heading, up to [`DIGEST_BLOCKS`] sections of lines, then "…and N more".
 pub(super) fn digest(url: &str, alerts: &[Fields]) -> HttpRequest {
     let heading = digest_heading(alerts.len());

@@ -62,6 +62,12 @@ pub(super) fn request(url: &str, f: &Fields) -> HttpRequest {
     send(url, &message(blocks, link))
 }
 
+/// The request carrying a sink template's output (Markdown) in one TextBlock.
+pub(super) fn custom(url: &str, markdown: &str) -> HttpRequest {
+    let body = text::fit(markdown, BODY_MAX, text::json_len);
+    send(url, &message(vec![block(&body)], None))
+}
+
 /// A digest: a heading block, one block per alert (`[title](link) — feed · rule`), then
 /// "…and N more".
 pub(super) fn digest(url: &str, alerts: &[Fields]) -> HttpRequest {

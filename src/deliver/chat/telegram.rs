@@ -80,6 +80,12 @@ pub(super) fn request(api_url: &str, token: &str, chat_id: &str, f: &Fields) -> 
     send(api_url, token, chat_id, m.html)
 }
 
+/// The request carrying a sink template's output (Telegram HTML); `None` when it is longer
+/// than a message may be, since cutting HTML could leave a tag open and Telegram would reject it.
+pub(super) fn custom(api_url: &str, token: &str, chat_id: &str, message: &str) -> Option<HttpRequest> {
+    (Unit::Utf16.len(message) <= TEXT_MAX).then(|| send(api_url, token, chat_id, message.to_string()))
+}
+
 /// A digest: a bold heading, then one line per alert, then "…and N more".
 pub(super) fn digest(api_url: &str, token: &str, chat_id: &str, alerts: &[Fields]) -> HttpRequest {
     let mut m = Html::default();

@@ -352,3 +352,74 @@ fn limits_hold_for_every_digest() {
         }
     }
 }
+
+#[test]
+fn an_empty_rate_limit_bucket_holds_the_next_send_until_it_refills() {
+    let discord = Target::Discord { url: "https://discord.com/api/webhooks/1/tok".into() };
+    let h = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+    let room = h(&[("X-RateLimit-Limit", "5"), ("X-RateLimit-Remaining", "3"), ("X-RateLimit-Reset-After", "1.5")]);
+    assert_eq!(discord.rate_hold(&room), None);
+    let empty = h(&[("X-RateLimit-Limit", "5"), ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset-After", "1.75")]);
+    assert_eq!(discord.rate_hold(&empty), Some(Duration::from_millis(1750)));
+    let no_reset = h(&[("x-ratelimit-remaining", "0")]);
+    assert_eq!(discord.rate_hold(&no_reset), Some(Duration::from_secs(1)));
+    let ietf = h(&[("RateLimit-Remaining", "0"), ("RateLimit-Reset", "7")]);
+    assert_eq!(discord.rate_hold(&ietf), Some(Duration::from_secs(7)));
+    assert_eq!(discord.rate_hold(&[]), None, "no headers, no hold");
+}
+
+#[test]
+fn templated_messages_land_where_each_service_shows_text() {
+    let p = normal();
+    let cases: Vec<(Target, &str)> = vec![
+        (Target::Slack { url: "https://hooks.slack.com/services/x".into() }, "/text"),
+        (Target::Discord { url: "https://discord.com/api/webhooks/1/tok".into() }, "/content"),
+        (Target::Mattermost { url: "https://mm.example/hooks/x".into() }, "/text"),
+        (Target::Teams { url: "https://teams.example/x".into() }, "/attachments/0/content/body/0/text"),
+        (Target::GoogleChat { url: "https://chat.googleapis.com/v1/spaces/x/messages?key=k".into() }, "/text"),
+        (
+            Target::Telegram { api_url: "https://api.telegram.org".into(), token: "t".into(), chat_id: "1".into() },
+            "/text",
+        ),
+        (
+            Target::Matrix { homeserver: "https://m.example".into(), access_token: "t".into(), room: "!r:m".into() },
+            "/formatted_body",
+        ),
+        (Target::Ntfy { url: "https://ntfy.sh".into(), topic: "t".into(), token: None }, "/message"),
+        (Target::Gotify { url: "https://g.example".into(), token: "t".into() }, "/message"),
+    ];
+    for (target, pointer) in cases {
+        let req = target.custom_request(&p, "<b>mine</b>").unwrap_or_else(|| panic!("{}", target.kind()));
+        let v: serde_json::Value = serde_json::from_str(&req.body).unwrap();
+        assert_eq!(v.pointer(pointer).and_then(|t| t.as_str()), Some("<b>mine</b>"), "{}: {v}", target.kind());
+        // The same endpoint and idempotency as the built-in layout.
+        assert_eq!(req.url, target.request(&p).url, "{}", target.kind());
+    }
+    let matrix =
+        Target::Matrix { homeserver: "https://m.example".into(), access_token: "t".into(), room: "!r:m".into() };
+    let v: serde_json::Value = serde_json::from_str(&matrix.custom_request(&p, "<b>mine</b>").unwrap().body).unwrap();
+    assert_eq!(v["body"], "mine", "Matrix's plain body is the text of the HTML");
+    let telegram =
+        Target::Telegram { api_url: "https://api.telegram.org".into(), token: "t".into(), chat_id: "1".into() };
+    assert!(telegram.custom_request(&p, &"<b>x</b>".repeat(1000)).is_none(), "HTML is never cut");
+    let discord = Target::Discord { url: "https://discord.com/api/webhooks/1/tok".into() };
+    let v: serde_json::Value =
+        serde_json::from_str(&discord.custom_request(&p, &"é".repeat(5000)).unwrap().body).unwrap();
+    assert_eq!(v["content"].as_str().unwrap().chars().count(), 2000, "cut to Discord's content limit");
+    assert_eq!(v["allowed_mentions"]["parse"], serde_json::json!([]));
+}
+
+#[test]
+fn template_values_are_escaped_for_each_service() {
+    let nasty = "<b>&*_";
+    let esc = |t: Target| (t.template_escaper())(nasty);
+    assert_eq!(
+        esc(Target::Telegram { api_url: "a".into(), token: "t".into(), chat_id: "1".into() }),
+        "&lt;b&gt;&amp;*_"
+    );
+    assert_eq!(esc(Target::Slack { url: "u".into() }), "&lt;b&gt;&amp;*_");
+    assert_eq!(esc(Target::Discord { url: "u".into() }), "<b>&\\*\\_");
+    assert_eq!(esc(Target::Ntfy { url: "u".into(), topic: "t".into(), token: None }), nasty);
+}
