@@ -365,12 +365,15 @@ pub async fn run_worker(
             };
             metrics.inc("pantau_deliveries_total", &[("sink", &sink), ("outcome", label)], due.len() as u64);
             tracing::info!(sink = %sink, alerts = due.len(), outcome = label, "sent a digest of a burst of alerts");
+            if outcome == Outcome::Delivered {
+                store.mark_all_delivered(due.iter().map(|a| a.id.clone()).collect()).await.map_err(err)?;
+                tally.delivered += due.len() as u64;
+                continue;
+            }
             for alert in &due {
                 match &outcome {
-                    Outcome::Delivered => {
-                        store.mark_delivered(&alert.id).await.map_err(err)?;
-                        tally.delivered += 1;
-                    }
+                    // Marked above, all in one transaction.
+                    Outcome::Delivered => {}
                     Outcome::Retry { after, error } if alert.attempts + 1 < sender.max_attempts => {
                         store
                             .mark_retry(&alert.id, backoff(alert.attempts, *after, &alert.id), error)

@@ -4,13 +4,13 @@
 //! NEAR group must be satisfied inside a single field value, so that a phrase never spans
 //! the end of the title and the start of the summary.
 
-use std::sync::OnceLock;
-
 use regex::Regex;
 
-use super::hash::{hash_str, KeyMap, KeySet, SEED_PREFIX, SEED_STEM, SEED_SUFFIX, SEED_WORD};
+use super::doc::Occ;
+pub(crate) use super::doc::Texts;
+use super::hash::{hash_str, SEED_PREFIX, SEED_STEM, SEED_WORD};
 use super::stem::Stemmer;
-use super::text::{self, Split, Word};
+use super::text::{self, Split};
 
 /// A set of document fields, as a bit mask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +26,11 @@ impl Scope {
     pub(crate) const FEED: Scope = Scope(64);
     /// The default scope: title, summary and content.
     pub(crate) const TEXT: Scope = Scope(1 | 2 | 4);
+
+    /// The mask itself.
+    pub(crate) fn bits(self) -> u8 {
+        self.0
+    }
 
     pub(crate) fn contains(self, other: Scope) -> bool {
         self.0 & other.0 == other.0
@@ -75,15 +80,21 @@ impl Pat {
         Pat::Stem { candidates, stemmer, keys }
     }
 
-    /// Cheap test of whether the pattern can match anywhere in the document; false means it
-    /// cannot, true that it may.
-    fn may_occur(&self, doc: &Texts) -> bool {
+    /// The distinct words of the document that this pattern matches, for the patterns that
+    /// can list them without looking at every position; None for the others.
+    fn matching_words(&self, doc: &Texts) -> Option<Vec<u32>> {
         match self {
-            Pat::Stem { stemmer, keys, .. } => {
-                let present = doc.stem_keys(*stemmer);
-                keys.iter().any(|k| present.contains(k))
+            Pat::Glob { glob, exact: false } => {
+                // Only words sharing the first three characters need a look, when those are literal.
+                let mut ids = match glob.prefix_key() {
+                    Some(k) => doc.with_prefix(k),
+                    None => (0..doc.distinct_len() as u32).collect(),
+                };
+                ids.retain(|&id| glob.matches(doc.folded(id)));
+                Some(ids)
             }
-            _ => true,
+            Pat::Stem { candidates, stemmer, .. } => Some(doc.stem_matches(candidates, *stemmer)),
+            Pat::Folded { .. } | Pat::Exact { .. } | Pat::Glob { exact: true, .. } => None,
         }
     }
 
@@ -189,19 +200,30 @@ impl Glob {
 }
 
 impl Pat {
-    fn matches(&self, text: &FieldText, pos: usize) -> bool {
-        let word = &text.words[pos];
+    fn matches(&self, doc: &Texts, field: usize, pos: usize) -> bool {
         match self {
-            Pat::Folded { word: q, clitics, .. } => {
-                let w: &str = &word.folded;
-                w == q
-                    || (*clitics && w.len() > q.len() && w.starts_with(q.as_str()) && CLITICS.contains(&&w[q.len()..]))
+            Pat::Folded { word, clitics, .. } => {
+                folded_matches(doc.folded_at(field, pos).as_bytes(), word.as_bytes(), *clitics)
             }
-            Pat::Exact { word: q, .. } => &*word.exact == q,
-            Pat::Glob { glob, exact } => glob.matches(if *exact { &word.exact } else { &word.folded }),
-            Pat::Stem { candidates, stemmer, .. } => text.stems(*stemmer)[pos].iter().any(|s| candidates.contains(s)),
+            Pat::Exact { word: q, .. } => doc.exact_at(field, pos) == q,
+            Pat::Glob { glob, exact } => {
+                glob.matches(if *exact { doc.exact_at(field, pos) } else { doc.folded_at(field, pos) })
+            }
+            Pat::Stem { candidates, stemmer, .. } => {
+                let w = doc.folded_at(field, pos);
+                // Every stem of a word leaves its needle in the word, so most words are
+                // rejected without stemming them.
+                candidates.iter().any(|c| w.contains(stemmer.needle(c)))
+                    && stemmer.candidates(w).iter().any(|s| candidates.contains(s))
+            }
         }
     }
+}
+
+/// Whether a folded document word matches a folded query word, allowing a clitic after it.
+fn folded_matches(w: &[u8], q: &[u8], clitics: bool) -> bool {
+    w == q
+        || (clitics && w.len() > q.len() && w.starts_with(q) && CLITICS.iter().any(|c| &w[q.len()..] == c.as_bytes()))
 }
 
 /// A leaf of the rule: a sequence of word patterns (term or phrase) or a regex.
@@ -214,6 +236,27 @@ pub(crate) struct Leaf {
     /// For a sequence, the index of the pattern whose occurrences are looked up in the
     /// document's word index (the longest indexable one); None means scanning.
     anchor: Option<usize>,
+    /// For the most common leaf, one short folded word, what evaluating it needs, kept inside
+    /// the leaf so that a rule set reading many cold rules follows no pointer to do it.
+    quick: Option<Quick>,
+}
+
+/// Longest word that [`Quick`] holds.
+const QUICK_LEN: usize = 22;
+
+/// A single folded word: its key, whether clitics may follow, and its bytes (also its label).
+#[derive(Debug, PartialEq)]
+struct Quick {
+    key: u64,
+    clitics: bool,
+    len: u8,
+    word: [u8; QUICK_LEN],
+}
+
+impl Quick {
+    fn word(&self) -> &[u8] {
+        &self.word[..self.len as usize]
+    }
 }
 
 #[derive(Debug)]
@@ -249,152 +292,6 @@ pub(crate) enum Expr {
     Leaf(Leaf),
 }
 
-/// One field value of a document: its NFKC text and words.
-#[derive(Debug)]
-pub(crate) struct FieldText {
-    pub(crate) scope: Scope,
-    nfkc: String,
-    pub(crate) words: Vec<Word>,
-    /// Stem candidates per word, computed on first use by a `~` rule for each stemmer.
-    stems: [OnceLock<Vec<Vec<String>>>; 2],
-}
-
-impl FieldText {
-    fn new(scope: Scope, raw: &str) -> FieldText {
-        let nfkc = text::nfkc(raw);
-        let words = text::words(&nfkc, scope.split());
-        FieldText { scope, nfkc, words, stems: [OnceLock::new(), OnceLock::new()] }
-    }
-
-    fn stems(&self, stemmer: Stemmer) -> &[Vec<String>] {
-        self.stems[stemmer.index()].get_or_init(|| self.words.iter().map(|w| stemmer.candidates(&w.folded)).collect())
-    }
-}
-
-/// Where a word occurs: which field value, and which word of it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Occ {
-    field: u32,
-    pos: u32,
-}
-
-/// All field values of a document, with an index from folded words to their positions.
-#[derive(Debug)]
-pub(crate) struct Texts {
-    texts: Vec<FieldText>,
-    /// Word key → every position whose folded word has that key, in document order.
-    occ: KeyMap<Vec<Occ>>,
-    /// Word key of a base → positions of words that are the base plus an Indonesian clitic.
-    clitic_occ: KeyMap<Vec<Occ>>,
-    /// The key and first position of each distinct folded word.
-    distinct: Vec<(u64, Occ)>,
-    /// Prefix key of the first three characters → indices into `distinct`.
-    by_prefix: KeyMap<Vec<u32>>,
-    /// Every key a rule set's presearcher may look for: words, clitic bases, and the
-    /// three-character prefixes and suffixes of words.
-    keys: KeySet,
-    /// Stem keys of all words, per stemmer, computed on first use.
-    stem_keys: [OnceLock<KeySet>; 2],
-}
-
-impl Texts {
-    pub(crate) fn new(fields: &super::DocFields<'_>) -> Texts {
-        let mut texts = Vec::new();
-        let mut push = |scope: Scope, raw: &str| {
-            if !raw.trim().is_empty() {
-                texts.push(FieldText::new(scope, raw));
-            }
-        };
-        push(Scope::TITLE, fields.title);
-        push(Scope::SUMMARY, fields.summary);
-        push(Scope::CONTENT, fields.content);
-        // Each author and category is its own value, so a phrase cannot join two of them.
-        for a in fields.authors {
-            push(Scope::AUTHOR, a);
-        }
-        for c in fields.categories {
-            push(Scope::CATEGORY, c);
-        }
-        push(Scope::LINK, fields.link);
-        push(Scope::FEED, fields.feed);
-        Texts::index(texts)
-    }
-
-    fn index(texts: Vec<FieldText>) -> Texts {
-        let total: usize = texts.iter().map(|t| t.words.len()).sum();
-        let mut occ: KeyMap<Vec<Occ>> = KeyMap::default();
-        occ.reserve(total / 2);
-        let mut clitic_occ: KeyMap<Vec<Occ>> = KeyMap::default();
-        let mut distinct = Vec::new();
-        let mut by_prefix: KeyMap<Vec<u32>> = KeyMap::default();
-        let mut keys = KeySet::default();
-        keys.reserve(total);
-        for (f, t) in texts.iter().enumerate() {
-            for (p, w) in t.words.iter().enumerate() {
-                let here = Occ { field: f as u32, pos: p as u32 };
-                let folded: &str = &w.folded;
-                let key = hash_str(SEED_WORD, folded);
-                let list = occ.entry(key).or_default();
-                let same = |o: &Occ| &*texts[o.field as usize].words[o.pos as usize].folded == folded;
-                // Different words under one key only happen on a hash collision, so the full
-                // scan is almost never needed.
-                let new = match list.first() {
-                    None => true,
-                    Some(first) => !same(first) && !list.iter().any(same),
-                };
-                list.push(here);
-                if new {
-                    let id = distinct.len() as u32;
-                    distinct.push((key, here));
-                    keys.insert(key);
-                    let chars = folded.chars().count();
-                    if chars >= 3 {
-                        let cut = folded.char_indices().nth(3).map_or(folded.len(), |(i, _)| i);
-                        let prefix_key = hash_str(SEED_PREFIX, &folded[..cut]);
-                        keys.insert(prefix_key);
-                        by_prefix.entry(prefix_key).or_default().push(id);
-                        let from = folded.char_indices().nth(chars - 3).map_or(0, |(i, _)| i);
-                        keys.insert(hash_str(SEED_SUFFIX, &folded[from..]));
-                    }
-                }
-                for clitic in CLITICS {
-                    if let Some(base) = folded.strip_suffix(clitic) {
-                        if !base.is_empty() {
-                            let base_key = hash_str(SEED_WORD, base);
-                            clitic_occ.entry(base_key).or_default().push(here);
-                            keys.insert(base_key);
-                        }
-                    }
-                }
-            }
-        }
-        Texts { texts, occ, clitic_occ, distinct, by_prefix, keys, stem_keys: [OnceLock::new(), OnceLock::new()] }
-    }
-
-    /// The presearcher keys present in the document (see [`Texts::keys`]).
-    pub(crate) fn keys(&self) -> &KeySet {
-        &self.keys
-    }
-
-    /// The stem keys of every word of the document for one stemmer.
-    pub(crate) fn stem_keys(&self, stemmer: Stemmer) -> &KeySet {
-        self.stem_keys[stemmer.index()].get_or_init(|| {
-            let seed = SEED_STEM[stemmer.index()];
-            let mut set = KeySet::default();
-            for (_, o) in &self.distinct {
-                for c in stemmer.candidates(&self.word(*o).folded) {
-                    set.insert(hash_str(seed, &c));
-                }
-            }
-            set
-        })
-    }
-
-    fn word(&self, o: Occ) -> &Word {
-        &self.texts[o.field as usize].words[o.pos as usize]
-    }
-}
-
 #[cfg(test)]
 thread_local! {
     /// Makes leaves ignore the word index and scan every position, for differential tests.
@@ -416,8 +313,9 @@ fn scan_only() -> bool {
 type Span = (usize, usize);
 
 /// Tells whether every pattern of a sequence matches from `start` on.
-fn seq_at(pats: &[Pat], text: &FieldText, start: usize) -> bool {
-    start + pats.len() <= text.words.len() && pats.iter().enumerate().all(|(k, p)| p.matches(text, start + k))
+fn seq_at(pats: &[Pat], doc: &Texts, field: usize, start: usize) -> bool {
+    start + pats.len() <= doc.fields()[field].len()
+        && pats.iter().enumerate().all(|(k, p)| p.matches(doc, field, start + k))
 }
 
 impl Leaf {
@@ -431,7 +329,18 @@ impl Leaf {
                 .map(|(k, _)| k),
             LeafKind::Regex(_) => None,
         };
-        Leaf { scope, kind, label, anchor }
+        let quick = match &kind {
+            LeafKind::Seq(pats) => match pats.as_slice() {
+                [Pat::Folded { word, clitics, key }] if word.len() <= QUICK_LEN && *word == label => {
+                    let mut bytes = [0; QUICK_LEN];
+                    bytes[..word.len()].copy_from_slice(word.as_bytes());
+                    Some(Quick { key: *key, clitics: *clitics, len: word.len() as u8, word: bytes })
+                }
+                _ => None,
+            },
+            LeafKind::Regex(_) => None,
+        };
+        Leaf { scope, kind, label, anchor, quick }
     }
 
     /// Calls `visit(field, start)` for matches of the leaf's sequence in field values within
@@ -441,59 +350,45 @@ impl Leaf {
         let LeafKind::Seq(pats) = &self.kind else {
             return false;
         };
-        let in_scope = |f: usize| only.is_none_or(|o| o == f) && self.scope.contains(doc.texts[f].scope);
-        if let Some(k) = self.anchor.filter(|_| !scan_only()) {
-            let anchor = &pats[k];
-            let key = anchor.key().unwrap_or_default();
-            let clitics = matches!(anchor, Pat::Folded { clitics: true, .. });
-            let lists = [doc.occ.get(&key), if clitics { doc.clitic_occ.get(&key) } else { None }];
-            for list in lists.into_iter().flatten() {
-                for o in list {
-                    let (f, p) = (o.field as usize, o.pos as usize);
-                    if p < k || !in_scope(f) {
-                        continue;
+        let fields = doc.fields();
+        let in_scope = |f: usize| only.is_none_or(|o| o == f) && self.scope.contains(fields[f].scope);
+        // Tries the sequence with pattern `k` at one occurrence of a word it may match;
+        // `known` says that the whole sequence is already known to match there.
+        let mut try_at = |k: usize, o: &Occ, known: bool| {
+            let (f, p) = (o.field as usize, o.pos as usize);
+            p >= k && in_scope(f) && (known || seq_at(pats, doc, f, p - k)) && visit(f, p - k)
+        };
+        if !scan_only() {
+            if let Some(k) = self.anchor {
+                let anchor = &pats[k];
+                let key = anchor.key().unwrap_or_default();
+                let clitics = matches!(anchor, Pat::Folded { clitics: true, .. });
+                return doc.any_with_key(key, clitics, |id| {
+                    if let Pat::Folded { word, clitics, .. } = anchor {
+                        // A folded pattern depends on the word only, so one test per distinct
+                        // word replaces one per position.
+                        if !folded_matches(doc.folded(id).as_bytes(), word.as_bytes(), *clitics) {
+                            return false;
+                        }
+                        if pats.len() == 1 {
+                            return doc.occurs_in(id, self.scope)
+                                && doc.occurrences(id).iter().any(|o| try_at(0, o, true));
+                        }
                     }
-                    if seq_at(pats, &doc.texts[f], p - k) && visit(f, p - k) {
-                        return true;
-                    }
-                }
+                    doc.occurrences(id).iter().any(|o| try_at(k, o, false))
+                });
             }
-            return false;
-        }
-        if let ([Pat::Glob { glob, exact: false }], false) = (pats.as_slice(), scan_only()) {
-            // One folded wildcard: test each distinct word once (only those sharing its first
-            // three characters when it starts with three literal ones), then visit positions.
-            let all: Vec<u32>;
-            let ids: &[u32] = match glob.prefix_key() {
-                Some(k) => doc.by_prefix.get(&k).map_or(&[], Vec::as_slice),
-                None => {
-                    all = (0..doc.distinct.len() as u32).collect();
-                    &all
-                }
-            };
-            for &id in ids {
-                let (key, first) = &doc.distinct[id as usize];
-                if !glob.matches(&doc.word(*first).folded) {
-                    continue;
-                }
-                for o in doc.occ.get(key).into_iter().flatten() {
-                    let (f, p) = (o.field as usize, o.pos as usize);
-                    if in_scope(f) && seq_at(pats, &doc.texts[f], p) && visit(f, p) {
-                        return true;
-                    }
-                }
+            // Without a word key, a pattern that can list the words it matches serves as anchor.
+            if let Some((k, ids)) = pats.iter().enumerate().find_map(|(k, p)| Some((k, p.matching_words(doc)?))) {
+                return ids.iter().any(|&id| doc.occurrences(id).iter().any(|o| try_at(k, o, false)));
             }
-            return false;
         }
-        if !pats.iter().all(|p| p.may_occur(doc)) {
-            return false;
-        }
-        for (f, text) in doc.texts.iter().enumerate() {
-            if !in_scope(f) || text.words.len() < pats.len() {
+        for (f, text) in fields.iter().enumerate() {
+            if !in_scope(f) || text.len() < pats.len() {
                 continue;
             }
-            for start in 0..=text.words.len() - pats.len() {
-                if seq_at(pats, text, start) && visit(f, start) {
+            for start in 0..=text.len() - pats.len() {
+                if seq_at(pats, doc, f, start) && visit(f, start) {
                     return true;
                 }
             }
@@ -503,9 +398,25 @@ impl Leaf {
 
     /// Whether the leaf matches anywhere in the document.
     fn found(&self, doc: &Texts) -> bool {
+        if let (Some(q), false) = (&self.quick, scan_only()) {
+            // The word decides the match, and the document knows the scopes each word occurs in.
+            return doc.any_with_key(q.key, q.clitics, |id| {
+                folded_matches(doc.folded(id).as_bytes(), q.word(), q.clitics) && doc.occurs_in(id, self.scope)
+            });
+        }
         match &self.kind {
             LeafKind::Seq(_) => self.each_start(doc, None, &mut |_, _| true),
-            LeafKind::Regex(re) => doc.texts.iter().any(|t| self.scope.contains(t.scope) && re.is_match(&t.nfkc)),
+            LeafKind::Regex(re) => doc.regex_found(&self.label, self.scope, || {
+                doc.fields().iter().any(|t| self.scope.contains(t.scope) && re.is_match(&t.nfkc))
+            }),
+        }
+    }
+
+    /// The label, read from the leaf itself when it holds it.
+    fn label(&self) -> &str {
+        match &self.quick {
+            Some(q) => std::str::from_utf8(q.word()).unwrap_or(&self.label),
+            None => &self.label,
         }
     }
 
@@ -514,7 +425,7 @@ impl Leaf {
         match &self.kind {
             LeafKind::Seq(_) => self.each_start(doc, Some(field), &mut |_, _| true),
             LeafKind::Regex(re) => {
-                let t = &doc.texts[field];
+                let t = &doc.fields()[field];
                 self.scope.contains(t.scope) && re.is_match(&t.nfkc)
             }
         }
@@ -629,7 +540,7 @@ impl Expr {
                     self.collect_near_leaves(doc, f, out);
                 }
             }
-            Expr::Leaf(leaf) => push_label(out, &leaf.label),
+            Expr::Leaf(leaf) => push_label(out, leaf.label()),
         }
     }
 

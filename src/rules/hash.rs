@@ -36,6 +36,38 @@ pub(crate) fn hash_str(seed: u64, s: &str) -> u64 {
     mix(h)
 }
 
+/// The same as `hash_str(seed, &s.to_ascii_lowercase())` for an ASCII string, without
+/// building the lower-case copy: each eight-byte chunk is lower-cased in a register.
+pub(crate) fn hash_ascii_lower(seed: u64, s: &str) -> u64 {
+    debug_assert!(s.is_ascii());
+    let bytes = s.as_bytes();
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(MUL);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(chunk);
+        h = (h ^ lower8(u64::from_le_bytes(buf))).wrapping_mul(MUL).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = (h ^ lower8(u64::from_le_bytes(buf))).wrapping_mul(MUL).rotate_left(29);
+    }
+    mix(h)
+}
+
+/// Lower-cases eight ASCII bytes at once: a byte gets 0x20 added exactly when it lies in
+/// `A..=Z`. Adding 0x3F sets a byte's top bit from `A` (0x41) up, adding 0x25 from `[` (0x5B)
+/// up, and no byte below 0x80 carries into its neighbour either way.
+fn lower8(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let from_a = x.wrapping_add(0x3F * ONES);
+    let past_z = x.wrapping_add(0x25 * ONES);
+    let upper = from_a & !past_z & (0x80 * ONES);
+    x | (upper >> 2)
+}
+
 /// The 64-bit finaliser of MurmurHash3: every input bit affects every output bit.
 fn mix(mut h: u64) -> u64 {
     h ^= h >> 33;
@@ -82,5 +114,17 @@ mod tests {
         assert_ne!(a, hash_str(SEED_PREFIX, "senjata"));
         assert_ne!(hash_str(SEED_WORD, ""), hash_str(SEED_WORD, "\0"));
         assert_ne!(hash_str(SEED_WORD, "abcdefgh"), hash_str(SEED_WORD, "abcdefgh\0"));
+    }
+
+    #[test]
+    fn lower_case_hash_equals_hash_of_lower_case() {
+        let all: String = (0u8..128).map(char::from).collect();
+        for s in ["", "a", "Senjata", "KOREA", "AZaz@[`{", "Persenjataan2024", "x_Y-z.W", &all] {
+            assert_eq!(hash_ascii_lower(SEED_WORD, s), hash_str(SEED_WORD, &s.to_ascii_lowercase()), "{s:?}");
+        }
+        for b in 0u8..128 {
+            let s = char::from(b).to_string().repeat(9);
+            assert_eq!(hash_ascii_lower(SEED_PREFIX, &s), hash_str(SEED_PREFIX, &s.to_ascii_lowercase()), "{b}");
+        }
     }
 }

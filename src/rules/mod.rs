@@ -21,6 +21,7 @@
 //! an Indonesian stemmer.
 
 mod display;
+mod doc;
 mod eval;
 mod hash;
 mod lexer;

@@ -13,9 +13,21 @@
 //! `Rule::matches` on every rule would.
 
 use super::eval::{Expr, Leaf, LeafKind, Pat};
-use super::hash::{hash_str, KeyMap, KeySet, SEED_PREFIX, SEED_STEM, SEED_SUFFIX};
+use super::hash::{hash_str, KeyMap, SEED_PREFIX, SEED_STEM, SEED_SUFFIX};
 use super::stem::Stemmer;
 use super::{Document, Match, Rule};
+
+/// Per-thread working memory of [`RuleSet::candidates`]: how many clauses of each rule were
+/// hit (all zero between calls), and which rules were touched.
+#[derive(Default)]
+struct Scratch {
+    state: Vec<u8>,
+    touched: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
 
 /// At most this many clauses are kept per rule; each further one filters less than the last.
 const MAX_CLAUSES: usize = 3;
@@ -27,11 +39,13 @@ const USELESS: f32 = 1.0;
 /// Stemmers in the order of `Stemmer::index`.
 const STEMMERS: [Stemmer; 2] = [Stemmer::Indonesian, Stemmer::English];
 
-/// A key a document may contain: a word-level key (word, clitic base, wildcard prefix or
-/// suffix) or a stem under one stemmer.
+/// A key a document may contain: a word key (of a word or of the base of a word with a
+/// clitic), a key of the first or last three characters of a word, or a stem under one stemmer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Key {
-    Doc(u64),
+    Word(u64),
+    Prefix(u64),
+    Suffix(u64),
     Stem(usize, u64),
 }
 
@@ -141,20 +155,20 @@ fn leaf_clauses(leaf: &Leaf) -> Vec<Clause> {
     for pat in pats {
         match pat {
             // Documents file words with a clitic under their base too, so one key serves both.
-            Pat::Folded { word, key, .. } => out.push(Clause::one(Key::Doc(*key), word_cost(word))),
-            Pat::Exact { word, key } => out.push(Clause::one(Key::Doc(*key), word_cost(&super::text::fold(word)))),
+            Pat::Folded { word, key, .. } => out.push(Clause::one(Key::Word(*key), word_cost(word))),
+            Pat::Exact { word, key } => out.push(Clause::one(Key::Word(*key), word_cost(&super::text::fold(word)))),
             Pat::Glob { glob, exact: false } => {
                 let chars = glob.pattern();
                 let wild = |c: &char| matches!(c, '*' | '?');
                 let prefix: String = chars.iter().take_while(|c| !wild(c)).take(3).collect();
                 if prefix.chars().count() == 3 {
-                    let key = Key::Doc(hash_str(SEED_PREFIX, &prefix));
+                    let key = Key::Prefix(hash_str(SEED_PREFIX, &prefix));
                     out.push(Clause::one(key, AFFIX_COST));
                 }
                 let tail: Vec<char> = chars.iter().rev().take_while(|c| !wild(c)).take(3).copied().collect();
                 if tail.len() == 3 {
                     let suffix: String = tail.iter().rev().collect();
-                    let key = Key::Doc(hash_str(SEED_SUFFIX, &suffix));
+                    let key = Key::Suffix(hash_str(SEED_SUFFIX, &suffix));
                     out.push(Clause::one(key, AFFIX_COST));
                 }
             }
@@ -206,22 +220,32 @@ impl Postings {
     }
 
     /// Calls `hit` with every posting whose key the document has, walking whichever side
-    /// is smaller.
-    fn probe(&self, doc_keys: &KeySet, hit: &mut impl FnMut(u32)) {
+    /// is smaller: the document's `count` keys `doc_keys` (which may repeat), or the
+    /// postings' keys, tested with `doc_has`.
+    fn probe(
+        &self,
+        count: usize,
+        doc_keys: impl Iterator<Item = u64>,
+        doc_has: impl Fn(u64) -> bool,
+        hit: &mut impl FnMut(u32),
+    ) {
+        if self.is_empty() {
+            return;
+        }
         let mut each = |start: u32, len: u32| {
             for &p in &self.list[start as usize..(start + len) as usize] {
                 hit(p);
             }
         };
-        if doc_keys.len() <= self.entries.len() {
+        if count <= self.entries.len() {
             for key in doc_keys {
-                if let Some(&(start, len)) = self.map.get(key) {
+                if let Some(&(start, len)) = self.map.get(&key) {
                     each(start, len);
                 }
             }
         } else {
             for &(key, start, len) in &self.entries {
-                if doc_keys.contains(&key) {
+                if doc_has(key) {
                     each(start, len);
                 }
             }
@@ -259,7 +283,9 @@ pub struct RuleSet {
     full: Vec<u8>,
     /// Rules without clauses, in set order.
     always: Vec<u32>,
-    doc_postings: Postings,
+    word_postings: Postings,
+    prefix_postings: Postings,
+    suffix_postings: Postings,
     stem_postings: [Postings; 2],
 }
 
@@ -269,7 +295,7 @@ impl RuleSet {
         assert!(rules.len() < (u32::MAX >> 2) as usize, "too many rules in one set");
         let mut full = Vec::with_capacity(rules.len());
         let mut always = Vec::new();
-        let mut doc_pairs = Vec::new();
+        let (mut word_pairs, mut prefix_pairs, mut suffix_pairs) = (Vec::new(), Vec::new(), Vec::new());
         let mut stem_pairs = [Vec::new(), Vec::new()];
         for (r, (_, rule)) in rules.iter().enumerate() {
             let mut cl = clauses(&rule.expr);
@@ -287,7 +313,9 @@ impl RuleSet {
                 let posting = (r as u32) << 2 | c as u32;
                 for key in &clause.keys {
                     match *key {
-                        Key::Doc(k) => doc_pairs.push((k, posting)),
+                        Key::Word(k) => word_pairs.push((k, posting)),
+                        Key::Prefix(k) => prefix_pairs.push((k, posting)),
+                        Key::Suffix(k) => suffix_pairs.push((k, posting)),
                         Key::Stem(i, k) => stem_pairs[i].push((k, posting)),
                     }
                 }
@@ -298,7 +326,9 @@ impl RuleSet {
             rules,
             full,
             always,
-            doc_postings: Postings::build(doc_pairs),
+            word_postings: Postings::build(word_pairs),
+            prefix_postings: Postings::build(prefix_pairs),
+            suffix_postings: Postings::build(suffix_pairs),
             stem_postings: [Postings::build(id), Postings::build(en)],
         }
     }
@@ -326,27 +356,58 @@ impl RuleSet {
     /// Indices of the rules that may match: those whose every clause a document key hit,
     /// plus those that are always evaluated, in set order.
     fn candidates(&self, doc: &Document) -> Vec<u32> {
-        let mut state = vec![0u8; self.rules.len()];
-        let mut out = self.always.clone();
-        let full = &self.full;
-        let mut hit = |posting: u32| {
-            let r = (posting >> 2) as usize;
-            let s = &mut state[r];
-            if *s != full[r] {
-                *s |= 1 << (posting & 3);
-                if *s == full[r] {
-                    out.push(r as u32);
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let Scratch { state, touched } = &mut *scratch;
+            // The per-rule state is kept between calls and only its touched entries are
+            // cleared, so a call costs what it hits, not what the set holds.
+            if state.len() < self.rules.len() {
+                state.resize(self.rules.len(), 0);
+            }
+            // Normally empty; not if an earlier call on this thread was unwound half-way.
+            for r in touched.drain(..) {
+                state[r as usize] = 0;
+            }
+            let mut out = self.always.clone();
+            let full = &self.full;
+            let mut hit = |posting: u32| {
+                let r = (posting >> 2) as usize;
+                let s = &mut state[r];
+                if *s == 0 {
+                    touched.push(r as u32);
+                }
+                if *s != full[r] {
+                    *s |= 1 << (posting & 3);
+                    if *s == full[r] {
+                        out.push(r as u32);
+                    }
+                }
+            };
+            let d = &doc.texts;
+            self.word_postings.probe(d.word_key_count(), d.word_keys(), |k| d.has_word_key(k), &mut hit);
+            let prefixes = d.prefix_keys();
+            self.prefix_postings.probe(prefixes.len(), prefixes.iter().copied(), |k| d.has_prefix_key(k), &mut hit);
+            if !self.suffix_postings.is_empty() {
+                let suffixes = d.suffix_keys();
+                self.suffix_postings.probe(
+                    suffixes.len(),
+                    suffixes.iter().copied(),
+                    |k| suffixes.contains(&k),
+                    &mut hit,
+                );
+            }
+            for (i, postings) in self.stem_postings.iter().enumerate() {
+                if !postings.is_empty() {
+                    let stems = d.stem_keys(STEMMERS[i]);
+                    postings.probe(stems.len(), stems.iter().copied(), |k| stems.contains(&k), &mut hit);
                 }
             }
-        };
-        self.doc_postings.probe(doc.texts.keys(), &mut hit);
-        for (i, postings) in self.stem_postings.iter().enumerate() {
-            if !postings.is_empty() {
-                postings.probe(doc.texts.stem_keys(STEMMERS[i]), &mut hit);
+            for r in touched.drain(..) {
+                state[r as usize] = 0;
             }
-        }
-        out.sort_unstable();
-        out
+            out.sort_unstable();
+            out
+        })
     }
 
     /// Every rule that matches the document, as (index into the set, match), in set order.

@@ -34,6 +34,20 @@ impl Stemmer {
         }
     }
 
+    /// The part of a candidate stem that every word having that candidate contains verbatim,
+    /// so that words without it can be skipped without stemming them.
+    ///
+    /// Indonesian stems are a piece of the word, possibly with a first letter restored after
+    /// a nasal prefix (`kirim` from `mengirim`), so all but the first character remains.
+    /// English stems are a start of the word, possibly with `y` for `ies`, so all but the last
+    /// character remains.
+    pub(crate) fn needle(self, candidate: &str) -> &str {
+        match self {
+            Stemmer::Indonesian => candidate.char_indices().nth(1).map_or("", |(i, _)| &candidate[i..]),
+            Stemmer::English => candidate.char_indices().last().map_or("", |(i, _)| &candidate[..i]),
+        }
+    }
+
     /// Returns the candidate stems of an already folded word, without duplicates.
     pub(crate) fn candidates(self, folded: &str) -> Vec<String> {
         match self {
@@ -283,5 +297,45 @@ mod tests {
         assert!(is_indonesian(Some("ID_id")));
         assert!(!is_indonesian(Some("en")));
         assert!(!is_indonesian(None));
+    }
+
+    /// Words built like Indonesian and English inflections, so that every affix rule fires.
+    fn inflected() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let prefix = proptest::sample::select(vec![
+            "", "", "me", "mem", "men", "meng", "meny", "pe", "pem", "pen", "peng", "peny", "ber", "be", "ter", "te",
+            "per", "di", "ke", "se", "memper", "diper", "ke", "un",
+        ]);
+        let root = "[a-z]{0,7}";
+        let suffix = proptest::sample::select(vec![
+            "", "", "kan", "an", "i", "nya", "ku", "mu", "lah", "kah", "tah", "pun", "s", "es", "ies", "sses", "ches",
+            "ing", "ed", "e", "2", "é",
+        ]);
+        (prefix, root, suffix).prop_map(|(p, r, s)| format!("{p}{r}{s}"))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_stem_leaves_its_needle_in_the_word(word in inflected()) {
+            for stemmer in [Stemmer::Indonesian, Stemmer::English] {
+                for c in stemmer.candidates(&word) {
+                    let needle = stemmer.needle(&c);
+                    proptest::prop_assert!(word.contains(needle), "{:?}: {:?} from {:?}", stemmer, needle, word);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn needles_of_known_words() {
+        let id = Stemmer::Indonesian;
+        for word in ["mengirim", "menyerang", "memukul", "menulis", "persenjataan", "diberikan", "berenang", "ab"] {
+            for c in id.candidates(word) {
+                assert!(word.contains(id.needle(&c)), "{word} {c}");
+            }
+        }
+        assert_eq!(id.needle("kirim"), "irim");
+        assert_eq!(Stemmer::English.needle("city"), "cit");
+        assert_eq!(id.needle(""), "");
     }
 }

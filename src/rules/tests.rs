@@ -338,6 +338,25 @@ fn rule_and_document_are_send_and_sync() {
 }
 
 #[test]
+fn one_regex_in_several_scopes_of_one_document() {
+    // Regex results are remembered per document by label and scope, so the same pattern
+    // must still be judged separately for each scope.
+    let d = article();
+    let title = Rule::parse("title:/^Intelijen/", &opts(None)).unwrap();
+    let content = Rule::parse("content:/^Intelijen/", &opts(None)).unwrap();
+    let text = Rule::parse("/^Intelijen/", &opts(None)).unwrap();
+    let insensitive = Rule::parse("content:/^dalam/i", &opts(None)).unwrap();
+    let sensitive = Rule::parse("content:/^dalam/", &opts(None)).unwrap();
+    for _ in 0..2 {
+        assert!(title.matches(&d).is_some());
+        assert!(content.matches(&d).is_none());
+        assert!(text.matches(&d).is_some());
+        assert!(insensitive.matches(&d).is_some());
+        assert!(sensitive.matches(&d).is_none());
+    }
+}
+
+#[test]
 fn document_is_reused_across_rules() {
     let d = article();
     let rules: Vec<Rule> =

@@ -102,8 +102,105 @@ pub(crate) fn is_han(c: char) -> bool {
 }
 
 /// Calls `emit` with every word of an already NFKC-normalised text, in order.
+///
+/// The text is cut into chunks at every point where ASCII whitespace is followed by another
+/// ASCII character that is not whitespace. No rule of UAX #29 joins across such a point, and
+/// none looks across it, so each chunk can be segmented on its own: pure ASCII chunks (nearly
+/// all of them in practice) by [`ascii_words`], the others by the general Unicode path.
 pub(crate) fn for_each_word<'a>(nfkc_text: &'a str, split: Split, mut emit: impl FnMut(&'a str)) {
-    for word in nfkc_text.unicode_words() {
+    let bytes = nfkc_text.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        let mut i = start;
+        let mut ascii = true;
+        loop {
+            // The body of the chunk, up to its first ASCII whitespace.
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                ascii &= bytes[i].is_ascii();
+                i += 1;
+            }
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            // A non-ASCII character right after whitespace might be glued to it (a combining
+            // mark, say), so the chunk only ends before an ASCII one.
+            if i >= bytes.len() || bytes[i].is_ascii() {
+                break;
+            }
+        }
+        let chunk = &nfkc_text[start..i];
+        if ascii {
+            ascii_words(chunk, split, &mut emit);
+        } else {
+            unicode_words(chunk, split, &mut emit);
+        }
+        start = i;
+    }
+}
+
+/// Segments pure ASCII text exactly as UAX #29 (and [`unicode_words`]) would.
+///
+/// In ASCII, a word is a run of letters, digits and `_`, which may continue across one `.`
+/// or `'` between two letters or two digits, one `:` between two letters, or one `,` or `;`
+/// between two digits; runs holding only `_` are not words. URL splitting keeps only the
+/// runs of letters and digits.
+fn ascii_words<'a>(chunk: &'a str, split: Split, emit: &mut impl FnMut(&'a str)) {
+    let b = chunk.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    if split == Split::Url {
+        while i < n {
+            if !b[i].is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+            let from = i;
+            while i < n && b[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            emit(&chunk[from..i]);
+        }
+        return;
+    }
+    let wordish = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    while i < n {
+        if !wordish(b[i]) {
+            i += 1;
+            continue;
+        }
+        let from = i;
+        let mut alnum = false;
+        loop {
+            while i < n && wordish(b[i]) {
+                alnum |= b[i] != b'_';
+                i += 1;
+            }
+            if i + 1 < n {
+                let (prev, mid, next) = (b[i - 1], b[i], b[i + 1]);
+                let letters = prev.is_ascii_alphabetic() && next.is_ascii_alphabetic();
+                let digits = prev.is_ascii_digit() && next.is_ascii_digit();
+                let joins = match mid {
+                    b'.' | b'\'' => letters || digits,
+                    b':' => letters,
+                    b',' | b';' => digits,
+                    _ => false,
+                };
+                if joins {
+                    i += 1;
+                    continue;
+                }
+            }
+            break;
+        }
+        if alnum {
+            emit(&chunk[from..i]);
+        }
+    }
+}
+
+/// The general path: UAX #29 words, with Han ideographs cut apart and URL splitting applied.
+fn unicode_words<'a>(text: &'a str, split: Split, emit: &mut impl FnMut(&'a str)) {
+    for word in text.unicode_words() {
         let plain = !word.chars().any(is_han) && (split == Split::Words || word.chars().all(char::is_alphanumeric));
         if plain {
             emit(word);
@@ -116,7 +213,7 @@ pub(crate) fn for_each_word<'a>(nfkc_text: &'a str, split: Split, mut emit: impl
             let separator = split == Split::Url && !c.is_alphanumeric();
             if is_han(c) || separator {
                 if let Some(s) = run_start.take() {
-                    emit_if_wordy(&word[s..i], &mut emit);
+                    emit_if_wordy(&word[s..i], emit);
                 }
                 if !separator {
                     emit(&word[i..i + c.len_utf8()]);
@@ -126,7 +223,7 @@ pub(crate) fn for_each_word<'a>(nfkc_text: &'a str, split: Split, mut emit: impl
             }
         }
         if let Some(s) = run_start {
-            emit_if_wordy(&word[s..], &mut emit);
+            emit_if_wordy(&word[s..], emit);
         }
     }
 }
@@ -135,6 +232,18 @@ pub(crate) fn for_each_word<'a>(nfkc_text: &'a str, split: Split, mut emit: impl
 fn emit_if_wordy<'a>(fragment: &'a str, emit: &mut impl FnMut(&'a str)) {
     if fragment.chars().any(char::is_alphanumeric) {
         emit(fragment);
+    }
+}
+
+/// Appends the folded form of one word to `out`: the same as [`fold`], without allocating for
+/// ASCII words.
+pub(crate) fn fold_into(word: &str, out: &mut String) {
+    if word.is_ascii() {
+        let from = out.len();
+        out.push_str(word);
+        out[from..].make_ascii_lowercase();
+    } else {
+        out.push_str(&fold(word));
     }
 }
 
@@ -183,5 +292,78 @@ mod tests {
         let w = words("Intelijen AS:", Split::Words);
         assert_eq!(&*w[1].exact, "AS");
         assert_eq!(&*w[1].folded, "as");
+    }
+
+    /// Every word of a text by the general path alone, as segmentation was before the ASCII
+    /// fast path existed.
+    fn reference(text: &str, split: Split) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        unicode_words(text, split, &mut |w: &str| out.push((w.as_ptr() as usize - text.as_ptr() as usize, w.into())));
+        out
+    }
+
+    fn fast(text: &str, split: Split) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        for_each_word(text, split, |w| out.push((w.as_ptr() as usize - text.as_ptr() as usize, w.into())));
+        out
+    }
+
+    #[test]
+    fn fast_path_agrees_on_tricky_text() {
+        for text in [
+            "can't 3.14 1,000,000 a:b a.b. e.g. x_y _ __a a__ 1;2 a;b a,b 1:2 a'1 1'2 a.1 ..a a..b",
+            "“Kutipan” — kata’nya 6/9/2022 Rp 1.000.000,00 (AS) e\u{301}a \u{301}abc  \u{93E}x",
+            "x \u{200D}\u{1F600} a\u{AD}b cafe\u{301} naïve Pyŏngyang 朝鲜 ﾃｽﾄ テスト 🇮🇩🇰🇷 a\u{B7}b",
+            "\r\n a\tb\x0bc\x0cd\u{85}e \u{A0}f  \u{2028}g www.cnnindonesia.com/x_y?id=12&a=b",
+            "",
+            "   ",
+            "end.",
+        ] {
+            for split in [Split::Words, Split::Url] {
+                assert_eq!(fast(text, split), reference(text, split), "{text:?} {split:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn fold_into_agrees_with_fold() {
+        for w in ["Senjata", "PYŎNGYANG", "Straße", "ﬁnal", "x_Y", "2022", "ΣΑΣ"] {
+            let mut out = String::from("prefix");
+            fold_into(w, &mut out);
+            assert_eq!(out, format!("prefix{}", fold(w)));
+        }
+    }
+
+    use proptest::prelude::*;
+
+    /// Characters that exercise every word-break class that occurs in ASCII, plus non-ASCII
+    /// ones that join, extend or separate words.
+    fn tricky_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            4 => proptest::char::range(' ', '~'),
+            2 => proptest::sample::select(vec![' ', ' ', '\n', '\r', '\t', '\x0b', '\x0c', 'a', 'Z', '1', '.', ',', ':', ';', '\'', '_', '"']),
+            1 => proptest::sample::select(vec![
+                '\u{301}', '\u{93E}', '\u{200D}', '\u{AD}', '\u{A0}', '\u{2019}', '\u{B7}', '\u{85}', '\u{2028}',
+                '\u{5D0}', '\u{30C6}', '\u{1F1EE}', '\u{1F600}', '朝', 'é', 'ß', '\u{FF21}', '\u{3000}', '\u{200B}',
+            ]),
+            1 => any::<char>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn fast_path_agrees_with_unicode_segmentation(chars in proptest::collection::vec(tricky_char(), 0..40)) {
+            let text: String = chars.into_iter().collect();
+            for split in [Split::Words, Split::Url] {
+                prop_assert_eq!(fast(&text, split), reference(&text, split), "{:?} {:?}", text, split);
+            }
+        }
+
+        #[test]
+        fn fold_into_agrees_with_fold_on_any_word(w in "\\PC{0,12}") {
+            let mut out = String::new();
+            fold_into(&w, &mut out);
+            prop_assert_eq!(out, fold(&w));
+        }
     }
 }

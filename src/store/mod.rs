@@ -947,15 +947,24 @@ impl Store {
 
     /// The sink accepted the alert.
     pub async fn mark_delivered(&self, id: &str) -> Result<()> {
-        let id = id.to_string();
+        self.mark_all_delivered(vec![id.to_string()]).await
+    }
+
+    /// Mark several alerts delivered in one transaction (the alerts of one digest message).
+    pub async fn mark_all_delivered(&self, ids: Vec<String>) -> Result<()> {
         let now = ms(Utc::now());
         self.with(move |c| {
-            c.execute(
-                "UPDATE alerts SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL
-                 WHERE id = ?1",
-                params![id, now],
-            )
-            .map(drop)
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE alerts SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL
+                     WHERE id = ?1",
+                )?;
+                for id in &ids {
+                    stmt.execute(params![id, now])?;
+                }
+            }
+            tx.commit()
         })
         .await
     }

@@ -1,0 +1,627 @@
+//! Tokenised documents: every field value normalised and split into words once, every distinct
+//! folded word stored once, and small hash tables from word keys to words and positions.
+//!
+//! A document is built once per feed item and then read by many rules, often long after it was
+//! built and so from a cold cache; it is therefore laid out to take few allocations to build and
+//! few cache lines to query: words are ids into one string of distinct folded forms, and one
+//! open-addressing table answers both "which words have this key" and "which words are this
+//! base plus a clitic".
+
+use std::sync::{Mutex, OnceLock};
+
+use super::eval::{Scope, CLITICS};
+use super::hash::{hash_ascii_lower, hash_str, KeySet, SEED_PREFIX, SEED_STEM, SEED_SUFFIX, SEED_WORD};
+use super::stem::Stemmer;
+use super::text;
+
+/// End marker of the linked lists below, and "no value" in a table slot.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// One word of a field value: where its exact (NFKC) form lies in the field's text, and the id
+/// of its folded form among the document's distinct words.
+#[derive(Clone, Copy, Debug)]
+struct Tok {
+    start: u32,
+    end: u32,
+    id: u32,
+}
+
+/// One field value of a document: its NFKC text and words.
+#[derive(Debug)]
+pub(crate) struct FieldText {
+    pub(crate) scope: Scope,
+    pub(crate) nfkc: String,
+    toks: Vec<Tok>,
+}
+
+impl FieldText {
+    /// Number of words.
+    pub(crate) fn len(&self) -> usize {
+        self.toks.len()
+    }
+}
+
+/// Where a word occurs: which field value, and which word of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Occ {
+    pub(crate) field: u32,
+    pub(crate) pos: u32,
+}
+
+/// A distinct folded word of a document.
+#[derive(Clone, Copy, Debug)]
+struct Distinct {
+    /// Word-index key of the folded form.
+    key: u64,
+    /// Range of the folded form in `Texts::arena`.
+    start: u32,
+    end: u32,
+    /// Start of its positions in `Texts::occ`; they end where the next word's start.
+    occ_start: u32,
+    /// The scopes of the field values it occurs in.
+    scopes: u8,
+}
+
+/// One slot of a [`KeyTable`]; a slot whose two values are both NONE is free.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    key: u64,
+    a: u32,
+    b: u32,
+}
+
+const FREE: Slot = Slot { key: 0, a: NONE, b: NONE };
+
+/// An open-addressing (linear probing) hash table from well-mixed 64-bit keys to two `u32`
+/// values, with each key and its values in one 16-byte slot so that a lookup usually reads a
+/// single cache line.
+#[derive(Clone, Debug)]
+struct KeyTable {
+    slots: Vec<Slot>,
+    len: usize,
+}
+
+impl KeyTable {
+    /// A table that takes `n` keys before it first grows.
+    fn with_capacity(n: usize) -> KeyTable {
+        KeyTable { slots: vec![FREE; (2 * n).next_power_of_two().max(16)], len: 0 }
+    }
+
+    fn get(&self, key: u64) -> Option<&Slot> {
+        let mask = self.slots.len() - 1;
+        let mut i = key as usize & mask;
+        loop {
+            let s = &self.slots[i];
+            if s.a == NONE && s.b == NONE {
+                return None;
+            }
+            if s.key == key {
+                return Some(s);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The slot of a key, claimed when the key is new; the caller must then set a value.
+    fn slot(&mut self, key: u64) -> &mut Slot {
+        // At most half full: linear probing degrades fast beyond that, most of all for the
+        // keys that are absent, which is what most lookups by rules are.
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = key as usize & mask;
+        loop {
+            let s = self.slots[i];
+            if s.a == NONE && s.b == NONE {
+                self.len += 1;
+                self.slots[i].key = key;
+                return &mut self.slots[i];
+            }
+            if s.key == key {
+                return &mut self.slots[i];
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let bigger = vec![FREE; self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, bigger);
+        let mask = self.slots.len() - 1;
+        for s in old {
+            if s.a != NONE || s.b != NONE {
+                let mut i = s.key as usize & mask;
+                while self.slots[i].a != NONE || self.slots[i].b != NONE {
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = s;
+            }
+        }
+    }
+}
+
+/// All field values of a document, with an index from folded words to their positions.
+#[derive(Debug)]
+pub(crate) struct Texts {
+    texts: Vec<FieldText>,
+    /// The folded forms of the distinct words, one after the other, without separators.
+    arena: String,
+    /// Distinct folded words, by id, in order of first occurrence.
+    distinct: Vec<Distinct>,
+    /// Word key → (first distinct word with that key, head of its list in `clitic_links` of the
+    /// distinct words that are a base with that key plus an Indonesian clitic).
+    words: KeyTable,
+    /// Per distinct word, the next one with the same key (only on a hash collision), or NONE.
+    same_key: Vec<u32>,
+    /// (distinct word, next link or NONE).
+    clitic_links: Vec<(u32, u32)>,
+    /// Word keys of the clitic bases, each once.
+    clitic_keys: Vec<u64>,
+    /// Prefix key of the first three characters → first distinct word with that prefix.
+    prefixes: KeyTable,
+    /// Per distinct word, the next one with the same prefix key, or NONE.
+    prefix_next: Vec<u32>,
+    /// Prefix keys, each once.
+    prefix_keys: Vec<u64>,
+    /// Positions grouped by distinct word, each group in document order.
+    occ: Vec<Occ>,
+    /// Suffix keys of the last three characters of all words, computed on first use.
+    suffix_keys: OnceLock<KeySet>,
+    /// Stem keys of all words, per stemmer, computed on first use.
+    stem_keys: [OnceLock<KeySet>; 2],
+    /// Results of regex leaves so far, by label (which fixes pattern and flags) and scope,
+    /// because rule sets often repeat one regex in many rules and each run reads every field.
+    regexes: Mutex<Vec<(Box<str>, u8, bool)>>,
+}
+
+impl Texts {
+    pub(crate) fn new(fields: &super::DocFields<'_>) -> Texts {
+        let bytes = fields.title.len() + fields.summary.len() + fields.content.len();
+        // Guesses from news text: about one word per seven bytes, a third to a half distinct.
+        let distinct = bytes / 16 + 16;
+        let mut doc = Texts {
+            texts: Vec::new(),
+            arena: String::with_capacity(bytes / 3 + 16),
+            distinct: Vec::with_capacity(distinct),
+            words: KeyTable::with_capacity(distinct),
+            same_key: Vec::with_capacity(distinct),
+            clitic_links: Vec::new(),
+            clitic_keys: Vec::new(),
+            prefixes: KeyTable::with_capacity(distinct),
+            prefix_next: Vec::with_capacity(distinct),
+            prefix_keys: Vec::with_capacity(distinct),
+            occ: Vec::new(),
+            suffix_keys: OnceLock::new(),
+            stem_keys: [OnceLock::new(), OnceLock::new()],
+            regexes: Mutex::new(Vec::new()),
+        };
+        let mut counts = Vec::with_capacity(distinct);
+        let mut push = |doc: &mut Texts, scope: Scope, raw: &str| {
+            if !raw.trim().is_empty() {
+                doc.add_field(scope, raw, &mut counts);
+            }
+        };
+        push(&mut doc, Scope::TITLE, fields.title);
+        push(&mut doc, Scope::SUMMARY, fields.summary);
+        push(&mut doc, Scope::CONTENT, fields.content);
+        // Each author and category is its own value, so a phrase cannot join two of them.
+        for a in fields.authors {
+            push(&mut doc, Scope::AUTHOR, a);
+        }
+        for c in fields.categories {
+            push(&mut doc, Scope::CATEGORY, c);
+        }
+        push(&mut doc, Scope::LINK, fields.link);
+        push(&mut doc, Scope::FEED, fields.feed);
+        doc.index_positions(&counts);
+        doc
+    }
+
+    /// Tokenises one field value and interns its folded words, counting their occurrences.
+    fn add_field(&mut self, scope: Scope, raw: &str, counts: &mut Vec<u32>) {
+        let nfkc = text::nfkc(raw);
+        let mut toks = Vec::with_capacity(nfkc.len() / 6 + 1);
+        let base = nfkc.as_ptr() as usize;
+        let mut folded = String::new();
+        text::for_each_word(&nfkc, scope.split(), |w| {
+            let id = if w.is_ascii() {
+                self.intern_ascii(w)
+            } else {
+                folded.clear();
+                text::fold_into(w, &mut folded);
+                self.intern(&folded)
+            };
+            if id as usize == counts.len() {
+                counts.push(0);
+            }
+            counts[id as usize] += 1;
+            self.distinct[id as usize].scopes |= scope.bits();
+            let start = w.as_ptr() as usize - base;
+            toks.push(Tok { start: start as u32, end: (start + w.len()) as u32, id });
+        });
+        self.texts.push(FieldText { scope, nfkc, toks });
+    }
+
+    /// The id of an ASCII word's folded (lower-case) form, which is never built unless new.
+    fn intern_ascii(&mut self, word: &str) -> u32 {
+        let key = hash_ascii_lower(SEED_WORD, word);
+        let mut last = NONE;
+        if let Some(slot) = self.words.get(key) {
+            let mut id = slot.a;
+            while id != NONE {
+                let f = self.folded(id).as_bytes();
+                if f.len() == word.len() && f.iter().zip(word.as_bytes()).all(|(a, b)| *a == b.to_ascii_lowercase()) {
+                    return id;
+                }
+                last = id;
+                id = self.same_key[id as usize];
+            }
+        }
+        let start = self.arena.len();
+        self.arena.push_str(word);
+        self.arena[start..].make_ascii_lowercase();
+        self.add_distinct(key, start, last)
+    }
+
+    /// The id of a folded word.
+    fn intern(&mut self, folded: &str) -> u32 {
+        let key = hash_str(SEED_WORD, folded);
+        let mut last = NONE;
+        if let Some(slot) = self.words.get(key) {
+            let mut id = slot.a;
+            while id != NONE {
+                if self.folded(id) == folded {
+                    return id;
+                }
+                last = id;
+                id = self.same_key[id as usize];
+            }
+        }
+        let start = self.arena.len();
+        self.arena.push_str(folded);
+        self.add_distinct(key, start, last)
+    }
+
+    /// Files the word just appended to the arena at `start` as a new distinct word; `last` is
+    /// the final word of the chain with the same key, if any.
+    fn add_distinct(&mut self, key: u64, start: usize, last: u32) -> u32 {
+        let id = self.distinct.len() as u32;
+        self.distinct.push(Distinct {
+            key,
+            start: start as u32,
+            end: self.arena.len() as u32,
+            occ_start: 0,
+            scopes: 0,
+        });
+        self.same_key.push(NONE);
+        if last == NONE {
+            self.words.slot(key).a = id;
+        } else {
+            // Different words under one key only happen on a hash collision.
+            self.same_key[last as usize] = id;
+        }
+        let folded = &self.arena[start..];
+        let mut prefix_next = NONE;
+        if let Some(cut) = char_cut(folded, 3) {
+            let prefix_key = hash_str(SEED_PREFIX, &folded[..cut]);
+            let slot = self.prefixes.slot(prefix_key);
+            prefix_next = slot.a;
+            slot.a = id;
+            if prefix_next == NONE {
+                self.prefix_keys.push(prefix_key);
+            }
+        }
+        self.prefix_next.push(prefix_next);
+        // At most one clitic fits, as no clitic ends another.
+        if let Some(base) = CLITICS.iter().find_map(|c| folded.strip_suffix(c)).filter(|b| !b.is_empty()) {
+            let base_key = hash_str(SEED_WORD, base);
+            let link = self.clitic_links.len() as u32;
+            let slot = self.words.slot(base_key);
+            let next = slot.b;
+            slot.b = link;
+            self.clitic_links.push((id, next));
+            if next == NONE {
+                self.clitic_keys.push(base_key);
+            }
+        }
+        id
+    }
+
+    /// Files every position under its word, grouped by word and in document order.
+    fn index_positions(&mut self, counts: &[u32]) {
+        let mut total = 0u32;
+        for (d, &n) in self.distinct.iter_mut().zip(counts) {
+            d.occ_start = total;
+            total += n;
+        }
+        let mut fill: Vec<u32> = self.distinct.iter().map(|d| d.occ_start).collect();
+        self.occ = vec![Occ { field: 0, pos: 0 }; total as usize];
+        for (f, t) in self.texts.iter().enumerate() {
+            for (p, tok) in t.toks.iter().enumerate() {
+                let slot = &mut fill[tok.id as usize];
+                self.occ[*slot as usize] = Occ { field: f as u32, pos: p as u32 };
+                *slot += 1;
+            }
+        }
+    }
+
+    /// The field values.
+    pub(crate) fn fields(&self) -> &[FieldText] {
+        &self.texts
+    }
+
+    /// Number of distinct folded words.
+    pub(crate) fn distinct_len(&self) -> usize {
+        self.distinct.len()
+    }
+
+    /// The folded form of a distinct word.
+    pub(crate) fn folded(&self, id: u32) -> &str {
+        let d = &self.distinct[id as usize];
+        &self.arena[d.start as usize..d.end as usize]
+    }
+
+    /// Whether a distinct word occurs in a field value of one of the scopes.
+    pub(crate) fn occurs_in(&self, id: u32, scope: Scope) -> bool {
+        self.distinct[id as usize].scopes & scope.bits() != 0
+    }
+
+    /// The folded form of the word at a position.
+    pub(crate) fn folded_at(&self, field: usize, pos: usize) -> &str {
+        self.folded(self.texts[field].toks[pos].id)
+    }
+
+    /// The exact (NFKC) form of the word at a position.
+    pub(crate) fn exact_at(&self, field: usize, pos: usize) -> &str {
+        let t = &self.texts[field];
+        let tok = t.toks[pos];
+        &t.nfkc[tok.start as usize..tok.end as usize]
+    }
+
+    /// The positions of a distinct word, in document order.
+    pub(crate) fn occurrences(&self, id: u32) -> &[Occ] {
+        let start = self.distinct[id as usize].occ_start as usize;
+        let end = self.distinct.get(id as usize + 1).map_or(self.occ.len(), |d| d.occ_start as usize);
+        &self.occ[start..end]
+    }
+
+    /// Calls `f` with the distinct words filed under a word key (with `clitics`, also those
+    /// that are a base with that key plus a clitic) until it returns true; returns whether it did.
+    pub(crate) fn any_with_key(&self, key: u64, clitics: bool, mut f: impl FnMut(u32) -> bool) -> bool {
+        let Some(slot) = self.words.get(key) else {
+            return false;
+        };
+        let mut id = slot.a;
+        while id != NONE {
+            if f(id) {
+                return true;
+            }
+            id = self.same_key[id as usize];
+        }
+        let mut link = if clitics { slot.b } else { NONE };
+        while link != NONE {
+            let (id, next) = self.clitic_links[link as usize];
+            if f(id) {
+                return true;
+            }
+            link = next;
+        }
+        false
+    }
+
+    /// The distinct words whose first three characters have a prefix key.
+    pub(crate) fn with_prefix(&self, key: u64) -> Vec<u32> {
+        let mut ids = Vec::new();
+        let mut id = self.prefixes.get(key).map_or(NONE, |s| s.a);
+        while id != NONE {
+            ids.push(id);
+            id = self.prefix_next[id as usize];
+        }
+        ids
+    }
+
+    /// Word-level presearcher keys of the document: the keys of its words and of the bases of
+    /// words with a clitic. A key may be repeated.
+    pub(crate) fn word_keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.distinct.iter().map(|d| d.key).chain(self.clitic_keys.iter().copied())
+    }
+
+    /// Number of items `word_keys` yields.
+    pub(crate) fn word_key_count(&self) -> usize {
+        self.distinct.len() + self.clitic_keys.len()
+    }
+
+    /// Whether `word_keys` holds a key.
+    pub(crate) fn has_word_key(&self, key: u64) -> bool {
+        self.words.get(key).is_some()
+    }
+
+    /// The prefix keys of the first three characters of the words, each once.
+    pub(crate) fn prefix_keys(&self) -> &[u64] {
+        &self.prefix_keys
+    }
+
+    /// Whether `prefix_keys` holds a key.
+    pub(crate) fn has_prefix_key(&self, key: u64) -> bool {
+        self.prefixes.get(key).is_some()
+    }
+
+    /// The suffix keys of the last three characters of the words.
+    pub(crate) fn suffix_keys(&self) -> &KeySet {
+        self.suffix_keys.get_or_init(|| {
+            let mut set = KeySet::default();
+            for id in 0..self.distinct.len() as u32 {
+                let w = self.folded(id);
+                let chars = w.chars().count();
+                if chars >= 3 {
+                    let from = w.char_indices().nth(chars - 3).map_or(0, |(i, _)| i);
+                    set.insert(hash_str(SEED_SUFFIX, &w[from..]));
+                }
+            }
+            set
+        })
+    }
+
+    /// The stem keys of every word of the document for one stemmer.
+    pub(crate) fn stem_keys(&self, stemmer: Stemmer) -> &KeySet {
+        self.stem_keys[stemmer.index()].get_or_init(|| {
+            let seed = SEED_STEM[stemmer.index()];
+            let mut set = KeySet::default();
+            for id in 0..self.distinct.len() as u32 {
+                for c in stemmer.candidates(self.folded(id)) {
+                    set.insert(hash_str(seed, &c));
+                }
+            }
+            set
+        })
+    }
+
+    /// Whether the regex leaf with a label matches in a scope, running `search` only the first
+    /// time it is asked.
+    pub(crate) fn regex_found(&self, label: &str, scope: Scope, search: impl FnOnce() -> bool) -> bool {
+        let known = |memo: &[(Box<str>, u8, bool)]| {
+            memo.iter().find(|(l, s, _)| *s == scope.bits() && &**l == label).map(|(_, _, found)| *found)
+        };
+        if let Some(found) = self.regexes.lock().ok().and_then(|m| known(&m)) {
+            return found;
+        }
+        // The search runs unlocked, so at worst two threads both run it.
+        let found = search();
+        if let Ok(mut memo) = self.regexes.lock() {
+            if known(&memo).is_none() {
+                memo.push((label.into(), scope.bits(), found));
+            }
+        }
+        found
+    }
+
+    /// The distinct words that share a stem with one of `candidates`, found by looking for
+    /// each candidate's needle in the folded words before stemming any of them.
+    pub(crate) fn stem_matches(&self, candidates: &[String], stemmer: Stemmer) -> Vec<u32> {
+        let mut ids = Vec::new();
+        if self.distinct.is_empty() {
+            return ids;
+        }
+        // A word holding a needle also holds every needle inside it, so only the needles
+        // without a shorter one inside need looking for.
+        let mut needles: Vec<&str> = candidates.iter().map(|c| stemmer.needle(c)).collect();
+        needles.sort_unstable_by_key(|n| n.len());
+        let mut kept: Vec<&str> = Vec::with_capacity(needles.len());
+        for n in needles {
+            if !kept.iter().any(|k| n.contains(k)) {
+                kept.push(n);
+            }
+        }
+        for needle in kept {
+            let mut last = NONE;
+            for (at, _) in self.arena.match_indices(needle) {
+                // The arena has no separators, so a hit may straddle two words.
+                let id = self.distinct.partition_point(|d| d.start as usize <= at) as u32 - 1;
+                if id != last && at + needle.len() <= self.distinct[id as usize].end as usize {
+                    ids.push(id);
+                    last = id;
+                }
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids.retain(|&id| stemmer.candidates(self.folded(id)).iter().any(|s| candidates.contains(s)));
+        ids
+    }
+}
+
+/// Byte offset just past the first `n` characters, if the text has at least `n`.
+fn char_cut(s: &str, n: usize) -> Option<usize> {
+    if s.len() >= n && s.as_bytes()[..n].is_ascii() {
+        return Some(n);
+    }
+    let mut ends = s.char_indices().map(|(i, _)| i).chain(std::iter::once(s.len()));
+    ends.nth(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_table_grows_and_finds_everything() {
+        let mut t = KeyTable::with_capacity(1);
+        for k in 0..1000u64 {
+            // Clustered keys make long probe runs.
+            t.slot(k * 64).a = k as u32;
+        }
+        for k in 0..1000u64 {
+            assert_eq!(t.get(k * 64).map(|s| s.a), Some(k as u32));
+            assert!(t.get(k * 64 + 1).is_none());
+        }
+        t.slot(5 * 64).b = 7;
+        assert_eq!(t.get(5 * 64).map(|s| (s.a, s.b)), Some((5, 7)));
+    }
+
+    fn doc(text: &str) -> Texts {
+        Texts::new(&crate::rules::DocFields {
+            title: "",
+            summary: "",
+            content: text,
+            authors: &[],
+            categories: &[],
+            link: "",
+            feed: "",
+        })
+    }
+
+    #[test]
+    fn ascii_and_general_interning_agree() {
+        // ASCII words are folded and hashed in place; others go through `fold`. Both must
+        // land on the same distinct word.
+        let d = doc("Straße STRASSE strasse Ｓｔｒａｓｓｅ Pyŏngyang PYONGYANG pyongyang");
+        assert_eq!(d.distinct_len(), 2);
+        assert_eq!(d.folded(0), "strasse");
+        assert_eq!(d.folded(1), "pyongyang");
+        assert_eq!(d.occurrences(0).len(), 4);
+        assert_eq!(d.occurrences(1).len(), 3);
+        assert!(d.has_word_key(hash_str(SEED_WORD, "strasse")));
+        assert!(!d.has_word_key(hash_str(SEED_WORD, "Strasse")));
+    }
+
+    #[test]
+    fn clitic_bases_and_prefixes_are_filed() {
+        let d = doc("senjatanya senjata2 Rusialah persenjataan");
+        let mut found = Vec::new();
+        d.any_with_key(hash_str(SEED_WORD, "senjata"), true, |id| {
+            found.push(d.folded(id).to_owned());
+            false
+        });
+        found.sort();
+        assert_eq!(found, ["senjata2", "senjatanya"]);
+        assert!(!d.any_with_key(hash_str(SEED_WORD, "senjata"), false, |_| true));
+        assert!(d.has_word_key(hash_str(SEED_WORD, "rusia")));
+        let per: Vec<&str> = d.with_prefix(hash_str(SEED_PREFIX, "per")).iter().map(|&id| d.folded(id)).collect();
+        assert_eq!(per, ["persenjataan"]);
+        assert_eq!(d.prefix_keys().len(), 3);
+    }
+
+    #[test]
+    fn stem_matches_finds_exactly_the_stemmed_words() {
+        let d = doc("persenjataan bersenjata senjatanya sanksi menyerang serangan");
+        for (query, stemmer) in [("senjata", Stemmer::Indonesian), ("serang", Stemmer::Indonesian)] {
+            let candidates = stemmer.candidates(query);
+            let expected: Vec<u32> = (0..d.distinct_len() as u32)
+                .filter(|&id| stemmer.candidates(d.folded(id)).iter().any(|c| candidates.contains(c)))
+                .collect();
+            assert!(!expected.is_empty());
+            assert_eq!(d.stem_matches(&candidates, stemmer), expected, "{query}");
+        }
+        assert!(doc("").stem_matches(&["x".to_owned()], Stemmer::English).is_empty());
+    }
+
+    #[test]
+    fn char_cut_counts_characters() {
+        assert_eq!(char_cut("senjata", 3), Some(3));
+        assert_eq!(char_cut("éab", 3), Some(4));
+        assert_eq!(char_cut("éa", 3), None);
+        assert_eq!(char_cut("ab", 3), None);
+        assert_eq!(char_cut("abc", 3), Some(3));
+    }
+}
