@@ -122,7 +122,12 @@ fn main() -> ExitCode {
         Command::ImportOpml { file } => return pantau::cli::import_opml(file),
         _ => {}
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    pantau::service::memory::limit_arenas();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(pantau::service::memory::BLOCKING_THREADS)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("pantau: cannot start the async runtime: {e}");

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Feed, Schedule};
 use crate::model::FeedRef;
 use crate::pipeline::{PollOutcome, Poller};
-use crate::service::{notify, progress};
+use crate::service::{memory, notify, progress};
 use crate::store::StoreError;
 
 /// The longest a failing feed waits between attempts (unless its own interval is longer).
@@ -114,6 +114,9 @@ struct Slot {
     adaptive: Option<Duration>,
 }
 
+/// Shortest time between two hand-backs of free memory while no poll runs.
+const RELEASE_EVERY: Duration = Duration::from_secs(20);
+
 /// `next`, or later when the publisher asks not to be polled more often than `ttl` (its `<ttl>`
 /// or `sy:updatePeriod`; honoured only for feeds whose operator set `honor_ttl`).
 pub fn ttl_floor(next: DateTime<Utc>, now: DateTime<Utc>, ttl: Option<Duration>) -> DateTime<Utc> {
@@ -213,8 +216,16 @@ pub async fn run(
     let mut tasks: JoinSet<Result<PollOutcome, StoreError>> = JoinSet::new();
     // Which feed each task polls, so that even a panicking poll frees its feed's slot.
     let mut owners: HashMap<tokio::task::Id, String> = HashMap::new();
+    // Memory freed by finished polls is handed back once polling goes quiet, at most this often.
+    let mut last_release = tokio::time::Instant::now();
     loop {
         poller.metrics.heartbeat();
+        // Idle moments (no poll running) hand freed memory back: after a burst of polls, and
+        // again later when idle connections have been closed.
+        if tasks.is_empty() && last_release.elapsed() >= RELEASE_EVERY {
+            last_release = tokio::time::Instant::now();
+            memory::release_free_memory();
+        }
         if watchdog.is_some() {
             notify::notify("WATCHDOG=1");
         }
@@ -294,6 +305,7 @@ pub async fn run(
                 if let Err(e) = poller.store.set_next_poll(&slot.feed.name, slot.next).await {
                     tracing::error!(feed = %slot.feed.name, error = %e, "cannot record the next poll time");
                 }
+
             }
             _ = tokio::time::sleep(wait) => {}
         }

@@ -2,6 +2,7 @@
 //! `/metrics`, and the counters behind them.
 
 pub mod http;
+pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod progress;
