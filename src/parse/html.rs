@@ -67,9 +67,9 @@ fn decode_each(input: &str, emit: &mut impl FnMut(&str)) {
     let mut i = 0;
     let mut utf8 = [0u8; 4];
     while i < b.len() {
-        if b[i] != b'&' {
-            i += 1;
-            continue;
+        match memchr::memchr(b'&', &b[i..]) {
+            Some(off) => i += off,
+            None => break,
         }
         if let Some((c, next)) = reference_at(b, i) {
             if literal_start < i {
@@ -666,30 +666,59 @@ impl Out {
     }
 
     fn text(&mut self, s: &str, ws: Ws) {
-        for c in s.chars() {
-            let after_cr = std::mem::replace(&mut self.after_cr, false);
-            match c {
-                '\u{AD}' => {}
-                '\r' if ws != Ws::Collapse => {
-                    self.line_break();
-                    self.after_cr = true;
-                }
-                '\n' if ws != Ws::Collapse => {
-                    if !after_cr {
-                        self.line_break();
-                    }
-                }
-                c if c.is_whitespace() => {
-                    if ws == Ws::Pre {
-                        self.indent.push(if c == '\u{A0}' { ' ' } else { c });
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            // A run of visible ASCII, with single spaces between visible chars, is copied in one
+            // go: its first char owes what any visible char owes, and in every mode a lone space
+            // before a visible char comes out as that one space.
+            if is_visible_ascii(b[i]) {
+                let mut end = i + 1;
+                while end < b.len() {
+                    if is_visible_ascii(b[end]) {
+                        end += 1;
+                    } else if b[end] == b' ' && b.get(end + 1).is_some_and(|&c| is_visible_ascii(c)) {
+                        end += 2;
                     } else {
-                        self.space = true;
+                        break;
                     }
                 }
-                c => {
-                    self.settle_pending();
-                    self.buf.push(c);
+                self.after_cr = false;
+                self.settle_pending();
+                self.buf.push_str(&s[i..end]);
+                i = end;
+                continue;
+            }
+            let Some(c) = s[i..].chars().next() else { break };
+            self.char(c, ws);
+            i += c.len_utf8();
+        }
+    }
+
+    /// One char of [`Out::text`].
+    fn char(&mut self, c: char, ws: Ws) {
+        let after_cr = std::mem::replace(&mut self.after_cr, false);
+        match c {
+            '\u{AD}' => {}
+            '\r' if ws != Ws::Collapse => {
+                self.line_break();
+                self.after_cr = true;
+            }
+            '\n' if ws != Ws::Collapse => {
+                if !after_cr {
+                    self.line_break();
                 }
+            }
+            c if c.is_whitespace() => {
+                if ws == Ws::Pre {
+                    self.indent.push(if c == '\u{A0}' { ' ' } else { c });
+                } else {
+                    self.space = true;
+                }
+            }
+            c => {
+                self.settle_pending();
+                self.buf.push(c);
             }
         }
     }
@@ -724,7 +753,13 @@ impl Out {
 
 /// True if some `<` could open a tag, comment, doctype or processing instruction.
 fn has_markup(b: &[u8]) -> bool {
-    b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+    memchr::memchr_iter(b'<', b)
+        .any(|i| b.get(i + 1).is_some_and(|&c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?')))
+}
+
+/// ASCII that [`Out::text`] writes as it is: anything but whitespace.
+fn is_visible_ascii(b: u8) -> bool {
+    b.is_ascii() && !matches!(b, b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r' | b' ')
 }
 
 fn is_html_space(b: u8) -> bool {
@@ -962,9 +997,9 @@ impl Walker<'_> {
         let mut text_start = 0;
         let mut i = 0;
         while i < b.len() {
-            if b[i] != b'<' {
-                i += 1;
-                continue;
+            match memchr::memchr(b'<', &b[i..]) {
+                Some(off) => i += off,
+                None => break,
             }
             let Some((token, mut next)) = read_markup(b, i) else {
                 i += 1;
