@@ -19,6 +19,10 @@ pub fn parse_date(input: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
+    // What most RSS feeds write, read without the regular expression; it cannot be ISO.
+    if let Some(parsed) = rfc822_common(s) {
+        return parsed;
+    }
     iso(s).or_else(|| rfc822(s))
 }
 
@@ -56,20 +60,81 @@ fn iso(s: &str) -> Option<DateTime<Utc>> {
 fn rfc822(s: &str) -> Option<DateTime<Utc>> {
     let c = rfc822_re().captures(s)?;
     let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-    let month = month_number(c.get(2)?.as_str())?;
-    let mut year = num(3)? as i32;
-    if c.get(3)?.as_str().len() == 2 {
-        year += if year < 50 { 2000 } else { 1900 };
-    }
-    let date = NaiveDate::from_ymd_opt(year, month, num(1)?)?;
-    let rest = c.get(7).map_or("", |m| m.as_str()).trim();
-    let offset = if rest.is_empty() {
-        0
-    } else {
-        // The zone is the first word; anything after it, e.g. "+0700 (WIB)", is commentary.
-        zone_offset(rest.split_whitespace().next().unwrap_or(""))?
+    let fields = Rfc822 {
+        day: num(1)?,
+        month: c.get(2)?.as_str(),
+        year: c.get(3)?.as_str(),
+        time: (num(4).unwrap_or(0), num(5).unwrap_or(0), num(6).unwrap_or(0)),
+        rest: c.get(7).map_or("", |m| m.as_str()),
     };
-    build(date, num(4).unwrap_or(0), num(5).unwrap_or(0), num(6).unwrap_or(0), offset)
+    fields.to_utc()
+}
+
+/// The parts of an RFC 822 date as written, before any is interpreted.
+struct Rfc822<'a> {
+    day: u32,
+    month: &'a str,
+    /// Two to four digits.
+    year: &'a str,
+    /// Hour, minute, second.
+    time: (u32, u32, u32),
+    /// The zone and whatever follows it.
+    rest: &'a str,
+}
+
+impl Rfc822<'_> {
+    fn to_utc(&self) -> Option<DateTime<Utc>> {
+        let month = month_number(self.month)?;
+        let mut year = self.year.parse::<u32>().ok()? as i32;
+        if self.year.len() == 2 {
+            year += if year < 50 { 2000 } else { 1900 };
+        }
+        let date = NaiveDate::from_ymd_opt(year, month, self.day)?;
+        let rest = self.rest.trim();
+        let offset = if rest.is_empty() {
+            0
+        } else {
+            // The zone is the first word; anything after it, e.g. "+0700 (WIB)", is commentary.
+            zone_offset(rest.split_whitespace().next().unwrap_or(""))?
+        };
+        let (h, m, sec) = self.time;
+        build(date, h, m, sec, offset)
+    }
+}
+
+/// The usual shape, `Tue, 06 Aug 2024 10:00:00 +0700` (day of one or two digits, any zone or
+/// none), read by hand: `Some` with what [`rfc822`] makes of it, or `None` when `s` has
+/// another shape (it is then left to the regular expressions).
+fn rfc822_common(s: &str) -> Option<Option<DateTime<Utc>>> {
+    let b = s.as_bytes();
+    let digits = |from: usize, n: usize| -> Option<u32> {
+        let d = b.get(from..from + n)?;
+        d.iter().all(u8::is_ascii_digit).then(|| d.iter().fold(0, |acc, c| acc * 10 + u32::from(c - b'0')))
+    };
+    if !(b.len() >= 24 && b[..3].iter().all(u8::is_ascii_alphabetic) && &b[3..5] == b", ") {
+        return None;
+    }
+    let day_len = if b[6] == b' ' { 1 } else { 2 };
+    let day = digits(5, day_len)?;
+    let at = 5 + day_len;
+    let month = b.get(at + 1..at + 4)?;
+    if b[at] != b' ' || !month.iter().all(u8::is_ascii_alphabetic) || b.get(at + 4) != Some(&b' ') {
+        return None;
+    }
+    let at = at + 5;
+    digits(at, 4)?;
+    let clock = b.get(at + 4..at + 13)?;
+    if clock[0] != b' ' || clock[3] != b':' || clock[6] != b':' {
+        return None;
+    }
+    let time = (digits(at + 5, 2)?, digits(at + 8, 2)?, digits(at + 11, 2)?);
+    let rest = &s[at + 13..];
+    // A fraction of a second, a line break or anything glued to the seconds: the general path.
+    if !(rest.is_empty() || rest.starts_with(' ')) || rest.contains(['\n', '\r']) {
+        return None;
+    }
+    let fields = Rfc822 { day, month: &s[at - 4..at - 1], year: &s[at..at + 4], time, rest };
+    Some(fields.to_utc())
 }
 
 fn build(date: NaiveDate, h: u32, m: u32, sec: u32, offset_secs: i64) -> Option<DateTime<Utc>> {
@@ -213,6 +278,42 @@ mod tests {
         assert_eq!(p("Sabtu, 21 Des 2024 07:00 WIB").unwrap(), "2024-12-21T00:00:00+00:00");
         assert_eq!(p("Kamis, 1 Agustus 2024 10:00:00 +0700").unwrap(), "2024-08-01T03:00:00+00:00");
         assert_eq!(p("Minggu, 3 Nop 2024 10:00:00 +0700").unwrap(), "2024-11-03T03:00:00+00:00");
+    }
+
+    #[test]
+    fn the_common_rfc822_shape_reads_as_the_general_path_does() {
+        for s in [
+            "Tue, 06 Aug 2024 10:00:00 +0700",
+            "Tue, 6 Aug 2024 10:00:00 GMT",
+            "Tue, 06 Aug 2024 10:00:00",
+            "Tue, 06 Aug 2024 10:00:00 +0700 (WIB)",
+            "Tue, 06 Agu 2024 24:00:00 WIB",
+            "Tue, 31 Feb 2024 10:00:00 GMT",
+            "Tue, 06 Aug 2024 10:00:60 XYZT",
+            "Tue, 06 Aug 2024 10:61:00 EST",
+            "Tue, 06 Foo 2024 10:00:00 GMT",
+            "Tue, 06 Aug 2024 10:00:00 -05:00",
+            "Sun, 00 Aug 2024 10:00:00 +0000",
+        ] {
+            let fast = rfc822_common(s).unwrap_or_else(|| panic!("{s} has the common shape"));
+            assert_eq!(fast, rfc822(s), "{s}");
+        }
+        for s in
+            ["Tue, 06 Aug 2024 10:00:00.5 GMT", "Tue, 06 Aug 2024 10:00:00\n+0700", "Tuesday, 06 Aug 2024 10:00 GMT"]
+        {
+            assert_eq!(rfc822_common(s), None, "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_common_rfc822_shape_agrees_with_the_regex(
+            s in "[A-Za-z]{3}, [0-9]{1,2} [A-Za-z]{3} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}( [-+A-Za-z0-9():. ]{0,12})?"
+        ) {
+            let fast = rfc822_common(&s);
+            proptest::prop_assert!(fast.is_some(), "{} has the common shape", s);
+            proptest::prop_assert_eq!(fast.flatten(), rfc822(&s), "{}", s);
+        }
     }
 
     #[test]

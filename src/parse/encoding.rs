@@ -4,61 +4,76 @@
 //! without a mark), then the charset of the HTTP Content-Type, then the XML declaration, and
 //! for bytes that are neither declared nor valid UTF-8, a guess among the legacy encodings.
 
+use std::borrow::Cow;
+
 use encoding_rs::{
     Encoding, BIG5, EUC_JP, EUC_KR, GBK, KOI8_R, SHIFT_JIS, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1251, WINDOWS_1252,
     WINDOWS_1255, WINDOWS_874,
 };
 
-/// A document as UTF-8, with a note when it was not UTF-8 to begin with.
+/// A document as UTF-8, with a note when it was not UTF-8 to begin with. Clean UTF-8 input is
+/// borrowed, not copied.
 #[derive(Debug)]
-pub(crate) struct Decoded {
-    pub text: String,
+pub(crate) struct Decoded<'a> {
+    pub text: Cow<'a, str>,
     /// What decoding took, for the recoveries; empty for clean UTF-8.
     pub notes: Vec<String>,
 }
 
 /// Decode `bytes` to UTF-8 using every clue available. Never fails: undecodable bytes become
 /// U+FFFD. The result carries no byte-order mark and no NUL characters.
-pub(crate) fn to_utf8(bytes: &[u8], content_type: Option<&str>) -> Decoded {
+pub(crate) fn to_utf8<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
     let (mut text, note) = decode(bytes, content_type);
     let mut notes: Vec<String> = note.into_iter().collect();
-    if text.chars().any(is_c1) {
+    if has_c1(text.as_bytes()) {
         // C1 controls never belong in a feed; they are windows-1252 punctuation (curly quotes,
         // dashes, the euro sign) passed through a Latin-1 decoder somewhere upstream.
-        text = text
-            .chars()
-            .map(|c| {
-                if is_c1(c) {
-                    let byte = [c as u32 as u8];
-                    let (s, _) = WINDOWS_1252.decode_without_bom_handling(&byte);
-                    s.chars().next().unwrap_or(c)
-                } else {
-                    c
-                }
-            })
-            .collect();
+        text = Cow::Owned(
+            text.chars()
+                .map(|c| {
+                    if is_c1(c) {
+                        let byte = [c as u32 as u8];
+                        let (s, _) = WINDOWS_1252.decode_without_bom_handling(&byte);
+                        s.chars().next().unwrap_or(c)
+                    } else {
+                        c
+                    }
+                })
+                .collect(),
+        );
         notes.push("repaired: windows-1252 punctuation".into());
     }
     if text.starts_with('\u{FEFF}') {
-        text.drain(..'\u{FEFF}'.len_utf8());
+        text = match text {
+            Cow::Borrowed(s) => Cow::Borrowed(&s['\u{FEFF}'.len_utf8()..]),
+            Cow::Owned(mut s) => {
+                s.drain(..'\u{FEFF}'.len_utf8());
+                Cow::Owned(s)
+            }
+        };
     }
-    if text.contains('\0') {
-        text.retain(|c| c != '\0');
+    if memchr::memchr(0, text.as_bytes()).is_some() {
+        text.to_mut().retain(|c| c != '\0');
     }
     Decoded { text, notes }
+}
+
+/// Whether UTF-8 `bytes` hold a C1 control (U+0080..=U+009F, encoded as C2 80..=C2 9F).
+fn has_c1(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(0xC2, bytes).any(|i| bytes.get(i + 1).is_some_and(|b| (0x80..=0x9F).contains(b)))
 }
 
 fn is_c1(c: char) -> bool {
     ('\u{80}'..='\u{9F}').contains(&c)
 }
 
-fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, Option<String>) {
+fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, Option<String>) {
     // 1. Byte-order marks. UTF-32 first: its little-endian mark starts like UTF-16's.
     if let Some(rest) = bytes.strip_prefix(&[0x00, 0x00, 0xFE, 0xFF]) {
-        return (utf32(rest, true), Some("transcoded from UTF-32BE".into()));
+        return (utf32(rest, true).into(), Some("transcoded from UTF-32BE".into()));
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE, 0x00, 0x00]) {
-        return (utf32(rest, false), Some("transcoded from UTF-32LE".into()));
+        return (utf32(rest, false).into(), Some("transcoded from UTF-32LE".into()));
     }
     if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         return utf8_or_lossy(rest);
@@ -73,10 +88,10 @@ fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, Option<String>) 
     // around the first ASCII characters give the width and the byte order away.
     match bytes {
         [0, 0, 0, b, ..] if b.is_ascii() && *b != 0 => {
-            return (utf32(bytes, true), Some("transcoded from UTF-32BE (no byte-order mark)".into()))
+            return (utf32(bytes, true).into(), Some("transcoded from UTF-32BE (no byte-order mark)".into()))
         }
         [b, 0, 0, 0, ..] if b.is_ascii() && *b != 0 => {
-            return (utf32(bytes, false), Some("transcoded from UTF-32LE (no byte-order mark)".into()))
+            return (utf32(bytes, false).into(), Some("transcoded from UTF-32LE (no byte-order mark)".into()))
         }
         [0, a, 0, b, ..] if a.is_ascii() && b.is_ascii() && *a != 0 => {
             return with(UTF_16BE, bytes, " (no byte-order mark)")
@@ -100,15 +115,15 @@ fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, Option<String>) 
         });
     let utf8 = std::str::from_utf8(bytes).ok();
     match (declared, utf8) {
-        (None, Some(s)) => (s.to_string(), None),
+        (None, Some(s)) => (s.into(), None),
         (Some(e), Some(s)) if e == UTF_8 || (e.is_ascii_compatible() && s.is_ascii()) => {
             // ASCII is the same in every declared encoding worth honouring.
-            (s.to_string(), None)
+            (s.into(), None)
         }
         (Some(e), Some(s)) if is_single_byte(e) => {
             // Valid UTF-8 with multi-byte sequences is almost never a legacy single-byte text:
             // the declaration is stale (a common server or template mistake).
-            (s.to_string(), Some(format!("declared {} but read as UTF-8", e.name())))
+            (s.into(), Some(format!("declared {} but read as UTF-8", e.name())))
         }
         (Some(e), _) if e != UTF_8 => with(e, bytes, ""),
         (Some(_), None) => {
@@ -120,7 +135,7 @@ fn decode(bytes: &[u8], content_type: Option<&str>) -> (String, Option<String>) 
             with(e, bytes, " (guessed, undeclared)")
         }
         // Unreachable in practice (UTF-8 declared and valid was handled above).
-        (Some(_), Some(s)) => (s.to_string(), None),
+        (Some(_), Some(s)) => (s.into(), None),
     }
 }
 
@@ -128,19 +143,19 @@ fn is_single_byte(e: &'static Encoding) -> bool {
     ![UTF_8, GBK, BIG5, SHIFT_JIS, EUC_JP, EUC_KR, encoding_rs::GB18030, encoding_rs::ISO_2022_JP].contains(&e)
 }
 
-fn with(e: &'static Encoding, bytes: &[u8], how: &str) -> (String, Option<String>) {
+fn with<'a>(e: &'static Encoding, bytes: &'a [u8], how: &str) -> (Cow<'a, str>, Option<String>) {
     let (text, had_errors) = e.decode_without_bom_handling(bytes);
     let mut note = format!("transcoded from {}{how}", e.name());
     if had_errors {
         note.push_str(", with undecodable bytes replaced");
     }
-    (text.into_owned(), Some(note))
+    (text, Some(note))
 }
 
-fn utf8_or_lossy(bytes: &[u8]) -> (String, Option<String>) {
+fn utf8_or_lossy(bytes: &[u8]) -> (Cow<'_, str>, Option<String>) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), None),
-        Err(_) => (String::from_utf8_lossy(bytes).into_owned(), Some("invalid UTF-8 bytes replaced".into())),
+        Ok(s) => (s.into(), None),
+        Err(_) => (String::from_utf8_lossy(bytes), Some("invalid UTF-8 bytes replaced".into())),
     }
 }
 
@@ -391,7 +406,8 @@ mod tests {
             (WINDOWS_1255, "<title>חדשות היום: מזג האוויר טוב היום בעיר</title>"),
             (WINDOWS_874, "<title>ข่าววันนี้ อากาศดีมากในเมือง</title>"),
         ] {
-            let d = to_utf8(&enc(e, s), None);
+            let bytes = enc(e, s);
+            let d = to_utf8(&bytes, None);
             assert_eq!(d.text, s, "{}", e.name());
             assert!(d.notes[0].contains(e.name()));
         }

@@ -67,9 +67,9 @@ fn decode_each(input: &str, emit: &mut impl FnMut(&str)) {
     let mut i = 0;
     let mut utf8 = [0u8; 4];
     while i < b.len() {
-        if b[i] != b'&' {
-            i += 1;
-            continue;
+        match memchr::memchr(b'&', &b[i..]) {
+            Some(off) => i += off,
+            None => break,
         }
         if let Some((c, next)) = reference_at(b, i) {
             if literal_start < i {
@@ -666,30 +666,50 @@ impl Out {
     }
 
     fn text(&mut self, s: &str, ws: Ws) {
-        for c in s.chars() {
-            let after_cr = std::mem::replace(&mut self.after_cr, false);
-            match c {
-                '\u{AD}' => {}
-                '\r' if ws != Ws::Collapse => {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            // A run of visible ASCII, with single spaces between visible chars, is copied in one
+            // go: its first char owes what any visible char owes, and in every mode a lone space
+            // before a visible char comes out as that one space.
+            if is_visible_ascii(b[i]) {
+                let end = i + plain_run(&b[i..]);
+                self.after_cr = false;
+                self.settle_pending();
+                self.buf.push_str(&s[i..end]);
+                i = end;
+                continue;
+            }
+            let Some(c) = s[i..].chars().next() else { break };
+            self.char(c, ws);
+            i += c.len_utf8();
+        }
+    }
+
+    /// One char of [`Out::text`].
+    fn char(&mut self, c: char, ws: Ws) {
+        let after_cr = std::mem::replace(&mut self.after_cr, false);
+        match c {
+            '\u{AD}' => {}
+            '\r' if ws != Ws::Collapse => {
+                self.line_break();
+                self.after_cr = true;
+            }
+            '\n' if ws != Ws::Collapse => {
+                if !after_cr {
                     self.line_break();
-                    self.after_cr = true;
                 }
-                '\n' if ws != Ws::Collapse => {
-                    if !after_cr {
-                        self.line_break();
-                    }
+            }
+            c if c.is_whitespace() => {
+                if ws == Ws::Pre {
+                    self.indent.push(if c == '\u{A0}' { ' ' } else { c });
+                } else {
+                    self.space = true;
                 }
-                c if c.is_whitespace() => {
-                    if ws == Ws::Pre {
-                        self.indent.push(if c == '\u{A0}' { ' ' } else { c });
-                    } else {
-                        self.space = true;
-                    }
-                }
-                c => {
-                    self.settle_pending();
-                    self.buf.push(c);
-                }
+            }
+            c => {
+                self.settle_pending();
+                self.buf.push(c);
             }
         }
     }
@@ -724,7 +744,48 @@ impl Out {
 
 /// True if some `<` could open a tag, comment, doctype or processing instruction.
 fn has_markup(b: &[u8]) -> bool {
-    b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+    memchr::memchr_iter(b'<', b)
+        .any(|i| b.get(i + 1).is_some_and(|&c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?')))
+}
+
+/// Length of the run at the start of `b` that [`Out::text`] copies as it is: visible ASCII and
+/// single spaces, each followed by visible ASCII.
+fn plain_run(b: &[u8]) -> usize {
+    const BLOCK: usize = 16;
+    let mut end = 0;
+    // Whole blocks first, in a loop without branches that the compiler can vectorise; a block
+    // is taken when each byte is visible or a space before a visible byte (the byte after the
+    // block is looked at too).
+    while let Some(block) = b.get(end..=end + BLOCK) {
+        let mut visible = [0u8; BLOCK + 1];
+        for (v, &c) in visible.iter_mut().zip(block) {
+            *v = u8::from(is_visible_ascii(c));
+        }
+        let mut plain = 1u8;
+        for k in 0..BLOCK {
+            plain &= visible[k] | (u8::from(block[k] == b' ') & visible[k + 1]);
+        }
+        if plain == 0 {
+            break;
+        }
+        end += BLOCK;
+    }
+    while end < b.len() {
+        if is_visible_ascii(b[end]) {
+            end += 1;
+        } else if b[end] == b' ' && b.get(end + 1).is_some_and(|&c| is_visible_ascii(c)) {
+            end += 2;
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+/// ASCII that [`Out::text`] writes as it is: anything but whitespace.
+fn is_visible_ascii(b: u8) -> bool {
+    // Branch-free, for plain_run: below 0x80, not \t \n \x0B \x0C \r (9..=13), not a space.
+    (b < 0x80) & (b.wrapping_sub(9) > 4) & (b != b' ')
 }
 
 fn is_html_space(b: u8) -> bool {
@@ -962,9 +1023,9 @@ impl Walker<'_> {
         let mut text_start = 0;
         let mut i = 0;
         while i < b.len() {
-            if b[i] != b'<' {
-                i += 1;
-                continue;
+            match memchr::memchr(b'<', &b[i..]) {
+                Some(off) => i += off,
+                None => break,
             }
             let Some((token, mut next)) = read_markup(b, i) else {
                 i += 1;
@@ -1106,6 +1167,25 @@ mod tests {
         assert!(!out.contains("\n\n\n"), "more than one blank line: {out:?}");
         for line in out.lines() {
             assert_eq!(line, line.trim_end(), "line not trimmed: {line:?}");
+        }
+    }
+
+    #[test]
+    fn whitespace_anywhere_in_long_runs_is_collapsed() {
+        // Runs of plain ASCII are copied block by block; breaks at every offset around a block
+        // edge must still collapse, in flow text, in markup-free text and inside <pre>.
+        for at in 0..40 {
+            for ws in ["  ", "\t", "\n", " \n ", "\u{A0}", " é "] {
+                let words = format!("{}{ws}{}", "x y".repeat(at / 3 + 1).get(..at).unwrap_or(""), "z w".repeat(8));
+                let collapsed = words.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert_eq!(t(&format!("<p>{words}</p>")), collapsed, "{words:?}");
+                let lines: Vec<String> =
+                    words.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+                assert_eq!(t(&words), lines.join("\n").trim(), "{words:?}");
+                let pre = t(&format!("<pre>{words}</pre>"));
+                let kept: Vec<&str> = words.lines().map(str::trim_end).collect();
+                assert_eq!(pre, kept.join("\n").replace('\u{A0}', " ").trim(), "{words:?}");
+            }
         }
     }
 

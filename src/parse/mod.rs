@@ -235,7 +235,7 @@ fn parse_json(text: &str, ctx: &Ctx<'_>, notes: &mut Vec<String>) -> Result<Pars
 fn convert(feed: Feed, base: Option<&Url>) -> ParsedFeed {
     let link = feed.links.first().map(|l| absolute(&l.href, base));
     ParsedFeed {
-        title: feed.title.as_ref().map(text_of).map(|t| one_line(&t)).filter(|t| !t.is_empty()),
+        title: feed.title.as_ref().map(|t| one_line_owned(text_of(t))).filter(|t| !t.is_empty()),
         link,
         items: feed.entries.into_iter().map(|e| item(e, base)).collect(),
         recoveries: Vec::new(),
@@ -244,7 +244,7 @@ fn convert(feed: Feed, base: Option<&Url>) -> ParsedFeed {
 }
 
 fn item(e: Entry, base: Option<&Url>) -> Item {
-    let title = e.title.as_ref().map(text_of).map(|t| one_line(&t)).unwrap_or_default();
+    let title = e.title.as_ref().map(|t| one_line_owned(text_of(t))).unwrap_or_default();
     let link = e
         .links
         .iter()
@@ -304,7 +304,11 @@ fn text_of(t: &Text) -> String {
 /// Reduce a text construct to plain text; only explicitly plain text is left as written.
 fn reduce(body: &str, content_type: &str) -> String {
     if content_type.eq_ignore_ascii_case("text/plain") && !looks_like_markup(body) {
-        html::decode_entities(body).trim().to_string()
+        let text = html::decode_entities(body);
+        match text.trim() {
+            t if t.len() == text.len() => text,
+            t => t.to_string(),
+        }
     } else {
         html::html_to_text(body)
     }
@@ -313,11 +317,43 @@ fn reduce(body: &str, content_type: &str) -> String {
 /// RSS calls every field text/plain, yet most carry escaped HTML: look before trusting the label.
 fn looks_like_markup(s: &str) -> bool {
     let b = s.as_bytes();
-    b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+    memchr::memchr_iter(b'<', b)
+        .any(|i| b.get(i + 1).is_some_and(|&c| c.is_ascii_alphabetic() || c == b'/' || c == b'!'))
 }
 
+/// `s` with its whitespace runs made single spaces, and trimmed.
 fn one_line(s: &str) -> String {
+    if is_one_line(s) {
+        return s.to_string();
+    }
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// [`one_line`] without a copy when `s` is one line already.
+fn one_line_owned(s: String) -> String {
+    if is_one_line(&s) {
+        s
+    } else {
+        one_line(&s)
+    }
+}
+
+/// Whether [`one_line`] would leave `s` as it is: no whitespace but single inner spaces.
+fn is_one_line(s: &str) -> bool {
+    let mut after_space = true;
+    for c in s.chars() {
+        if c == ' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if c.is_whitespace() {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    s.is_empty() || !after_space
 }
 
 fn absolute(href: &str, base: Option<&Url>) -> String {
