@@ -1,7 +1,7 @@
 //! Benchmark of the watch-rule engine: preparing documents, and matching them against 10,
 //! 1,000 and 10,000 rules through `RuleSet` and through a loop over `Rule::matches`.
 //!
-//! Run with `cargo bench --bench rules`. Everything is generated from a fixed seed, so runs
+//! Run with `cargo bench --bench rules` (`RULES_BENCH_COUNTS=1000,10000` for some sizes only). Everything is generated from a fixed seed, so runs
 //! differ only by machine noise. No benchmarking framework is used: each figure is the mean
 //! over many calls measured with `Instant`.
 
@@ -314,6 +314,15 @@ fn rules(count: usize, vocab: &[String], seed: u64) -> Vec<(String, Rule)> {
     out
 }
 
+/// Time this thread has spent on a CPU, from Linux's `/proc/thread-self/schedstat`; zero
+/// where that is not available. On a shared machine it shows what waiting for a CPU hides.
+fn cpu_time() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
 fn per(d: Duration, n: usize) -> f64 {
     d.as_secs_f64() * 1e6 / n as f64
 }
@@ -328,16 +337,23 @@ fn main() {
     // Document::new, over every item a few times.
     let rounds = 5;
     let start = Instant::now();
+    let cpu_start = cpu_time();
     for _ in 0..rounds {
         for item in &items {
             black_box(Document::new(black_box(&item.fields())));
         }
     }
     let doc_us = per(start.elapsed(), rounds * items.len());
+    let doc_cpu_us = per(cpu_time().saturating_sub(cpu_start), rounds * items.len());
 
-    println!("| rules | always evaluated | RuleSet::new (ms) | Document::new (µs/item) | RuleSet::matches (µs/item) | evaluations/s | matches/item | naive loop (µs/item) | speed-up |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for &count in &[10usize, 1_000, 10_000] {
+    println!("| rules | always evaluated | RuleSet::new (ms) | Document::new (µs/item) | RuleSet::matches (µs/item) | on CPU (µs/item) | evaluations/s | matches/item | naive loop (µs/item) | speed-up |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // `RULES_BENCH_COUNTS=10000` (a comma-separated list) runs only some sizes, for profiling.
+    let counts: Vec<usize> = match std::env::var("RULES_BENCH_COUNTS") {
+        Ok(list) => list.split(',').filter_map(|c| c.trim().parse().ok()).collect(),
+        Err(_) => vec![10, 1_000, 10_000],
+    };
+    for &count in &counts {
         let start = Instant::now();
         let set = RuleSet::new(rules(count, &vocab, 1000 + count as u64));
         let build_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -345,19 +361,25 @@ fn main() {
         // Every matches call is the first one on its document, so anything a document
         // computes lazily is paid here; documents are prepared outside the timed region.
         let mut set_time = Duration::ZERO;
+        let mut set_cpu = Duration::ZERO;
         let mut calls = 0;
         let mut hits = 0;
         let target = Duration::from_millis(1500);
-        while set_time < target || calls < items.len() {
+        // `RULES_BENCH_PASSES=n` makes exactly n passes over the items, for counting cycles.
+        let passes: Option<usize> = std::env::var("RULES_BENCH_PASSES").ok().and_then(|p| p.parse().ok());
+        while passes.map_or(set_time < target || calls < items.len(), |p| calls < p * items.len()) {
             let docs: Vec<Document> = items.iter().map(|i| Document::new(&i.fields())).collect();
             let start = Instant::now();
+            let cpu_start = cpu_time();
             for d in &docs {
                 hits += black_box(set.matches(black_box(d))).len();
             }
             set_time += start.elapsed();
+            set_cpu += cpu_time().saturating_sub(cpu_start);
             calls += docs.len();
         }
         let set_us = per(set_time, calls);
+        let set_cpu_us = per(set_cpu, calls);
 
         let docs: Vec<Document> = items.iter().map(|i| Document::new(&i.fields())).collect();
         let naive_items = if count >= 10_000 { 40 } else { items.len() };
@@ -375,7 +397,7 @@ fn main() {
         assert_eq!(set_hits, naive_hits, "RuleSet and Rule::matches disagree");
 
         println!(
-            "| {count} | {} | {build_ms:.1} | {doc_us:.1} | {set_us:.2} | {:.0} | {:.1} | {naive_us:.1} | {:.1}× |",
+            "| {count} | {} | {build_ms:.1} | {doc_us:.1} ({doc_cpu_us:.1} on CPU) | {set_us:.2} | {set_cpu_us:.2} | {:.0} | {:.1} | {naive_us:.1} | {:.1}× |",
             set.always_evaluated(),
             1e6 / set_us,
             hits as f64 / calls as f64,

@@ -443,8 +443,9 @@ fn alerts_for_version(config: &Config, feed: &Feed, item: &Item, version: &str, 
         }
         for sink in &rule.sinks {
             let id = model::alert_id(&feed.name, version, &rule.name, sink);
-            let payload = payload(&id, &rule.name, &feed_ref, item, &hit.terms, now);
-            out.push(NewAlert { id, rule: rule.name.clone(), sink: sink.clone(), matched: hit.terms.clone(), payload });
+            let matched = hit.terms.to_vec();
+            let payload = payload(&id, &rule.name, &feed_ref, item, &matched, now);
+            out.push(NewAlert { id, rule: rule.name.clone(), sink: sink.clone(), matched, payload });
         }
     }
     out

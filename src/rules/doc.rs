@@ -10,12 +10,9 @@
 use std::sync::{Mutex, OnceLock};
 
 use super::eval::{Scope, CLITICS};
-use super::hash::{hash_ascii_lower, hash_str, KeySet, SEED_PREFIX, SEED_STEM, SEED_SUFFIX, SEED_WORD};
+use super::hash::{hash_ascii_lower, hash_str, KeySet, KeyTable, NONE, SEED_PREFIX, SEED_STEM, SEED_SUFFIX, SEED_WORD};
 use super::stem::Stemmer;
 use super::text;
-
-/// End marker of the linked lists below, and "no value" in a table slot.
-pub(crate) const NONE: u32 = u32::MAX;
 
 /// One word of a field value: where its exact (NFKC) form lies in the field's text, and the id
 /// of its folded form among the document's distinct words.
@@ -62,85 +59,6 @@ struct Distinct {
     scopes: u8,
 }
 
-/// One slot of a [`KeyTable`]; a slot whose two values are both NONE is free.
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    key: u64,
-    a: u32,
-    b: u32,
-}
-
-const FREE: Slot = Slot { key: 0, a: NONE, b: NONE };
-
-/// An open-addressing (linear probing) hash table from well-mixed 64-bit keys to two `u32`
-/// values, with each key and its values in one 16-byte slot so that a lookup usually reads a
-/// single cache line.
-#[derive(Clone, Debug)]
-struct KeyTable {
-    slots: Vec<Slot>,
-    len: usize,
-}
-
-impl KeyTable {
-    /// A table that takes `n` keys before it first grows.
-    fn with_capacity(n: usize) -> KeyTable {
-        KeyTable { slots: vec![FREE; (2 * n).next_power_of_two().max(16)], len: 0 }
-    }
-
-    fn get(&self, key: u64) -> Option<&Slot> {
-        let mask = self.slots.len() - 1;
-        let mut i = key as usize & mask;
-        loop {
-            let s = &self.slots[i];
-            if s.a == NONE && s.b == NONE {
-                return None;
-            }
-            if s.key == key {
-                return Some(s);
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// The slot of a key, claimed when the key is new; the caller must then set a value.
-    fn slot(&mut self, key: u64) -> &mut Slot {
-        // At most half full: linear probing degrades fast beyond that, most of all for the
-        // keys that are absent, which is what most lookups by rules are.
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = key as usize & mask;
-        loop {
-            let s = self.slots[i];
-            if s.a == NONE && s.b == NONE {
-                self.len += 1;
-                self.slots[i].key = key;
-                return &mut self.slots[i];
-            }
-            if s.key == key {
-                return &mut self.slots[i];
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn grow(&mut self) {
-        let bigger = vec![FREE; self.slots.len() * 2];
-        let old = std::mem::replace(&mut self.slots, bigger);
-        let mask = self.slots.len() - 1;
-        for s in old {
-            if s.a != NONE || s.b != NONE {
-                let mut i = s.key as usize & mask;
-                while self.slots[i].a != NONE || self.slots[i].b != NONE {
-                    i = (i + 1) & mask;
-                }
-                self.slots[i] = s;
-            }
-        }
-    }
-}
-
 /// All field values of a document, with an index from folded words to their positions.
 #[derive(Debug)]
 pub(crate) struct Texts {
@@ -156,8 +74,9 @@ pub(crate) struct Texts {
     same_key: Vec<u32>,
     /// (distinct word, next link or NONE).
     clitic_links: Vec<(u32, u32)>,
-    /// Word keys of the clitic bases, each once.
-    clitic_keys: Vec<u64>,
+    /// (word key of the base, distinct word) for every distinct word that is a base plus a
+    /// clitic, in order of first occurrence.
+    clitic_words: Vec<(u64, u32)>,
     /// Prefix key of the first three characters → first distinct word with that prefix.
     prefixes: KeyTable,
     /// Per distinct word, the next one with the same prefix key, or NONE.
@@ -187,7 +106,7 @@ impl Texts {
             words: KeyTable::with_capacity(distinct),
             same_key: Vec::with_capacity(distinct),
             clitic_links: Vec::new(),
-            clitic_keys: Vec::new(),
+            clitic_words: Vec::new(),
             prefixes: KeyTable::with_capacity(distinct),
             prefix_next: Vec::with_capacity(distinct),
             prefix_keys: Vec::with_capacity(distinct),
@@ -321,9 +240,7 @@ impl Texts {
             let next = slot.b;
             slot.b = link;
             self.clitic_links.push((id, next));
-            if next == NONE {
-                self.clitic_keys.push(base_key);
-            }
+            self.clitic_words.push((base_key, id));
         }
         id
     }
@@ -360,6 +277,22 @@ impl Texts {
     pub(crate) fn folded(&self, id: u32) -> &str {
         let d = &self.distinct[id as usize];
         &self.arena[d.start as usize..d.end as usize]
+    }
+
+    /// The word-index key of a distinct word.
+    pub(crate) fn key(&self, id: u32) -> u64 {
+        self.distinct[id as usize].key
+    }
+
+    /// The scopes of the field values a distinct word occurs in, as a bit mask.
+    pub(crate) fn scopes(&self, id: u32) -> u8 {
+        self.distinct[id as usize].scopes
+    }
+
+    /// (word key of the base, distinct word) for every distinct word that is a base plus an
+    /// Indonesian clitic.
+    pub(crate) fn clitic_words(&self) -> &[(u64, u32)] {
+        &self.clitic_words
     }
 
     /// Whether a distinct word occurs in a field value of one of the scopes.
@@ -410,6 +343,39 @@ impl Texts {
         false
     }
 
+    /// Whether a word key is filed, calling `f` with every distinct word filed under it,
+    /// both those with that key and those that are a base with that key plus a clitic.
+    pub(crate) fn visit_key(&self, key: u64, mut f: impl FnMut(u32)) -> bool {
+        let Some(slot) = self.words.get(key) else {
+            return false;
+        };
+        let mut id = slot.a;
+        while id != NONE {
+            f(id);
+            id = self.same_key[id as usize];
+        }
+        let mut link = slot.b;
+        while link != NONE {
+            let (id, next) = self.clitic_links[link as usize];
+            f(id);
+            link = next;
+        }
+        true
+    }
+
+    /// Calls `f` with the distinct words whose first three characters have a prefix key
+    /// until it returns true; returns whether it did.
+    pub(crate) fn any_with_prefix(&self, key: u64, mut f: impl FnMut(u32) -> bool) -> bool {
+        let mut id = self.prefixes.get(key).map_or(NONE, |s| s.a);
+        while id != NONE {
+            if f(id) {
+                return true;
+            }
+            id = self.prefix_next[id as usize];
+        }
+        false
+    }
+
     /// The distinct words whose first three characters have a prefix key.
     pub(crate) fn with_prefix(&self, key: u64) -> Vec<u32> {
         let mut ids = Vec::new();
@@ -421,18 +387,7 @@ impl Texts {
         ids
     }
 
-    /// Word-level presearcher keys of the document: the keys of its words and of the bases of
-    /// words with a clitic. A key may be repeated.
-    pub(crate) fn word_keys(&self) -> impl Iterator<Item = u64> + '_ {
-        self.distinct.iter().map(|d| d.key).chain(self.clitic_keys.iter().copied())
-    }
-
-    /// Number of items `word_keys` yields.
-    pub(crate) fn word_key_count(&self) -> usize {
-        self.distinct.len() + self.clitic_keys.len()
-    }
-
-    /// Whether `word_keys` holds a key.
+    /// Whether a word key is filed, as the key of a word or of the base of a word with a clitic.
     pub(crate) fn has_word_key(&self, key: u64) -> bool {
         self.words.get(key).is_some()
     }
@@ -514,6 +469,11 @@ impl Texts {
             }
         }
         for needle in kept {
+            // Most needles are absent, which the vectorised `contains` tells much faster
+            // than the searcher behind `match_indices` can.
+            if !self.arena.contains(needle) {
+                continue;
+            }
             let mut last = NONE;
             for (at, _) in self.arena.match_indices(needle) {
                 // The arena has no separators, so a hit may straddle two words.
@@ -543,21 +503,6 @@ fn char_cut(s: &str, n: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn key_table_grows_and_finds_everything() {
-        let mut t = KeyTable::with_capacity(1);
-        for k in 0..1000u64 {
-            // Clustered keys make long probe runs.
-            t.slot(k * 64).a = k as u32;
-        }
-        for k in 0..1000u64 {
-            assert_eq!(t.get(k * 64).map(|s| s.a), Some(k as u32));
-            assert!(t.get(k * 64 + 1).is_none());
-        }
-        t.slot(5 * 64).b = 7;
-        assert_eq!(t.get(5 * 64).map(|s| (s.a, s.b)), Some((5, 7)));
-    }
 
     fn doc(text: &str) -> Texts {
         Texts::new(&crate::rules::DocFields {

@@ -47,7 +47,7 @@ impl Scope {
 }
 
 /// How one query word is compared with one document word.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Pat {
     /// Folded equality; with `clitics`, Indonesian clitics and the `2` reduplication may follow.
     /// `key` is the word-index key of `word`.
@@ -121,7 +121,7 @@ impl Pat {
 pub(crate) const CLITICS: [&str; 7] = ["nya", "lah", "kah", "pun", "ku", "mu", "2"];
 
 /// A compiled wildcard pattern for one word.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Glob {
     chars: Vec<char>,
     /// The literal characters before the first wildcard, which every match starts with.
@@ -221,13 +221,13 @@ impl Pat {
 }
 
 /// Whether a folded document word matches a folded query word, allowing a clitic after it.
-fn folded_matches(w: &[u8], q: &[u8], clitics: bool) -> bool {
+pub(crate) fn folded_matches(w: &[u8], q: &[u8], clitics: bool) -> bool {
     w == q
         || (clitics && w.len() > q.len() && w.starts_with(q) && CLITICS.iter().any(|c| &w[q.len()..] == c.as_bytes()))
 }
 
 /// A leaf of the rule: a sequence of word patterns (term or phrase) or a regex.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Leaf {
     pub scope: Scope,
     pub kind: LeafKind,
@@ -245,7 +245,7 @@ pub(crate) struct Leaf {
 const QUICK_LEN: usize = 22;
 
 /// A single folded word: its key, whether clitics may follow, and its bytes (also its label).
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 struct Quick {
     key: u64,
     clitics: bool,
@@ -259,7 +259,7 @@ impl Quick {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum LeafKind {
     Seq(Vec<Pat>),
     Regex(Regex),
@@ -277,7 +277,7 @@ impl PartialEq for LeafKind {
 }
 
 /// The compiled rule tree.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
@@ -397,7 +397,7 @@ impl Leaf {
     }
 
     /// Whether the leaf matches anywhere in the document.
-    fn found(&self, doc: &Texts) -> bool {
+    pub(crate) fn found(&self, doc: &Texts) -> bool {
         if let (Some(q), false) = (&self.quick, scan_only()) {
             // The word decides the match, and the document knows the scopes each word occurs in.
             return doc.any_with_key(q.key, q.clitics, |id| {
@@ -405,6 +405,17 @@ impl Leaf {
             });
         }
         match &self.kind {
+            // A lone pattern that lists its words decides by the words and their scopes alone.
+            LeafKind::Seq(pats) if pats.len() == 1 && !scan_only() => match &pats[0] {
+                Pat::Glob { glob, exact: false } if glob.prefix_key().is_some() => doc
+                    .any_with_prefix(glob.prefix_key().unwrap_or_default(), |id| {
+                        doc.occurs_in(id, self.scope) && glob.matches(doc.folded(id))
+                    }),
+                Pat::Stem { candidates, stemmer, .. } => {
+                    doc.stem_matches(candidates, *stemmer).iter().any(|&id| doc.occurs_in(id, self.scope))
+                }
+                _ => self.each_start(doc, None, &mut |_, _| true),
+            },
             LeafKind::Seq(_) => self.each_start(doc, None, &mut |_, _| true),
             LeafKind::Regex(re) => doc.regex_found(&self.label, self.scope, || {
                 doc.fields().iter().any(|t| self.scope.contains(t.scope) && re.is_match(&t.nfkc))
@@ -412,8 +423,20 @@ impl Leaf {
         }
     }
 
+    /// The word of a leaf that is one folded word reported under its own spelling, and
+    /// whether clitics may follow it; None for any other leaf.
+    pub(crate) fn single_word(&self) -> Option<(&str, bool)> {
+        match &self.kind {
+            LeafKind::Seq(pats) => match pats.as_slice() {
+                [Pat::Folded { word, clitics, .. }] if *word == self.label => Some((word, *clitics)),
+                _ => None,
+            },
+            LeafKind::Regex(_) => None,
+        }
+    }
+
     /// The label, read from the leaf itself when it holds it.
-    fn label(&self) -> &str {
+    pub(crate) fn label(&self) -> &str {
         match &self.quick {
             Some(q) => std::str::from_utf8(q.word()).unwrap_or(&self.label),
             None => &self.label,
@@ -468,7 +491,7 @@ impl Expr {
     }
 
     /// Whether evaluating the node only takes index lookups.
-    fn cheap(&self) -> bool {
+    pub(crate) fn cheap(&self) -> bool {
         match self {
             Expr::Leaf(leaf) => leaf.anchor.is_some(),
             Expr::Not(child) => child.cheap(),
@@ -518,7 +541,7 @@ impl Expr {
 
     /// Appends the labels of the positive leaves that contributed to a match, in query order.
     /// Must only be called on a node that evaluated to true.
-    pub(crate) fn collect_terms(&self, doc: &Texts, out: &mut Vec<String>) {
+    pub(crate) fn collect_terms<'a>(&'a self, doc: &Texts, out: &mut Vec<&'a str>) {
         match self {
             Expr::And(children) => {
                 for c in children {
@@ -545,7 +568,7 @@ impl Expr {
     }
 
     /// Reports the leaves under a matching NEAR that occur in the field value where it matched.
-    fn collect_near_leaves(&self, doc: &Texts, field: usize, out: &mut Vec<String>) {
+    fn collect_near_leaves<'a>(&'a self, doc: &Texts, field: usize, out: &mut Vec<&'a str>) {
         match self {
             Expr::Leaf(leaf) => {
                 if leaf.found_in(doc, field) {
@@ -562,9 +585,10 @@ impl Expr {
     }
 }
 
-fn push_label(out: &mut Vec<String>, label: &str) {
-    if !out.iter().any(|l| l == label) {
-        out.push(label.to_owned());
+/// Appends a label unless it is already listed.
+pub(crate) fn push_label<'a>(out: &mut Vec<&'a str>, label: &'a str) {
+    if !out.contains(&label) {
+        out.push(label);
     }
 }
 

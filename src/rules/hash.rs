@@ -5,7 +5,7 @@
 //! only ever used to find candidates: every hit is confirmed against the real words, so a
 //! collision can cost time but never change a result.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Namespaces for the keys of the indexes; a key is the hash of a string under one of these.
@@ -99,12 +99,108 @@ impl Hasher for PassThrough {
     }
 }
 
-pub(crate) type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+/// End marker of linked lists of ids, and "no value" in a [`KeyTable`] slot.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// One slot of a [`KeyTable`]; a slot whose two values are both NONE is free.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot {
+    pub(crate) key: u64,
+    pub(crate) a: u32,
+    pub(crate) b: u32,
+}
+
+const FREE: Slot = Slot { key: 0, a: NONE, b: NONE };
+
+/// An open-addressing (linear probing) hash table from well-mixed 64-bit keys to two `u32`
+/// values, with each key and its values in one 16-byte slot so that a lookup usually reads a
+/// single cache line.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyTable {
+    slots: Vec<Slot>,
+    len: usize,
+}
+
+impl KeyTable {
+    /// A table that takes `n` keys before it first grows.
+    pub(crate) fn with_capacity(n: usize) -> KeyTable {
+        KeyTable { slots: vec![FREE; (2 * n).next_power_of_two().max(16)], len: 0 }
+    }
+
+    pub(crate) fn get(&self, key: u64) -> Option<&Slot> {
+        let mask = self.slots.len() - 1;
+        let mut i = key as usize & mask;
+        loop {
+            let s = &self.slots[i];
+            if s.a == NONE && s.b == NONE {
+                return None;
+            }
+            if s.key == key {
+                return Some(s);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The slot of a key, claimed when the key is new; the caller must then set a value.
+    pub(crate) fn slot(&mut self, key: u64) -> &mut Slot {
+        // At most half full: linear probing degrades fast beyond that, most of all for the
+        // keys that are absent, which is what most lookups by rules are.
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = key as usize & mask;
+        loop {
+            let s = self.slots[i];
+            if s.a == NONE && s.b == NONE {
+                self.len += 1;
+                self.slots[i].key = key;
+                return &mut self.slots[i];
+            }
+            if s.key == key {
+                return &mut self.slots[i];
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let bigger = vec![FREE; self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, bigger);
+        let mask = self.slots.len() - 1;
+        for s in old {
+            if s.a != NONE || s.b != NONE {
+                let mut i = s.key as usize & mask;
+                while self.slots[i].a != NONE || self.slots[i].b != NONE {
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = s;
+            }
+        }
+    }
+}
+
 pub(crate) type KeySet = HashSet<u64, BuildHasherDefault<PassThrough>>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_table_grows_and_finds_everything() {
+        let mut t = KeyTable::with_capacity(1);
+        for k in 0..1000u64 {
+            // Clustered keys make long probe runs.
+            t.slot(k * 64).a = k as u32;
+        }
+        for k in 0..1000u64 {
+            assert_eq!(t.get(k * 64).map(|s| s.a), Some(k as u32));
+            assert!(t.get(k * 64 + 1).is_none());
+        }
+        t.slot(5 * 64).b = 7;
+        assert_eq!(t.get(5 * 64).map(|s| (s.a, s.b)), Some((5, 7)));
+    }
 
     #[test]
     fn hashes_depend_on_every_byte_and_the_seed() {

@@ -12,21 +12,31 @@
 //! extra candidates, never lose a match: `RuleSet::matches` returns exactly what calling
 //! `Rule::matches` on every rule would.
 
-use super::eval::{Expr, Leaf, LeafKind, Pat};
-use super::hash::{hash_str, KeyMap, SEED_PREFIX, SEED_STEM, SEED_SUFFIX};
-use super::stem::Stemmer;
-use super::{Document, Match, Rule};
+use std::cell::RefCell;
 
-/// Per-thread working memory of [`RuleSet::candidates`]: how many clauses of each rule were
-/// hit (all zero between calls), and which rules were touched.
+use super::eval::{Expr, Leaf, LeafKind, Pat, Texts};
+use super::hash::{hash_str, KeyTable, SEED_PREFIX, SEED_STEM, SEED_SUFFIX};
+use super::prog::{Builder, Cx, Program};
+use super::stem::Stemmer;
+use super::{Document, Match, Rule, Terms};
+
+/// Per-thread working memory of [`RuleSet::matches`]: which clauses of each rule were hit
+/// and the scopes of each term (all zero between calls), which rules and terms were touched,
+/// and the candidates.
 #[derive(Default)]
 struct Scratch {
     state: Vec<u8>,
     touched: Vec<u32>,
+    scopes: Vec<u16>,
+    touched_terms: Vec<u32>,
+    /// One bit per rule, set for the candidates (all zero between calls), so that they come
+    /// out in set order without sorting.
+    chosen: Vec<u64>,
+    candidates: Vec<u32>,
 }
 
 thread_local! {
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// At most this many clauses are kept per rule; each further one filters less than the last.
@@ -184,14 +194,25 @@ fn leaf_clauses(leaf: &Leaf) -> Vec<Clause> {
     out
 }
 
-/// Postings of one class of keys: key → the (rule, clause) pairs that contain it.
-#[derive(Debug, Default)]
+/// Marks an entry of the word postings that names a term of the program, not a rule.
+const TERM: u32 = 1 << 31;
+
+/// Rules are numbered below this, so that a posting fits in a `u32` under `TERM`.
+const MAX_RULES: usize = 1 << 26;
+
+/// The posting of clause `clause` of rule `rule`, whose clauses together form the bit mask
+/// `full`: `rule << 5 | full << 2 | clause`, so that checking a rule needs no other memory.
+fn posting(rule: usize, full: u8, clause: usize) -> u32 {
+    (rule as u32) << 5 | u32::from(full) << 2 | clause as u32
+}
+
+/// Postings of one class of keys: key → the postings that contain it.
+#[derive(Debug)]
 struct Postings {
-    /// Key → range in `list`.
-    map: KeyMap<(u32, u32)>,
-    /// The same entries as `map`, for walking the rule side when it is the smaller one.
+    /// Key → range in `list`, as (start, length).
+    table: KeyTable,
+    /// The same entries as `table`, for walking the rule side when it is the smaller one.
     entries: Vec<(u64, u32, u32)>,
-    /// `rule << 2 | clause`.
     list: Vec<u32>,
 }
 
@@ -199,7 +220,9 @@ impl Postings {
     fn build(mut pairs: Vec<(u64, u32)>) -> Postings {
         pairs.sort_unstable();
         pairs.dedup();
-        let mut p = Postings::default();
+        let mut keys = pairs.iter().map(|p| p.0).collect::<Vec<_>>();
+        keys.dedup();
+        let mut p = Postings { table: KeyTable::with_capacity(keys.len()), entries: Vec::new(), list: Vec::new() };
         let mut i = 0;
         while i < pairs.len() {
             let key = pairs[i].0;
@@ -209,7 +232,8 @@ impl Postings {
                 i += 1;
             }
             let len = p.list.len() as u32 - start;
-            p.map.insert(key, (start, len));
+            let slot = p.table.slot(key);
+            (slot.a, slot.b) = (start, len);
             p.entries.push((key, start, len));
         }
         p
@@ -217,6 +241,14 @@ impl Postings {
 
     fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The postings of a key; empty when it has none.
+    fn get(&self, key: u64) -> &[u32] {
+        match self.table.get(key) {
+            Some(s) => &self.list[s.a as usize..(s.a + s.b) as usize],
+            None => &[],
+        }
     }
 
     /// Calls `hit` with every posting whose key the document has, walking whichever side
@@ -232,21 +264,14 @@ impl Postings {
         if self.is_empty() {
             return;
         }
-        let mut each = |start: u32, len: u32| {
-            for &p in &self.list[start as usize..(start + len) as usize] {
-                hit(p);
-            }
-        };
         if count <= self.entries.len() {
             for key in doc_keys {
-                if let Some(&(start, len)) = self.map.get(&key) {
-                    each(start, len);
-                }
+                self.get(key).iter().for_each(|&p| hit(p));
             }
         } else {
             for &(key, start, len) in &self.entries {
                 if doc_has(key) {
-                    each(start, len);
+                    self.list[start as usize..(start + len) as usize].iter().for_each(|&p| hit(p));
                 }
             }
         }
@@ -279,10 +304,11 @@ impl Postings {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<(String, Rule)>,
-    /// Per rule, the bit mask of all its clauses; 0 for a rule that is always evaluated.
-    full: Vec<u8>,
+    /// Every rule compiled into one flat program.
+    prog: Program,
     /// Rules without clauses, in set order.
     always: Vec<u32>,
+    /// Word keys → postings of rules, and of the program's terms (marked with `TERM`).
     word_postings: Postings,
     prefix_postings: Postings,
     suffix_postings: Postings,
@@ -292,12 +318,13 @@ pub struct RuleSet {
 impl RuleSet {
     /// Compiles the presearcher index over a list of named rules.
     pub fn new(rules: Vec<(String, Rule)>) -> RuleSet {
-        assert!(rules.len() < (u32::MAX >> 2) as usize, "too many rules in one set");
-        let mut full = Vec::with_capacity(rules.len());
+        assert!(rules.len() < MAX_RULES, "too many rules in one set");
         let mut always = Vec::new();
+        let mut builder = Builder::default();
         let (mut word_pairs, mut prefix_pairs, mut suffix_pairs) = (Vec::new(), Vec::new(), Vec::new());
         let mut stem_pairs = [Vec::new(), Vec::new()];
         for (r, (_, rule)) in rules.iter().enumerate() {
+            builder.add_rule(&rule.expr);
             let mut cl = clauses(&rule.expr);
             // Stem keys make every document stem all its words, so they are only used by
             // rules that require nothing else.
@@ -308,9 +335,9 @@ impl RuleSet {
             if cl.is_empty() {
                 always.push(r as u32);
             }
-            full.push(((1u16 << cl.len()) - 1) as u8);
+            let full = ((1u16 << cl.len()) - 1) as u8;
             for (c, clause) in cl.iter().enumerate() {
-                let posting = (r as u32) << 2 | c as u32;
+                let posting = posting(r, full, c);
                 for key in &clause.keys {
                     match *key {
                         Key::Word(k) => word_pairs.push((k, posting)),
@@ -321,10 +348,12 @@ impl RuleSet {
                 }
             }
         }
+        let prog = builder.finish();
+        word_pairs.extend(prog.terms().iter().map(|&(id, key)| (key, TERM | id)));
         let [id, en] = stem_pairs;
         RuleSet {
             rules,
-            full,
+            prog,
             always,
             word_postings: Postings::build(word_pairs),
             prefix_postings: Postings::build(prefix_pairs),
@@ -353,73 +382,146 @@ impl RuleSet {
         self.always.len()
     }
 
-    /// Indices of the rules that may match: those whose every clause a document key hit,
-    /// plus those that are always evaluated, in set order.
+    /// Fills `scratch.candidates` with the indices of the rules that may match, in set order:
+    /// those whose every clause a document key hit, plus those that are always evaluated.
+    /// Fills `scratch.scopes` with the scopes of the terms, listing them in `touched_terms`.
+    fn candidates_into(&self, d: &Texts, scratch: &mut Scratch) {
+        let Scratch { state, touched, scopes, touched_terms, chosen, candidates: out } = scratch;
+        // The per-rule and per-term state is kept between calls and only its touched entries
+        // are cleared, so a call costs what it hits, not what the set holds.
+        if state.len() < self.rules.len() {
+            state.resize(self.rules.len(), 0);
+        }
+        if scopes.len() < self.prog.labels().len() {
+            scopes.resize(self.prog.labels().len(), 0);
+        }
+        // Normally empty; not if an earlier call on this thread was unwound half-way.
+        for r in touched.drain(..) {
+            state[r as usize] = 0;
+        }
+        for t in touched_terms.drain(..) {
+            scopes[t as usize] = 0;
+        }
+        let chunks = self.rules.len().div_ceil(64);
+        if chosen.len() < chunks {
+            chosen.resize(chunks, 0);
+        }
+        // Normally all zero already, as reading the candidates clears them.
+        chosen.fill(0);
+        for &r in &self.always {
+            chosen[r as usize / 64] |= 1 << (r % 64);
+        }
+        let mut hit = |posting: u32| {
+            let r = (posting >> 5) as usize;
+            let full = (posting >> 2 & 7) as u8;
+            let s = &mut state[r];
+            if *s == 0 {
+                touched.push(r as u32);
+            }
+            if *s != full {
+                *s |= 1 << (posting & 3);
+                if *s == full {
+                    chosen[r / 64] |= 1 << (r % 64);
+                }
+            }
+        };
+        let prog = &self.prog;
+        let mut term = |t: u32, id: u32| {
+            let bits = prog.term_bits(t, d.folded(id), d.scopes(id));
+            let s = &mut scopes[t as usize];
+            if *s == 0 && bits != 0 {
+                touched_terms.push(t);
+            }
+            *s |= bits;
+        };
+        let words = &self.word_postings;
+        if d.distinct_len() + d.clitic_words().len() <= words.entries.len() {
+            // Each distinct word under its own key, then each word with a clitic under the key
+            // of its base: together the words `visit_key` would report for each key.
+            let by_key = (0..d.distinct_len() as u32).map(|id| (d.key(id), id));
+            for (key, id) in by_key.chain(d.clitic_words().iter().copied()) {
+                for &p in words.get(key) {
+                    if p & TERM != 0 {
+                        term(p & !TERM, id);
+                    } else {
+                        hit(p);
+                    }
+                }
+            }
+        } else {
+            for &(key, start, len) in &words.entries {
+                let list = &words.list[start as usize..(start + len) as usize];
+                // Terms sort after rules.
+                let split = list.partition_point(|&p| p & TERM == 0);
+                let present = if split < list.len() {
+                    d.visit_key(key, |id| list[split..].iter().for_each(|&p| term(p & !TERM, id)))
+                } else {
+                    d.has_word_key(key)
+                };
+                if present {
+                    list[..split].iter().for_each(|&p| hit(p));
+                }
+            }
+        }
+        let prefixes = d.prefix_keys();
+        self.prefix_postings.probe(prefixes.len(), prefixes.iter().copied(), |k| d.has_prefix_key(k), &mut hit);
+        if !self.suffix_postings.is_empty() {
+            let suffixes = d.suffix_keys();
+            self.suffix_postings.probe(suffixes.len(), suffixes.iter().copied(), |k| suffixes.contains(&k), &mut hit);
+        }
+        for (i, postings) in self.stem_postings.iter().enumerate() {
+            if !postings.is_empty() {
+                let stems = d.stem_keys(STEMMERS[i]);
+                postings.probe(stems.len(), stems.iter().copied(), |k| stems.contains(&k), &mut hit);
+            }
+        }
+        for r in touched.drain(..) {
+            state[r as usize] = 0;
+        }
+        out.clear();
+        for (w, bits) in chosen[..chunks].iter_mut().enumerate() {
+            while *bits != 0 {
+                out.push((w * 64) as u32 + bits.trailing_zeros());
+                *bits &= *bits - 1;
+            }
+        }
+    }
+
+    /// Indices of the rules that may match, in set order.
+    #[cfg(test)]
     fn candidates(&self, doc: &Document) -> Vec<u32> {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            let Scratch { state, touched } = &mut *scratch;
-            // The per-rule state is kept between calls and only its touched entries are
-            // cleared, so a call costs what it hits, not what the set holds.
-            if state.len() < self.rules.len() {
-                state.resize(self.rules.len(), 0);
-            }
-            // Normally empty; not if an earlier call on this thread was unwound half-way.
-            for r in touched.drain(..) {
-                state[r as usize] = 0;
-            }
-            let mut out = self.always.clone();
-            let full = &self.full;
-            let mut hit = |posting: u32| {
-                let r = (posting >> 2) as usize;
-                let s = &mut state[r];
-                if *s == 0 {
-                    touched.push(r as u32);
-                }
-                if *s != full[r] {
-                    *s |= 1 << (posting & 3);
-                    if *s == full[r] {
-                        out.push(r as u32);
-                    }
-                }
-            };
-            let d = &doc.texts;
-            self.word_postings.probe(d.word_key_count(), d.word_keys(), |k| d.has_word_key(k), &mut hit);
-            let prefixes = d.prefix_keys();
-            self.prefix_postings.probe(prefixes.len(), prefixes.iter().copied(), |k| d.has_prefix_key(k), &mut hit);
-            if !self.suffix_postings.is_empty() {
-                let suffixes = d.suffix_keys();
-                self.suffix_postings.probe(
-                    suffixes.len(),
-                    suffixes.iter().copied(),
-                    |k| suffixes.contains(&k),
-                    &mut hit,
-                );
-            }
-            for (i, postings) in self.stem_postings.iter().enumerate() {
-                if !postings.is_empty() {
-                    let stems = d.stem_keys(STEMMERS[i]);
-                    postings.probe(stems.len(), stems.iter().copied(), |k| stems.contains(&k), &mut hit);
-                }
-            }
-            for r in touched.drain(..) {
-                state[r as usize] = 0;
-            }
-            out.sort_unstable();
-            out
+            self.candidates_into(&doc.texts, &mut scratch);
+            scratch.candidates.clone()
         })
     }
 
     /// Every rule that matches the document, as (index into the set, match), in set order.
     /// Equal to calling [`Rule::matches`] on each rule, only faster.
     pub fn matches(&self, doc: &Document) -> Vec<(usize, Match)> {
-        self.candidates(doc)
-            .into_iter()
-            .filter_map(|r| {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let scratch = &mut *scratch;
+            self.candidates_into(&doc.texts, scratch);
+            std::hint::black_box(self.prog.warm(&scratch.candidates));
+            let cx = Cx { doc: &doc.texts, scopes: &scratch.scopes };
+            // Most candidates match, so this is rarely much too big and never grows.
+            let mut out = Vec::with_capacity(scratch.candidates.len());
+            let mut labels = Vec::new();
+            for &r in &scratch.candidates {
                 let r = r as usize;
-                self.rules[r].1.matches(doc).map(|m| (r, m))
-            })
-            .collect()
+                if self.prog.eval_rule(r, &cx) {
+                    labels.clear();
+                    self.prog.collect_rule(r, &cx, &mut labels);
+                    out.push((r, Match { terms: Terms::shared(self.prog.labels(), &labels) }));
+                }
+            }
+            for t in scratch.touched_terms.drain(..) {
+                scratch.scopes[t as usize] = 0;
+            }
+            out
+        })
     }
 }
 
@@ -457,6 +559,111 @@ mod tests {
         assert_eq!(n("yang"), 1);
         assert_eq!(n("yang dan"), 2);
         assert_eq!(n("~senjata"), 1);
+    }
+
+    fn fields_doc(title: &str, content: &str) -> Document {
+        Document::new(&crate::rules::DocFields {
+            title,
+            summary: "",
+            content,
+            authors: &[],
+            categories: &["Senjata".to_owned()],
+            link: "https://berita.example/rudal-korea",
+            feed: "Kompas",
+        })
+    }
+
+    /// Rules that exercise every kind of program node and term scope.
+    const QUERIES: &[&str] = &[
+        "senjata",
+        "title:senjata",
+        "content:senjata OR category:rudal",
+        "=Senjata",
+        "rusia -korea",
+        "NOT (rudal OR roket)",
+        "\"korea utara\" rusia",
+        "rusia NEAR/2 senjata",
+        "(rusia OR korea) ONEAR/3 (senjata OR rudal)",
+        "senj* AND korea",
+        "~beli korea",
+        "/ru[a-z]+/ AND korea",
+        "link:rudal feed:kompas",
+        "a b c d e f g h",
+        "korea utara rusia senjata rudal roket beli pyongyang moskow",
+        "pyongyang OR moskow OR senjata OR rudal OR roket OR rusia OR korea OR utara",
+    ];
+
+    fn docs() -> Vec<Document> {
+        vec![
+            fields_doc("Korea Utara uji senjata", "Rusia membeli senjatanya, rudal dan roket dari Pyongyang."),
+            fields_doc("Rusia", "senjata2 Korea-Utara; roketnya. Moskow pun diam. A b c d e f g h"),
+            fields_doc("", "Senjata SENJATA senjata"),
+            fields_doc("Rudallah", ""),
+            // Many words, so that small sets walk their own keys rather than the document's.
+            fields_doc(
+                "Korea Utara: senjata",
+                &format!("Rusia membeli rudal. {}", (0..200).map(|i| format!("isi{i}")).collect::<Vec<_>>().join(" ")),
+            ),
+            Document::from_text(""),
+        ]
+    }
+
+    /// The rule set must agree with evaluating each rule, whichever language the rules use,
+    /// and whether the word index is walked from the document's side (a big set) or from the
+    /// set's side (a small one).
+    #[test]
+    fn program_agrees_with_each_rule_on_both_walks() {
+        for lang in [Some("id"), None] {
+            let opts = RuleOptions { lang: lang.map(str::to_owned) };
+            let parse = |q: &str| Rule::parse(q, &opts).unwrap();
+            let small = RuleSet::new(QUERIES.iter().map(|q| (q.to_string(), parse(q))).collect());
+            // Padding with rules on other words makes the set's keys outnumber the document's.
+            let mut padded: Vec<(String, Rule)> = QUERIES.iter().map(|q| (q.to_string(), parse(q))).collect();
+            padded.extend((0..3000).map(|i| (format!("w{i}"), parse(&format!("kata{i} OR lain{i}")))));
+            let big = RuleSet::new(padded);
+            assert!(big.word_postings.entries.len() > 1000 && small.word_postings.entries.len() < 100);
+            for d in docs() {
+                let expected: Vec<(usize, Match)> =
+                    QUERIES.iter().enumerate().filter_map(|(i, q)| parse(q).matches(&d).map(|m| (i, m))).collect();
+                assert_eq!(small.matches(&d), expected, "small set, lang {lang:?}");
+                for (i, q) in QUERIES.iter().enumerate() {
+                    let one = RuleSet::new(vec![(q.to_string(), parse(q))]);
+                    let alone: Vec<Match> = expected.iter().filter(|(j, _)| *j == i).map(|(_, m)| m.clone()).collect();
+                    let got: Vec<Match> = one.matches(&d).into_iter().map(|(_, m)| m).collect();
+                    assert_eq!(got, alone, "{q} alone, lang {lang:?}");
+                }
+                assert_eq!(big.matches(&d), expected, "big set, lang {lang:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn terms_share_labels_and_compare_as_strings() {
+        let set = RuleSet::new(vec![
+            ("a".to_owned(), rule("korea utara rusia senjata rudal roket beli pyongyang moskow")),
+            ("b".to_owned(), rule("\"korea utara\" OR senjata")),
+        ]);
+        let d = fields_doc("Korea Utara", "Rusia membeli senjata, rudal dan roket dari Pyongyang ke Moskow; beli");
+        let hits = set.matches(&d);
+        assert_eq!(hits.len(), 2);
+        // More terms than fit inline fall back to owned strings.
+        let many = &hits[0].1.terms;
+        assert_eq!(many.len(), 9);
+        assert_eq!(*many, ["korea", "utara", "rusia", "senjata", "rudal", "roket", "beli", "pyongyang", "moskow"]);
+        let few = &hits[1].1.terms;
+        assert_eq!(*few, ["korea utara", "senjata"]);
+        assert_eq!(*few, vec!["korea utara".to_owned(), "senjata".to_owned()]);
+        assert_eq!(few.get(1), Some("senjata"));
+        assert_eq!(few.get(2), None);
+        assert_eq!(few.join(", "), "korea utara, senjata");
+        assert_eq!(few.iter().len(), 2);
+        assert_eq!(few.into_iter().collect::<Vec<_>>(), ["korea utara", "senjata"]);
+        assert_eq!(format!("{few:?}"), r#"["korea utara", "senjata"]"#);
+        let owned = Terms::from(few.to_vec());
+        assert_eq!(owned, *few);
+        assert_eq!(Vec::<String>::from(few.clone()), few.to_vec());
+        assert_ne!(owned, *many);
+        assert!(!few.is_empty());
     }
 
     #[test]

@@ -275,7 +275,7 @@ const MAX_OK: usize = 63;
 
 fn terms(query: &str, lang: Option<&str>, d: Doc) -> Option<Vec<String>> {
     let rule = Rule::parse(query, &opts(lang)).unwrap_or_else(|e| panic!("{query:?}: {e:?}"));
-    rule.matches(&doc(d)).map(|m| m.terms)
+    rule.matches(&doc(d)).map(|m| m.terms.to_vec())
 }
 
 /// Query, language, document, and the expected `Match.terms` (None for no match).

@@ -1,0 +1,353 @@
+//! The rules of a [`super::RuleSet`] compiled into one flat program.
+//!
+//! A rule set evaluates a few hundred candidate rules per document, each read from a cold
+//! cache, so the rule trees of [`Expr`] with their nested vectors, boxes and strings cost a
+//! cache miss per node. Here every rule becomes a run of small fixed-size nodes in one array,
+//! in pre-order: a node's children follow it, and each node records where its subtree ends.
+//!
+//! The commonest leaf, a single folded word, does not look at the document at all: every such
+//! word of every rule is a *term* of one dictionary, and before evaluating anything the rule
+//! set records, per term, the scopes of the document words that equal it and of those that
+//! are it plus a clitic (see [`TermScopes`]). Other leaves and NEAR groups keep their tree
+//! form and are evaluated as in [`Expr::eval`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::eval::{folded_matches, Expr, Leaf, Texts};
+use super::hash::{hash_str, SEED_WORD};
+
+/// What a node does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    And,
+    Or,
+    Not,
+    /// A single folded word: `arg` is its term, which is also its label.
+    Term,
+    /// Any other leaf: `arg` indexes `Program::leaves`, whose label is `label`.
+    Leaf,
+    /// A NEAR group: `arg` indexes `Program::nears`.
+    Near,
+}
+
+/// One node of the program.
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    /// Index one past the last node of this node's subtree; its children start right after it.
+    end: u32,
+    arg: u32,
+    /// For a leaf other than a term, its label.
+    label: u32,
+    op: Op,
+    /// For a term, the scope mask of its leaf.
+    scope: u8,
+    /// For a term, whether Indonesian clitics may follow the word.
+    clitics: bool,
+    /// Whether evaluating the node only takes index lookups ([`Expr::cheap`]).
+    cheap: bool,
+}
+
+/// The distinct labels of the leaves of a rule set, by id: what [`super::Match`] reports.
+#[derive(Debug, Default)]
+pub(crate) struct Labels {
+    arena: String,
+    spans: Vec<(u32, u32)>,
+}
+
+impl Labels {
+    /// The label with an id.
+    pub(crate) fn get(&self, id: u32) -> &str {
+        let (start, end) = self.spans[id as usize];
+        &self.arena[start as usize..end as usize]
+    }
+
+    /// Number of labels.
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+}
+
+/// Per label that is a term (see [`Program::terms`]), the scopes of the document words equal to it (low byte) and of those that are
+/// it plus a clitic (high byte); zero for a term the document does not have.
+pub(crate) type TermScopes = [u16];
+
+/// All rules of a set as one program.
+#[derive(Debug, Default)]
+pub(crate) struct Program {
+    nodes: Vec<Node>,
+    /// Per rule, the index of its root node.
+    roots: Vec<u32>,
+    /// Labels of all leaves; the terms are the labels of single-word leaves.
+    labels: Arc<Labels>,
+    /// (label, word-index key) of every term.
+    terms: Vec<(u32, u64)>,
+    /// Label text → id.
+    by_text: HashMap<Box<str>, u32>,
+    leaves: Vec<Leaf>,
+    nears: Vec<Expr>,
+}
+
+/// Builds a [`Program`], interning labels.
+#[derive(Default)]
+pub(crate) struct Builder {
+    prog: Program,
+    labels: Labels,
+    is_term: Vec<bool>,
+}
+
+impl Builder {
+    /// Appends a rule; rules must be added in set order.
+    pub(crate) fn add_rule(&mut self, expr: &Expr) {
+        let root = self.prog.nodes.len() as u32;
+        self.prog.roots.push(root);
+        self.compile(expr);
+    }
+
+    /// The id of a label, added when new.
+    fn label(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.prog.by_text.get(text) {
+            return id;
+        }
+        let id = self.labels.spans.len() as u32;
+        let start = self.labels.arena.len() as u32;
+        self.labels.arena.push_str(text);
+        self.labels.spans.push((start, self.labels.arena.len() as u32));
+        self.is_term.push(false);
+        self.prog.by_text.insert(text.into(), id);
+        id
+    }
+
+    /// The term of a folded word (its label), added when new.
+    fn term(&mut self, word: &str) -> u32 {
+        let id = self.label(word);
+        if !self.is_term[id as usize] {
+            self.is_term[id as usize] = true;
+            self.prog.terms.push((id, hash_str(SEED_WORD, word)));
+        }
+        id
+    }
+
+    /// Gives every leaf under a NEAR group its label, which the group may report.
+    fn near_labels(&mut self, expr: &Expr) {
+        match expr {
+            Expr::Leaf(leaf) => {
+                self.label(leaf.label());
+            }
+            Expr::Near { left, right, .. } => {
+                self.near_labels(left);
+                self.near_labels(right);
+            }
+            Expr::And(children) | Expr::Or(children) => children.iter().for_each(|c| self.near_labels(c)),
+            Expr::Not(child) => self.near_labels(child),
+        }
+    }
+
+    fn compile(&mut self, expr: &Expr) {
+        let at = self.prog.nodes.len();
+        let mut node = Node { end: 0, arg: 0, label: 0, op: Op::And, scope: 0, clitics: false, cheap: expr.cheap() };
+        self.prog.nodes.push(node);
+        match expr {
+            Expr::And(children) | Expr::Or(children) => {
+                node.op = if matches!(expr, Expr::And(_)) { Op::And } else { Op::Or };
+                for c in children {
+                    self.compile(c);
+                }
+            }
+            Expr::Not(child) => {
+                node.op = Op::Not;
+                self.compile(child);
+            }
+            Expr::Near { .. } => {
+                node.op = Op::Near;
+                self.near_labels(expr);
+                node.arg = self.prog.nears.len() as u32;
+                self.prog.nears.push(expr.clone());
+            }
+            Expr::Leaf(leaf) => match leaf.single_word() {
+                Some((word, clitics)) => {
+                    node.op = Op::Term;
+                    node.arg = self.term(word);
+                    node.scope = leaf.scope.bits();
+                    node.clitics = clitics;
+                }
+                None => {
+                    node.op = Op::Leaf;
+                    node.label = self.label(leaf.label());
+                    node.arg = self.prog.leaves.len() as u32;
+                    self.prog.leaves.push(leaf.clone());
+                }
+            },
+        }
+        node.end = self.prog.nodes.len() as u32;
+        self.prog.nodes[at] = node;
+    }
+
+    /// The finished program.
+    pub(crate) fn finish(mut self) -> Program {
+        self.prog.labels = Arc::new(self.labels);
+        self.prog
+    }
+}
+
+/// A document being evaluated, with the scopes of its terms.
+pub(crate) struct Cx<'d> {
+    pub(crate) doc: &'d Texts,
+    pub(crate) scopes: &'d TermScopes,
+}
+
+impl Program {
+    /// (label, word-index key) of every term.
+    pub(crate) fn terms(&self) -> &[(u32, u64)] {
+        &self.terms
+    }
+
+    /// The labels, shared with the matches that report them.
+    pub(crate) fn labels(&self) -> &Arc<Labels> {
+        &self.labels
+    }
+
+    /// The word of a term.
+    fn word(&self, t: u32) -> &str {
+        self.labels.get(t)
+    }
+
+    /// The scope bits that a document word adds to a term it is filed under (see
+    /// [`TermScopes`]), or 0 when it matches the term neither way.
+    pub(crate) fn term_bits(&self, t: u32, folded: &str, scopes: u8) -> u16 {
+        let word = self.word(t);
+        if folded == word {
+            u16::from(scopes)
+        } else if folded_matches(folded.as_bytes(), word.as_bytes(), true) {
+            u16::from(scopes) << 8
+        } else {
+            0
+        }
+    }
+
+    /// Reads the root node of each rule, and returns something of them to pass to
+    /// [`std::hint::black_box`]. The reads do not depend on each other, so the processor
+    /// overlaps their cache misses instead of meeting them one by one during evaluation.
+    pub(crate) fn warm(&self, rules: &[u32]) -> u32 {
+        rules.iter().fold(0, |acc, &r| acc ^ self.nodes[self.roots[r as usize] as usize].end)
+    }
+
+    /// Whether rule `r` matches.
+    pub(crate) fn eval_rule(&self, r: usize, cx: &Cx<'_>) -> bool {
+        self.eval(self.roots[r] as usize, cx)
+    }
+
+    /// The ids of the labels of rule `r` that contributed to its match, as
+    /// [`Expr::collect_terms`] lists them. Must only be called when the rule matched.
+    pub(crate) fn collect_rule(&self, r: usize, cx: &Cx<'_>, out: &mut Vec<u32>) {
+        self.collect(self.roots[r] as usize, cx, out);
+    }
+
+    fn eval(&self, i: usize, cx: &Cx<'_>) -> bool {
+        let n = self.nodes[i];
+        let end = n.end as usize;
+        match n.op {
+            Op::Term => term(n, cx),
+            // Indexed lookups go first, so that scans and regexes only run when still needed.
+            Op::And => {
+                let mut rest = false;
+                let mut c = i + 1;
+                while c < end {
+                    let m = self.nodes[c];
+                    if !m.cheap {
+                        rest = true;
+                    } else if !self.child(c, m, cx) {
+                        return false;
+                    }
+                    c = m.end as usize;
+                }
+                c = i + 1;
+                while rest && c < end {
+                    let m = self.nodes[c];
+                    if !m.cheap && !self.eval(c, cx) {
+                        return false;
+                    }
+                    c = m.end as usize;
+                }
+                true
+            }
+            Op::Or => {
+                let mut c = i + 1;
+                while c < end {
+                    let m = self.nodes[c];
+                    if self.child(c, m, cx) {
+                        return true;
+                    }
+                    c = m.end as usize;
+                }
+                false
+            }
+            Op::Not => !self.eval(i + 1, cx),
+            Op::Leaf => self.leaves[n.arg as usize].found(cx.doc),
+            Op::Near => self.nears[n.arg as usize].eval(cx.doc),
+        }
+    }
+
+    /// Evaluates child `c`, whose node is `m`, deciding terms in place.
+    #[inline(always)]
+    fn child(&self, c: usize, m: Node, cx: &Cx<'_>) -> bool {
+        if m.op == Op::Term {
+            term(m, cx)
+        } else {
+            self.eval(c, cx)
+        }
+    }
+
+    fn collect(&self, i: usize, cx: &Cx<'_>, out: &mut Vec<u32>) {
+        let n = self.nodes[i];
+        match n.op {
+            Op::Term => push_id(out, n.arg),
+            Op::And => self.children(i).for_each(|c| self.collect(c, cx, out)),
+            Op::Or => {
+                for c in self.children(i) {
+                    if self.child(c, self.nodes[c], cx) {
+                        self.collect(c, cx, out);
+                    }
+                }
+            }
+            Op::Not => {}
+            Op::Leaf => push_id(out, n.label),
+            Op::Near => {
+                let mut texts = Vec::new();
+                self.nears[n.arg as usize].collect_terms(cx.doc, &mut texts);
+                // Every leaf label under the group was interned when it was compiled.
+                texts.iter().filter_map(|t| self.by_text.get(*t)).for_each(|&id| push_id(out, id));
+            }
+        }
+    }
+
+    /// The indices of the children of node `i`.
+    fn children(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        let end = self.nodes[i].end as usize;
+        let mut c = i + 1;
+        std::iter::from_fn(move || {
+            (c < end).then(|| {
+                let this = c;
+                c = self.nodes[c].end as usize;
+                this
+            })
+        })
+    }
+}
+
+/// Appends a label id unless it is already listed; labels are interned, so equal ids mean
+/// equal labels.
+fn push_id(out: &mut Vec<u32>, id: u32) {
+    if !out.contains(&id) {
+        out.push(id);
+    }
+}
+
+/// Whether a term node matches: the document has its word, or with `clitics` the word plus a
+/// clitic, in a field value of the node's scope.
+#[inline(always)]
+fn term(n: Node, cx: &Cx<'_>) -> bool {
+    let s = cx.scopes[n.arg as usize];
+    let s = if n.clitics { s | s >> 8 } else { s };
+    s as u8 & n.scope != 0
+}
