@@ -129,9 +129,9 @@ fn builder(timeout: Duration) -> reqwest::ClientBuilder {
         .timeout(timeout)
         // Redirects are followed by hand so that permanent moves can be recorded.
         .redirect(reqwest::redirect::Policy::none())
-        // Feeds are polled minutes apart: an idle connection (and its buffers) is rarely reused.
+        // Feeds are polled minutes apart: an idle connection (and its buffers) is kept only
+        // for the polls of one burst.
         .pool_idle_timeout(Duration::from_secs(20))
-        .pool_max_idle_per_host(4)
 }
 
 impl Fetcher {
