@@ -67,18 +67,8 @@ type Workers = JoinSet<(String, Result<Tally, deliver::DeliverError>)>;
 
 /// Spawn one delivery worker per configured sink.
 fn spawn_workers(poller: &Poller, config: &Config, mode: Mode, cancel: &CancellationToken) -> Workers {
-    spawn_workers_for(poller, config.sinks.iter(), mode, cancel)
-}
-
-/// Spawn one delivery worker for each of `sinks`.
-fn spawn_workers_for<'a>(
-    poller: &Poller,
-    sinks: impl Iterator<Item = &'a config::Sink>,
-    mode: Mode,
-    cancel: &CancellationToken,
-) -> Workers {
     let mut workers = JoinSet::new();
-    for sink in sinks {
+    for sink in &config.sinks {
         let sender = Sender::new(sink, poller.fetcher.client().clone());
         let (store, name, wake, cancel, metrics) = (
             poller.store.clone(),
@@ -379,29 +369,7 @@ pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
     let parts = start(config).await?;
     let mut report = OnceReport::default();
     let config = parts.poller.config();
-    // Network sinks deliver while feeds are still being polled; the console waits, so its
-    // output never runs through the progress bar.
-    let early = CancellationToken::new();
-    let mut early_workers = spawn_workers_for(
-        &parts.poller,
-        config.sinks.iter().filter(|s| !matches!(s.kind, config::SinkKind::Console)),
-        Mode::Forever,
-        &early,
-    );
-    let polled = scheduler::poll_all(&parts.poller, &config.feeds, Arc::clone(&parts.limits)).await;
-    // Each worker stops after its current send; what is left is drained below.
-    early.cancel();
-    while let Some(done) = early_workers.join_next().await {
-        match done {
-            Ok((_, Ok(t))) => {
-                report.delivered += t.delivered;
-                report.dead += t.dead;
-            }
-            Ok((sink, Err(e))) => return Err(anyhow::Error::new(e).context(format!("delivery to sink {sink} failed"))),
-            Err(e) => return Err(anyhow::anyhow!("delivery worker failed: {e}")),
-        }
-    }
-    for (name, outcome) in polled {
+    for (name, outcome) in scheduler::poll_all(&parts.poller, &config.feeds, Arc::clone(&parts.limits)).await {
         match outcome? {
             PollOutcome::Failed { .. } => report.feeds_failed.push(name),
             PollOutcome::NotModified { .. } => report.feeds_ok += 1,
