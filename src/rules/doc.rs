@@ -279,14 +279,16 @@ impl Texts {
         &self.arena[d.start as usize..d.end as usize]
     }
 
-    /// The word-index key of a distinct word.
-    pub(crate) fn key(&self, id: u32) -> u64 {
-        self.distinct[id as usize].key
+    /// The folded form of a distinct word as bytes, with the scopes it occurs in: one read of
+    /// the word's entry and no character-boundary checks.
+    pub(crate) fn folded_bytes_and_scopes(&self, id: u32) -> (&[u8], u8) {
+        let d = &self.distinct[id as usize];
+        (&self.arena.as_bytes()[d.start as usize..d.end as usize], d.scopes)
     }
 
-    /// The scopes of the field values a distinct word occurs in, as a bit mask.
-    pub(crate) fn scopes(&self, id: u32) -> u8 {
-        self.distinct[id as usize].scopes
+    /// The word-index keys of the distinct words, in id order.
+    pub(crate) fn distinct_keys(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
+        self.distinct.iter().map(|d| d.key)
     }
 
     /// (word key of the base, distinct word) for every distinct word that is a base plus an
@@ -486,7 +488,7 @@ impl Texts {
         }
         ids.sort_unstable();
         ids.dedup();
-        ids.retain(|&id| stemmer.candidates(self.folded(id)).iter().any(|s| candidates.contains(s)));
+        ids.retain(|&id| stemmer.shares_candidate(self.folded(id), candidates));
         ids
     }
 }

@@ -62,6 +62,12 @@ impl Labels {
         &self.arena[start as usize..end as usize]
     }
 
+    /// The label with an id, as bytes.
+    fn bytes(&self, id: u32) -> &[u8] {
+        let (start, end) = self.spans[id as usize];
+        &self.arena.as_bytes()[start as usize..end as usize]
+    }
+
     /// Number of labels.
     pub(crate) fn len(&self) -> usize {
         self.spans.len()
@@ -207,18 +213,13 @@ impl Program {
         &self.labels
     }
 
-    /// The word of a term.
-    fn word(&self, t: u32) -> &str {
-        self.labels.get(t)
-    }
-
     /// The scope bits that a document word adds to a term it is filed under (see
     /// [`TermScopes`]), or 0 when it matches the term neither way.
-    pub(crate) fn term_bits(&self, t: u32, folded: &str, scopes: u8) -> u16 {
-        let word = self.word(t);
+    pub(crate) fn term_bits(&self, t: u32, folded: &[u8], scopes: u8) -> u16 {
+        let word = self.labels.bytes(t);
         if folded == word {
             u16::from(scopes)
-        } else if folded_matches(folded.as_bytes(), word.as_bytes(), true) {
+        } else if folded_matches(folded, word, true) {
             u16::from(scopes) << 8
         } else {
             0
@@ -302,11 +303,12 @@ impl Program {
         let n = self.nodes[i];
         match n.op {
             Op::Term => push_id(out, n.arg),
-            Op::And => self.children(i).for_each(|c| self.collect(c, cx, out)),
+            Op::And => self.children(i).for_each(|c| self.collect_child(c, self.nodes[c], cx, out)),
             Op::Or => {
                 for c in self.children(i) {
-                    if self.child(c, self.nodes[c], cx) {
-                        self.collect(c, cx, out);
+                    let m = self.nodes[c];
+                    if self.child(c, m, cx) {
+                        self.collect_child(c, m, cx, out);
                     }
                 }
             }
@@ -318,6 +320,17 @@ impl Program {
                 // Every leaf label under the group was interned when it was compiled.
                 texts.iter().filter_map(|t| self.by_text.get(*t)).for_each(|&id| push_id(out, id));
             }
+        }
+    }
+
+    /// Collects child `c`, whose node is `m`, listing a term in place rather than through a
+    /// call.
+    #[inline(always)]
+    fn collect_child(&self, c: usize, m: Node, cx: &Cx<'_>, out: &mut Vec<u32>) {
+        if m.op == Op::Term {
+            push_id(out, m.arg);
+        } else {
+            self.collect(c, cx, out);
         }
     }
 
@@ -337,6 +350,7 @@ impl Program {
 
 /// Appends a label id unless it is already listed; labels are interned, so equal ids mean
 /// equal labels.
+#[inline(always)]
 fn push_id(out: &mut Vec<u32>, id: u32) {
     if !out.contains(&id) {
         out.push(id);

@@ -20,13 +20,18 @@ use super::prog::{Builder, Cx, Program};
 use super::stem::Stemmer;
 use super::{Document, Match, Rule, Terms};
 
-/// Per-thread working memory of [`RuleSet::matches`]: which clauses of each rule were hit
-/// and the scopes of each term (all zero between calls), which rules and terms were touched,
-/// and the candidates.
+/// Per-thread working memory of [`RuleSet::matches`]: which clauses of each rule were hit,
+/// the scopes of each term (all zero between calls) and which terms were touched, and the
+/// candidates.
 #[derive(Default)]
 struct Scratch {
+    /// Per rule, the epoch of the call that last hit one of its clauses (high five bits) and
+    /// the clauses that call hit (low three bits). An entry of another epoch counts as no
+    /// clause hit, so nothing needs clearing between calls.
     state: Vec<u8>,
-    touched: Vec<u32>,
+    /// The epoch of the current call, 1..=31; 0 is never current, so new entries count as
+    /// unhit.
+    epoch: u8,
     scopes: Vec<u16>,
     touched_terms: Vec<u32>,
     /// One bit per rule, set for the candidates (all zero between calls), so that they come
@@ -38,6 +43,9 @@ struct Scratch {
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
+
+/// Epochs of [`Scratch::state`]: what fits in the five bits above the three clause bits.
+const STATE_EPOCHS: u8 = 31;
 
 /// At most this many clauses are kept per rule; each further one filters less than the last.
 const MAX_CLAUSES: usize = 3;
@@ -386,19 +394,25 @@ impl RuleSet {
     /// those whose every clause a document key hit, plus those that are always evaluated.
     /// Fills `scratch.scopes` with the scopes of the terms, listing them in `touched_terms`.
     fn candidates_into(&self, d: &Texts, scratch: &mut Scratch) {
-        let Scratch { state, touched, scopes, touched_terms, chosen, candidates: out } = scratch;
-        // The per-rule and per-term state is kept between calls and only its touched entries
-        // are cleared, so a call costs what it hits, not what the set holds.
+        let Scratch { state, epoch, scopes, touched_terms, chosen, candidates: out } = scratch;
+        // The per-rule and per-term state is kept between calls, and only its touched term
+        // entries are cleared, so a call costs what it hits, not what the set holds.
         if state.len() < self.rules.len() {
             state.resize(self.rules.len(), 0);
         }
+        // A new epoch makes every rule entry stale at once; only when the five bits run out
+        // is the state cleared for real.
+        *epoch = if *epoch >= STATE_EPOCHS {
+            state.fill(0);
+            1
+        } else {
+            *epoch + 1
+        };
+        let tag = *epoch << 3;
         if scopes.len() < self.prog.labels().len() {
             scopes.resize(self.prog.labels().len(), 0);
         }
         // Normally empty; not if an earlier call on this thread was unwound half-way.
-        for r in touched.drain(..) {
-            state[r as usize] = 0;
-        }
         for t in touched_terms.drain(..) {
             scopes[t as usize] = 0;
         }
@@ -415,19 +429,18 @@ impl RuleSet {
             let r = (posting >> 5) as usize;
             let full = (posting >> 2 & 7) as u8;
             let s = &mut state[r];
-            if *s == 0 {
-                touched.push(r as u32);
-            }
-            if *s != full {
-                *s |= 1 << (posting & 3);
-                if *s == full {
-                    chosen[r / 64] |= 1 << (r % 64);
-                }
+            let was = if *s & !7 == tag { *s & 7 } else { 0 };
+            let now = was | 1 << (posting & 3);
+            *s = tag | now;
+            // Setting the bit again when the rule already was a candidate changes nothing.
+            if now == full {
+                chosen[r / 64] |= 1 << (r % 64);
             }
         };
         let prog = &self.prog;
         let mut term = |t: u32, id: u32| {
-            let bits = prog.term_bits(t, d.folded(id), d.scopes(id));
+            let (folded, word_scopes) = d.folded_bytes_and_scopes(id);
+            let bits = prog.term_bits(t, folded, word_scopes);
             let s = &mut scopes[t as usize];
             if *s == 0 && bits != 0 {
                 touched_terms.push(t);
@@ -438,15 +451,24 @@ impl RuleSet {
         if d.distinct_len() + d.clitic_words().len() <= words.entries.len() {
             // Each distinct word under its own key, then each word with a clitic under the key
             // of its base: together the words `visit_key` would report for each key.
-            let by_key = (0..d.distinct_len() as u32).map(|id| (d.key(id), id));
-            for (key, id) in by_key.chain(d.clitic_words().iter().copied()) {
-                for &p in words.get(key) {
-                    if p & TERM != 0 {
-                        term(p & !TERM, id);
-                    } else {
-                        hit(p);
+            // Two plain loops rather than one over a chained iterator, whose every step
+            // tests which half it is in; a macro keeps both bodies inline.
+            macro_rules! visit {
+                ($key:expr, $id:expr) => {
+                    for &p in words.get($key) {
+                        if p & TERM != 0 {
+                            term(p & !TERM, $id);
+                        } else {
+                            hit(p);
+                        }
                     }
-                }
+                };
+            }
+            for (id, key) in d.distinct_keys().enumerate() {
+                visit!(key, id as u32);
+            }
+            for &(key, id) in d.clitic_words() {
+                visit!(key, id);
             }
         } else {
             for &(key, start, len) in &words.entries {
@@ -474,9 +496,6 @@ impl RuleSet {
                 let stems = d.stem_keys(STEMMERS[i]);
                 postings.probe(stems.len(), stems.iter().copied(), |k| stems.contains(&k), &mut hit);
             }
-        }
-        for r in touched.drain(..) {
-            state[r as usize] = 0;
         }
         out.clear();
         for (w, bits) in chosen[..chunks].iter_mut().enumerate() {
@@ -664,6 +683,33 @@ mod tests {
         assert_eq!(Vec::<String>::from(few.clone()), few.to_vec());
         assert_ne!(owned, *many);
         assert!(!few.is_empty());
+    }
+
+    /// Rule state outlives calls and is only reset when its epochs run out, so many calls on
+    /// one thread, alternating documents and sets of different sizes, must keep agreeing with
+    /// the first call of each.
+    #[test]
+    fn state_epochs_wrap_without_leaking_hits() {
+        let small = RuleSet::new(QUERIES.iter().map(|q| (q.to_string(), rule(q))).collect());
+        let mut padded: Vec<(String, Rule)> = QUERIES.iter().map(|q| (q.to_string(), rule(q))).collect();
+        padded.extend((0..300).map(|i| (format!("w{i}"), rule(&format!("korea AND kata{i}")))));
+        let big = RuleSet::new(padded);
+        let docs = docs();
+        let expected: Vec<_> = docs.iter().map(|d| (small.matches(d), big.matches(d))).collect();
+        for round in 0..5 * usize::from(STATE_EPOCHS) {
+            let i = round % docs.len();
+            // Half-hit rules of one call must not count towards the next.
+            assert_eq!(small.matches(&docs[i]), expected[i].0, "round {round}");
+            assert_eq!(big.matches(&docs[i]), expected[i].1, "round {round}");
+            assert_eq!(big.candidates(&docs[i]), big.candidates(&docs[i]), "round {round}");
+        }
+        // A rule with two clauses whose words come from two different documents.
+        let split = RuleSet::new(vec![("r".to_owned(), rule("pyongyang AND moskow"))]);
+        for round in 0..3 * usize::from(STATE_EPOCHS) {
+            let text = if round % 2 == 0 { "pyongyang" } else { "moskow" };
+            assert!(split.candidates(&doc(text)).is_empty(), "round {round}");
+        }
+        assert_eq!(split.candidates(&doc("moskow pyongyang")), [0]);
     }
 
     #[test]

@@ -48,6 +48,15 @@ impl Stemmer {
         }
     }
 
+    /// Whether an already folded word has a candidate stem among `candidates`: the same as
+    /// testing each of [`Stemmer::candidates`], but without building them for Indonesian.
+    pub(crate) fn shares_candidate(self, folded: &str, candidates: &[String]) -> bool {
+        match self {
+            Stemmer::Indonesian => indonesian_each(folded, &mut |f| candidates.iter().any(|c| f.is(c))),
+            Stemmer::English => candidates.contains(&english(folded)),
+        }
+    }
+
     /// Returns the candidate stems of an already folded word, without duplicates.
     pub(crate) fn candidates(self, folded: &str) -> Vec<String> {
         match self {
@@ -122,6 +131,153 @@ fn indonesian(word: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// A form [`indonesian`] builds, held without allocating: a first letter restored after a
+/// nasal prefix, if any, followed by a piece of the word.
+#[derive(Clone, Copy, Debug)]
+struct Form<'a> {
+    head: Option<u8>,
+    rest: &'a str,
+}
+
+impl<'a> Form<'a> {
+    fn plain(rest: &'a str) -> Form<'a> {
+        Form { head: None, rest }
+    }
+
+    fn char_len(self) -> usize {
+        usize::from(self.head.is_some()) + char_len(self.rest)
+    }
+
+    /// Whether the form spells `s`.
+    fn is(self, s: &str) -> bool {
+        match self.head {
+            None => s == self.rest,
+            Some(h) => {
+                let b = s.as_bytes();
+                b.len() == 1 + self.rest.len() && b[0] == h && &b[1..] == self.rest.as_bytes()
+            }
+        }
+    }
+
+    /// What follows an ASCII `prefix` of at least one byte, as `str::strip_prefix` on the
+    /// spelled form; a restored letter is always part of any prefix it starts.
+    fn strip_prefix(self, prefix: &str) -> Option<&'a str> {
+        match self.head {
+            None => self.rest.strip_prefix(prefix),
+            Some(h) => {
+                let (first, more) = prefix.as_bytes().split_first()?;
+                if *first != h {
+                    return None;
+                }
+                // `more` is ASCII, so it ends on a character boundary.
+                self.rest.strip_prefix(std::str::from_utf8(more).ok()?)
+            }
+        }
+    }
+
+    /// [`strip_suffix`] on the spelled form; the suffixes are longer than nothing, and the
+    /// forms that carry a restored letter have at least three more characters, so a suffix
+    /// never reaches the letter.
+    fn strip_suffix(self, suffix: &str) -> Option<Form<'a>> {
+        let rest = self.rest.strip_suffix(suffix)?;
+        Some(Form { head: self.head, rest }).filter(|f| f.char_len() >= MIN_ROOT)
+    }
+
+    #[cfg(test)]
+    fn spelled(self) -> String {
+        self.head.map(char::from).into_iter().chain(self.rest.chars()).collect()
+    }
+}
+
+/// Calls `visit` with each candidate stem [`indonesian`] returns (possibly more than once)
+/// until it returns true, and tells whether it did; nothing is allocated.
+fn indonesian_each<'a>(word: &'a str, visit: &mut impl FnMut(Form<'a>) -> bool) -> bool {
+    if char_len(word) < MIN_ROOT || !word.chars().all(char::is_alphabetic) {
+        return visit(Form::plain(word));
+    }
+    let mut base = word;
+    for particle in ["lah", "kah", "tah", "pun"] {
+        if let Some(rest) = strip_suffix(base, particle) {
+            base = rest;
+            break;
+        }
+    }
+    for possessive in ["nya", "ku", "mu"] {
+        if let Some(rest) = strip_suffix(base, possessive) {
+            base = rest;
+            break;
+        }
+    }
+    // `indonesian` does not expand a form twice, but expanding it again only finds the same
+    // forms again, so the set of candidates is the same.
+    fn forms<'a>(form: Form<'a>, round: u8, visit: &mut impl FnMut(Form<'a>) -> bool) -> bool {
+        let without_suffix =
+            form.strip_suffix("kan").or_else(|| form.strip_suffix("an")).or_else(|| form.strip_suffix("i"));
+        if visit(form) || without_suffix.is_some_and(&mut *visit) {
+            return true;
+        }
+        round < 2 && strip_prefix_each(form, &mut |f| forms(f, round + 1, visit))
+    }
+    forms(Form::plain(base), 0, visit)
+}
+
+/// Calls `keep` with each root [`strip_prefix`] returns (possibly more than once) until it
+/// returns true, and tells whether it did.
+fn strip_prefix_each<'a>(word: Form<'a>, keep: &mut impl FnMut(Form<'a>) -> bool) -> bool {
+    let mut keep = |head: Option<u8>, rest: &'a str| {
+        let root = Form { head, rest };
+        root.char_len() >= MIN_ROOT && keep(root)
+    };
+    for head in ["me", "pe"] {
+        let Some(rest) = word.strip_prefix(head) else {
+            continue;
+        };
+        let found = if let Some(r) = rest.strip_prefix("ng") {
+            if r.starts_with(is_vowel) {
+                keep(None, r) || keep(Some(b'k'), r)
+            } else {
+                r.starts_with(['g', 'h', 'k']) && keep(None, r)
+            }
+        } else if let Some(r) = rest.strip_prefix("ny") {
+            keep(Some(b's'), r)
+        } else if let Some(r) = rest.strip_prefix('m') {
+            if r.starts_with(['b', 'f', 'v', 'p']) {
+                keep(None, r)
+            } else {
+                r.starts_with(is_vowel) && (keep(Some(b'p'), r) || keep(Some(b'm'), r))
+            }
+        } else if let Some(r) = rest.strip_prefix('n') {
+            if r.starts_with(['c', 'd', 'j', 'z', 't', 's']) {
+                keep(None, r)
+            } else {
+                r.starts_with(is_vowel) && (keep(Some(b't'), r) || keep(Some(b'n'), r))
+            }
+        } else if rest.starts_with(['l', 'r', 'w', 'y']) || head == "pe" {
+            keep(None, rest)
+        } else {
+            false
+        };
+        if found {
+            return true;
+        }
+    }
+    for prefix in ["ber", "ter", "per", "di", "ke", "se"] {
+        if let Some(rest) = word.strip_prefix(prefix) {
+            if keep(None, rest) {
+                return true;
+            }
+        }
+    }
+    for prefix in ["be", "te"] {
+        if let Some(rest) = word.strip_prefix(prefix) {
+            if rest.starts_with('r') && keep(None, rest) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 fn push_unique(out: &mut Vec<String>, s: String) {
@@ -314,7 +470,98 @@ mod tests {
         (prefix, root, suffix).prop_map(|(p, r, s)| format!("{p}{r}{s}"))
     }
 
+    /// The candidates the allocation-free path visits, as a sorted set of strings.
+    fn visited(word: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        indonesian_each(word, &mut |f| {
+            out.push(f.spelled());
+            false
+        });
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn sorted(mut v: Vec<String>) -> Vec<String> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn allocation_free_stems_equal_the_stems() {
+        for word in [
+            "mengirim",
+            "menyerang",
+            "memukul",
+            "memakan",
+            "menulis",
+            "menanti",
+            "persenjataan",
+            "diberikan",
+            "berenang",
+            "terendam",
+            "pengeluaran",
+            "mengeluarkan",
+            "memperbaiki",
+            "dipersenjatai",
+            "petani",
+            "pelajar",
+            "senjatanya",
+            "rusialah",
+            "ab",
+            "abc",
+            "abcd",
+            "2024",
+            "kata2",
+            "méngirim",
+            "menghargai",
+            "pemerintahan",
+            "kepresidenan",
+            "sepeda",
+            "menyanyikan",
+            "mempelajari",
+            "pembelian",
+            "penyerangan",
+        ] {
+            assert_eq!(visited(word), sorted(indonesian(word)), "{word}");
+        }
+        let id = Stemmer::Indonesian;
+        let senjata = id.candidates("senjata");
+        assert!(id.shares_candidate("persenjataan", &senjata));
+        assert!(!id.shares_candidate("sanksi", &senjata));
+        assert!(!id.shares_candidate("senjata", &[]));
+        let en = Stemmer::English;
+        assert!(en.shares_candidate("cities", &en.candidates("city")));
+        assert!(!en.shares_candidate("bus", &en.candidates("bu")));
+    }
+
+    /// Words over the letters and affixes the rules look at, so that prefixes stack.
+    fn affixed() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = proptest::sample::select(vec![
+            "me", "pe", "ng", "ny", "m", "n", "ber", "be", "ter", "te", "per", "di", "ke", "se", "k", "r", "a", "e",
+            "i", "o", "u", "s", "t", "p", "g", "h", "l", "w", "y", "b", "c", "j", "an", "kan", "nya", "lah", "ku", "é",
+            "2",
+        ]);
+        proptest::collection::vec(piece, 0..7).prop_map(|v| v.concat())
+    }
+
     proptest::proptest! {
+        #[test]
+        fn allocation_free_stems_equal_the_stems_on_any_word(word in affixed(), other in affixed()) {
+            proptest::prop_assert_eq!(visited(&word), sorted(indonesian(&word)), "{}", word);
+            for stemmer in [Stemmer::Indonesian, Stemmer::English] {
+                let theirs = stemmer.candidates(&other);
+                let expected = stemmer.candidates(&word).iter().any(|c| theirs.contains(c));
+                proptest::prop_assert_eq!(stemmer.shares_candidate(&word, &theirs), expected, "{} {}", word, other);
+            }
+        }
+
+        #[test]
+        fn allocation_free_stems_equal_the_stems_on_inflected_words(word in inflected()) {
+            proptest::prop_assert_eq!(visited(&word), sorted(indonesian(&word)), "{}", word);
+        }
+
         #[test]
         fn every_stem_leaves_its_needle_in_the_word(word in inflected()) {
             for stemmer in [Stemmer::Indonesian, Stemmer::English] {
