@@ -507,15 +507,7 @@ mod tests {
     use super::*;
 
     fn doc(text: &str) -> Texts {
-        Texts::new(&crate::rules::DocFields {
-            title: "",
-            summary: "",
-            content: text,
-            authors: &[],
-            categories: &[],
-            link: "",
-            feed: "",
-        })
+        Texts::new(&crate::rules::DocFields::text_only(text))
     }
 
     #[test]

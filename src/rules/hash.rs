@@ -19,40 +19,32 @@ const MUL: u64 = 0x9e37_79b9_7f4a_7c15;
 /// Hashes a string under a namespace seed, eight bytes at a time, with a strong final mix so
 /// that the result can be used directly as a hash-table hash.
 pub(crate) fn hash_str(seed: u64, s: &str) -> u64 {
-    let bytes = s.as_bytes();
-    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(MUL);
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut buf = [0u8; 8];
-        buf.copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(MUL).rotate_left(29);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(MUL).rotate_left(29);
-    }
-    mix(h)
+    hash_words(seed, s.as_bytes(), |w| w)
 }
 
 /// The same as `hash_str(seed, &s.to_ascii_lowercase())` for an ASCII string, without
 /// building the lower-case copy: each eight-byte chunk is lower-cased in a register.
 pub(crate) fn hash_ascii_lower(seed: u64, s: &str) -> u64 {
     debug_assert!(s.is_ascii());
-    let bytes = s.as_bytes();
+    hash_words(seed, s.as_bytes(), lower8)
+}
+
+/// The hash over `bytes` read as little-endian eight-byte words (the last one zero-padded),
+/// each passed through `map` first.
+#[inline(always)]
+fn hash_words(seed: u64, bytes: &[u8], map: impl Fn(u64) -> u64) -> u64 {
     let mut h = seed ^ (bytes.len() as u64).wrapping_mul(MUL);
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let mut buf = [0u8; 8];
         buf.copy_from_slice(chunk);
-        h = (h ^ lower8(u64::from_le_bytes(buf))).wrapping_mul(MUL).rotate_left(29);
+        h = (h ^ map(u64::from_le_bytes(buf))).wrapping_mul(MUL).rotate_left(29);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut buf = [0u8; 8];
         buf[..rest.len()].copy_from_slice(rest);
-        h = (h ^ lower8(u64::from_le_bytes(buf))).wrapping_mul(MUL).rotate_left(29);
+        h = (h ^ map(u64::from_le_bytes(buf))).wrapping_mul(MUL).rotate_left(29);
     }
     mix(h)
 }

@@ -249,18 +249,17 @@ pub struct DocFields<'a> {
     pub feed: &'a str,
 }
 
+impl<'a> DocFields<'a> {
+    /// Free text only, as the content field; every other field empty.
+    pub fn text_only(text: &'a str) -> DocFields<'a> {
+        DocFields { title: "", summary: "", content: text, authors: &[], categories: &[], link: "", feed: "" }
+    }
+}
+
 impl Document {
     /// A document of free text only (as the content field), for tools and tests.
     pub fn from_text(text: &str) -> Document {
-        Document::new(&DocFields {
-            title: "",
-            summary: "",
-            content: text,
-            authors: &[],
-            categories: &[],
-            link: "",
-            feed: "",
-        })
+        Document::new(&DocFields::text_only(text))
     }
 
     /// Normalises and tokenises the fields of an item.
