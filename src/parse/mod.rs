@@ -114,7 +114,7 @@ pub(crate) fn publisher_ttl(doc: &str) -> Option<Duration> {
             scan::Tok::Text(t) | scan::Tok::CData { body: t, .. } => {
                 let t = t.trim();
                 match open {
-                    Some("ttl") => ttl = t.parse::<u64>().ok().filter(|m| *m > 0).map(|m| m * 60),
+                    Some("ttl") => ttl = t.parse::<u64>().ok().filter(|m| *m > 0).map(|m| m.saturating_mul(60)),
                     Some("updatePeriod") => {
                         period = match t.to_ascii_lowercase().as_str() {
                             "hourly" => Some(3600),
@@ -390,6 +390,8 @@ mod tests {
         assert_eq!(ttl("<ttl>soon</ttl><sy:updatePeriod>often</sy:updatePeriod>"), None);
         assert_eq!(ttl(""), None);
         assert_eq!(ttl("<ttl>999999</ttl>"), Some(7 * 86400));
+        assert_eq!(ttl("<ttl>99999999999999999999</ttl>"), None, "not a u64: ignored");
+        assert_eq!(ttl("<ttl>18446744073709551615</ttl>"), Some(7 * 86400), "no overflow");
     }
 
     #[test]
