@@ -217,7 +217,7 @@ impl Program {
     /// [`TermScopes`]), or 0 when it matches the term neither way.
     pub(crate) fn term_bits(&self, t: u32, folded: &[u8], scopes: u8) -> u16 {
         let word = self.labels.bytes(t);
-        if folded == word {
+        if same_bytes(folded, word) {
             u16::from(scopes)
         } else if folded_matches(folded, word, true) {
             u16::from(scopes) << 8
@@ -348,6 +348,24 @@ impl Program {
     }
 }
 
+/// Whether two byte strings are equal, comparing the short ones, which nearly all words are,
+/// with two overlapping loads each instead of a call to `memcmp`.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let u4 = |s: &[u8], i: usize| s[i..i + 4].try_into().map_or(0, u32::from_ne_bytes);
+    let u8s = |s: &[u8], i: usize| s[i..i + 8].try_into().map_or(0, u64::from_ne_bytes);
+    match n {
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => u4(a, 0) == u4(b, 0) && u4(a, n - 4) == u4(b, n - 4),
+        8..=16 => u8s(a, 0) == u8s(b, 0) && u8s(a, n - 8) == u8s(b, n - 8),
+        _ => a == b,
+    }
+}
+
 /// Appends a label id unless it is already listed; labels are interned, so equal ids mean
 /// equal labels.
 #[inline(always)]
@@ -364,4 +382,27 @@ fn term(n: Node, cx: &Cx<'_>) -> bool {
     let s = cx.scopes[n.arg as usize];
     let s = if n.clitics { s | s >> 8 } else { s };
     s as u8 & n.scope != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_agrees_with_slice_equality() {
+        let base: Vec<u8> = (0u8..40).map(|i| b'a' + i % 26).collect();
+        for n in 0..base.len() {
+            let a = &base[..n];
+            assert!(same_bytes(a, a), "{n}");
+            for m in 0..base.len() {
+                assert_eq!(same_bytes(a, &base[..m]), n == m, "{n} {m}");
+            }
+            // One differing byte anywhere must be seen.
+            for i in 0..n {
+                let mut b = a.to_vec();
+                b[i] ^= 0x20;
+                assert!(!same_bytes(a, &b), "{n} {i}");
+            }
+        }
+    }
 }

@@ -38,6 +38,8 @@ struct Scratch {
     /// out in set order without sorting.
     chosen: Vec<u64>,
     candidates: Vec<u32>,
+    /// The labels of the rule being collected, kept to save an allocation per call.
+    labels: Vec<u32>,
 }
 
 thread_local! {
@@ -222,6 +224,11 @@ struct Postings {
     /// The same entries as `table`, for walking the rule side when it is the smaller one.
     entries: Vec<(u64, u32, u32)>,
     list: Vec<u32>,
+    /// One bit per value of some high bits of a key, set for the keys of `table`: a small,
+    /// cache-resident first test that most of a document's keys, which no rule has, fail.
+    filter: Vec<u64>,
+    /// How far a key is shifted right to give its bit in `filter`.
+    shift: u32,
 }
 
 impl Postings {
@@ -230,7 +237,19 @@ impl Postings {
         pairs.dedup();
         let mut keys = pairs.iter().map(|p| p.0).collect::<Vec<_>>();
         keys.dedup();
-        let mut p = Postings { table: KeyTable::with_capacity(keys.len()), entries: Vec::new(), list: Vec::new() };
+        // About sixteen bits per key, so that few absent keys pass the filter.
+        let bits = (keys.len() * 16).next_power_of_two().max(64);
+        let mut p = Postings {
+            table: KeyTable::with_capacity(keys.len()),
+            entries: Vec::new(),
+            list: Vec::new(),
+            filter: vec![0; bits / 64],
+            shift: 64 - bits.trailing_zeros(),
+        };
+        for &key in &keys {
+            let bit = key >> p.shift;
+            p.filter[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
         let mut i = 0;
         while i < pairs.len() {
             let key = pairs[i].0;
@@ -252,7 +271,12 @@ impl Postings {
     }
 
     /// The postings of a key; empty when it has none.
+    #[inline(always)]
     fn get(&self, key: u64) -> &[u32] {
+        let bit = key >> self.shift;
+        if self.filter[(bit / 64) as usize] & 1 << (bit % 64) == 0 {
+            return &[];
+        }
         match self.table.get(key) {
             Some(s) => &self.list[s.a as usize..(s.a + s.b) as usize],
             None => &[],
@@ -394,7 +418,7 @@ impl RuleSet {
     /// those whose every clause a document key hit, plus those that are always evaluated.
     /// Fills `scratch.scopes` with the scopes of the terms, listing them in `touched_terms`.
     fn candidates_into(&self, d: &Texts, scratch: &mut Scratch) {
-        let Scratch { state, epoch, scopes, touched_terms, chosen, candidates: out } = scratch;
+        let Scratch { state, epoch, scopes, touched_terms, chosen, candidates: out, .. } = scratch;
         // The per-rule and per-term state is kept between calls, and only its touched term
         // entries are cleared, so a call costs what it hits, not what the set holds.
         if state.len() < self.rules.len() {
@@ -428,6 +452,11 @@ impl RuleSet {
         let mut hit = |posting: u32| {
             let r = (posting >> 5) as usize;
             let full = (posting >> 2 & 7) as u8;
+            // A rule of one clause, a third of most sets, needs no state: its hit decides.
+            if full == 1 {
+                chosen[r / 64] |= 1 << (r % 64);
+                return;
+            }
             let s = &mut state[r];
             let was = if *s & !7 == tag { *s & 7 } else { 0 };
             let now = was | 1 << (posting & 3);
@@ -527,13 +556,13 @@ impl RuleSet {
             let cx = Cx { doc: &doc.texts, scopes: &scratch.scopes };
             // Most candidates match, so this is rarely much too big and never grows.
             let mut out = Vec::with_capacity(scratch.candidates.len());
-            let mut labels = Vec::new();
+            let labels = &mut scratch.labels;
             for &r in &scratch.candidates {
                 let r = r as usize;
                 if self.prog.eval_rule(r, &cx) {
                     labels.clear();
-                    self.prog.collect_rule(r, &cx, &mut labels);
-                    out.push((r, Match { terms: Terms::shared(self.prog.labels(), &labels) }));
+                    self.prog.collect_rule(r, &cx, labels);
+                    out.push((r, Match { terms: Terms::shared(self.prog.labels(), labels) }));
                 }
             }
             for t in scratch.touched_terms.drain(..) {
