@@ -240,12 +240,17 @@ impl ConfigWatch {
         ConfigWatch { path: path.to_path_buf(), applied: now.clone(), seen: now }
     }
 
-    /// Whether the file changed since the last reload and has settled.
+    /// Whether the file changed since the last reload and has settled; if so, the settled
+    /// file counts as the one in force (or refused) from now on.
     fn changed(&mut self) -> bool {
         let now = std::fs::read(&self.path).ok();
         let settled = now == self.seen;
         self.seen = now;
-        settled && self.seen.is_some() && self.seen != self.applied
+        let changed = settled && self.seen.is_some() && self.seen != self.applied;
+        if changed {
+            self.applied = self.seen.clone();
+        }
+        changed
     }
 
     /// Remember the file as it is now as the one in force (or refused).
@@ -310,7 +315,6 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
             _ = watch_tick.tick(), if parts.config_tx.borrow().daemon.watch_config => {
                 if watch.changed() {
                     tracing::info!(config = %path.display(), "config file changed; reloading");
-                    watch.mark_applied();
                     reload(&path, &parts).await;
                 }
             }

@@ -202,10 +202,7 @@ impl Poller {
         };
         let (flag, set, key, title, text) = match news {
             HealthNews::Failing { since } => {
-                let error = match self.store.feed_statuses().await?.into_iter().find(|s| s.name == feed.name) {
-                    Some(s) => s.last_error.unwrap_or_default(),
-                    None => String::new(),
-                };
+                let error = health.last_error.clone().unwrap_or_default();
                 let title = format!("Feed {} has been failing for {}", feed.name, ago(since));
                 (HealthFlag::Failing, true, format!("failing:{}", since.timestamp_millis()), title, error)
             }

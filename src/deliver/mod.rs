@@ -129,12 +129,11 @@ impl Sender {
             SenderKind::Webhook(w) => w.send(alert, custom).await,
             SenderKind::Chat { client, target } => match serde_json::from_str::<AlertPayload>(&alert.payload) {
                 Ok(p) => {
-                    let request = match custom.and_then(|text| target.custom_request(&p, &text)) {
-                        Some(r) => r,
-                        None if self.template.is_some() => {
+                    let request = match custom {
+                        Some(text) => target.custom_request(&p, &text).unwrap_or_else(|| {
                             tracing::warn!(alert = %alert.id, sink = target.kind(), "templated message too long for the service; using pantau's layout");
                             target.request(&p)
-                        }
+                        }),
                         None => target.request(&p),
                     };
                     self.send_chat(client, target, request).await
@@ -365,24 +364,27 @@ pub async fn run_worker(
             };
             metrics.inc("pantau_deliveries_total", &[("sink", &sink), ("outcome", label)], due.len() as u64);
             tracing::info!(sink = %sink, alerts = due.len(), outcome = label, "sent a digest of a burst of alerts");
-            if outcome == Outcome::Delivered {
-                store.mark_all_delivered(due.iter().map(|a| a.id.clone()).collect()).await.map_err(err)?;
-                tally.delivered += due.len() as u64;
-                continue;
-            }
+            let (after, error) = match outcome {
+                Outcome::Delivered => {
+                    // Every alert of the digest in one transaction.
+                    store.mark_all_delivered(due.iter().map(|a| a.id.clone()).collect()).await.map_err(err)?;
+                    tally.delivered += due.len() as u64;
+                    continue;
+                }
+                Outcome::Retry { after, error } => (Some(after), error),
+                Outcome::Dead(error) => (None, error),
+            };
             for alert in &due {
-                match &outcome {
-                    // Marked above, all in one transaction.
-                    Outcome::Delivered => {}
-                    Outcome::Retry { after, error } if alert.attempts + 1 < sender.max_attempts => {
+                match after {
+                    Some(after) if alert.attempts + 1 < sender.max_attempts => {
                         store
-                            .mark_retry(&alert.id, backoff(alert.attempts, *after, &alert.id), error)
+                            .mark_retry(&alert.id, backoff(alert.attempts, after, &alert.id), &error)
                             .await
                             .map_err(err)?;
                         tally.retried += 1;
                     }
-                    Outcome::Retry { error, .. } | Outcome::Dead(error) => {
-                        store.mark_dead(&alert.id, error).await.map_err(err)?;
+                    _ => {
+                        store.mark_dead(&alert.id, &error).await.map_err(err)?;
                         tally.dead += 1;
                     }
                 }

@@ -211,6 +211,8 @@ pub struct FeedHealth {
     pub batches: u64,
     /// Whether an operator alert about it being quiet went out and no "publishing again" yet.
     pub quiet_alerted: bool,
+    /// The error of its last failed poll, while it fails.
+    pub last_error: Option<String>,
 }
 
 /// Which operator-alert flag of a feed a health alert sets or clears.
@@ -608,7 +610,8 @@ impl Store {
                         f.health_alerted_at IS NOT NULL, f.quiet_alerted_at IS NOT NULL,
                         (SELECT MIN(first_seen_at) FROM items i WHERE i.feed_id = f.id),
                         (SELECT MAX(first_seen_at) FROM items i WHERE i.feed_id = f.id),
-                        (SELECT COUNT(DISTINCT first_seen_at) FROM items i WHERE i.feed_id = f.id)
+                        (SELECT COUNT(DISTINCT first_seen_at) FROM items i WHERE i.feed_id = f.id),
+                        f.last_error
                  FROM feeds f WHERE f.name = ?1",
                 params![feed],
                 |r| {
@@ -621,6 +624,7 @@ impl Store {
                         last_new_items_at: max.map(from_ms),
                         rhythm: rhythm(min, max, batches),
                         batches: batches.max(0) as u64,
+                        last_error: r.get(7)?,
                     })
                 },
             )

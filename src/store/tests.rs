@@ -470,6 +470,7 @@ async fn failures_count_up_and_reset_on_success_or_not_modified() {
         .query_row("SELECT last_status, last_error FROM feeds WHERE name = 'f'", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap();
     assert_eq!((status.as_str(), error.as_str()), ("502", "bad gateway"));
+    assert_eq!(store.feed_health("f").await.unwrap().last_error.as_deref(), Some("bad gateway"));
 
     store.commit_poll(poll("f", vec![(item("a"), vec![])])).await.unwrap();
     assert_eq!(store.feed_state("f").await.unwrap().consecutive_failures, 0);
