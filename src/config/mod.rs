@@ -23,6 +23,12 @@ use crate::rules::{self, RuleOptions};
 /// The config file used when neither `--config` nor `$PANTAU_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "config/pantau.toml";
 
+/// Requests a webhook sink has in flight at once unless its `concurrency` says otherwise.
+pub const DEFAULT_WEBHOOK_CONCURRENCY: usize = 4;
+
+/// The most requests one sink may have in flight.
+pub const MAX_SINK_CONCURRENCY: usize = 64;
+
 /// A validated, compiled configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -201,6 +207,8 @@ pub struct Sink {
     /// How long the first alert of a burst waits for more before the sink decides between a
     /// digest and single messages; zero: only alerts due together count as a burst.
     pub digest_window: Duration,
+    /// Messages in flight at once (their starts still spaced by `interval`).
+    pub concurrency: usize,
 }
 
 /// When a chat sink sends several alerts as one digest message.
@@ -835,6 +843,18 @@ impl Validator<'_> {
                 Some(w) => self.duration(w, "digest_window").unwrap_or(Duration::ZERO),
                 None => Duration::ZERO,
             };
+            // A plain webhook receiver takes several requests at once; a chat room gets its
+            // messages one after the other, in order.
+            let default_concurrency =
+                if matches!(kind, SinkKind::Webhook { .. }) { DEFAULT_WEBHOOK_CONCURRENCY } else { 1 };
+            let concurrency = match &s.concurrency {
+                Some(c) if *c.get_ref() > MAX_SINK_CONCURRENCY as i64 => {
+                    self.error(c.span().start, format!("concurrency is at most {MAX_SINK_CONCURRENCY}"));
+                    default_concurrency
+                }
+                Some(c) => self.positive(c, "concurrency").map_or(default_concurrency, |c| c as usize),
+                None => default_concurrency,
+            };
             out.push(Sink {
                 name: s.name.get_ref().clone(),
                 kind,
@@ -845,6 +865,7 @@ impl Validator<'_> {
                 max_age,
                 template,
                 digest_window,
+                concurrency,
             });
         }
         out

@@ -173,4 +173,6 @@ pub struct RawSink {
     pub template: Option<Spanned<String>>,
     /// How long a burst is collected before it is sent as one digest (humantime).
     pub digest_window: Option<Spanned<String>>,
+    /// Messages in flight at once.
+    pub concurrency: Option<Spanned<i64>>,
 }

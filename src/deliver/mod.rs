@@ -19,7 +19,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{DigestMode, Sink, SinkKind};
 use crate::model::{AlertPayload, OutboxAlert};
-use crate::store::Store;
+use crate::store::{Attempted, Store};
+use std::collections::HashMap;
+use tokio::task::JoinSet;
 
 /// After this many failed attempts an alert is moved to `dead`, unless the sink says otherwise.
 pub const MAX_ATTEMPTS: u32 = 25;
@@ -73,6 +75,8 @@ pub struct Sender {
     max_age: Option<Duration>,
     template: Option<Arc<template::MessageTemplate>>,
     digest_window: Duration,
+    /// Messages in flight at once.
+    concurrency: usize,
     /// Until when the service's rate-limit bucket is empty (from its response headers).
     hold: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
 }
@@ -103,6 +107,7 @@ impl Sender {
             max_age: sink.max_age,
             template: sink.template.clone(),
             digest_window: sink.digest_window,
+            concurrency: sink.concurrency.max(1),
             hold: Arc::default(),
         }
     }
@@ -313,6 +318,7 @@ pub async fn run_worker(
     metrics: Arc<crate::service::metrics::Metrics>,
 ) -> Result<Tally, DeliverError> {
     let err = |source| DeliverError::Store { sink: sink.clone(), source };
+    let sender = Arc::new(sender);
     let mut tally = Tally::default();
     let mut last_send: Option<tokio::time::Instant> = None;
     loop {
@@ -374,77 +380,128 @@ pub async fn run_worker(
                 Outcome::Retry { after, error } => (Some(after), error),
                 Outcome::Dead(error) => (None, error),
             };
+            let mut settled = Vec::with_capacity(due.len());
             for alert in &due {
-                match after {
+                let attempted = match after {
                     Some(after) if alert.attempts + 1 < sender.max_attempts => {
-                        store
-                            .mark_retry(&alert.id, backoff(alert.attempts, after, &alert.id), &error)
-                            .await
-                            .map_err(err)?;
                         tally.retried += 1;
+                        Attempted::Retry { delay: backoff(alert.attempts, after, &alert.id), error: error.clone() }
                     }
                     _ => {
-                        store.mark_dead(&alert.id, &error).await.map_err(err)?;
                         tally.dead += 1;
+                        Attempted::Dead { error: error.clone() }
                     }
-                }
+                };
+                settled.push((alert.id.clone(), attempted));
             }
+            store.record_deliveries(settled).await.map_err(err)?;
             continue;
         }
+        // Up to `concurrency` messages in flight, their starts spaced by `rate` and the
+        // service's holds.
+        let mut flight: JoinSet<(OutboxAlert, Outcome)> = JoinSet::new();
+        let mut in_flight: HashMap<tokio::task::Id, (String, u32)> = HashMap::new();
+        let mut settled: Vec<(String, Attempted)> = Vec::new();
         for alert in due {
             if cancel.is_cancelled() {
-                return Ok(tally);
+                break;
             }
             if let Some(max_age) = sender.max_age {
                 let age = (Utc::now() - alert.created_at).to_std().unwrap_or_default();
                 if age > max_age {
                     let error = format!("undelivered after {} (sink max_age)", humantime::format_duration(max_age));
-                    store.mark_dead(&alert.id, &error).await.map_err(err)?;
-                    tally.dead += 1;
                     tracing::error!(sink = %sink, alert = %alert.id, error = %error, "alert is dead");
+                    tally.dead += 1;
+                    settled.push((alert.id, Attempted::Dead { error }));
                     continue;
                 }
             }
+            while flight.len() >= sender.concurrency {
+                let Some(joined) = flight.join_next_with_id().await else { break };
+                settled.push(settle(&sink, &sender, joined, &mut in_flight, &mut tally, &metrics));
+                last_send = Some(tokio::time::Instant::now());
+            }
+            // Whatever came back is recorded before the next send starts, so a crash re-sends
+            // at most the alerts in flight.
+            store.record_deliveries(std::mem::take(&mut settled)).await.map_err(err)?;
             if !pace(sender.ready_at(last_send), &cancel).await {
-                return Ok(tally);
+                break;
             }
-            let outcome = sender.send(&alert).await;
+            let (id, attempts) = (alert.id.clone(), alert.attempts);
+            let s = Arc::clone(&sender);
+            let task = flight.spawn(async move {
+                let outcome = s.send(&alert).await;
+                (alert, outcome)
+            });
+            in_flight.insert(task.id(), (id, attempts));
+        }
+        // Sends already started finish and are recorded, even when shutting down.
+        while let Some(joined) = flight.join_next_with_id().await {
+            settled.push(settle(&sink, &sender, joined, &mut in_flight, &mut tally, &metrics));
             last_send = Some(tokio::time::Instant::now());
-            let label = match &outcome {
-                Outcome::Delivered => "delivered",
-                Outcome::Retry { .. } if alert.attempts + 1 < sender.max_attempts => "retry",
-                _ => "dead",
-            };
-            metrics.inc("pantau_deliveries_total", &[("sink", &sink), ("outcome", label)], 1);
-            match outcome {
-                Outcome::Delivered => {
-                    store.mark_delivered(&alert.id).await.map_err(err)?;
-                    tally.delivered += 1;
-                    tracing::info!(sink = %sink, alert = %alert.id, attempt = alert.attempts + 1, "alert delivered");
-                }
-                Outcome::Retry { after, error } if alert.attempts + 1 < sender.max_attempts => {
-                    let delay = backoff(alert.attempts, after, &alert.id);
-                    store.mark_retry(&alert.id, delay, &error).await.map_err(err)?;
-                    tally.retried += 1;
-                    tracing::warn!(
-                        sink = %sink, alert = %alert.id, attempt = alert.attempts + 1, retry_in = ?delay, error = %error,
-                        "alert delivery failed; will retry"
-                    );
-                }
-                Outcome::Retry { error, .. } => {
-                    let error = format!("gave up after {} attempts: {error}", sender.max_attempts);
-                    store.mark_dead(&alert.id, &error).await.map_err(err)?;
-                    tally.dead += 1;
-                    tracing::error!(sink = %sink, alert = %alert.id, error = %error, "alert is dead");
-                }
-                Outcome::Dead(error) => {
-                    store.mark_dead(&alert.id, &error).await.map_err(err)?;
-                    tally.dead += 1;
-                    tracing::error!(sink = %sink, alert = %alert.id, error = %error, "alert rejected by sink; marked dead");
-                }
-            }
+        }
+        store.record_deliveries(settled).await.map_err(err)?;
+        if cancel.is_cancelled() {
+            return Ok(tally);
         }
     }
+}
+
+/// Turn a finished send into what the outbox records, counting and logging it.
+fn settle(
+    sink: &str,
+    sender: &Sender,
+    joined: Result<(tokio::task::Id, (OutboxAlert, Outcome)), tokio::task::JoinError>,
+    in_flight: &mut HashMap<tokio::task::Id, (String, u32)>,
+    tally: &mut Tally,
+    metrics: &crate::service::metrics::Metrics,
+) -> (String, Attempted) {
+    let (id, attempts, outcome) = match joined {
+        Ok((task, (alert, outcome))) => {
+            in_flight.remove(&task);
+            (alert.id, alert.attempts, outcome)
+        }
+        // A send that panicked is a bug; the alert is retried like a failed attempt.
+        Err(e) => {
+            let (id, attempts) = in_flight.remove(&e.id()).unwrap_or_default();
+            (id, attempts, Outcome::Retry { after: None, error: format!("delivery task failed: {e}") })
+        }
+    };
+    let attempt = attempts + 1;
+    let label = match &outcome {
+        Outcome::Delivered => "delivered",
+        Outcome::Retry { .. } if attempt < sender.max_attempts => "retry",
+        _ => "dead",
+    };
+    metrics.inc("pantau_deliveries_total", &[("sink", sink), ("outcome", label)], 1);
+    let recorded = match outcome {
+        Outcome::Delivered => {
+            tally.delivered += 1;
+            tracing::info!(sink = %sink, alert = %id, attempt, "alert delivered");
+            Attempted::Delivered
+        }
+        Outcome::Retry { after, error } if attempt < sender.max_attempts => {
+            let delay = backoff(attempts, after, &id);
+            tally.retried += 1;
+            tracing::warn!(
+                sink = %sink, alert = %id, attempt, retry_in = ?delay, error = %error,
+                "alert delivery failed; will retry"
+            );
+            Attempted::Retry { delay, error }
+        }
+        Outcome::Retry { error, .. } => {
+            let error = format!("gave up after {} attempts: {error}", sender.max_attempts);
+            tally.dead += 1;
+            tracing::error!(sink = %sink, alert = %id, error = %error, "alert is dead");
+            Attempted::Dead { error }
+        }
+        Outcome::Dead(error) => {
+            tally.dead += 1;
+            tracing::error!(sink = %sink, alert = %id, error = %error, "alert rejected by sink; marked dead");
+            Attempted::Dead { error }
+        }
+    };
+    (id, recorded)
 }
 
 /// Wait until `ready` (if set); false when cancelled meanwhile.

@@ -298,6 +298,25 @@ pub struct OutboxCounts {
     pub dead: u64,
 }
 
+/// What became of one delivery attempt, for [`Store::record_deliveries`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempted {
+    /// The sink accepted the alert.
+    Delivered,
+    /// A temporary failure: try again after `delay`.
+    Retry {
+        /// How long until the next attempt.
+        delay: Duration,
+        /// What went wrong.
+        error: String,
+    },
+    /// Given up on: the sink rejected it, or it ran out of attempts or time.
+    Dead {
+        /// Why.
+        error: String,
+    },
+}
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -951,51 +970,55 @@ impl Store {
 
     /// The sink accepted the alert.
     pub async fn mark_delivered(&self, id: &str) -> Result<()> {
-        self.mark_all_delivered(vec![id.to_string()]).await
+        self.record_deliveries(vec![(id.to_string(), Attempted::Delivered)]).await
     }
 
     /// Mark several alerts delivered in one transaction (the alerts of one digest message).
     pub async fn mark_all_delivered(&self, ids: Vec<String>) -> Result<()> {
-        let now = ms(Utc::now());
-        self.with(move |c| {
-            let tx = c.transaction()?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "UPDATE alerts SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL
-                     WHERE id = ?1",
-                )?;
-                for id in &ids {
-                    stmt.execute(params![id, now])?;
-                }
-            }
-            tx.commit()
-        })
-        .await
+        self.record_deliveries(ids.into_iter().map(|id| (id, Attempted::Delivered)).collect()).await
     }
 
     /// The attempt failed in a way worth retrying after `delay`.
     pub async fn mark_retry(&self, id: &str, delay: Duration, error: &str) -> Result<()> {
-        let (id, error) = (id.to_string(), error.to_string());
-        let next = ms(Utc::now()).saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2));
-        self.with(move |c| {
-            c.execute(
-                "UPDATE alerts SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
-                params![id, next, error],
-            )
-            .map(drop)
-        })
-        .await
+        self.record_deliveries(vec![(id.to_string(), Attempted::Retry { delay, error: error.to_string() })]).await
     }
 
     /// The alert cannot be delivered (the sink rejected it, or it ran out of attempts).
     pub async fn mark_dead(&self, id: &str, error: &str) -> Result<()> {
-        let (id, error) = (id.to_string(), error.to_string());
+        self.record_deliveries(vec![(id.to_string(), Attempted::Dead { error: error.to_string() })]).await
+    }
+
+    /// Record what became of several delivery attempts, in one transaction.
+    pub async fn record_deliveries(&self, attempts: Vec<(String, Attempted)>) -> Result<()> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let now = ms(Utc::now());
         self.with(move |c| {
-            c.execute(
-                "UPDATE alerts SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![id, error],
-            )
-            .map(drop)
+            let tx = c.transaction()?;
+            {
+                let mut delivered = tx.prepare_cached(
+                    "UPDATE alerts SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2, last_error = NULL
+                     WHERE id = ?1",
+                )?;
+                let mut retry = tx.prepare_cached(
+                    "UPDATE alerts SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+                )?;
+                let mut dead = tx.prepare_cached(
+                    "UPDATE alerts SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                )?;
+                for (id, attempt) in &attempts {
+                    match attempt {
+                        Attempted::Delivered => delivered.execute(params![id, now])?,
+                        Attempted::Retry { delay, error } => {
+                            let delay = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                            retry.execute(params![id, now.saturating_add(delay), error])?
+                        }
+                        Attempted::Dead { error } => dead.execute(params![id, error])?,
+                    };
+                }
+            }
+            tx.commit()
         })
         .await
     }

@@ -875,3 +875,28 @@ async fn retention_prunes_bodies_before_keys_and_keeps_pending_alerts() {
     assert_eq!(store.known_keys("f", keys(&["a", "d"])).await.unwrap(), set(&["d"]));
     assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items WHERE item_key = 'd' AND content != ''"), 1);
 }
+
+#[tokio::test]
+async fn record_deliveries_settles_a_mixed_batch_in_one_call() {
+    let dir = TempDir::new("record_deliveries");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let ids_ = queue(&store, "s", &["a", "b", "c", "d"]).await;
+    store.record_deliveries(Vec::new()).await.unwrap();
+    store
+        .record_deliveries(vec![
+            (ids_[0].clone(), Attempted::Delivered),
+            (ids_[1].clone(), Attempted::Retry { delay: Duration::from_secs(600), error: "HTTP 503".into() }),
+            (ids_[2].clone(), Attempted::Dead { error: "HTTP 400".into() }),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 2, delivered: 1, dead: 1 });
+    // Only d is due now: b waits for its retry.
+    assert_eq!(ids(&store.due_alerts("s", Utc::now(), 10).await.unwrap()), vec![ids_[3].as_str()]);
+    assert_eq!(query_i64(&path, "SELECT SUM(attempts) FROM alerts"), 3);
+    assert_eq!(
+        query_i64(&path, &format!("SELECT COUNT(*) FROM alerts WHERE id = '{}' AND last_error = 'HTTP 503'", ids_[1])),
+        1
+    );
+}
