@@ -506,7 +506,9 @@ fn settle(
 
 /// Wait until `ready` (if set); false when cancelled meanwhile.
 async fn pace(ready: Option<tokio::time::Instant>, cancel: &CancellationToken) -> bool {
-    let Some(ready) = ready else { return true };
+    // A time already reached must not go to the timer: it rounds the deadline up to its next
+    // millisecond tick, and so would cost up to a millisecond per message.
+    let Some(ready) = ready.filter(|at| *at > tokio::time::Instant::now()) else { return true };
     tokio::select! {
         _ = cancel.cancelled() => false,
         _ = tokio::time::sleep_until(ready) => true,
@@ -539,6 +541,26 @@ mod tests {
         assert!(d3 >= Duration::from_millis(6400) && d3 <= Duration::from_millis(9600), "{d3:?}");
         assert!(backoff(30, None, "a") <= MAX_BACKOFF.mul_f64(1.2));
         assert!(backoff(0, Some(Duration::from_secs(30)), "a") >= Duration::from_secs(30));
+    }
+
+    #[tokio::test]
+    async fn pacing_to_a_time_already_reached_does_not_wait_for_the_timer() {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let cancel = CancellationToken::new();
+        // The spacing of a sink without `rate`: the last send plus zero, i.e. now.
+        for ready in [None, Some(tokio::time::Instant::now())] {
+            let fut = pace(ready, &cancel);
+            let mut fut = std::pin::pin!(fut);
+            assert_eq!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Ready(true), "{ready:?}");
+        }
+        // A time still ahead is waited for, unless cancelled.
+        let ahead = tokio::time::Instant::now() + Duration::from_secs(60);
+        let fut = pace(Some(ahead), &cancel);
+        let mut fut = std::pin::pin!(fut);
+        assert_eq!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Pending);
+        cancel.cancel();
+        assert_eq!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Ready(false));
     }
 
     #[test]
