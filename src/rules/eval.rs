@@ -435,6 +435,15 @@ impl Leaf {
         }
     }
 
+    /// For a regex leaf, its compiled source and whether it ignores case (the parser writes the
+    /// label as `/pattern/` or `/pattern/i`).
+    pub(crate) fn regex_source(&self) -> Option<(&str, bool)> {
+        match &self.kind {
+            LeafKind::Regex(re) => Some((re.as_str(), self.label.ends_with("/i"))),
+            LeafKind::Seq(_) => None,
+        }
+    }
+
     /// The label, read from the leaf itself when it holds it.
     pub(crate) fn label(&self) -> &str {
         match &self.quick {

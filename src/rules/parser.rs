@@ -16,7 +16,7 @@ use super::{RuleError, RuleOptions, RuleWarning};
 pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Compiled-size cap for one regex, so that a rule cannot make the daemon allocate without bound.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// Least number of literal characters in a wildcard term; shorter patterns match too much.
 const MIN_WILDCARD_LITERALS: usize = 3;

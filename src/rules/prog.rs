@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use super::eval::{folded_matches, Expr, Leaf, Texts};
 use super::hash::{hash_str, SEED_WORD};
+use super::parser::REGEX_SIZE_LIMIT;
 
 /// What a node does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +30,9 @@ enum Op {
     Leaf,
     /// A NEAR group: `arg` indexes `Program::nears`.
     Near,
+    /// A regex leaf answered by [`RegexSets`]: `arg` indexes `Program::leaves` and
+    /// `Program::regex_slot`, `scope` is the leaf's scope mask.
+    Regex,
 }
 
 /// One node of the program.
@@ -91,7 +95,46 @@ pub(crate) struct Program {
     /// Label text → id.
     by_text: HashMap<Box<str>, u32>,
     leaves: Vec<Leaf>,
+    /// Per leaf, its pattern's slot in `regexes`, or [`NO_SLOT`].
+    regex_slot: Vec<u32>,
+    regexes: RegexSets,
     nears: Vec<Expr>,
+}
+
+/// No regex slot: the leaf is not a regex, or its pattern could not join a set.
+const NO_SLOT: u32 = u32::MAX;
+
+/// The distinct patterns of a program's regex leaves, compiled into one set per case flag, so
+/// that a document is searched once for all of them instead of once per pattern.
+#[derive(Debug, Default)]
+struct RegexSets {
+    /// Each set, with the slot of each of its patterns.
+    sets: Vec<(regex_automata::meta::Regex, Vec<u32>)>,
+    /// Number of slots.
+    slots: usize,
+    /// The scopes any regex leaf looks at.
+    scope: u8,
+}
+
+impl RegexSets {
+    /// Per slot, the scopes of the field values its pattern matches in.
+    fn scan(&self, doc: &Texts) -> Box<[u8]> {
+        let mut hits = vec![0u8; self.slots].into_boxed_slice();
+        for field in doc.fields() {
+            let bits = field.scope.bits();
+            if bits & self.scope == 0 {
+                continue;
+            }
+            for (set, slots) in &self.sets {
+                let mut found = regex_automata::PatternSet::new(set.pattern_len());
+                set.which_overlapping_matches(&regex_automata::Input::new(&field.nfkc), &mut found);
+                for i in found.iter() {
+                    hits[slots[i.as_usize()] as usize] |= bits;
+                }
+            }
+        }
+        hits
+    }
 }
 
 /// Builds a [`Program`], interning labels.
@@ -100,6 +143,8 @@ pub(crate) struct Builder {
     prog: Program,
     labels: Labels,
     is_term: Vec<bool>,
+    /// Distinct (source, ignores case) regex patterns, by slot.
+    patterns: Vec<(String, bool)>,
 }
 
 impl Builder {
@@ -182,6 +227,21 @@ impl Builder {
                     node.label = self.label(leaf.label());
                     node.arg = self.prog.leaves.len() as u32;
                     self.prog.leaves.push(leaf.clone());
+                    let mut slot = NO_SLOT;
+                    if let Some((source, ignore_case)) = leaf.regex_source() {
+                        node.op = Op::Regex;
+                        node.scope = leaf.scope.bits();
+                        self.prog.regexes.scope |= node.scope;
+                        let pattern = (source.to_string(), ignore_case);
+                        slot = match self.patterns.iter().position(|p| *p == pattern) {
+                            Some(at) => at as u32,
+                            None => {
+                                self.patterns.push(pattern);
+                                self.patterns.len() as u32 - 1
+                            }
+                        };
+                    }
+                    self.prog.regex_slot.push(slot);
                 }
             },
         }
@@ -192,6 +252,43 @@ impl Builder {
     /// The finished program.
     pub(crate) fn finish(mut self) -> Program {
         self.prog.labels = Arc::new(self.labels);
+        self.prog.regexes.slots = self.patterns.len();
+        for ignore_case in [false, true] {
+            let (slots, sources): (Vec<u32>, Vec<&str>) = (0..self.patterns.len() as u32)
+                .filter(|&s| self.patterns[s as usize].1 == ignore_case)
+                .map(|s| (s, self.patterns[s as usize].0.as_str()))
+                .unzip();
+            if sources.is_empty() {
+                continue;
+            }
+            // Each pattern compiled within the parser's limit; the set may need their sum.
+            let limit = REGEX_SIZE_LIMIT.saturating_mul(sources.len()).min(64 << 20);
+            // One pass of the lazy DFA over the text finds every pattern; a prefilter would
+            // stop at each occurrence of any pattern's literal prefix, which for a set of
+            // patterns starting with common words is most of the text.
+            let config = regex_automata::meta::Regex::config()
+                .match_kind(regex_automata::MatchKind::All)
+                .auto_prefilter(false)
+                .nfa_size_limit(Some(limit))
+                // Per searching thread; ample for the states a news text visits.
+                .hybrid_cache_capacity(4 * REGEX_SIZE_LIMIT);
+            match regex_automata::meta::Regex::builder()
+                .configure(config)
+                .syntax(regex_automata::util::syntax::Config::new().case_insensitive(ignore_case))
+                .build_many(&sources)
+            {
+                Ok(set) => self.prog.regexes.sets.push((set, slots)),
+                Err(_) => {
+                    // Too big together: these leaves search on their own, as `Leaf::found` does.
+                    for node in self.prog.nodes.iter_mut() {
+                        if node.op == Op::Regex && slots.contains(&self.prog.regex_slot[node.arg as usize]) {
+                            node.op = Op::Leaf;
+                            self.prog.regex_slot[node.arg as usize] = NO_SLOT;
+                        }
+                    }
+                }
+            }
+        }
         self.prog
     }
 }
@@ -200,6 +297,8 @@ impl Builder {
 pub(crate) struct Cx<'d> {
     pub(crate) doc: &'d Texts,
     pub(crate) scopes: &'d TermScopes,
+    /// What [`RegexSets::scan`] found, computed when a regex leaf is first evaluated.
+    pub(crate) regex_hits: &'d std::cell::OnceCell<Box<[u8]>>,
 }
 
 impl Program {
@@ -285,6 +384,10 @@ impl Program {
             }
             Op::Not => !self.eval(i + 1, cx),
             Op::Leaf => self.leaves[n.arg as usize].found(cx.doc),
+            Op::Regex => {
+                let hits = cx.regex_hits.get_or_init(|| self.regexes.scan(cx.doc));
+                hits[self.regex_slot[n.arg as usize] as usize] & n.scope != 0
+            }
             Op::Near => self.nears[n.arg as usize].eval(cx.doc),
         }
     }
@@ -313,7 +416,7 @@ impl Program {
                 }
             }
             Op::Not => {}
-            Op::Leaf => push_id(out, n.label),
+            Op::Leaf | Op::Regex => push_id(out, n.label),
             Op::Near => {
                 let mut texts = Vec::new();
                 self.nears[n.arg as usize].collect_terms(cx.doc, &mut texts);

@@ -553,7 +553,8 @@ impl RuleSet {
             let scratch = &mut *scratch;
             self.candidates_into(&doc.texts, scratch);
             std::hint::black_box(self.prog.warm(&scratch.candidates));
-            let cx = Cx { doc: &doc.texts, scopes: &scratch.scopes };
+            let regex_hits = std::cell::OnceCell::new();
+            let cx = Cx { doc: &doc.texts, scopes: &scratch.scopes, regex_hits: &regex_hits };
             // Most candidates match, so this is rarely much too big and never grows.
             let mut out = Vec::with_capacity(scratch.candidates.len());
             let labels = &mut scratch.labels;

@@ -477,6 +477,8 @@ const LEAVES: &[(&str, bool)] = &[
     ("/korea utara/i", false),
     ("/\\d+\\/\\d+/", false),
     ("/Rusia/", false),
+    ("/rusia/i", false),
+    ("/^Intel|(?i)ROKET$/", false),
 ];
 
 const FIELDS: &[&str] =
