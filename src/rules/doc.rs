@@ -453,6 +453,24 @@ impl Texts {
         found
     }
 
+    /// Appends the distinct words that contain `needle`, each once, in id order.
+    pub(crate) fn words_containing(&self, needle: &str, ids: &mut Vec<u32>) {
+        // Most needles are absent, which the vectorised `contains` tells much faster than the
+        // searcher behind `match_indices` can.
+        if needle.is_empty() || !self.arena.contains(needle) {
+            return;
+        }
+        let mut last = NONE;
+        for (at, _) in self.arena.match_indices(needle) {
+            // The arena has no separators, so a hit may straddle two words.
+            let id = self.distinct.partition_point(|d| d.start as usize <= at) as u32 - 1;
+            if id != last && at + needle.len() <= self.distinct[id as usize].end as usize {
+                ids.push(id);
+                last = id;
+            }
+        }
+    }
+
     /// The distinct words that share a stem with one of `candidates`, found by looking for
     /// each candidate's needle in the folded words before stemming any of them.
     pub(crate) fn stem_matches(&self, candidates: &[String], stemmer: Stemmer) -> Vec<u32> {
@@ -471,20 +489,7 @@ impl Texts {
             }
         }
         for needle in kept {
-            // Most needles are absent, which the vectorised `contains` tells much faster
-            // than the searcher behind `match_indices` can.
-            if !self.arena.contains(needle) {
-                continue;
-            }
-            let mut last = NONE;
-            for (at, _) in self.arena.match_indices(needle) {
-                // The arena has no separators, so a hit may straddle two words.
-                let id = self.distinct.partition_point(|d| d.start as usize <= at) as u32 - 1;
-                if id != last && at + needle.len() <= self.distinct[id as usize].end as usize {
-                    ids.push(id);
-                    last = id;
-                }
-            }
+            self.words_containing(needle, &mut ids);
         }
         ids.sort_unstable();
         ids.dedup();
@@ -553,6 +558,22 @@ mod tests {
             assert_eq!(d.stem_matches(&candidates, stemmer), expected, "{query}");
         }
         assert!(doc("").stem_matches(&["x".to_owned()], Stemmer::English).is_empty());
+    }
+
+    #[test]
+    fn words_containing_lists_each_holder_once_and_never_a_straddle() {
+        // "jata" + "tah" in the arena would straddle "senjata|tahun"; "ata" occurs twice in
+        // "persenjataan" and once in "senjata".
+        let d = doc("senjata tahun persenjataan Jakarta senjata");
+        let words = |needle: &str| {
+            let mut ids = Vec::new();
+            d.words_containing(needle, &mut ids);
+            ids.iter().map(|&id| d.folded(id).to_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(words("ata"), ["senjata", "persenjataan"]);
+        assert_eq!(words("atat"), Vec::<String>::new(), "senjata|tahun is two words");
+        assert_eq!(words("kar"), ["jakarta"]);
+        assert!(words("").is_empty() && words("zzz").is_empty());
     }
 
     #[test]

@@ -86,8 +86,14 @@ impl Pat {
         match self {
             Pat::Glob { glob, exact: false } => {
                 // Only words sharing the first three characters need a look, when those are literal.
+                // Otherwise only the words holding its longest literal run.
                 let mut ids = match glob.prefix_key() {
                     Some(k) => doc.with_prefix(k),
+                    None if !glob.infix().is_empty() => {
+                        let mut ids = Vec::new();
+                        doc.words_containing(glob.infix(), &mut ids);
+                        ids
+                    }
                     None => (0..doc.distinct_len() as u32).collect(),
                 };
                 ids.retain(|&id| glob.matches(doc.folded(id)));
@@ -127,17 +133,26 @@ pub(crate) struct Glob {
     /// The literal characters before the first wildcard, which every match starts with.
     prefix: String,
     prefix_key: Option<u64>,
+    /// The longest run of literal characters, which every match contains.
+    infix: String,
 }
 
 impl Glob {
     pub(crate) fn new(pattern: &str) -> Glob {
         let prefix: String = pattern.chars().take_while(|c| !matches!(c, '*' | '?')).collect();
         let three: String = prefix.chars().take(3).collect();
+        let infix = pattern.split(['*', '?']).max_by_key(|run| run.len()).unwrap_or_default().to_string();
         Glob {
             chars: pattern.chars().collect(),
             prefix_key: (three.chars().count() == 3).then(|| hash_str(SEED_PREFIX, &three)),
             prefix,
+            infix,
         }
+    }
+
+    /// The longest run of literal characters of the pattern.
+    pub(crate) fn infix(&self) -> &str {
+        &self.infix
     }
 
     /// The prefix key of the first three characters, when they are all literal.
