@@ -688,3 +688,44 @@ fn items_lists_the_stored_items_newest_first() {
     let out = run(&cfg, &["items", "--feed", "nope"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("no items yet"));
 }
+
+#[test]
+fn a_feed_that_stops_publishing_tells_the_operator_once_and_again_when_it_publishes() {
+    let (dir, feeds, rx) = setup("quiet");
+    // A rhythm needs four polls that brought new items; the feed then falls silent for longer
+    // than quiet_factor × its rhythm and feed_alert_after.
+    let cfg = dir.config(&config(
+        &feeds,
+        &rx,
+        "feed_alert_after = \"1s\"\nquiet_factor = 2\nhealth_sinks = [\"hook\"]\nfirst_poll = \"silent\"",
+    ));
+    let mut items = Vec::new();
+    for i in 0..4 {
+        items.push(rss_item(&format!("q{i}"), &format!("Berita biasa {i}"), "tanpa kata kunci"));
+        feeds.set("/world.rss", sample_with(&items));
+        let out = run(&cfg, &["once"]);
+        assert!(out.status.success(), "{}", show(&out));
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    assert_eq!(rx.posts().len(), 0, "publishing steadily is no news");
+    std::thread::sleep(Duration::from_millis(1500));
+    for _ in 0..2 {
+        let out = run(&cfg, &["once"]);
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    let titles = || -> Vec<String> {
+        rx.posts().iter().map(|p| p.json()["item"]["title"].as_str().unwrap_or_default().to_string()).collect()
+    };
+    let quiet = titles();
+    assert_eq!(quiet.len(), 1, "one operator alert for the silence, not one per poll: {quiet:?}");
+    assert!(quiet[0].starts_with("Feed world has published nothing new for"), "{quiet:?}");
+    assert_eq!(rx.posts()[0].json()["rule"], "pantau:feed-health");
+
+    items.push(rss_item("q-back", "Berita baru lagi", "tanpa kata kunci"));
+    feeds.set("/world.rss", sample_with(&items));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let all = titles();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[1], "Feed world publishes again");
+}
