@@ -1623,11 +1623,11 @@ fn ingest(rt: &tokio::runtime::Runtime, dir: &Path, config_path: &Path, docs: &[
                 if !seen.insert(id.key.clone()) || known.keys.contains_key(&id.key) {
                     continue;
                 }
-                item.id = id.key;
+                item.id = id.key.clone();
                 let alerts = pantau::pipeline::alerts_for(&config, feed, &item, now);
                 r.alerts += alerts.len();
                 r.items_alerting += usize::from(!alerts.is_empty());
-                record.items.push((item, alerts));
+                record.items.push(pantau::store::Polled { item, identity: id, alerts });
             }
             r.matching += t.elapsed();
 

@@ -35,6 +35,19 @@ pub struct Identity {
     pub content_hash: String,
 }
 
+impl Identity {
+    /// The identity of an item whose `id` already is its key.
+    pub fn of(item: &Item) -> Identity {
+        let link = item.link.as_deref().map(normalize_link);
+        Identity {
+            key: item.id.clone(),
+            story: link.clone().unwrap_or_else(|| fingerprint(item)),
+            link,
+            content_hash: content_hash(item),
+        }
+    }
+}
+
 /// Query parameters that only track where a click came from.
 const TRACKING: &[&str] = &[
     "fbclid",

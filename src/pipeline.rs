@@ -14,7 +14,7 @@ use crate::model::{self, AlertPayload, FeedRef, Item, NewAlert, PayloadFeed, Pay
 use crate::parse::{self, ParseError};
 use crate::rules::{DocFields, Document};
 use crate::service::metrics::Metrics;
-use crate::store::{FeedHealth, HealthFlag, PollRecord, Rekey, Store, StoreError};
+use crate::store::{FeedHealth, HealthFlag, PollRecord, Polled, Rekey, Store, StoreError};
 
 /// Errors of one poll; each is recorded on the feed and the poll is tried again later.
 #[derive(Debug, thiserror::Error)]
@@ -311,7 +311,7 @@ impl Poller {
         record.recoveries = parsed.recoveries;
         record.ttl = ttl;
         let queued: Vec<String> =
-            record.items.iter().chain(&record.edits).flat_map(|(_, a)| a.iter().map(|a| a.rule.clone())).collect();
+            record.items.iter().chain(&record.edits).flat_map(|p| p.alerts.iter().map(|a| a.rule.clone())).collect();
         let summary = self.store.commit_poll(record).await?;
         self.metrics.inc("pantau_items_new_total", &[], summary.new_items as u64);
         if summary.new_alerts > 0 {
@@ -384,7 +384,7 @@ impl Poller {
                             Vec::new()
                         };
                         tracing::info!(feed = %feed.name, item = %id.key, title = %item.title, realert, "item edited");
-                        record.edits.push((item, alerts));
+                        record.edits.push(Polled { item, identity: id, alerts });
                     }
                     Some(_) => {}
                     None if feed.id_policy == IdPolicy::Auto && id.link.as_ref().is_some_and(|l| known.links.contains(l)) => {
@@ -397,7 +397,7 @@ impl Poller {
                         for a in &alerts {
                             tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, "rule matched");
                         }
-                        record.items.push((item, alerts));
+                        record.items.push(Polled { item, identity: id, alerts });
                     }
                 }
             }

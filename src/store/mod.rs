@@ -177,10 +177,10 @@ pub struct PollRecord {
     pub feed: String,
     /// Items of the document with the alerts each would raise if it is new. An item whose key
     /// is already stored is left alone and raises nothing.
-    pub items: Vec<(Item, Vec<NewAlert>)>,
+    pub items: Vec<Polled>,
     /// Stored items whose content changed: the row is updated and the alerts (if the feed
     /// re-alerts on edits) are queued.
-    pub edits: Vec<(Item, Vec<NewAlert>)>,
+    pub edits: Vec<Polled>,
     /// Stored items that came back under a new key (a feed whose guids change): the row with
     /// this normalised link takes the new key, so the item is not new.
     pub rekeys: Vec<Rekey>,
@@ -194,6 +194,24 @@ pub struct PollRecord {
     pub recoveries: Vec<String>,
     /// The feed's own minimum polling interval, if the document states one.
     pub ttl: Option<Duration>,
+}
+
+/// One item of a poll: the item (its `id` is its key), what identifies it, and its alerts.
+#[derive(Debug, Clone)]
+pub struct Polled {
+    /// The item.
+    pub item: Item,
+    /// Its normalised link, story key and content hash, as the pipeline derived them.
+    pub identity: crate::identity::Identity,
+    /// The alerts it raises.
+    pub alerts: Vec<NewAlert>,
+}
+
+impl Polled {
+    /// An item with the identity derived from it and its alerts.
+    pub fn new(item: Item, alerts: Vec<NewAlert>) -> Polled {
+        Polled { identity: crate::identity::Identity::of(&item), item, alerts }
+    }
 }
 
 /// How long a feed has been failing or quiet, for operator alerts.
@@ -523,9 +541,8 @@ impl Store {
                      WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending' AND json_valid(payload)",
                 )?;
                 let feed_url: String = tx.query_row("SELECT url FROM feeds WHERE id = ?1", params![feed_id], |r| r.get(0))?;
-                for (item, alerts) in &poll.items {
-                    let derived = Derived::of(item);
-                    let inserted = insert_item.execute(rusqlite::params_from_iter(item_params(feed_id, item, now, &derived)))?;
+                for Polled { item, identity: derived, alerts } in &poll.items {
+                    let inserted = insert_item.execute(rusqlite::params_from_iter(item_params(feed_id, item, now, derived)))?;
                     if inserted == 0 {
                         continue;
                     }
@@ -542,10 +559,9 @@ impl Store {
                         }
                     }
                 }
-                for (item, alerts) in &poll.edits {
-                    let derived = Derived::of(item);
+                for Polled { item, identity: derived, alerts } in &poll.edits {
                     let row: Option<(i64, Option<String>)> = update_item
-                        .query_row(rusqlite::params_from_iter(item_params(feed_id, item, now, &derived)), |r| Ok((r.get(0)?, r.get(1)?)))
+                        .query_row(rusqlite::params_from_iter(item_params(feed_id, item, now, derived)), |r| Ok((r.get(0)?, r.get(1)?)))
                         .optional()?;
                     let Some((item_id, story)) = row else { continue };
                     summary.edited += 1;
@@ -1071,23 +1087,6 @@ impl Store {
 }
 
 /// Columns derived from an item when it is written.
-struct Derived {
-    link: Option<String>,
-    story: String,
-    content_hash: String,
-}
-
-impl Derived {
-    fn of(item: &Item) -> Derived {
-        let link = item.link.as_deref().map(crate::identity::normalize_link);
-        Derived {
-            story: link.clone().unwrap_or_else(|| crate::identity::fingerprint(item)),
-            link,
-            content_hash: crate::identity::content_hash(item),
-        }
-    }
-}
-
 /// The 14 parameters shared by the item INSERT and UPDATE statements.
 /// The average gap between polls that brought new items, from the first and last first-seen
 /// times and the number of distinct ones (items first seen in the same poll share a timestamp).
@@ -1117,7 +1116,12 @@ fn insert_operator_alerts(
     Ok(n)
 }
 
-fn item_params<'a>(feed_id: i64, item: &'a Item, now: i64, d: &'a Derived) -> Vec<Box<dyn rusqlite::ToSql + 'a>> {
+fn item_params<'a>(
+    feed_id: i64,
+    item: &'a Item,
+    now: i64,
+    d: &'a crate::identity::Identity,
+) -> Vec<Box<dyn rusqlite::ToSql + 'a>> {
     vec![
         Box::new(feed_id),
         Box::new(&item.id),

@@ -76,7 +76,7 @@ fn alert(feed: &str, key: &str, rule: &str, sink: &str) -> NewAlert {
 fn poll(feed: &str, items: Vec<(Item, Vec<NewAlert>)>) -> PollRecord {
     PollRecord {
         feed: feed.to_string(),
-        items,
+        items: items.into_iter().map(|(item, alerts)| Polled::new(item, alerts)).collect(),
         etag: None,
         last_modified: None,
         status: "200".to_string(),
