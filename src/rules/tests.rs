@@ -705,3 +705,38 @@ proptest! {
         prop_assert_eq!(indexed, scanned, "rule {}", g.render());
     }
 }
+
+#[test]
+fn a_rule_set_with_many_regexes_agrees_with_each_rule() {
+    // Nine patterns per case flag: enough for the set search outside tests too.
+    let words = ["korea", "utara", "senjata", "rudal", "Rusia", "roket", "uji", "Pyong", "AS"];
+    let mut rules = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        rules.push((format!("cs{i}"), format!("/{w}\\b/")));
+        rules.push((format!("ci{i}"), format!("title:/{w} [a-z]+/i")));
+    }
+    rules.push(("mixed".into(), "/rusia/i AND NOT /^Intel/".into()));
+    let parse = || -> Vec<(String, Rule)> {
+        rules
+            .iter()
+            .map(|(n, q)| (n.clone(), Rule::parse(q, &opts(None)).unwrap_or_else(|e| panic!("{q}: {e:?}"))))
+            .collect()
+    };
+    let (parsed, set) = (parse(), RuleSet::new(parse()));
+    let titled =
+        |title: &str, text: &str| Document::new(&DocFields { title, content: text, ..DocFields::text_only("") });
+    let docs = [
+        titled("Korea Utara uji rudal", "Rusia beli roket dari Korut"),
+        titled("Intelijen AS: Rusia Beli Roket", "senjata baru di Pyongyang"),
+        titled("", "nothing relevant here at all"),
+        article(),
+    ];
+    let mut matched = 0;
+    for d in &docs {
+        let expected: Vec<(usize, Match)> =
+            parsed.iter().enumerate().filter_map(|(i, (_, r))| r.matches(d).map(|m| (i, m))).collect();
+        matched += expected.len();
+        assert_eq!(set.matches(d), expected);
+    }
+    assert!(matched > 5, "the documents exercise the patterns ({matched} matches)");
+}
