@@ -4,6 +4,8 @@
 //! NEAR group must be satisfied inside a single field value, so that a phrase never spans
 //! the end of the title and the start of the summary.
 
+use std::sync::{Arc, OnceLock};
+
 use regex::Regex;
 
 use super::doc::Occ;
@@ -274,20 +276,66 @@ impl Quick {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum LeafKind {
     Seq(Vec<Pat>),
-    Regex(Regex),
+    Regex(LazyRegex),
 }
 
-impl PartialEq for LeafKind {
-    fn eq(&self, other: &LeafKind) -> bool {
-        match (self, other) {
-            (LeafKind::Seq(a), LeafKind::Seq(b)) => a == b,
-            // The label keeps the flag, so the source decides equality.
-            (LeafKind::Regex(a), LeafKind::Regex(b)) => a.as_str() == b.as_str(),
-            _ => false,
-        }
+/// The pattern of a regex leaf, compiled when first searched with. A rule set searches most
+/// regex leaves through one combined automaton (see `prog::RegexSets`), so the leaf's own
+/// compiled form, tens of kilobytes each, is often never needed; the parser compiles it once
+/// to check it and lets it go.
+#[derive(Clone, Debug)]
+pub(crate) struct LazyRegex {
+    source: Arc<str>,
+    ignore_case: bool,
+    compiled: Arc<OnceLock<Regex>>,
+}
+
+impl LazyRegex {
+    /// Checks that `source` compiles (within the size limits) and keeps it for later.
+    pub(crate) fn new(source: &str, ignore_case: bool) -> Result<LazyRegex, regex::Error> {
+        drop(Self::build(source, ignore_case)?);
+        Ok(LazyRegex { source: source.into(), ignore_case, compiled: Arc::default() })
+    }
+
+    fn build(source: &str, ignore_case: bool) -> Result<Regex, regex::Error> {
+        regex::RegexBuilder::new(source)
+            .case_insensitive(ignore_case)
+            .size_limit(super::parser::REGEX_SIZE_LIMIT)
+            .dfa_size_limit(super::parser::REGEX_SIZE_LIMIT)
+            .build()
+    }
+
+    /// The compiled regex.
+    pub(crate) fn get(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            // The same pattern with the same options compiled when the rule was parsed.
+            Self::build(&self.source, self.ignore_case).expect("a regex that compiled once compiles again")
+        })
+    }
+
+    /// Whether it matches somewhere in `text`.
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        self.get().is_match(text)
+    }
+
+    /// Whether it has been compiled for searching.
+    #[cfg(test)]
+    pub(crate) fn is_compiled(&self) -> bool {
+        self.compiled.get().is_some()
+    }
+
+    /// The pattern as compiled (after NFKC), without the case flag.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+impl PartialEq for LazyRegex {
+    fn eq(&self, other: &LazyRegex) -> bool {
+        self.source == other.source && self.ignore_case == other.ignore_case
     }
 }
 
@@ -450,11 +498,10 @@ impl Leaf {
         }
     }
 
-    /// For a regex leaf, its compiled source and whether it ignores case (the parser writes the
-    /// label as `/pattern/` or `/pattern/i`).
+    /// For a regex leaf, its source as compiled and whether it ignores case.
     pub(crate) fn regex_source(&self) -> Option<(&str, bool)> {
         match &self.kind {
-            LeafKind::Regex(re) => Some((re.as_str(), self.label.ends_with("/i"))),
+            LeafKind::Regex(re) => Some((re.as_str(), re.ignore_case)),
             LeafKind::Seq(_) => None,
         }
     }

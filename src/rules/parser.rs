@@ -4,9 +4,7 @@
 //! Every error carries the byte offset of the token that caused it, and recursion is bounded
 //! by `MAX_DEPTH` so that no input can overflow the stack while parsing or evaluating.
 
-use regex::RegexBuilder;
-
-use super::eval::{Expr, Glob, Leaf, LeafKind, Pat, Scope};
+use super::eval::{Expr, Glob, LazyRegex, Leaf, LeafKind, Pat, Scope};
 use super::lexer::{near_label, tokenize, FieldName, Kind, Mode, Token};
 use super::stem::{is_indonesian, Stemmer};
 use super::text::{self, fold};
@@ -343,11 +341,7 @@ fn regex_leaf(pattern: &str, case_insensitive: bool, scope: Scope, at: usize) ->
     }
     // `\/` only exists so that a slash can be written inside the delimiters.
     let source = text::nfkc(&pattern.replace("\\/", "/"));
-    let regex = RegexBuilder::new(&source)
-        .case_insensitive(case_insensitive)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
+    let regex = LazyRegex::new(&source, case_insensitive)
         .map_err(|e| err(at, format!("expected a valid regex, found {}", regex_problem(&e))))?;
     let flag = if case_insensitive { "i" } else { "" };
     Ok(Expr::Leaf(Leaf::new(scope, LeafKind::Regex(regex), format!("/{pattern}/{flag}"))))

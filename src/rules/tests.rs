@@ -739,4 +739,17 @@ fn a_rule_set_with_many_regexes_agrees_with_each_rule() {
         assert_eq!(set.matches(d), expected);
     }
     assert!(matched > 5, "the documents exercise the patterns ({matched} matches)");
+    // The set searched for every pattern itself: no leaf needed its own compiled regex.
+    use super::eval::{Expr, Leaf, LeafKind};
+    fn compiled_regexes(e: &Expr) -> usize {
+        match e {
+            Expr::Leaf(Leaf { kind: LeafKind::Regex(re), .. }) => usize::from(re.is_compiled()),
+            Expr::Leaf(_) => 0,
+            Expr::And(c) | Expr::Or(c) => c.iter().map(compiled_regexes).sum(),
+            Expr::Not(c) => compiled_regexes(c),
+            Expr::Near { left, right, .. } => compiled_regexes(left) + compiled_regexes(right),
+        }
+    }
+    assert_eq!(set.rules().iter().map(|(_, r)| compiled_regexes(&r.expr)).sum::<usize>(), 0);
+    assert!(parsed.iter().map(|(_, r)| compiled_regexes(&r.expr)).sum::<usize>() > 0, "the rules on their own did");
 }
