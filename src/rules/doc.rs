@@ -10,7 +10,9 @@
 use std::sync::{Mutex, OnceLock};
 
 use super::eval::{Scope, CLITICS};
-use super::hash::{hash_ascii_lower, hash_str, KeySet, KeyTable, NONE, SEED_PREFIX, SEED_STEM, SEED_SUFFIX, SEED_WORD};
+use super::hash::{
+    eq_ascii_lower, hash_ascii_lower, hash_str, KeySet, KeyTable, NONE, SEED_PREFIX, SEED_STEM, SEED_SUFFIX, SEED_WORD,
+};
 use super::stem::Stemmer;
 use super::text;
 
@@ -169,8 +171,7 @@ impl Texts {
         if let Some(slot) = self.words.get(key) {
             let mut id = slot.a;
             while id != NONE {
-                let f = self.folded(id).as_bytes();
-                if f.len() == word.len() && f.iter().zip(word.as_bytes()).all(|(a, b)| *a == b.to_ascii_lowercase()) {
+                if eq_ascii_lower(self.folded(id).as_bytes(), word.as_bytes()) {
                     return id;
                 }
                 last = id;

@@ -42,11 +42,49 @@ fn hash_words(seed: u64, bytes: &[u8], map: impl Fn(u64) -> u64) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..rest.len()].copy_from_slice(rest);
-        h = (h ^ map(u64::from_le_bytes(buf))).wrapping_mul(MUL).rotate_left(29);
+        h = (h ^ map(load_partial(rest))).wrapping_mul(MUL).rotate_left(29);
     }
     mix(h)
+}
+
+/// Up to eight bytes as a little-endian word, zero-padded: what copying them into a zeroed
+/// buffer gives, without the call to `memcpy` that copy takes for a length not known in advance
+/// (most words end in such a tail, so that call was a large part of hashing one).
+#[inline(always)]
+fn load_partial(b: &[u8]) -> u64 {
+    let n = b.len();
+    debug_assert!(n <= 8);
+    if n >= 4 {
+        // Two loads that overlap when n < 8; the bytes they share are the same in both.
+        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]);
+        u64::from(lo) | u64::from(hi) << (8 * (n - 4))
+    } else if n >= 2 {
+        let lo = u16::from_le_bytes([b[0], b[1]]);
+        let hi = u16::from_le_bytes([b[n - 2], b[n - 1]]);
+        u64::from(lo) | u64::from(hi) << (8 * (n - 2))
+    } else if n == 1 {
+        u64::from(b[0])
+    } else {
+        0
+    }
+}
+
+/// Whether `lower` equals `word` lower-cased, for an ASCII `word`; compares eight bytes at a
+/// time, as hashing reads them.
+pub(crate) fn eq_ascii_lower(lower: &[u8], word: &[u8]) -> bool {
+    debug_assert!(word.is_ascii());
+    if lower.len() != word.len() {
+        return false;
+    }
+    let mut l = lower.chunks_exact(8);
+    let mut w = word.chunks_exact(8);
+    for (a, b) in (&mut l).zip(&mut w) {
+        if load_partial(a) != lower8(load_partial(b)) {
+            return false;
+        }
+    }
+    load_partial(l.remainder()) == lower8(load_partial(w.remainder()))
 }
 
 /// Lower-cases eight ASCII bytes at once: a byte gets 0x20 added exactly when it lies in
@@ -202,6 +240,41 @@ mod tests {
         assert_ne!(a, hash_str(SEED_PREFIX, "senjata"));
         assert_ne!(hash_str(SEED_WORD, ""), hash_str(SEED_WORD, "\0"));
         assert_ne!(hash_str(SEED_WORD, "abcdefgh"), hash_str(SEED_WORD, "abcdefgh\0"));
+    }
+
+    #[test]
+    fn partial_loads_zero_pad() {
+        let bytes: Vec<u8> = (1..=8).collect();
+        for n in 0..=8 {
+            let mut buf = [0u8; 8];
+            buf[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(load_partial(&bytes[..n]), u64::from_le_bytes(buf), "{n}");
+        }
+    }
+
+    #[test]
+    fn eq_ascii_lower_agrees_with_lower_casing() {
+        let words =
+            ["", "a", "A", "b", "senjata", "SenjaTA", "senjatb", "persenjataan", "PERSENJATAAN", "persenjataam"];
+        for lower in words.iter().map(|w| w.to_ascii_lowercase()).chain(["Aa".to_owned()]) {
+            for w in words {
+                assert_eq!(
+                    eq_ascii_lower(lower.as_bytes(), w.as_bytes()),
+                    lower == w.to_ascii_lowercase(),
+                    "{lower:?} {w:?}"
+                );
+            }
+        }
+        for b in 0u8..128 {
+            for len in [1, 7, 8, 9, 17] {
+                let w = char::from(b).to_string().repeat(len);
+                let lower = w.to_ascii_lowercase();
+                assert!(eq_ascii_lower(lower.as_bytes(), w.as_bytes()), "{w:?}");
+                let mut other = lower.clone().into_bytes();
+                other[len - 1] ^= 1;
+                assert!(!eq_ascii_lower(&other, w.as_bytes()), "{w:?}");
+            }
+        }
     }
 
     #[test]
