@@ -55,7 +55,8 @@ struct Distinct {
     /// Range of the folded form in `Texts::arena`.
     start: u32,
     end: u32,
-    /// Start of its positions in `Texts::occ`; they end where the next word's start.
+    /// Start of its positions in `Texts::occ`; they end where the next word's start. While the
+    /// document is being built, the number of its positions instead.
     occ_start: u32,
     /// The scopes of the field values it occurs in.
     scopes: u8,
@@ -117,10 +118,9 @@ impl Texts {
             stem_keys: [OnceLock::new(), OnceLock::new()],
             regexes: Mutex::new(Vec::new()),
         };
-        let mut counts = Vec::with_capacity(distinct);
-        let mut push = |doc: &mut Texts, scope: Scope, raw: &str| {
+        let push = |doc: &mut Texts, scope: Scope, raw: &str| {
             if !raw.trim().is_empty() {
-                doc.add_field(scope, raw, &mut counts);
+                doc.add_field(scope, raw);
             }
         };
         push(&mut doc, Scope::TITLE, fields.title);
@@ -135,29 +135,29 @@ impl Texts {
         }
         push(&mut doc, Scope::LINK, fields.link);
         push(&mut doc, Scope::FEED, fields.feed);
-        doc.index_positions(&counts);
+        doc.index_positions();
         doc
     }
 
     /// Tokenises one field value and interns its folded words, counting their occurrences.
-    fn add_field(&mut self, scope: Scope, raw: &str, counts: &mut Vec<u32>) {
+    fn add_field(&mut self, scope: Scope, raw: &str) {
         let nfkc = text::nfkc(raw);
         let mut toks = Vec::with_capacity(nfkc.len() / 6 + 1);
         let base = nfkc.as_ptr() as usize;
         let mut folded = String::new();
+        // Most values are all ASCII, and then no word needs checking on its own.
+        let ascii = nfkc.is_ascii();
         text::for_each_word(&nfkc, scope.split(), |w| {
-            let id = if w.is_ascii() {
+            let id = if ascii || w.is_ascii() {
                 self.intern_ascii(w)
             } else {
                 folded.clear();
                 text::fold_into(w, &mut folded);
                 self.intern(&folded)
             };
-            if id as usize == counts.len() {
-                counts.push(0);
-            }
-            counts[id as usize] += 1;
-            self.distinct[id as usize].scopes |= scope.bits();
+            let d = &mut self.distinct[id as usize];
+            d.occ_start += 1;
+            d.scopes |= scope.bits();
             let start = w.as_ptr() as usize - base;
             toks.push(Tok { start: start as u32, end: (start + w.len()) as u32, id });
         });
@@ -171,7 +171,7 @@ impl Texts {
         if let Some(slot) = self.words.get(key) {
             let mut id = slot.a;
             while id != NONE {
-                if eq_ascii_lower(self.folded(id).as_bytes(), word.as_bytes()) {
+                if eq_ascii_lower(self.folded_bytes_and_scopes(id).0, word.as_bytes()) {
                     return id;
                 }
                 last = id;
@@ -247,19 +247,20 @@ impl Texts {
     }
 
     /// Files every position under its word, grouped by word and in document order.
-    fn index_positions(&mut self, counts: &[u32]) {
+    fn index_positions(&mut self) {
+        // Each word's count becomes the end of its group, and filling the groups from the back
+        // with the positions in reverse order leaves it at the start.
         let mut total = 0u32;
-        for (d, &n) in self.distinct.iter_mut().zip(counts) {
+        for d in &mut self.distinct {
+            total += d.occ_start;
             d.occ_start = total;
-            total += n;
         }
-        let mut fill: Vec<u32> = self.distinct.iter().map(|d| d.occ_start).collect();
         self.occ = vec![Occ { field: 0, pos: 0 }; total as usize];
-        for (f, t) in self.texts.iter().enumerate() {
-            for (p, tok) in t.toks.iter().enumerate() {
-                let slot = &mut fill[tok.id as usize];
-                self.occ[*slot as usize] = Occ { field: f as u32, pos: p as u32 };
-                *slot += 1;
+        for (f, t) in self.texts.iter().enumerate().rev() {
+            for (p, tok) in t.toks.iter().enumerate().rev() {
+                let d = &mut self.distinct[tok.id as usize];
+                d.occ_start -= 1;
+                self.occ[d.occ_start as usize] = Occ { field: f as u32, pos: p as u32 };
             }
         }
     }
@@ -575,6 +576,120 @@ mod tests {
         assert_eq!(words("atat"), Vec::<String>::new(), "senjata|tahun is two words");
         assert_eq!(words("kar"), ["jakarta"]);
         assert!(words("").is_empty() && words("zzz").is_empty());
+    }
+
+    /// Checks everything `Texts::new` files against the same computed the obvious way: every
+    /// field value split by `text::words`, distinct words numbered by first occurrence.
+    fn check_against_reference(fields: &crate::rules::DocFields<'_>) {
+        let d = Texts::new(fields);
+        let mut values =
+            vec![(Scope::TITLE, fields.title), (Scope::SUMMARY, fields.summary), (Scope::CONTENT, fields.content)];
+        values.extend(fields.authors.iter().map(|a| (Scope::AUTHOR, a.as_str())));
+        values.extend(fields.categories.iter().map(|c| (Scope::CATEGORY, c.as_str())));
+        values.extend([(Scope::LINK, fields.link), (Scope::FEED, fields.feed)]);
+        values.retain(|(_, v)| !v.trim().is_empty());
+        assert_eq!(d.fields().len(), values.len());
+        let mut folded: Vec<String> = Vec::new();
+        let mut occ: Vec<Vec<Occ>> = Vec::new();
+        let mut scopes: Vec<u8> = Vec::new();
+        for (f, (scope, value)) in values.iter().enumerate() {
+            let words = text::words(value, scope.split());
+            assert_eq!(d.fields()[f].scope, *scope);
+            assert_eq!(d.fields()[f].nfkc, text::nfkc(value));
+            assert_eq!(d.fields()[f].len(), words.len(), "{value:?}");
+            for (p, w) in words.iter().enumerate() {
+                assert_eq!(d.exact_at(f, p), &*w.exact);
+                assert_eq!(d.folded_at(f, p), &*w.folded);
+                let id = folded.iter().position(|x| **x == *w.folded).unwrap_or_else(|| {
+                    folded.push(w.folded.to_string());
+                    occ.push(Vec::new());
+                    scopes.push(0);
+                    folded.len() - 1
+                });
+                occ[id].push(Occ { field: f as u32, pos: p as u32 });
+                scopes[id] |= scope.bits();
+            }
+        }
+        assert_eq!(d.distinct_len(), folded.len());
+        let keys: Vec<u64> = d.distinct_keys().collect();
+        let mut prefix_keys = Vec::new();
+        let mut clitic_words = Vec::new();
+        for (id, w) in folded.iter().enumerate() {
+            let id = id as u32;
+            assert_eq!(d.folded(id), w);
+            assert_eq!(d.folded_bytes_and_scopes(id), (w.as_bytes(), scopes[id as usize]));
+            assert_eq!(d.occurrences(id), occ[id as usize]);
+            assert_eq!(keys[id as usize], hash_str(SEED_WORD, w));
+            let mut with_key = Vec::new();
+            d.any_with_key(keys[id as usize], false, |i| {
+                with_key.push(i);
+                false
+            });
+            assert_eq!(with_key, [id]);
+            if let Some(cut) = char_cut(w, 3) {
+                let key = hash_str(SEED_PREFIX, &w[..cut]);
+                assert!(d.with_prefix(key).contains(&id));
+                if !prefix_keys.contains(&key) {
+                    prefix_keys.push(key);
+                }
+            }
+            if let Some(base) = CLITICS.iter().find_map(|c| w.strip_suffix(c)).filter(|b| !b.is_empty()) {
+                clitic_words.push((hash_str(SEED_WORD, base), id));
+            }
+        }
+        assert_eq!(d.prefix_keys(), prefix_keys);
+        assert_eq!(d.clitic_words(), clitic_words);
+    }
+
+    #[test]
+    fn documents_agree_with_reference() {
+        let authors = ["Tim Kompas".to_owned(), "  ".to_owned(), "Ｍａｒｉａ Łódź".to_owned()];
+        let categories = ["Politik".to_owned()];
+        check_against_reference(&crate::rules::DocFields {
+            title: "Senjata nuklir: Korea Utara uji rudal",
+            summary: "KOREA utara, senjatanya; 3.14 persen. Straße STRASSE café CAFE\u{301}",
+            content: "Rusialah Senjata2 senjata-senjata can't e.g. x_y __ 1,000,000 朝鲜 Pyŏngyang\n\tkorea",
+            authors: &authors,
+            categories: &categories,
+            link: "https://www.kompas.com/berita/2024-senjata_nuklir?id=12",
+            feed: "Kompas",
+        });
+    }
+
+    use proptest::prelude::*;
+
+    /// Field values of words, ASCII and not, that repeat within and across fields.
+    fn value() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            4 => proptest::sample::select(vec![
+                "senjata", "Senjata", "SENJATANYA", "rusialah", "persenjataan", "a", "x_y", "_", "2", "3.14", "can't",
+                "ab:cd", "abcdefghijklmnopq", "ABCDEFGHIJKLMNOPQ",
+            ]),
+            1 => proptest::sample::select(vec!["Straße", "ＡＢＣ", "朝鲜", "e\u{301}", "naïve", "ΣΑΣ", "\u{200D}"]),
+        ];
+        let glue = proptest::sample::select(vec![" ", " ", ", ", ". ", "\n", "-", "", "/", " \u{301}"]);
+        proptest::collection::vec((word, glue), 0..12)
+            .prop_map(|parts| parts.into_iter().flat_map(|(w, g)| [w, g]).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn any_document_agrees_with_reference(
+            title in value(),
+            content in value(),
+            authors in proptest::collection::vec(value(), 0..3),
+            link in value(),
+        ) {
+            check_against_reference(&crate::rules::DocFields {
+                title: &title,
+                summary: "",
+                content: &content,
+                authors: &authors,
+                categories: &[],
+                link: &link,
+                feed: "Kompas",
+            });
+        }
     }
 
     #[test]
