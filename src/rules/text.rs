@@ -179,6 +179,49 @@ fn class(b: u8) -> u8 {
     CLASS[b as usize]
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x80 * ONES;
+
+/// The top bit of each of eight ASCII bytes set when the byte is at least `lo`: adding
+/// `0x80 - lo` carries into the top bit exactly then, and never out of the byte.
+fn at_least(x: u64, lo: u8) -> u64 {
+    x.wrapping_add(u64::from(0x80 - lo) * ONES)
+}
+
+fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    at_least(x, lo) & !at_least(x, hi + 1)
+}
+
+/// The top bit of each of eight ASCII bytes set when the byte is a letter or digit, or `_`
+/// with `underscore`: the classes of `CLASS` for eight bytes at once.
+fn alnum8(x: u64, underscore: bool) -> u64 {
+    // Setting bit 5 makes upper-case letters lower-case, and brings no other byte into `a..=z`.
+    let mut m = in_range(x | (0x20 * ONES), b'a', b'z') | in_range(x, b'0', b'9');
+    if underscore {
+        m |= in_range(x, b'_', b'_');
+    }
+    m & HIGH
+}
+
+/// The end of the run of letters and digits (and `_` with `underscore`) from `i` of ASCII
+/// text, found eight bytes at a time while eight remain: a run is a word, a few bytes long, and
+/// one test of eight bytes costs about what one of a single byte does.
+fn run_end(b: &[u8], mut i: usize, underscore: bool) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+        let outside = !alnum8(x, underscore) & HIGH;
+        if outside != 0 {
+            return i + (outside.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let class_mask = if underscore { WORDISH } else { ALNUM };
+    while i < b.len() && class(b[i]) & class_mask != 0 {
+        i += 1;
+    }
+    i
+}
+
 /// Segments pure ASCII text exactly as UAX #29 (and [`unicode_words`]) would.
 ///
 /// In ASCII, a word is a run of letters, digits and `_`, which may continue across one `.`
@@ -186,6 +229,7 @@ fn class(b: u8) -> u8 {
 /// between two digits; runs holding only `_` are not words. URL splitting keeps only the
 /// runs of letters and digits.
 fn ascii_words<'a>(chunk: &'a str, split: Split, emit: &mut impl FnMut(&'a str)) {
+    debug_assert!(chunk.is_ascii());
     let b = chunk.as_bytes();
     let n = b.len();
     let mut i = 0;
@@ -196,9 +240,7 @@ fn ascii_words<'a>(chunk: &'a str, split: Split, emit: &mut impl FnMut(&'a str))
                 continue;
             }
             let from = i;
-            while i < n && class(b[i]) & ALNUM != 0 {
-                i += 1;
-            }
+            i = run_end(b, i, false);
             emit(&chunk[from..i]);
         }
         return;
@@ -210,9 +252,7 @@ fn ascii_words<'a>(chunk: &'a str, split: Split, emit: &mut impl FnMut(&'a str))
         }
         let from = i;
         loop {
-            while i < n && class(b[i]) & WORDISH != 0 {
-                i += 1;
-            }
+            i = run_end(b, i, true);
             // Most runs end at a space, which no rule joins across.
             if i + 1 < n && class(b[i]) & JOINER != 0 {
                 let (prev, next) = (class(b[i - 1]), class(b[i + 1]));
@@ -362,6 +402,24 @@ mod tests {
         ] {
             for split in [Split::Words, Split::Url] {
                 assert_eq!(fast(text, split), reference(text, split), "{text:?} {split:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn eight_byte_classes_agree_with_the_table() {
+        for b in 0u8..128 {
+            for at in 0..8 {
+                // The other bytes both in and out of the class, as neighbours must not matter.
+                for fill in [b' ', b'a', b'_', b'Z', b'9', 0x7F] {
+                    let mut bytes = [fill; 8];
+                    bytes[at] = b;
+                    let x = u64::from_le_bytes(bytes);
+                    for (underscore, mask) in [(false, ALNUM), (true, WORDISH)] {
+                        let set = alnum8(x, underscore) >> (8 * at + 7) & 1 == 1;
+                        assert_eq!(set, class(b) & mask != 0, "{b} at {at} among {fill}, {underscore}");
+                    }
+                }
             }
         }
     }
