@@ -144,44 +144,71 @@ impl Texts {
         let nfkc = text::nfkc(raw);
         let mut toks = Vec::with_capacity(nfkc.len() / 6 + 1);
         let base = nfkc.as_ptr() as usize;
-        let mut folded = String::new();
-        // Most values are all ASCII, and then no word needs checking on its own.
-        let ascii = nfkc.is_ascii();
-        text::for_each_word(&nfkc, scope.split(), |w| {
-            let id = if ascii || w.is_ascii() {
-                self.intern_ascii(w)
-            } else {
-                folded.clear();
-                text::fold_into(w, &mut folded);
-                self.intern(&folded)
-            };
-            let d = &mut self.distinct[id as usize];
-            d.occ_start += 1;
-            d.scopes |= scope.bits();
-            let start = w.as_ptr() as usize - base;
-            toks.push(Tok { start: start as u32, end: (start + w.len()) as u32, id });
-        });
+        if nfkc.is_ascii() {
+            // Most values are all ASCII, and then no word needs checking on its own.
+            text::for_each_ascii_word(&nfkc, scope.split(), |w| {
+                let id = self.intern_ascii(w);
+                toks.push(self.occurrence(scope, id, w.as_ptr() as usize - base, w.len()));
+            });
+        } else {
+            let mut folded = String::new();
+            text::for_each_word(&nfkc, scope.split(), |w| {
+                let id = if w.is_ascii() { self.intern_ascii(w) } else { self.intern_unicode(w, &mut folded) };
+                toks.push(self.occurrence(scope, id, w.as_ptr() as usize - base, w.len()));
+            });
+        }
         self.texts.push(FieldText { scope, nfkc, toks });
     }
 
+    /// Counts one occurrence of a word in a field value of a scope, returning its token.
+    #[inline(always)]
+    fn occurrence(&mut self, scope: Scope, id: u32, start: usize, len: usize) -> Tok {
+        let d = &mut self.distinct[id as usize];
+        d.occ_start += 1;
+        d.scopes |= scope.bits();
+        Tok { start: start as u32, end: (start + len) as u32, id }
+    }
+
     /// The id of an ASCII word's folded (lower-case) form, which is never built unless new.
+    ///
+    /// Most words repeat one seen before, the first word filed under their key; only that
+    /// case is handled here, which keeps this small enough to inline into the segmenting loop.
+    #[inline(always)]
     fn intern_ascii(&mut self, word: &str) -> u32 {
         let key = hash_ascii_lower(SEED_WORD, word);
+        let first = self.words.get(key).map_or(NONE, |s| s.a);
+        if first != NONE && eq_ascii_lower(self.folded_bytes_and_scopes(first).0, word.as_bytes()) {
+            return first;
+        }
+        self.intern_ascii_rest(word, key, first)
+    }
+
+    /// `intern_ascii` for a new word, or one that is not the first under its key (which only
+    /// happens on a hash collision); `first` is that first word, if any.
+    #[inline(never)]
+    fn intern_ascii_rest(&mut self, word: &str, key: u64, first: u32) -> u32 {
         let mut last = NONE;
-        if let Some(slot) = self.words.get(key) {
-            let mut id = slot.a;
-            while id != NONE {
-                if eq_ascii_lower(self.folded_bytes_and_scopes(id).0, word.as_bytes()) {
-                    return id;
-                }
-                last = id;
-                id = self.same_key[id as usize];
+        let mut id = first;
+        while id != NONE {
+            if eq_ascii_lower(self.folded_bytes_and_scopes(id).0, word.as_bytes()) {
+                return id;
             }
+            last = id;
+            id = self.same_key[id as usize];
         }
         let start = self.arena.len();
         self.arena.push_str(word);
         self.arena[start..].make_ascii_lowercase();
         self.add_distinct(key, start, last)
+    }
+
+    /// The id of a non-ASCII word's folded form, built in `folded`; kept out of line, as few
+    /// words take it.
+    #[inline(never)]
+    fn intern_unicode(&mut self, word: &str, folded: &mut String) -> u32 {
+        folded.clear();
+        text::fold_into(word, folded);
+        self.intern(folded)
     }
 
     /// The id of a folded word.

@@ -24,6 +24,7 @@ pub(crate) fn hash_str(seed: u64, s: &str) -> u64 {
 
 /// The same as `hash_str(seed, &s.to_ascii_lowercase())` for an ASCII string, without
 /// building the lower-case copy: each eight-byte chunk is lower-cased in a register.
+#[inline]
 pub(crate) fn hash_ascii_lower(seed: u64, s: &str) -> u64 {
     debug_assert!(s.is_ascii());
     hash_words(seed, s.as_bytes(), lower8)
@@ -72,19 +73,21 @@ fn load_partial(b: &[u8]) -> u64 {
 
 /// Whether `lower` equals `word` lower-cased, for an ASCII `word`; compares eight bytes at a
 /// time, as hashing reads them.
+#[inline]
 pub(crate) fn eq_ascii_lower(lower: &[u8], word: &[u8]) -> bool {
     debug_assert!(word.is_ascii());
-    if lower.len() != word.len() {
+    let n = word.len();
+    if lower.len() != n {
         return false;
     }
-    let mut l = lower.chunks_exact(8);
-    let mut w = word.chunks_exact(8);
-    for (a, b) in (&mut l).zip(&mut w) {
-        if load_partial(a) != lower8(load_partial(b)) {
+    let mut i = 0;
+    while i + 8 <= n {
+        if load_partial(&lower[i..i + 8]) != lower8(load_partial(&word[i..i + 8])) {
             return false;
         }
+        i += 8;
     }
-    load_partial(l.remainder()) == lower8(load_partial(w.remainder()))
+    load_partial(&lower[i..]) == lower8(load_partial(&word[i..]))
 }
 
 /// Lower-cases eight ASCII bytes at once: a byte gets 0x20 added exactly when it lies in
@@ -173,6 +176,7 @@ impl KeyTable {
     }
 
     /// The slot of a key, claimed when the key is new; the caller must then set a value.
+    #[inline]
     pub(crate) fn slot(&mut self, key: u64) -> &mut Slot {
         // At most half full: linear probing degrades fast beyond that, most of all for the
         // keys that are absent, which is what most lookups by rules are.
@@ -195,6 +199,8 @@ impl KeyTable {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) {
         let bigger = vec![FREE; self.slots.len() * 2];
         let old = std::mem::replace(&mut self.slots, bigger);

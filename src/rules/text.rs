@@ -232,29 +232,20 @@ fn ascii_words<'a>(chunk: &'a str, split: Split, emit: &mut impl FnMut(&'a str))
     debug_assert!(chunk.is_ascii());
     let b = chunk.as_bytes();
     let n = b.len();
+    // URL splitting keeps only runs of letters and digits: `_` and the joiners cut words.
+    let words = split == Split::Words;
+    let starts = if words { WORDISH } else { ALNUM };
     let mut i = 0;
-    if split == Split::Url {
-        while i < n {
-            if class(b[i]) & ALNUM == 0 {
-                i += 1;
-                continue;
-            }
-            let from = i;
-            i = run_end(b, i, false);
-            emit(&chunk[from..i]);
-        }
-        return;
-    }
     while i < n {
-        if class(b[i]) & WORDISH == 0 {
+        if class(b[i]) & starts == 0 {
             i += 1;
             continue;
         }
         let from = i;
         loop {
-            i = run_end(b, i, true);
+            i = run_end(b, i, words);
             // Most runs end at a space, which no rule joins across.
-            if i + 1 < n && class(b[i]) & JOINER != 0 {
+            if words && i + 1 < n && class(b[i]) & JOINER != 0 {
                 let (prev, next) = (class(b[i - 1]), class(b[i + 1]));
                 let letters = prev & next & LETTER != 0;
                 let digits = prev & next & DIGIT != 0;
@@ -272,11 +263,16 @@ fn ascii_words<'a>(chunk: &'a str, split: Split, emit: &mut impl FnMut(&'a str))
         }
         // A joined word holds letters or digits around its joiner, so only a single run can
         // be all `_`.
-        let word = &b[from..i];
-        if word[0] != b'_' || word.iter().any(|&c| c != b'_') {
+        if b[from] != b'_' || b[from..i].iter().any(|&c| c != b'_') {
             emit(&chunk[from..i]);
         }
     }
+}
+
+/// Calls `emit` with every word of an all-ASCII text, in order: [`for_each_word`] for the
+/// common case, which callers can then handle with ASCII-only code.
+pub(crate) fn for_each_ascii_word<'a>(ascii_text: &'a str, split: Split, mut emit: impl FnMut(&'a str)) {
+    ascii_words(ascii_text, split, &mut emit);
 }
 
 /// The general path: UAX #29 words, with Han ideographs cut apart and URL splitting applied.
