@@ -729,3 +729,30 @@ fn a_feed_that_stops_publishing_tells_the_operator_once_and_again_when_it_publis
     assert_eq!(all.len(), 2, "{all:?}");
     assert_eq!(all[1], "Feed world publishes again");
 }
+
+#[test]
+fn sends_that_came_back_are_recorded_while_another_still_hangs() {
+    let (dir, feeds, rx) = setup("hanging-one");
+    let items: Vec<String> =
+        (0..3).map(|i| rss_item(&format!("hang-{i}"), &format!("Korea Utara uji senjata {i}"), "x")).collect();
+    feeds.set("/world.rss", sample_with(&items));
+    // Four alerts go out at once (webhook concurrency 4): three are answered, the fourth hangs.
+    rx.script([Response::status(200), Response::status(200), Response::status(200)]);
+    rx.set_default(Response::status(200).delayed(Duration::from_secs(30)));
+    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let mut child = crate::util::spawn_daemon(&cfg);
+    rx.server.wait_for(4, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(800));
+    child.kill().unwrap(); // SIGKILL while the fourth is still hanging.
+    child.wait().unwrap();
+
+    rx.set_default(Response::status(200));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let mut keys: Vec<String> = rx.posts().iter().map(|p| p.header("idempotency-key").unwrap().to_string()).collect();
+    let total = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 4, "every alert delivered");
+    assert_eq!(total, 5, "only the hanging one is sent again; the three answered ones were recorded");
+}

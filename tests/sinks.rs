@@ -414,3 +414,23 @@ fn concurrency_of_a_sink_is_checked() {
         assert!(shown.contains(message) && shown.contains("pantau.toml:13:15:"), "{shown}");
     }
 }
+
+#[test]
+fn rate_spaces_the_starts_of_a_webhook_sink_with_several_requests_in_flight() {
+    use std::sync::atomic::Ordering;
+    let dir = TempDir::new("rate-concurrency");
+    let feeds = FeedServer::start();
+    let items: Vec<String> =
+        (0..2).map(|i| rss_item(&format!("r{i}"), &format!("Korea Utara uji senjata ke-{i}"), "rudal")).collect();
+    feeds.set("/world.rss", sample_with(&items));
+    // One request a second, each answered in 300 ms: the default four in flight must never
+    // be more than one at a time.
+    let (hook, most) = counting_hook(Duration::from_millis(300));
+    let sinks =
+        format!("[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\nrate = \"1/s\"\n", hook.url("/hook"));
+    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(hook.requests().len(), 3, "{}", show(&out));
+    assert_eq!(most.load(Ordering::SeqCst), 1, "rate spaces the starts even below the concurrency limit");
+}

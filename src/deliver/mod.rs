@@ -434,13 +434,19 @@ pub async fn run_worker(
                 (alert, outcome)
             });
             in_flight.insert(task.id(), (id, attempts));
-        }
-        // Sends already started finish and are recorded, even when shutting down.
-        while let Some(joined) = flight.join_next_with_id().await {
-            settled.push(settle(&sink, &sender, joined, &mut in_flight, &mut tally, &metrics));
+            // `rate` spaces the starts; a finished send moves the mark again, so one message
+            // at a time is spaced from the end of the previous one.
             last_send = Some(tokio::time::Instant::now());
         }
-        store.record_deliveries(settled).await.map_err(err)?;
+        // Sends already started finish and are recorded, each as it comes back (a shutdown
+        // that stops waiting for a hanging one must not lose the others), even when shutting
+        // down.
+        store.record_deliveries(std::mem::take(&mut settled)).await.map_err(err)?;
+        while let Some(joined) = flight.join_next_with_id().await {
+            let done = settle(&sink, &sender, joined, &mut in_flight, &mut tally, &metrics);
+            last_send = Some(tokio::time::Instant::now());
+            store.record_deliveries(vec![done]).await.map_err(err)?;
+        }
         if cancel.is_cancelled() {
             return Ok(tally);
         }

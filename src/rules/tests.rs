@@ -172,6 +172,9 @@ const CASES: &[(&str, Option<&str>, Doc, bool)] = &[
     ("/\\d+\\/\\d+\\/\\d{4}/", None, A, true),
     ("/korea utara/", None, A, false),
     ("/korea utara/i", None, A, true),
+    // A wildcard without a literal start, whose literal overlaps itself across two words.
+    ("*ana*", None, C("Jalan analisis"), true),
+    ("*kak*", None, C("Kakak kakek"), true),
     ("/Pyong/", None, C("PYŎNGYANG"), false),
     ("/PYŎNG/", None, C("PYŎNGYANG"), true),
     ("title:/^Intelijen/", None, A, true),
