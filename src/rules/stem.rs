@@ -86,13 +86,9 @@ fn is_vowel(c: char) -> bool {
     matches!(c, 'a' | 'e' | 'i' | 'o' | 'u')
 }
 
-/// Indonesian: particles, then possessives, then up to two prefixes, then one derivational suffix.
-fn indonesian(word: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    if char_len(word) < MIN_ROOT || !word.chars().all(char::is_alphabetic) {
-        out.push(word.to_owned());
-        return out;
-    }
+/// `word` without one particle (`-lah`, `-kah`, `-tah`, `-pun`) and then one possessive
+/// (`-nya`, `-ku`, `-mu`), each when present.
+fn strip_clitics(word: &str) -> &str {
     let mut base = word;
     for particle in ["lah", "kah", "tah", "pun"] {
         if let Some(rest) = strip_suffix(base, particle) {
@@ -106,6 +102,17 @@ fn indonesian(word: &str) -> Vec<String> {
             break;
         }
     }
+    base
+}
+
+/// Indonesian: particles, then possessives, then up to two prefixes, then one derivational suffix.
+fn indonesian(word: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if char_len(word) < MIN_ROOT || !word.chars().all(char::is_alphabetic) {
+        out.push(word.to_owned());
+        return out;
+    }
+    let base = strip_clitics(word);
     // Every intermediate form is kept as a candidate, because a light stemmer cannot know
     // whether a leading `ber`, `se` or `di` is a prefix or part of the root.
     let mut forms: Vec<String> = vec![base.to_owned()];
@@ -197,19 +204,7 @@ fn indonesian_each<'a>(word: &'a str, visit: &mut impl FnMut(Form<'a>) -> bool) 
     if char_len(word) < MIN_ROOT || !word.chars().all(char::is_alphabetic) {
         return visit(Form::plain(word));
     }
-    let mut base = word;
-    for particle in ["lah", "kah", "tah", "pun"] {
-        if let Some(rest) = strip_suffix(base, particle) {
-            base = rest;
-            break;
-        }
-    }
-    for possessive in ["nya", "ku", "mu"] {
-        if let Some(rest) = strip_suffix(base, possessive) {
-            base = rest;
-            break;
-        }
-    }
+    let base = strip_clitics(word);
     // `indonesian` does not expand a form twice, but expanding it again only finds the same
     // forms again, so the set of candidates is the same.
     fn forms<'a>(form: Form<'a>, round: u8, visit: &mut impl FnMut(Form<'a>) -> bool) -> bool {
