@@ -38,9 +38,13 @@ pub struct Identity {
 impl Identity {
     /// The identity of an item whose `id` already is its key.
     pub fn of(item: &Item) -> Identity {
-        let link = item.link.as_deref().map(normalize_link);
+        Identity::derive(item, item.id.clone(), item.link.as_deref().map(normalize_link))
+    }
+
+    /// The identity of `item` under `key`, given its normalised link.
+    fn derive(item: &Item, key: String, link: Option<String>) -> Identity {
         Identity {
-            key: item.id.clone(),
+            key,
             story: link.clone().unwrap_or_else(|| fingerprint(item)),
             link,
             content_hash: content_hash(item),
@@ -187,12 +191,7 @@ pub fn identify(items: &[Item], policy: IdPolicy) -> Vec<Identity> {
                 }
                 IdPolicy::Auto => by_link_or_hash(),
             };
-            Identity {
-                key,
-                story: link.clone().unwrap_or_else(|| fingerprint(item)),
-                link,
-                content_hash: content_hash(item),
-            }
+            Identity::derive(item, key, link)
         })
         .collect()
 }

@@ -305,7 +305,6 @@ pub async fn run(
                 if let Err(e) = poller.store.set_next_poll(&slot.feed.name, slot.next).await {
                     tracing::error!(feed = %slot.feed.name, error = %e, "cannot record the next poll time");
                 }
-
             }
             _ = tokio::time::sleep(wait) => {}
         }

@@ -10,18 +10,18 @@ mod sign;
 pub mod template;
 mod webhook;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{DigestMode, Sink, SinkKind};
 use crate::model::{AlertPayload, OutboxAlert};
 use crate::store::{Attempted, Store};
-use std::collections::HashMap;
-use tokio::task::JoinSet;
 
 /// After this many failed attempts an alert is moved to `dead`, unless the sink says otherwise.
 pub const MAX_ATTEMPTS: u32 = 25;

@@ -984,24 +984,9 @@ impl Store {
         .await
     }
 
-    /// The sink accepted the alert.
-    pub async fn mark_delivered(&self, id: &str) -> Result<()> {
-        self.record_deliveries(vec![(id.to_string(), Attempted::Delivered)]).await
-    }
-
     /// Mark several alerts delivered in one transaction (the alerts of one digest message).
     pub async fn mark_all_delivered(&self, ids: Vec<String>) -> Result<()> {
         self.record_deliveries(ids.into_iter().map(|id| (id, Attempted::Delivered)).collect()).await
-    }
-
-    /// The attempt failed in a way worth retrying after `delay`.
-    pub async fn mark_retry(&self, id: &str, delay: Duration, error: &str) -> Result<()> {
-        self.record_deliveries(vec![(id.to_string(), Attempted::Retry { delay, error: error.to_string() })]).await
-    }
-
-    /// The alert cannot be delivered (the sink rejected it, or it ran out of attempts).
-    pub async fn mark_dead(&self, id: &str, error: &str) -> Result<()> {
-        self.record_deliveries(vec![(id.to_string(), Attempted::Dead { error: error.to_string() })]).await
     }
 
     /// Record what became of several delivery attempts, in one transaction.
@@ -1086,8 +1071,6 @@ impl Store {
     }
 }
 
-/// Columns derived from an item when it is written.
-/// The 14 parameters shared by the item INSERT and UPDATE statements.
 /// The average gap between polls that brought new items, from the first and last first-seen
 /// times and the number of distinct ones (items first seen in the same poll share a timestamp).
 fn rhythm(first: Option<i64>, last: Option<i64>, batches: i64) -> Option<Duration> {
@@ -1116,6 +1099,7 @@ fn insert_operator_alerts(
     Ok(n)
 }
 
+/// The 14 parameters shared by the item INSERT and UPDATE statements.
 fn item_params<'a>(
     feed_id: i64,
     item: &'a Item,

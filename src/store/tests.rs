@@ -84,6 +84,11 @@ fn poll(feed: &str, items: Vec<(Item, Vec<NewAlert>)>) -> PollRecord {
     }
 }
 
+/// Record one delivery attempt of the alert with `id`.
+async fn mark(store: &Store, id: &str, attempted: Attempted) -> Result<()> {
+    store.record_deliveries(vec![(id.to_string(), attempted)]).await
+}
+
 /// A store at a fresh path with the named feeds (URL `https://example.org/<name>.xml`) synced.
 async fn store_with_feeds(dir: &TempDir, names: &[&str]) -> Store {
     let store = Store::open(&dir.db()).await.expect("open store");
@@ -571,7 +576,7 @@ async fn operator_alerts_without_a_feed_are_queued_and_delivered_like_any_other(
     assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM alerts WHERE feed_id IS NULL AND item_id IS NULL"), 1);
     let due = store.due_alerts("ops", Utc::now(), 10).await.unwrap();
     assert_eq!(ids(&due), vec![a.id.as_str()]);
-    store.mark_delivered(&a.id).await.unwrap();
+    mark(&store, &a.id, Attempted::Delivered).await.unwrap();
     let rows = store.recent_alerts(false, 10).await.unwrap();
     assert_eq!(rows.len(), 1, "`pantau alerts` lists it");
 }
@@ -610,7 +615,7 @@ async fn due_alerts_returns_due_pending_rows_oldest_first_and_limited() {
 
     // A retried alert moves behind the ones that have been waiting.
     tick().await;
-    store.mark_retry(&first[0], Duration::ZERO, "flaky").await.unwrap();
+    mark(&store, &first[0], Attempted::Retry { delay: Duration::ZERO, error: "flaky".into() }).await.unwrap();
     let due = store.due_alerts("s", Utc::now(), 10).await.unwrap();
     assert_eq!(ids(&due), vec![first[1].as_str(), later[0].as_str(), first[0].as_str()]);
     assert_eq!(due[2].attempts, 1);
@@ -626,7 +631,7 @@ async fn mark_retry_defers_the_alert_and_counts_the_attempt() {
 
     let delay = Duration::from_secs(60);
     let before = Utc::now();
-    store.mark_retry(a, delay, "HTTP 503").await.unwrap();
+    mark(&store, a, Attempted::Retry { delay, error: "HTTP 503".into() }).await.unwrap();
     let after = Utc::now();
 
     let due = store.due_alerts("s", after, 10).await.unwrap();
@@ -635,7 +640,7 @@ async fn mark_retry_defers_the_alert_and_counts_the_attempt() {
     assert!(next <= after, "b is due now, so the earliest due time is not in the future");
 
     // Once b is delivered, next_due reports a's retry time.
-    store.mark_delivered(b).await.unwrap();
+    mark(&store, b, Attempted::Delivered).await.unwrap();
     let next = store.next_due("s").await.unwrap().expect("a is pending");
     let delay = chrono::Duration::from_std(delay).unwrap();
     let lo = (before + delay).timestamp_millis();
@@ -651,7 +656,7 @@ async fn mark_retry_defers_the_alert_and_counts_the_attempt() {
         1
     );
 
-    store.mark_retry(a, Duration::ZERO, "again").await.unwrap();
+    mark(&store, a, Attempted::Retry { delay: Duration::ZERO, error: "again".into() }).await.unwrap();
     let due = store.due_alerts("s", Utc::now(), 10).await.unwrap();
     assert_eq!(due[0].attempts, 2);
     assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 1, delivered: 1, dead: 0 });
@@ -665,9 +670,9 @@ async fn delivered_and_dead_alerts_leave_the_queue() {
     let ids_ = queue(&store, "s", &["a", "b", "c", "d"]).await;
     assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 4, delivered: 0, dead: 0 });
 
-    store.mark_delivered(&ids_[0]).await.unwrap();
-    store.mark_dead(&ids_[1], "HTTP 400").await.unwrap();
-    store.mark_delivered(&ids_[2]).await.unwrap();
+    mark(&store, &ids_[0], Attempted::Delivered).await.unwrap();
+    mark(&store, &ids_[1], Attempted::Dead { error: "HTTP 400".into() }).await.unwrap();
+    mark(&store, &ids_[2], Attempted::Delivered).await.unwrap();
 
     let due = store.due_alerts("s", Utc::now(), 10).await.unwrap();
     assert_eq!(ids(&due), vec![ids_[3].as_str()]);
@@ -693,7 +698,7 @@ async fn delivered_and_dead_alerts_leave_the_queue() {
         1
     );
 
-    store.mark_dead(&ids_[3], "gave up").await.unwrap();
+    mark(&store, &ids_[3], Attempted::Dead { error: "gave up".into() }).await.unwrap();
     assert!(store.due_alerts("s", Utc::now(), 10).await.unwrap().is_empty());
     assert_eq!(store.next_due("s").await.unwrap(), None, "nothing pending, nothing due");
     assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 0, delivered: 2, dead: 2 });
@@ -728,7 +733,7 @@ async fn alerts_of_one_sink_are_not_returned_for_another() {
     assert_eq!(store.next_due("C").await.unwrap(), None);
 
     // Settling B's alert does not touch A's queue, and vice versa.
-    store.mark_delivered(&b.id).await.unwrap();
+    mark(&store, &b.id, Attempted::Delivered).await.unwrap();
     assert_eq!(store.next_due("B").await.unwrap(), None);
     assert!(store.next_due("A").await.unwrap().is_some());
     assert_eq!(store.due_alerts("A", Utc::now(), 10).await.unwrap().len(), 2);
@@ -857,7 +862,7 @@ async fn retention_prunes_bodies_before_keys_and_keeps_pending_alerts() {
         ))
         .await
         .unwrap();
-    store.mark_delivered(&alert_id("f", "a", "r", "s")).await.unwrap();
+    mark(&store, &alert_id("f", "a", "r", "s"), Attempted::Delivered).await.unwrap();
     let far_past = Utc::now() - chrono::Duration::days(1000);
     let future = Utc::now() + chrono::Duration::seconds(5);
     // Nothing is old enough: nothing changes.
