@@ -90,15 +90,29 @@ pub(crate) fn eq_ascii_lower(lower: &[u8], word: &[u8]) -> bool {
     load_partial(&lower[i..]) == lower8(load_partial(&word[i..]))
 }
 
+/// 0x01 in each of eight bytes.
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+/// The top bit of each of eight bytes.
+pub(crate) const HIGH: u64 = 0x80 * ONES;
+
+/// The top bit of each of eight ASCII bytes set when the byte is at least `lo`: adding
+/// `0x80 - lo` carries into the top bit exactly then, and never out of the byte.
+#[inline(always)]
+pub(crate) fn at_least(x: u64, lo: u8) -> u64 {
+    x.wrapping_add(u64::from(0x80 - lo) * ONES)
+}
+
+/// The top bit of each of eight ASCII bytes set when the byte lies in `lo..=hi` (other bits are
+/// left over from the sums; mask with [`HIGH`]).
+#[inline(always)]
+pub(crate) fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    at_least(x, lo) & !at_least(x, hi + 1)
+}
+
 /// Lower-cases eight ASCII bytes at once: a byte gets 0x20 added exactly when it lies in
-/// `A..=Z`. Adding 0x3F sets a byte's top bit from `A` (0x41) up, adding 0x25 from `[` (0x5B)
-/// up, and no byte below 0x80 carries into its neighbour either way.
+/// `A..=Z` (its top-bit flag shifted down to bit 5).
 fn lower8(x: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let from_a = x.wrapping_add(0x3F * ONES);
-    let past_z = x.wrapping_add(0x25 * ONES);
-    let upper = from_a & !past_z & (0x80 * ONES);
-    x | (upper >> 2)
+    x | ((in_range(x, b'A', b'Z') & HIGH) >> 2)
 }
 
 /// The 64-bit finaliser of MurmurHash3: every input bit affects every output bit.

@@ -44,7 +44,7 @@ struct Node {
     /// For a leaf other than a term, its label.
     label: u32,
     op: Op,
-    /// For a term, the scope mask of its leaf.
+    /// For a term or a regex leaf, the scope mask of its leaf.
     scope: u8,
     /// For a term, whether Indonesian clitics may follow the word.
     clitics: bool,

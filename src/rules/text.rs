@@ -6,6 +6,8 @@
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::hash::{in_range, HIGH, ONES};
+
 /// How a field is split into words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Split {
@@ -177,19 +179,6 @@ static CLASS: [u8; 256] = {
 
 fn class(b: u8) -> u8 {
     CLASS[b as usize]
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x80 * ONES;
-
-/// The top bit of each of eight ASCII bytes set when the byte is at least `lo`: adding
-/// `0x80 - lo` carries into the top bit exactly then, and never out of the byte.
-fn at_least(x: u64, lo: u8) -> u64 {
-    x.wrapping_add(u64::from(0x80 - lo) * ONES)
-}
-
-fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
-    at_least(x, lo) & !at_least(x, hi + 1)
 }
 
 /// The top bit of each of eight ASCII bytes set when the byte is a letter or digit, or `_`
