@@ -52,7 +52,7 @@ fn hash_words(seed: u64, bytes: &[u8], map: impl Fn(u64) -> u64) -> u64 {
 /// buffer gives, without the call to `memcpy` that copy takes for a length not known in advance
 /// (most words end in such a tail, so that call was a large part of hashing one).
 #[inline(always)]
-fn load_partial(b: &[u8]) -> u64 {
+pub(crate) fn load_partial(b: &[u8]) -> u64 {
     let n = b.len();
     debug_assert!(n <= 8);
     if n >= 4 {

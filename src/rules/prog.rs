@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::eval::{folded_matches, Expr, Leaf, Texts};
-use super::hash::{hash_str, SEED_WORD};
+use super::hash::{hash_str, load_partial, SEED_WORD};
 use super::parser::REGEX_SIZE_LIMIT;
 
 /// What a node does.
@@ -474,12 +474,10 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    let u4 = |s: &[u8], i: usize| s[i..i + 4].try_into().map_or(0, u32::from_ne_bytes);
     let u8s = |s: &[u8], i: usize| s[i..i + 8].try_into().map_or(0, u64::from_ne_bytes);
     match n {
-        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
-        4..=7 => u4(a, 0) == u4(b, 0) && u4(a, n - 4) == u4(b, n - 4),
-        8..=16 => u8s(a, 0) == u8s(b, 0) && u8s(a, n - 8) == u8s(b, n - 8),
+        0..=8 => load_partial(a) == load_partial(b),
+        9..=16 => u8s(a, 0) == u8s(b, 0) && u8s(a, n - 8) == u8s(b, n - 8),
         _ => a == b,
     }
 }
