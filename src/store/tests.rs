@@ -622,7 +622,7 @@ async fn due_alerts_returns_due_pending_rows_oldest_first_and_limited() {
 }
 
 #[tokio::test]
-async fn mark_retry_defers_the_alert_and_counts_the_attempt() {
+async fn a_retry_defers_the_alert_and_counts_the_attempt() {
     let dir = TempDir::new("retry");
     let path = dir.db();
     let store = store_with_feeds(&dir, &["f"]).await;
