@@ -196,6 +196,17 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
     Ok(())
 }
 
+/// What an idle daemon can give back: the search caches of the rule set's regexes, SQLite's
+/// page cache, then whatever the allocator holds free. All of it is rebuilt on demand.
+async fn release_idle_memory(poller: &Poller) {
+    let regex_caches = poller.config().rule_set.release_caches();
+    if let Err(e) = poller.store.release_memory().await {
+        tracing::debug!(error = %e, "could not release the database's page cache");
+    }
+    let trimmed = memory::release_free_memory();
+    tracing::debug!(regex_caches, trimmed, "released idle memory");
+}
+
 /// Poll every feed on its schedule until `cancel` fires, following config reloads; then let
 /// in-flight polls finish within `grace` and name those that did not.
 pub async fn run(
@@ -224,7 +235,7 @@ pub async fn run(
         // again later when idle connections have been closed.
         if tasks.is_empty() && last_release.elapsed() >= RELEASE_EVERY {
             last_release = tokio::time::Instant::now();
-            memory::release_free_memory();
+            release_idle_memory(&poller).await;
         }
         if watchdog.is_some() {
             notify::notify("WATCHDOG=1");

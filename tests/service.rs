@@ -283,3 +283,42 @@ fn the_systemd_unit_verifies_and_is_rated_ok_by_systemd_analyze() {
         .unwrap_or_else(|| panic!("no exposure level in: {text}"));
     assert!(level <= 2.0, "exposure {level} is above 2.0 (OK): {text}");
 }
+
+#[test]
+fn an_idle_daemon_gives_back_its_regex_search_caches() {
+    // Nine regex rules: enough for pantau to search them as one set, whose lazy-DFA cache
+    // grows while items are matched and is dropped once polling goes quiet.
+    let dir = TempDir::new("idle-release");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    let mut rules = String::new();
+    for (i, word) in
+        ["Korea", "Utara", "senjata", "rudal", "Rusia", "Pyongyang", "uji", "AS", "nuklir"].iter().enumerate()
+    {
+        rules.push_str(&format!("\n[[rule]]\nname = \"re{i}\"\nquery = '''/{word}\\b/i'''\n"));
+    }
+    let port = free_port();
+    let cfg = dir.config(&format!("{}{rules}", base_config(&feeds, &rx, port)));
+    let log = dir.path().join("log");
+    let child = spawn_run(&cfg, &log, &[("RUST_LOG", "pantau=debug")]);
+    rx.server.wait_for(1, Duration::from_secs(30));
+    // The scheduler hands memory back when no poll has run for a while (20 s); it wakes at
+    // least every 30 s.
+    let start = Instant::now();
+    let released = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains("released idle memory")) {
+            break line.to_string();
+        }
+        assert!(start.elapsed() < Duration::from_secs(70), "no idle release in the log:\n{text}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let bytes: usize = released
+        .split("regex_caches=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no regex_caches=N in {released:?}"));
+    assert!(bytes > 0, "the regex set's cache was in use and is given back: {released}");
+    assert_eq!(sigterm_and_wait(child), 0);
+}

@@ -302,15 +302,9 @@ pub fn load_str(path: &Path, source: &str, env: &dyn Fn(&str) -> Option<String>)
     let feeds = v.feeds(&raw.feed, &daemon);
     let rules = v.rules(&raw.rule, &feeds, &sinks);
     if v.errors.is_empty() {
-        // Every rule compiled once more into one set, indexed by the words each needs, so an item
-        // is checked only against the rules it can match. These queries parsed above.
-        let compiled = rules
-            .iter()
-            .filter_map(|r| {
-                let opts = RuleOptions { lang: r.lang.clone() };
-                rules::Rule::parse(&r.query, &opts).ok().map(|m| (r.name.clone(), m))
-            })
-            .collect();
+        // Every rule in one set, indexed by the words each needs, so an item is checked only
+        // against the rules it can match; the set shares each rule's compiled tree.
+        let compiled = rules.iter().map(|r| (r.name.clone(), Arc::clone(&r.matcher))).collect();
         let rule_set = Arc::new(rules::RuleSet::new(compiled));
         Ok(Config { path: path.to_path_buf(), daemon, feeds, rules, rule_set, sinks, warnings: v.warnings })
     } else {

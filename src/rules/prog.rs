@@ -12,7 +12,7 @@
 //! form and are evaluated as in [`Expr::eval`].
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::eval::{folded_matches, Expr, Leaf, Texts};
 use super::hash::{hash_str, load_partial, SEED_WORD};
@@ -114,32 +114,68 @@ const REGEX_SET_MIN: usize = if cfg!(test) { 2 } else { 8 };
 /// that a document is searched once for all of them instead of once per pattern.
 #[derive(Debug, Default)]
 struct RegexSets {
-    /// Each set, with the slot of each of its patterns.
-    sets: Vec<(regex_automata::meta::Regex, Vec<u32>)>,
+    sets: Vec<RegexSet>,
     /// Number of slots.
     slots: usize,
     /// The scopes any regex leaf looks at.
     scope: u8,
 }
 
+/// One compiled set, with the slot of each of its patterns and the search caches of the
+/// threads that used it. The lazy DFA's cache grows with the states a search visits (up to
+/// a few megabytes); the caches are kept here rather than inside the regex so that an idle
+/// daemon can let them go ([`RegexSets::release_caches`]).
+#[derive(Debug)]
+struct RegexSet {
+    regex: regex_automata::meta::Regex,
+    slots: Vec<u32>,
+    caches: Mutex<Vec<regex_automata::meta::Cache>>,
+}
+
 impl RegexSets {
     /// Per slot, the scopes of the field values its pattern matches in.
     fn scan(&self, doc: &Texts) -> Box<[u8]> {
         let mut hits = vec![0u8; self.slots].into_boxed_slice();
-        for field in doc.fields() {
-            let bits = field.scope.bits();
-            if bits & self.scope == 0 {
-                continue;
-            }
-            for (set, slots) in &self.sets {
-                let mut found = regex_automata::PatternSet::new(set.pattern_len());
-                set.which_overlapping_matches(&regex_automata::Input::new(&field.nfkc), &mut found);
+        for set in &self.sets {
+            // One cache per search at a time: taken from the idle ones, or made anew.
+            let taken = set.caches.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut cache = taken.unwrap_or_else(|| set.regex.create_cache());
+            for field in doc.fields() {
+                let bits = field.scope.bits();
+                if bits & self.scope == 0 {
+                    continue;
+                }
+                let mut found = regex_automata::PatternSet::new(set.regex.pattern_len());
+                set.regex.which_overlapping_matches_with(
+                    &mut cache,
+                    &regex_automata::Input::new(&field.nfkc),
+                    &mut found,
+                );
                 for i in found.iter() {
-                    hits[slots[i.as_usize()] as usize] |= bits;
+                    hits[set.slots[i.as_usize()] as usize] |= bits;
                 }
             }
+            set.caches.lock().unwrap_or_else(|e| e.into_inner()).push(cache);
         }
         hits
+    }
+
+    /// Drops the search caches; the next search builds a fresh one.
+    fn release_caches(&self) -> usize {
+        let mut freed = 0;
+        for set in &self.sets {
+            let mut caches = set.caches.lock().unwrap_or_else(|e| e.into_inner());
+            freed += caches.iter().map(regex_automata::meta::Cache::memory_usage).sum::<usize>();
+            *caches = Vec::new();
+        }
+        freed
+    }
+
+    /// Bytes held by the idle search caches.
+    #[cfg(test)]
+    fn cache_bytes(&self) -> usize {
+        let caches = self.sets.iter().map(|s| s.caches.lock().unwrap_or_else(|e| e.into_inner()));
+        caches.map(|c| c.iter().map(regex_automata::meta::Cache::memory_usage).sum::<usize>()).sum()
     }
 }
 
@@ -289,7 +325,7 @@ impl Builder {
                 .syntax(regex_automata::util::syntax::Config::new().case_insensitive(ignore_case))
                 .build_many(&sources)
             {
-                Ok(set) => self.prog.regexes.sets.push((set, slots)),
+                Ok(regex) => self.prog.regexes.sets.push(RegexSet { regex, slots, caches: Mutex::default() }),
                 // Too big together: these leaves search on their own.
                 Err(_) => self.prog.unset_regexes(&slots),
             }
@@ -307,6 +343,17 @@ pub(crate) struct Cx<'d> {
 }
 
 impl Program {
+    /// Drops the regex sets' search caches; returns the bytes they held.
+    pub(crate) fn release_caches(&self) -> usize {
+        self.regexes.release_caches()
+    }
+
+    /// Bytes held by the regex sets' idle search caches.
+    #[cfg(test)]
+    pub(crate) fn cache_bytes(&self) -> usize {
+        self.regexes.cache_bytes()
+    }
+
     /// Makes the regex leaves of `slots` search on their own, as `Leaf::found` does.
     fn unset_regexes(&mut self, slots: &[u32]) {
         for node in self.nodes.iter_mut() {

@@ -13,6 +13,7 @@
 //! `Rule::matches` on every rule would.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use super::eval::{Expr, Leaf, LeafKind, Pat, Texts};
 use super::hash::{hash_str, KeyTable, SEED_PREFIX, SEED_STEM, SEED_SUFFIX};
@@ -335,7 +336,8 @@ impl Postings {
 /// ```
 #[derive(Debug)]
 pub struct RuleSet {
-    rules: Vec<(String, Rule)>,
+    /// Shared with the config's own copy of each rule.
+    rules: Vec<(String, Arc<Rule>)>,
     /// Every rule compiled into one flat program.
     prog: Program,
     /// Rules without clauses, in set order.
@@ -348,8 +350,10 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// Compiles the presearcher index over a list of named rules.
-    pub fn new(rules: Vec<(String, Rule)>) -> RuleSet {
+    /// Compiles the presearcher index over a list of named rules (owned, or shared with their
+    /// other users through an `Arc`).
+    pub fn new<R: Into<Arc<Rule>>>(rules: Vec<(String, R)>) -> RuleSet {
+        let rules: Vec<(String, Arc<Rule>)> = rules.into_iter().map(|(name, rule)| (name, rule.into())).collect();
         assert!(rules.len() < MAX_RULES, "too many rules in one set");
         let mut always = Vec::new();
         let mut builder = Builder::default();
@@ -405,8 +409,20 @@ impl RuleSet {
     }
 
     /// The named rules, in set order.
-    pub fn rules(&self) -> &[(String, Rule)] {
+    pub fn rules(&self) -> &[(String, Arc<Rule>)] {
         &self.rules
+    }
+
+    /// Lets go of memory that searches rebuild on demand (the lazy-DFA caches of the regex
+    /// sets, up to a few megabytes); returns the bytes freed. For an idle daemon.
+    pub fn release_caches(&self) -> usize {
+        self.prog.release_caches()
+    }
+
+    /// Bytes held by caches that [`RuleSet::release_caches`] would free.
+    #[cfg(test)]
+    pub(crate) fn cache_bytes(&self) -> usize {
+        self.prog.cache_bytes()
     }
 
     /// Number of rules that have no required literal and are evaluated for every document.

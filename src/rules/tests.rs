@@ -755,4 +755,17 @@ fn a_rule_set_with_many_regexes_agrees_with_each_rule() {
     }
     assert_eq!(set.rules().iter().map(|(_, r)| compiled_regexes(&r.expr)).sum::<usize>(), 0);
     assert!(parsed.iter().map(|(_, r)| compiled_regexes(&r.expr)).sum::<usize>() > 0, "the rules on their own did");
+
+    // The searches left their lazy-DFA caches with the set; an idle daemon lets them go, and
+    // the next search builds a fresh one and finds the same.
+    assert!(set.cache_bytes() > 0, "a search keeps its cache for the next one");
+    let held = set.cache_bytes();
+    assert_eq!(set.release_caches(), held);
+    assert_eq!(set.cache_bytes(), 0);
+    for d in &docs {
+        let expected: Vec<(usize, Match)> =
+            parsed.iter().enumerate().filter_map(|(i, (_, r))| r.matches(d).map(|m| (i, m))).collect();
+        assert_eq!(set.matches(d), expected, "after the caches were released");
+    }
+    assert!(set.cache_bytes() > 0);
 }

@@ -402,6 +402,12 @@ impl Store {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
+    /// Hand SQLite's page cache of the connection back to the allocator (it refills from the
+    /// file on demand); for an idle daemon.
+    pub async fn release_memory(&self) -> Result<()> {
+        self.with(|c| c.release_memory()).await
+    }
+
     /// Make sure every configured feed has a row, updating URLs that changed in the config.
     pub async fn sync_feeds(&self, feeds: Vec<FeedRef>) -> Result<()> {
         let now = ms(Utc::now());

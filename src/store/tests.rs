@@ -905,3 +905,50 @@ async fn record_deliveries_settles_a_mixed_batch_in_one_call() {
         1
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+/// Bytes of page cache the store's connection holds now.
+async fn page_cache_bytes(store: &Store) -> usize {
+    store
+        .with(|c| {
+            let (mut current, mut high) = (0, 0);
+            // SAFETY: the handle is the live connection's, used on the thread holding its lock,
+            // and sqlite3_db_status only reads counters into the two integers passed.
+            let rc = unsafe {
+                rusqlite::ffi::sqlite3_db_status(
+                    c.handle(),
+                    rusqlite::ffi::SQLITE_DBSTATUS_CACHE_USED,
+                    &mut current,
+                    &mut high,
+                    0,
+                )
+            };
+            assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+            Ok(current as usize)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn release_memory_empties_the_page_cache_and_the_store_still_works() {
+    let dir = TempDir::new("release-memory");
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let items = (0..200)
+        .map(|i| {
+            let mut it = item(&format!("k{i}"));
+            it.content = format!("{i} ").repeat(2_000);
+            (it, vec![])
+        })
+        .collect();
+    store.commit_poll(poll("f", items)).await.unwrap();
+    assert_eq!(store.recent_items(Some("f".into()), 500).await.unwrap().len(), 200);
+    let before = page_cache_bytes(&store).await;
+    assert!(before > 500_000, "reading 200 items of ~8 KB fills the page cache ({before} bytes)");
+    store.release_memory().await.unwrap();
+    let after = page_cache_bytes(&store).await;
+    assert!(after < before / 10, "page cache {before} → {after} bytes");
+    assert_eq!(store.recent_items(Some("f".into()), 500).await.unwrap().len(), 200);
+}
