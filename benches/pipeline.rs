@@ -2016,6 +2016,9 @@ fn main() {
         }
         let rss = proc_kb(pid, "VmRSS:").unwrap_or(0);
         let hwm = proc_kb(pid, "VmHWM:").unwrap_or(0);
+        // Anonymous memory (heap, stacks) apart from file pages (the binary's code and
+        // read-only data, shared libraries: clean, and reclaimable by the kernel).
+        let (anon, file) = (proc_kb(pid, "RssAnon:").unwrap_or(0), proc_kb(pid, "RssFile:").unwrap_or(0));
         stop.store(true, Ordering::Relaxed);
         let _ = watcher.join();
         // SAFETY: plain kill(2) on our own child.
@@ -2027,8 +2030,11 @@ fn main() {
             "≤ 15 MB",
             Some(rss <= 15 * 1024),
         );
+        rep.row("  of which anonymous / file-backed", format!("{:.1} MB / {:.1} MB", mb(anon), mb(file)), "", None);
         rep.row("  exit after SIGTERM", format!("{status}"), "0", Some(status.success()));
         rep.kv("idle_rss_mb", format!("{:.1}", mb(rss)));
+        rep.kv("idle_anon_mb", format!("{:.1}", mb(anon)));
+        rep.kv("idle_file_mb", format!("{:.1}", mb(file)));
         rep.kv("idle_peak_mb", format!("{:.1}", mb(hwm)));
     }
 

@@ -93,5 +93,6 @@ fi
 frs=$(get feed_rs_items_per_s); ing=$(get ingest_items_per_s)
 [[ -n "$frs" && -n "$ing" ]] && row "ingest / feed-rs" "$(python3 -c "print(f'{$ing/$frs:.2f}×')")" "≥ 0.5×"
 have idle_rss_mb && row "idle run RSS" "$(get idle_rss_mb) MB" "≤ 15 MB"
+have idle_anon_mb idle_file_mb && row "idle run: anonymous / file-backed" "$(get idle_anon_mb) MB / $(get idle_file_mb) MB" ""
 echo
 echo "(raw figures: $results; pantau logs: $out/work)"

@@ -114,8 +114,12 @@ struct Slot {
     adaptive: Option<Duration>,
 }
 
-/// Shortest time between two hand-backs of free memory while no poll runs.
+/// Memory is handed back once no poll has run for this long, and once more this long later
+/// (when the HTTP client has closed its idle connections); then not again until a poll ran.
 const RELEASE_EVERY: Duration = Duration::from_secs(20);
+
+/// Hand-backs of memory per quiet spell (see [`RELEASE_EVERY`]).
+const RELEASES_PER_QUIET_SPELL: u8 = 2;
 
 /// `next`, or later when the publisher asks not to be polled more often than `ttl` (its `<ttl>`
 /// or `sy:updatePeriod`; honoured only for feeds whose operator set `honor_ttl`).
@@ -201,7 +205,7 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
 async fn release_idle_memory(poller: &Poller) {
     let regex_caches = poller.config().rule_set.release_caches();
     if let Err(e) = poller.store.release_memory().await {
-        tracing::debug!(error = %e, "could not release the database's page cache");
+        tracing::warn!(error = %e, "could not release the database's page cache");
     }
     let trimmed = memory::release_free_memory();
     tracing::debug!(regex_caches, trimmed, "released idle memory");
@@ -227,18 +231,19 @@ pub async fn run(
     let mut tasks: JoinSet<Result<PollOutcome, StoreError>> = JoinSet::new();
     // Which feed each task polls, so that even a panicking poll frees its feed's slot.
     let mut owners: HashMap<tokio::task::Id, String> = HashMap::new();
-    // Memory freed by finished polls is handed back once polling goes quiet, at most this often.
-    let mut last_release = tokio::time::Instant::now();
+    // Memory freed by finished polls is handed back once polling goes quiet: when the last poll
+    // finished (or the last release) is RELEASE_EVERY ago, and releases are left for this spell.
+    let mut quiet_since = tokio::time::Instant::now();
+    let mut releases_left = 0u8;
     loop {
         poller.metrics.heartbeat();
-        // Idle moments (no poll running) hand freed memory back: after a burst of polls, and
-        // again later when idle connections have been closed.
-        if tasks.is_empty() && last_release.elapsed() >= RELEASE_EVERY {
-            last_release = tokio::time::Instant::now();
-            release_idle_memory(&poller).await;
-        }
         if watchdog.is_some() {
             notify::notify("WATCHDOG=1");
+        }
+        if tasks.is_empty() && releases_left > 0 && quiet_since.elapsed() >= RELEASE_EVERY {
+            releases_left -= 1;
+            release_idle_memory(&poller).await;
+            quiet_since = tokio::time::Instant::now();
         }
         let now = Utc::now();
         for (name, slot) in slots.iter_mut() {
@@ -273,6 +278,7 @@ pub async fn run(
                     Err(e) => (e.id(), None),
                 };
                 let Some(name) = owners.remove(&id) else { continue };
+                (quiet_since, releases_left) = (tokio::time::Instant::now(), RELEASES_PER_QUIET_SPELL);
                 let (new_items, ttl) = match &result {
                     Some(Ok(PollOutcome::Updated { new_items, ttl, .. })) => (*new_items, *ttl),
                     Some(Ok(PollOutcome::NotModified { ttl })) => (0, *ttl),

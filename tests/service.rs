@@ -302,8 +302,8 @@ fn an_idle_daemon_gives_back_its_regex_search_caches() {
     let log = dir.path().join("log");
     let child = spawn_run(&cfg, &log, &[("RUST_LOG", "pantau=debug")]);
     rx.server.wait_for(1, Duration::from_secs(30));
-    // The scheduler hands memory back when no poll has run for a while (20 s); it wakes at
-    // least every 30 s.
+    // The scheduler hands memory back once no poll has finished for 20 s; it wakes at least
+    // every 30 s.
     let start = Instant::now();
     let released = loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();

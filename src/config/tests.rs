@@ -219,6 +219,19 @@ fn reload_diff_names_what_changed() {
 }
 
 #[test]
+fn a_reload_does_not_call_a_rule_changed_because_the_running_one_has_searched() {
+    // A regex leaf compiles its own automaton when first searched with; the running config's
+    // rules have searched, the freshly loaded ones have not. The rule is the same.
+    let src = format!("{GOOD}\n[[rule]]\nname = \"re\"\nquery = '''/senjata\\b/i AND Korea'''\n");
+    let (old, new) = (load(&src).unwrap(), load(&src).unwrap());
+    let doc = crate::rules::Document::new(&crate::rules::DocFields::text_only("Korea Utara uji senjata baru"));
+    let hits = old.rule_set.matches(&doc);
+    assert!(hits.iter().any(|(i, _)| old.rules[*i].name == "re"), "the regex rule searched and matched");
+    let d = diff(&old, &new);
+    assert!(d.rules.changed.is_empty() && d.rules.added.is_empty(), "{:?}", d.rules.changed);
+}
+
+#[test]
 fn quiet_alerts_ttl_floors_and_the_config_watcher_have_defaults_and_overrides() {
     let c = load("[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\n").unwrap();
     assert_eq!((c.daemon.quiet_factor, c.daemon.honor_ttl, c.daemon.watch_config), (10, false, false));

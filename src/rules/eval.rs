@@ -286,7 +286,7 @@ pub(crate) enum LeafKind {
 /// regex leaves through one combined automaton (see `prog::RegexSets`), so the leaf's own
 /// compiled form, tens of kilobytes each, is often never needed; the parser compiles it once
 /// to check it and lets it go.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct LazyRegex {
     source: Arc<str>,
     ignore_case: bool,
@@ -330,6 +330,14 @@ impl LazyRegex {
     /// The pattern as compiled (after NFKC), without the case flag.
     pub(crate) fn as_str(&self) -> &str {
         &self.source
+    }
+}
+
+/// The pattern and its flag only: whether it has been compiled yet is no part of the rule (a
+/// reload compares rules by their debug form).
+impl std::fmt::Debug for LazyRegex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyRegex").field("source", &self.source).field("ignore_case", &self.ignore_case).finish()
     }
 }
 

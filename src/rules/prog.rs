@@ -136,16 +136,20 @@ impl RegexSets {
     /// Per slot, the scopes of the field values its pattern matches in.
     fn scan(&self, doc: &Texts) -> Box<[u8]> {
         let mut hits = vec![0u8; self.slots].into_boxed_slice();
+        if !doc.fields().iter().any(|f| f.scope.bits() & self.scope != 0) {
+            return hits;
+        }
         for set in &self.sets {
             // One cache per search at a time: taken from the idle ones, or made anew.
             let taken = set.caches.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let mut cache = taken.unwrap_or_else(|| set.regex.create_cache());
+            let mut found = regex_automata::PatternSet::new(set.regex.pattern_len());
             for field in doc.fields() {
                 let bits = field.scope.bits();
                 if bits & self.scope == 0 {
                     continue;
                 }
-                let mut found = regex_automata::PatternSet::new(set.regex.pattern_len());
+                found.clear();
                 set.regex.which_overlapping_matches_with(
                     &mut cache,
                     &regex_automata::Input::new(&field.nfkc),

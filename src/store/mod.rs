@@ -402,10 +402,14 @@ impl Store {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// Hand SQLite's page cache of the connection back to the allocator (it refills from the
-    /// file on demand); for an idle daemon.
+    /// Hand SQLite's page cache and the cached prepared statements of the connection back to
+    /// the allocator (both are rebuilt on demand); for an idle daemon.
     pub async fn release_memory(&self) -> Result<()> {
-        self.with(|c| c.release_memory()).await
+        self.with(|c| {
+            c.flush_prepared_statement_cache();
+            c.release_memory()
+        })
+        .await
     }
 
     /// Make sure every configured feed has a row, updating URLs that changed in the config.

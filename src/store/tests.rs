@@ -946,7 +946,7 @@ async fn release_memory_empties_the_page_cache_and_the_store_still_works() {
     store.commit_poll(poll("f", items)).await.unwrap();
     assert_eq!(store.recent_items(Some("f".into()), 500).await.unwrap().len(), 200);
     let before = page_cache_bytes(&store).await;
-    assert!(before > 500_000, "reading 200 items of ~8 KB fills the page cache ({before} bytes)");
+    assert!(before > 500_000, "writing and reading 200 items of ~8 KB fills the page cache ({before} bytes)");
     store.release_memory().await.unwrap();
     let after = page_cache_bytes(&store).await;
     assert!(after < before / 10, "page cache {before} → {after} bytes");
