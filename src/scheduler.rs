@@ -121,6 +121,9 @@ const RELEASE_EVERY: Duration = Duration::from_secs(20);
 /// Hand-backs of memory per quiet spell (see [`RELEASE_EVERY`]).
 const RELEASES_PER_QUIET_SPELL: u8 = 2;
 
+/// The code's pages are handed back only when the next poll is at least this far away.
+const PAGE_OUT_QUIET: Duration = Duration::from_secs(120);
+
 /// `next`, or later when the publisher asks not to be polled more often than `ttl` (its `<ttl>`
 /// or `sy:updatePeriod`; honoured only for feeds whose operator set `honor_ttl`).
 pub fn ttl_floor(next: DateTime<Utc>, now: DateTime<Utc>, ttl: Option<Duration>) -> DateTime<Utc> {
@@ -201,14 +204,23 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
 }
 
 /// What an idle daemon can give back: the search caches of the rule set's regexes, SQLite's
-/// page cache, then whatever the allocator holds free. All of it is rebuilt on demand.
-async fn release_idle_memory(poller: &Poller) {
+/// page cache, whatever the allocator holds free, and with `page_out` the resident pages of
+/// its own code. All of it is rebuilt or read back on demand.
+async fn release_idle_memory(poller: &Poller, page_out: bool) {
     let regex_caches = poller.config().rule_set.release_caches();
     if let Err(e) = poller.store.release_memory().await {
         tracing::warn!(error = %e, "could not release the database's page cache");
     }
     let trimmed = memory::release_free_memory();
-    tracing::debug!(regex_caches, trimmed, "released idle memory");
+    let code_paged_out = match page_out.then(memory::page_out_code) {
+        None => 0,
+        Some(Ok(bytes)) => bytes,
+        Some(Err(e)) => {
+            tracing::debug!(error = %e, "the kernel does not page out code on request");
+            0
+        }
+    };
+    tracing::debug!(regex_caches, trimmed, code_paged_out, "released idle memory");
 }
 
 /// Poll every feed on its schedule until `cancel` fires, following config reloads; then let
@@ -242,7 +254,12 @@ pub async fn run(
         }
         if tasks.is_empty() && releases_left > 0 && quiet_since.elapsed() >= RELEASE_EVERY {
             releases_left -= 1;
-            release_idle_memory(&poller).await;
+            // The code is paged out once per quiet spell, at its last release, and only when the
+            // next poll is a while away: the poll that follows reads back what it runs.
+            let next_poll = slots.values().filter(|s| !s.running && !s.removed).map(|s| s.next).min();
+            let long_quiet = next_poll
+                .is_none_or(|t| t - Utc::now() >= chrono::Duration::from_std(PAGE_OUT_QUIET).unwrap_or_default());
+            release_idle_memory(&poller, releases_left == 0 && long_quiet).await;
             quiet_since = tokio::time::Instant::now();
         }
         let now = Utc::now();

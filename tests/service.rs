@@ -285,7 +285,7 @@ fn the_systemd_unit_verifies_and_is_rated_ok_by_systemd_analyze() {
 }
 
 #[test]
-fn an_idle_daemon_gives_back_its_regex_search_caches() {
+fn an_idle_daemon_gives_back_its_regex_search_caches_and_then_pages_out_its_code() {
     // Nine regex rules: enough for pantau to search them as one set, whose lazy-DFA cache
     // grows while items are matched and is dropped once polling goes quiet.
     let dir = TempDir::new("idle-release");
@@ -302,23 +302,38 @@ fn an_idle_daemon_gives_back_its_regex_search_caches() {
     let log = dir.path().join("log");
     let child = spawn_run(&cfg, &log, &[("RUST_LOG", "pantau=debug")]);
     rx.server.wait_for(1, Duration::from_secs(30));
-    // The scheduler hands memory back once no poll has finished for 20 s; it wakes at least
+    // The scheduler hands memory back once no poll has finished for 20 s, and again 20 s
+    // later, then pages out its code (the next poll is 15 minutes away); it wakes at least
     // every 30 s.
     let start = Instant::now();
-    let released = loop {
+    let releases = loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(line) = text.lines().find(|l| l.contains("released idle memory")) {
-            break line.to_string();
+        let lines: Vec<String> =
+            text.lines().filter(|l| l.contains("released idle memory")).map(str::to_string).collect();
+        if lines.len() >= 2 {
+            break lines;
         }
-        assert!(start.elapsed() < Duration::from_secs(70), "no idle release in the log:\n{text}");
+        assert!(start.elapsed() < Duration::from_secs(100), "not two idle releases in the log:\n{text}");
         std::thread::sleep(Duration::from_millis(200));
     };
-    let bytes: usize = released
-        .split("regex_caches=")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no regex_caches=N in {released:?}"));
-    assert!(bytes > 0, "the regex set's cache was in use and is given back: {released}");
+    let field = |line: &str, key: &str| -> usize {
+        line.split(&format!("{key}="))
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {key}=N in {line:?}"))
+    };
+    assert!(
+        field(&releases[0], "regex_caches") > 0,
+        "the regex set's cache was in use and is given back: {}",
+        releases[0]
+    );
+    assert_eq!(field(&releases[0], "code_paged_out"), 0, "not at the first release: {}", releases[0]);
+    assert_eq!(field(&releases[1], "regex_caches"), 0, "nothing searched since: {}", releases[1]);
+    if !releases[1].contains("code_paged_out=0")
+        || !std::fs::read_to_string(&log).unwrap().contains("does not page out")
+    {
+        assert!(field(&releases[1], "code_paged_out") > 1 << 20, "the code is paged out: {}", releases[1]);
+    }
     assert_eq!(sigterm_and_wait(child), 0);
 }
