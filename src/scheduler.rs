@@ -121,8 +121,8 @@ const RELEASE_EVERY: Duration = Duration::from_secs(20);
 /// Hand-backs of memory per quiet spell (see [`RELEASE_EVERY`]).
 const RELEASES_PER_QUIET_SPELL: u8 = 2;
 
-/// The code's pages are handed back only when the next poll is at least this far away.
-const PAGE_OUT_QUIET: Duration = Duration::from_secs(120);
+/// The code's pages are unmapped only when the next poll is at least this far away.
+const UNMAP_CODE_QUIET: Duration = Duration::from_secs(120);
 
 /// `next`, or later when the publisher asks not to be polled more often than `ttl` (its `<ttl>`
 /// or `sy:updatePeriod`; honoured only for feeds whose operator set `honor_ttl`).
@@ -204,23 +204,30 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
 }
 
 /// What an idle daemon can give back: the search caches of the rule set's regexes, SQLite's
-/// page cache, whatever the allocator holds free, and with `page_out` the resident pages of
-/// its own code. All of it is rebuilt or read back on demand.
-async fn release_idle_memory(poller: &Poller, page_out: bool) {
+/// page cache, whatever the allocator holds free, and with `unmap_code` the resident pages of
+/// its own code. All of it is rebuilt or mapped back on demand.
+async fn release_idle_memory(poller: &Poller, unmap_code: bool) {
     let regex_caches = poller.config().rule_set.release_caches();
     if let Err(e) = poller.store.release_memory().await {
         tracing::warn!(error = %e, "could not release the database's page cache");
     }
     let trimmed = memory::release_free_memory();
-    let code_paged_out = match page_out.then(memory::page_out_code) {
-        None => 0,
-        Some(Ok(bytes)) => bytes,
-        Some(Err(e)) => {
-            tracing::debug!(error = %e, "the kernel does not page out code on request");
-            0
+    let code_unmapped = if unmap_code {
+        match tokio::task::spawn_blocking(memory::unmap_code).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "could not unmap the code's pages");
+                0
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "unmapping the code's pages failed");
+                0
+            }
         }
+    } else {
+        0
     };
-    tracing::debug!(regex_caches, trimmed, code_paged_out, "released idle memory");
+    tracing::debug!(regex_caches, trimmed, code_unmapped, "released idle memory");
 }
 
 /// Poll every feed on its schedule until `cancel` fires, following config reloads; then let
@@ -254,11 +261,11 @@ pub async fn run(
         }
         if tasks.is_empty() && releases_left > 0 && quiet_since.elapsed() >= RELEASE_EVERY {
             releases_left -= 1;
-            // The code is paged out once per quiet spell, at its last release, and only when the
-            // next poll is a while away: the poll that follows reads back what it runs.
-            let next_poll = slots.values().filter(|s| !s.running && !s.removed).map(|s| s.next).min();
-            let long_quiet = next_poll
-                .is_none_or(|t| t - Utc::now() >= chrono::Duration::from_std(PAGE_OUT_QUIET).unwrap_or_default());
+            // The code is unmapped once per quiet spell, at its last release, and only when
+            // the next poll is a while away: the poll that follows maps back what it runs.
+            let next_poll = slots.values().filter(|s| !s.removed).map(|s| s.next).min();
+            let quiet = chrono::Duration::from_std(UNMAP_CODE_QUIET).unwrap_or_default();
+            let long_quiet = next_poll.is_none_or(|t| t - Utc::now() >= quiet);
             release_idle_memory(&poller, releases_left == 0 && long_quiet).await;
             quiet_since = tokio::time::Instant::now();
         }
@@ -275,7 +282,11 @@ pub async fn run(
             }
         }
         let earliest = slots.values().filter(|s| !s.running).map(|s| s.next).min();
-        let wait = earliest.map_or(tick, |t| (t - now).to_std().unwrap_or_default()).min(tick);
+        let mut wait = earliest.map_or(tick, |t| (t - now).to_std().unwrap_or_default()).min(tick);
+        if tasks.is_empty() && releases_left > 0 {
+            // Wake for the next release of memory too.
+            wait = wait.min((quiet_since + RELEASE_EVERY).saturating_duration_since(tokio::time::Instant::now()));
+        }
         tokio::select! {
             _ = cancel.cancelled() => break,
             changed = updates.changed() => {
