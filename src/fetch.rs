@@ -250,8 +250,10 @@ impl Fetcher {
         let validators = Validators { etag: header(ETAG), last_modified: header(LAST_MODIFIED) };
         let content_type = header(reqwest::header::CONTENT_TYPE);
         let final_url = resp.url().to_string();
-        // Read chunk by chunk so that a lying or missing Content-Length cannot exhaust memory.
-        let mut body = Vec::new();
+        // Read chunk by chunk so that a lying or missing Content-Length cannot exhaust memory;
+        // a stated length (at most max_body, checked above) sizes the buffer once.
+        let stated = resp.content_length().unwrap_or(0).min(self.max_body);
+        let mut body = Vec::with_capacity(usize::try_from(stated).unwrap_or(0));
         while let Some(chunk) = resp.chunk().await.map_err(transport)? {
             if (body.len() + chunk.len()) as u64 > self.max_body {
                 return Err(FetchError::TooLarge { url: url.to_string(), limit: self.max_body });
