@@ -213,17 +213,11 @@ async fn release_idle_memory(poller: &Poller, unmap_code: bool) {
     }
     let trimmed = memory::release_free_memory();
     let code_unmapped = if unmap_code {
-        match tokio::task::spawn_blocking(memory::unmap_code).await {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "could not unmap the code's pages");
-                0
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "unmapping the code's pages failed");
-                0
-            }
-        }
+        let unmapped = tokio::task::spawn_blocking(memory::unmap_code).await.map_err(std::io::Error::other);
+        unmapped.and_then(|r| r).unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "could not unmap the code's pages");
+            0
+        })
     } else {
         0
     };

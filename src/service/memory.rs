@@ -121,8 +121,8 @@ struct Mapping<'a> {
 
 #[cfg(target_os = "linux")]
 impl<'a> Mapping<'a> {
-    /// Every file-backed mapping; a mapping whose counters cannot be read counts as holding
-    /// anonymous pages, so that it is never unmapped.
+    /// Every file-backed mapping; a mapping with a counter that cannot be read counts as
+    /// holding anonymous pages, so that it is never unmapped.
     fn parse_smaps(text: &'a str) -> Vec<Mapping<'a>> {
         let mut out: Vec<Mapping<'a>> = Vec::new();
         let mut current: Option<Mapping<'a>> = None;
@@ -133,14 +133,19 @@ impl<'a> Mapping<'a> {
             }
             let Some(m) = current.as_mut() else { continue };
             let mut fields = line.split_ascii_whitespace();
-            let (Some(key), value) = (fields.next(), fields.next().map(str::parse::<u64>)) else { continue };
+            let (Some(key), value) = (fields.next(), fields.next().and_then(|v| v.parse::<u64>().ok())) else {
+                continue;
+            };
             let counter = match key {
                 "Rss:" => &mut m.rss_kb,
                 "Anonymous:" => &mut m.anon_kb,
                 "Locked:" => &mut m.locked_kb,
                 _ => continue,
             };
-            *counter = value.and_then(Result::ok).unwrap_or(u64::MAX);
+            match value {
+                Some(kb) => *counter = kb,
+                None => m.anon_kb = u64::MAX,
+            }
         }
         out.extend(current);
         out.retain(|m| m.inode != 0);
@@ -226,9 +231,13 @@ Locked:                0 kB
 Rss:                   4 kB
 Anonymous:             0 kB
 Locked:                0 kB
+7f41e8002000-7f41e8003000 r--p 00000000 fe:00 6275311    /usr/bin/pantau (deleted)
+Anonymous:             0 kB
+Rss:                   ? kB
+Locked:                0 kB
 ";
         let maps = Mapping::parse_smaps(smaps);
-        assert_eq!(maps.len(), 7, "the heap is no file: {maps:?}");
+        assert_eq!(maps.len(), 8, "the heap is no file: {maps:?}");
         let text = &maps[1];
         assert_eq!(
             (text.start, text.end, text.writable, text.dev, text.inode),
@@ -237,7 +246,8 @@ Locked:                0 kB
         assert_eq!((text.rss_kb, text.anon_kb, text.locked_kb), (8508, 0, 0));
         let chosen: Vec<usize> = code_mappings(&maps, 0x55d0c0b00000).iter().map(|m| m.start).collect();
         // Constant data and code; not the relocated read-only data (anonymous pages), the
-        // writable data, the C library, a mapping without an Anonymous line, a shared one.
+        // writable data, the C library, a mapping without an Anonymous line, a shared one, one
+        // with a counter that cannot be read.
         assert_eq!(chosen, [0x55d0c0600000, 0x55d0c0a00000]);
         assert!(code_mappings(&maps, 0x1000).is_empty(), "an address no file maps");
     }
