@@ -1627,7 +1627,7 @@ fn ingest(rt: &tokio::runtime::Runtime, dir: &Path, config_path: &Path, docs: &[
                 let alerts = pantau::pipeline::alerts_for(&config, feed, &item, now);
                 r.alerts += alerts.len();
                 r.items_alerting += usize::from(!alerts.is_empty());
-                record.items.push(pantau::store::Polled { item, identity: id, alerts });
+                record.items.push(pantau::store::Polled { item, identity: id, alerts, fetch_article: false });
             }
             r.matching += t.elapsed();
 

@@ -165,6 +165,7 @@ impl Item {
             categories: &self.categories,
             link: &self.link,
             feed: &self.feed,
+            article: "",
         }
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::article;
 use crate::config::{self, Config};
 use crate::deliver::{self, Mode, Sender, Tally};
 use crate::fetch::Fetcher;
@@ -59,6 +60,7 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
         config: config_rx,
         wake: Arc::new(Notify::new()),
         metrics: Arc::new(Metrics::default()),
+        articles: Arc::new(Notify::new()),
     };
     Ok(Parts { _lock: lock, poller, limits, config_tx })
 }
@@ -301,6 +303,13 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
             async move { ("scheduler", scheduler::run(poller, limits, cancel, grace).await.map_err(Into::into)) },
         );
     }
+    {
+        let (poller, limits, cancel) = (parts.poller.clone(), Arc::clone(&parts.limits), shutdown.clone());
+        tasks.spawn(async move {
+            let r = article::stage::run(poller, limits, cancel, article::stage::Until::Cancelled).await;
+            ("article stage", r.map_err(Into::into))
+        });
+    }
     let mut failure = None;
     let mut watch = ConfigWatch::new(&path);
     let mut watch_tick = tokio::time::interval(WATCH_EVERY);
@@ -385,6 +394,11 @@ pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
         }
     }
     report.feeds_failed.sort();
+    // Pages of new items are read (and the items matched) before delivery starts.
+    let before = parts.poller.store.outbox_counts().await?.pending;
+    article::stage::run(parts.poller.clone(), Arc::clone(&parts.limits), CancellationToken::new(), article::stage::Until::Drained)
+        .await?;
+    report.new_alerts += parts.poller.store.outbox_counts().await?.pending.saturating_sub(before) as usize;
     let cancel = CancellationToken::new();
     let mut workers = spawn_workers(&parts.poller, &config, Mode::Drain { horizon: ONCE_RETRY_HORIZON }, &cancel);
     while let Some(done) = workers.join_next().await {

@@ -11,12 +11,15 @@
 //! - [`fetch`]: one HTTP GET with a conditional request, timeouts and a body cap.
 //! - [`parse`]: bytes → items with plain-text fields (pure).
 //! - [`pipeline`]: one poll of one feed, top to bottom, writing items and alerts together.
+//! - [`article`]: whole articles: a new item's page fetched, its main text extracted (pure)
+//!   and matched; the daemon's article stage.
 //! - [`rules`]: the watch-rule language (pure).
 //! - [`store`]: the only home of SQL: feeds, deduplicated items, the alert outbox.
 //! - [`deliver`]: outbox workers and one module per sink type.
 //! - [`daemon`]: wiring for `run` and `once`; [`cli`]: the commands.
 //! - [`model`]: plain domain types shared by the stages; [`opml`]: subscription lists.
 
+pub mod article;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -41,6 +41,9 @@ pub struct Item {
     pub summary: String,
     /// Full content as plain text (HTML reduced to what a reader sees).
     pub content: String,
+    /// The article's main text, fetched from the item's link (`fetch_article`); empty when
+    /// none was fetched.
+    pub article: String,
 }
 
 impl Item {
@@ -103,6 +106,10 @@ pub struct AlertPayload {
     pub item: PayloadItem,
     /// The words and phrases that hit, folded.
     pub matched: Vec<String>,
+    /// For each matched word or phrase, the fields it occurs in (`title`, `summary`,
+    /// `content`, `article`, …): why the alert fired.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub matched_in: std::collections::BTreeMap<String, Vec<String>>,
     /// When the alert was created, RFC 3339.
     pub created_at: String,
 }
@@ -131,6 +138,9 @@ pub struct PayloadItem {
     pub summary: String,
     /// Author names.
     pub authors: Vec<String>,
+    /// Whether the article's text was fetched from the item's page and matched.
+    #[serde(default)]
+    pub article: bool,
 }
 
 /// How many characters of summary an alert carries.

@@ -153,7 +153,7 @@ pub fn operator_alerts(
         .iter()
         .map(|sink| {
             let id = model::alert_id(&about.name, key, rule, sink);
-            let payload = payload(&id, rule, about, &item, &[], now);
+            let payload = payload(&id, rule, about, &item, &[], &[], now);
             NewAlert { id, rule: rule.to_string(), sink: sink.clone(), matched: Vec::new(), payload }
         })
         .collect()
@@ -172,6 +172,8 @@ pub struct Poller {
     pub wake: Arc<Notify>,
     /// Counters for /metrics.
     pub metrics: Arc<Metrics>,
+    /// Woken when a poll stored items whose page is to be read (the article stage).
+    pub articles: Arc<Notify>,
 }
 
 impl Poller {
@@ -322,9 +324,13 @@ impl Poller {
         if summary.new_alerts > 0 {
             self.wake.notify_waiters();
         }
+        if summary.articles_queued > 0 {
+            self.articles.notify_one();
+        }
         tracing::info!(
             feed = %feed.name, status, items = total, new_items = summary.new_items, edited = summary.edited,
-            new_alerts = summary.new_alerts, cross_feed_duplicates = summary.cross_feed_duplicates, "polled feed"
+            new_alerts = summary.new_alerts, cross_feed_duplicates = summary.cross_feed_duplicates,
+            articles_queued = summary.articles_queued, "polled feed"
         );
         Ok(PollOutcome::Updated { items: total, new_items: summary.new_items, new_alerts: summary.new_alerts, ttl })
     }
@@ -384,7 +390,7 @@ impl Poller {
                             Vec::new()
                         };
                         tracing::info!(feed = %feed.name, item = %id.key, title = %item.title, realert, "item edited");
-                        record.edits.push(Polled { item, identity: id, alerts });
+                        record.edits.push(Polled { item, identity: id, alerts, fetch_article: false });
                     }
                     Some(_) => {}
                     None if feed.id_policy == IdPolicy::Auto && id.link.as_ref().is_some_and(|l| known.links.contains(l)) => {
@@ -393,11 +399,14 @@ impl Poller {
                         record.rekeys.push(Rekey { link: id.link.clone().unwrap_or_default(), new_key: id.key });
                     }
                     None => {
-                        let alerts = if alerting { alerts_for(&config, feed, &item, now) } else { Vec::new() };
+                        // With fetch_article, matching waits for the article (the article
+                        // stage matches the item once its page is read or has failed).
+                        let fetch_article = alerting && wants_article(&config, feed, &item, now);
+                        let alerts = if alerting && !fetch_article { alerts_for(&config, feed, &item, now) } else { Vec::new() };
                         for a in &alerts {
                             tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, "rule matched");
                         }
-                        record.items.push(Polled { item, identity: id, alerts });
+                        record.items.push(Polled { item, identity: id, alerts, fetch_article });
                     }
                 }
             }
@@ -406,6 +415,23 @@ impl Poller {
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?;
         Ok(record)
+    }
+}
+
+/// Whether the page of a new `item` of `feed` is to be fetched before the item is matched:
+/// the feed asks for articles, the item links to a web page, it is young enough to alert at
+/// all, and some rule with sinks watches the feed (no page is fetched for nothing).
+pub fn wants_article(config: &Config, feed: &Feed, item: &Item, now: DateTime<Utc>) -> bool {
+    feed.fetch_article
+        && item.link.as_deref().is_some_and(|l| l.starts_with("http://") || l.starts_with("https://"))
+        && !too_old(feed, item, now)
+        && config.rules.iter().any(|r| r.applies_to(feed) && !r.sinks.is_empty())
+}
+
+fn too_old(feed: &Feed, item: &Item, now: DateTime<Utc>) -> bool {
+    match (feed.max_age, item.date()) {
+        (Some(max_age), Some(date)) => (now - date).to_std().unwrap_or_default() > max_age,
+        _ => false,
     }
 }
 
@@ -418,11 +444,8 @@ pub fn alerts_for(config: &Config, feed: &Feed, item: &Item, now: DateTime<Utc>)
 /// [`alerts_for`] with the alert ids derived from `version` (the item key, or for a re-alert
 /// of an edited item the key and content hash, so the new alert has an id of its own).
 fn alerts_for_version(config: &Config, feed: &Feed, item: &Item, version: &str, now: DateTime<Utc>) -> Vec<NewAlert> {
-    if let (Some(max_age), Some(date)) = (feed.max_age, item.date()) {
-        let age = (now - date).to_std().unwrap_or_default();
-        if age > max_age {
-            return Vec::new();
-        }
+    if too_old(feed, item, now) {
+        return Vec::new();
     }
     if !config.rules.iter().any(|r| r.applies_to(feed) && !r.sinks.is_empty()) {
         return Vec::new();
@@ -438,10 +461,12 @@ fn alerts_for_version(config: &Config, feed: &Feed, item: &Item, version: &str, 
         if config.rule_set.rules().get(index).is_none_or(|(name, _)| *name != rule.name) || !rule.applies_to(feed) {
             continue;
         }
+        // Where each word hit, for the alert's "why": computed per matching rule only.
+        let fields = rule.matcher.hit_fields(&doc);
         for sink in &rule.sinks {
             let id = model::alert_id(&feed.name, version, &rule.name, sink);
             let matched = hit.terms.to_vec();
-            let payload = payload(&id, &rule.name, &feed_ref, item, &matched, now);
+            let payload = payload(&id, &rule.name, &feed_ref, item, &matched, &fields, now);
             out.push(NewAlert { id, rule: rule.name.clone(), sink: sink.clone(), matched, payload });
         }
     }
@@ -458,13 +483,52 @@ pub fn item_document(item: &Item, feed: &str) -> Document {
         categories: &item.categories,
         link: item.link.as_deref().unwrap_or(""),
         feed,
+        article: &item.article,
     })
 }
 
-/// The CONTRACT §4 JSON of one alert.
-pub fn payload(id: &str, rule: &str, feed: &FeedRef, item: &Item, matched: &[String], now: DateTime<Utc>) -> String {
-    let summary_source = if item.summary.is_empty() { &item.content } else { &item.summary };
-    let summary = summary_source.split_whitespace().collect::<Vec<_>>().join(" ");
+/// A feed summary this short (in characters, without a sentence end) says little: the alert
+/// shows the article's opening instead.
+const SHORT_SUMMARY: usize = 80;
+
+/// How much of the article an alert shows when the feed's summary is empty or short.
+const ARTICLE_OPENING: usize = 300;
+
+/// The summary an alert shows: the feed's (or its content's), unless that is empty or shorter
+/// than a sentence and the article was fetched, then the article's opening cut at a word.
+pub fn alert_summary(item: &Item) -> String {
+    let source = if item.summary.trim().is_empty() { &item.content } else { &item.summary };
+    let summary = source.split_whitespace().collect::<Vec<_>>().join(" ");
+    let sentence = summary.chars().count() >= SHORT_SUMMARY || summary.ends_with(['.', '!', '?', '…']);
+    if item.article.trim().is_empty() || (!summary.is_empty() && sentence) {
+        return summary;
+    }
+    let article = item.article.split_whitespace().collect::<Vec<_>>().join(" ");
+    if article.chars().count() <= ARTICLE_OPENING {
+        return article;
+    }
+    // Cut at the last space within the limit, so no word is broken.
+    let cut: String = article.chars().take(ARTICLE_OPENING).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > ARTICLE_OPENING / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
+}
+
+/// The CONTRACT §4 JSON of one alert; `fields` says where each matched word hit.
+pub fn payload(
+    id: &str,
+    rule: &str,
+    feed: &FeedRef,
+    item: &Item,
+    matched: &[String],
+    fields: &[(String, Vec<&'static str>)],
+    now: DateTime<Utc>,
+) -> String {
+    let summary = alert_summary(item);
+    let matched_in =
+        fields.iter().map(|(term, names)| (term.clone(), names.iter().map(|n| n.to_string()).collect())).collect();
     let p = AlertPayload {
         id: id.to_string(),
         rule: rule.to_string(),
@@ -476,8 +540,10 @@ pub fn payload(id: &str, rule: &str, feed: &FeedRef, item: &Item, matched: &[Str
             published: item.date().map(model::rfc3339),
             summary: model::truncate_chars(&summary, model::SUMMARY_LIMIT),
             authors: item.authors.clone(),
+            article: !item.article.is_empty(),
         },
         matched: matched.to_vec(),
+        matched_in,
         created_at: model::rfc3339(now),
     };
     serde_json::to_string(&p).unwrap_or_else(|_| "{}".to_string())

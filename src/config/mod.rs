@@ -108,6 +108,8 @@ pub struct Daemon {
     pub honor_ttl: bool,
     /// Re-read the config file when it changes, as if SIGHUP was sent.
     pub watch_config: bool,
+    /// Default for feeds: fetch each new item's page and match its article text too.
+    pub fetch_article: bool,
 }
 
 /// When a feed is polled.
@@ -155,6 +157,10 @@ pub struct Feed {
     pub proxy: Option<String>,
     /// Never poll faster than the feed's own `<ttl>` / `sy:updatePeriod` asks.
     pub honor_ttl: bool,
+    /// Fetch each new item's page and match its article text too.
+    pub fetch_article: bool,
+    /// CSS selector for the article text on this feed's pages (checked at load).
+    pub article_selector: Option<String>,
 }
 
 /// One enabled `[[rule]]`, compiled.
@@ -460,6 +466,17 @@ impl Validator<'_> {
         url
     }
 
+    /// A CSS selector for article text, checked here so that a typo stops `check`, not a poll.
+    fn selector(&mut self, value: &Spanned<String>) -> Option<String> {
+        match crate::article::check_selector(value.get_ref()) {
+            Ok(()) => Some(value.get_ref().clone()),
+            Err(e) => {
+                self.error(value.span().start, format!("article_selector is not a CSS selector pantau can use: {e}"));
+                None
+            }
+        }
+    }
+
     fn id_policy(&mut self, value: &Spanned<String>) -> Option<IdPolicy> {
         match value.get_ref().as_str() {
             "auto" => Some(IdPolicy::Auto),
@@ -533,6 +550,7 @@ impl Validator<'_> {
                 as u32,
             honor_ttl: raw.honor_ttl.unwrap_or(false),
             watch_config: raw.watch_config.unwrap_or(false),
+            fetch_article: raw.fetch_article.unwrap_or(false),
         }
     }
 
@@ -655,6 +673,8 @@ impl Validator<'_> {
                 basic_auth,
                 proxy,
                 honor_ttl: f.honor_ttl.unwrap_or(daemon.honor_ttl),
+                fetch_article: f.fetch_article.unwrap_or(daemon.fetch_article),
+                article_selector: f.article_selector.as_ref().and_then(|s| self.selector(s)),
             });
         }
         out

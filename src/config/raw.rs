@@ -66,6 +66,8 @@ pub struct RawDaemon {
     pub honor_ttl: Option<bool>,
     /// Re-read the config file when it changes, as if SIGHUP was sent.
     pub watch_config: Option<bool>,
+    /// Default for feeds: fetch each new item's page and match its article text too.
+    pub fetch_article: Option<bool>,
 }
 
 /// `[[feed]]`.
@@ -108,6 +110,10 @@ pub struct RawFeed {
     pub on_update: Option<Spanned<String>>,
     /// Overrides `daemon.honor_ttl` for this feed.
     pub honor_ttl: Option<bool>,
+    /// Overrides `daemon.fetch_article` for this feed.
+    pub fetch_article: Option<bool>,
+    /// A CSS selector for the article's text on this feed's pages, instead of the extractor.
+    pub article_selector: Option<Spanned<String>>,
 }
 
 /// `[[rule]]`.

@@ -52,9 +52,11 @@ mod tests {
                 published: None,
                 summary: String::new(),
                 authors: vec![],
+                article: false,
             },
             matched: vec!["korea utara".into(), "senjata".into()],
             created_at: "2026-01-01T00:00:00Z".into(),
+            matched_in: Default::default(),
         };
         assert_eq!(
             render(&p),

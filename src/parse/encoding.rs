@@ -171,6 +171,28 @@ fn utf32(bytes: &[u8], big_endian: bool) -> String {
 }
 
 /// The `charset` parameter of a Content-Type header value.
+/// The charset an HTML page declares in its first 4 KiB: `<meta charset="…">` or
+/// `<meta http-equiv="Content-Type" content="text/html; charset=…">`.
+pub(crate) fn html_meta_charset(bytes: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = head[from..].find("<meta") {
+        let start = from + at;
+        let end = head[start..].find('>').map_or(head.len(), |e| start + e);
+        let tag = &head[start..end];
+        if let Some(c) = tag.find("charset=") {
+            let value = tag[c + "charset=".len()..].trim_start_matches(['"', '\'', ' ']);
+            let value: String =
+                value.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.')).collect();
+            if !value.is_empty() {
+                return Some(value);
+            }
+        }
+        from = end;
+    }
+    None
+}
+
 pub(crate) fn http_charset(content_type: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|param| {
         let (k, v) = param.split_once('=')?;

@@ -283,7 +283,7 @@ fn push_item(it: OpenItem<'_>, feed: &mut ParsedFeed, base: Option<&Url>) {
     if title.is_empty() && link.is_none() && summary.is_empty() && content.is_empty() {
         return;
     }
-    let mut item = Item { id: String::new(), title, link, published, updated, authors, categories, summary, content };
+    let mut item = Item { id: String::new(), title, link, published, updated, authors, categories, summary, content, article: String::new() };
     item.id = item_key(guid.trim(), &item);
     feed.items.push(item);
 }
@@ -392,6 +392,7 @@ pub(crate) fn extract_json(v: &Value, base: Option<&Url>) -> Option<ParsedFeed> 
             categories,
             summary,
             content,
+            article: String::new(),
         };
         item.id = item_key(s(&["id", "guid"]).unwrap_or_default().trim(), &item);
         feed.items.push(item);

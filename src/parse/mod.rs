@@ -45,6 +45,18 @@ pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, Pa
 /// as a last resort read by a tolerant scanner; [`ParsedFeed::recoveries`] says which of these
 /// the document needed. A panic anywhere inside is contained and reported as
 /// [`ParseError::Panicked`].
+/// An HTML page's bytes as UTF-8: a byte-order mark first, then the HTTP charset, then the
+/// page's own `<meta charset>` (or `http-equiv` Content-Type), then UTF-8 or a legacy guess.
+/// Never fails: undecodable bytes become U+FFFD.
+pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
+    let declared = content_type.and_then(encoding::http_charset);
+    let meta = match declared {
+        Some(_) => None,
+        None => encoding::html_meta_charset(bytes).map(|c| format!("text/html; charset={c}")),
+    };
+    encoding::to_utf8(bytes, meta.as_deref().or(content_type)).text.into_owned()
+}
+
 pub fn parse_feed_with(
     bytes: &[u8],
     content_type: Option<&str>,
@@ -273,6 +285,7 @@ fn item(e: Entry, base: Option<&Url>) -> Item {
             .collect(),
         summary,
         content,
+        article: String::new(),
     };
     it.id = item_key(e.id.trim(), &it);
     it

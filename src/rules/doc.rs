@@ -126,6 +126,7 @@ impl Texts {
         push(&mut doc, Scope::TITLE, fields.title);
         push(&mut doc, Scope::SUMMARY, fields.summary);
         push(&mut doc, Scope::CONTENT, fields.content);
+        push(&mut doc, Scope::ARTICLE, fields.article);
         // Each author and category is its own value, so a phrase cannot join two of them.
         for a in fields.authors {
             push(&mut doc, Scope::AUTHOR, a);
@@ -625,6 +626,7 @@ mod tests {
         let d = Texts::new(fields);
         let mut values =
             vec![(Scope::TITLE, fields.title), (Scope::SUMMARY, fields.summary), (Scope::CONTENT, fields.content)];
+        values.push((Scope::ARTICLE, fields.article));
         values.extend(fields.authors.iter().map(|a| (Scope::AUTHOR, a.as_str())));
         values.extend(fields.categories.iter().map(|c| (Scope::CATEGORY, c.as_str())));
         values.extend([(Scope::LINK, fields.link), (Scope::FEED, fields.feed)]);
@@ -694,6 +696,7 @@ mod tests {
             categories: &categories,
             link: "https://www.kompas.com/berita/2024-senjata_nuklir?id=12",
             feed: "Kompas",
+            article: "",
         });
     }
 
@@ -729,6 +732,7 @@ mod tests {
                 categories: &[],
                 link: &link,
                 feed: "Kompas",
+                article: "",
             });
         }
     }

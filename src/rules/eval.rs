@@ -26,8 +26,25 @@ impl Scope {
     pub(crate) const CATEGORY: Scope = Scope(16);
     pub(crate) const LINK: Scope = Scope(32);
     pub(crate) const FEED: Scope = Scope(64);
-    /// The default scope: title, summary and content.
-    pub(crate) const TEXT: Scope = Scope(1 | 2 | 4);
+    /// The text of the item's own page, fetched and extracted (`fetch_article`).
+    pub(crate) const ARTICLE: Scope = Scope(128);
+    /// The default scope: title, summary, content and the fetched article.
+    pub(crate) const TEXT: Scope = Scope(1 | 2 | 4 | 128);
+
+    /// The field names of a single-field scope, for telling where a rule hit.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Scope::TITLE => "title",
+            Scope::SUMMARY => "summary",
+            Scope::CONTENT => "content",
+            Scope::AUTHOR => "author",
+            Scope::CATEGORY => "category",
+            Scope::LINK => "link",
+            Scope::FEED => "feed",
+            Scope::ARTICLE => "article",
+            _ => "text",
+        }
+    }
 
     /// The mask itself.
     pub(crate) fn bits(self) -> u8 {
@@ -643,6 +660,34 @@ impl Expr {
                 }
             }
             Expr::Leaf(leaf) => push_label(out, leaf.label()),
+        }
+    }
+
+    /// For every positive leaf (not under NOT) that occurs in the document, the names of the
+    /// fields it occurs in, in document order: what an alert shows as "where it hit".
+    pub(crate) fn collect_fields<'a>(&'a self, doc: &Texts, out: &mut Vec<(&'a str, Vec<&'static str>)>) {
+        match self {
+            Expr::Not(_) => {}
+            Expr::And(children) | Expr::Or(children) => children.iter().for_each(|c| c.collect_fields(doc, out)),
+            Expr::Near { left, right, .. } => {
+                left.collect_fields(doc, out);
+                right.collect_fields(doc, out);
+            }
+            Expr::Leaf(leaf) => {
+                if out.iter().any(|(label, _)| *label == leaf.label) {
+                    return;
+                }
+                let mut names: Vec<&'static str> = Vec::new();
+                for (i, field) in doc.fields().iter().enumerate() {
+                    let name = field.scope.name();
+                    if leaf.scope.contains(field.scope) && !names.contains(&name) && leaf.found_in(doc, i) {
+                        names.push(name);
+                    }
+                }
+                if !names.is_empty() {
+                    out.push((&leaf.label, names));
+                }
+            }
         }
     }
 

@@ -16,13 +16,15 @@ pub(crate) enum FieldName {
     Category,
     Link,
     Feed,
+    Article,
 }
 
 /// Field names in the order they are listed to the user.
-pub(crate) const FIELD_NAMES: [(&str, FieldName); 8] = [
+pub(crate) const FIELD_NAMES: [(&str, FieldName); 9] = [
     ("title", FieldName::Title),
     ("summary", FieldName::Summary),
     ("content", FieldName::Content),
+    ("article", FieldName::Article),
     ("text", FieldName::Text),
     ("author", FieldName::Author),
     ("category", FieldName::Category),

@@ -10,8 +10,9 @@
 //! * `a AND b`, or just `a b`
 //! * `NOT a`, `-a`
 //! * `a NEAR/n b` (at most n words between, either order), `a ONEAR/n b` (a first)
-//! * `field:unit` with fields `title`, `summary`, `content`, `text` (the default: title,
-//!   summary and content), `author`, `category`, `link`, `feed`
+//! * `field:unit` with fields `title`, `summary`, `content`, `article` (the text fetched from
+//!   the item's page), `text` (the default: title, summary, content and article), `author`,
+//!   `category`, `link`, `feed`
 //! * units: `(…)`, `"phrase"`, `=exact` or `="Exact Phrase"`, `~stemmed`, `wild*card`,
 //!   `/regex/` or `/regex/i`
 //!
@@ -247,12 +248,23 @@ pub struct DocFields<'a> {
     pub categories: &'a [String],
     pub link: &'a str,
     pub feed: &'a str,
+    /// The article text fetched from the item's page (`fetch_article`); empty when none.
+    pub article: &'a str,
 }
 
 impl<'a> DocFields<'a> {
     /// Free text only, as the content field; every other field empty.
     pub fn text_only(text: &'a str) -> DocFields<'a> {
-        DocFields { title: "", summary: "", content: text, authors: &[], categories: &[], link: "", feed: "" }
+        DocFields {
+            title: "",
+            summary: "",
+            content: text,
+            authors: &[],
+            categories: &[],
+            link: "",
+            feed: "",
+            article: "",
+        }
     }
 }
 
@@ -283,6 +295,15 @@ impl Rule {
         let mut terms = Vec::new();
         self.expr.collect_terms(&doc.texts, &mut terms);
         Some(Match { terms: Terms::from(terms.into_iter().map(str::to_owned).collect::<Vec<_>>()) })
+    }
+
+    /// Where the rule's words hit: for each positive query literal found in `doc` (folded, as
+    /// in [`Match::terms`]), the fields it occurs in (`title`, `summary`, `content`, `article`,
+    /// …). Meant for a document the rule matched; costs a scan per literal, so call it per alert.
+    pub fn hit_fields(&self, doc: &Document) -> Vec<(String, Vec<&'static str>)> {
+        let mut out = Vec::new();
+        self.expr.collect_fields(&doc.texts, &mut out);
+        out.into_iter().map(|(label, fields)| (label.to_string(), fields)).collect()
     }
 
     /// Warnings found while parsing, such as AND and OR mixed without parentheses.

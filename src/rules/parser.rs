@@ -286,6 +286,7 @@ pub(crate) fn field_scope(field: FieldName) -> Scope {
         FieldName::Category => Scope::CATEGORY,
         FieldName::Link => Scope::LINK,
         FieldName::Feed => Scope::FEED,
+        FieldName::Article => Scope::ARTICLE,
     }
 }
 

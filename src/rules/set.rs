@@ -328,6 +328,7 @@ impl Postings {
 ///     categories: &[],
 ///     link: "",
 ///     feed: "",
+///     article: "",
 /// });
 /// let hits = set.matches(&doc);
 /// assert_eq!(hits.len(), 1);
@@ -635,6 +636,7 @@ mod tests {
             categories: &["Senjata".to_owned()],
             link: "https://berita.example/rudal-korea",
             feed: "Kompas",
+            article: "",
         })
     }
 

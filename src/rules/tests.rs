@@ -29,6 +29,7 @@ fn article() -> Document {
         categories: &categories,
         link: "https://www.cnnindonesia.com/internasional/20220906-rusia-beli-roket-korut",
         feed: "CNN Indonesia",
+        article: "",
     })
 }
 
@@ -216,8 +217,8 @@ const ERRORS: &[(&str, usize, &str)] = &[
     ("()", 1, "expected a term, phrase or '(' after '(', found ')'"),
     ("\"Korea Utara", 0, "expected a closing '\"' for the phrase that starts here, found end of rule"),
     ("senjata \"\"", 8, "expected words inside the quotes, found an empty phrase"),
-    ("foo:bar", 0, "unknown field 'foo', expected one of title, summary, content, text, author, category, link, feed"),
-    ("senjata AS: Rusia", 8, "unknown field 'AS', expected one of title, summary, content, text, author, category, link, feed"),
+    ("foo:bar", 0, "unknown field 'foo', expected one of title, summary, content, article, text, author, category, link, feed"),
+    ("senjata AS: Rusia", 8, "unknown field 'AS', expected one of title, summary, content, article, text, author, category, link, feed"),
     ("title:", 6, "expected a term, phrase or '(' after 'title:', found end of rule"),
     ("rudal NEAR/ roket", 11, "expected a number after NEAR/, found a space"),
     ("rudal NEAR/x roket", 11, "expected a number after NEAR/, found 'x'"),
@@ -618,6 +619,7 @@ impl GenDoc {
             categories: &self.categories,
             link: &self.link,
             feed: &self.feed,
+            article: "",
         })
     }
 }

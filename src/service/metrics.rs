@@ -20,6 +20,7 @@ const HELP: &[(&str, &str)] = &[
     ("pantau_matches_total", "Alerts queued, by rule."),
     ("pantau_deliveries_total", "Delivery attempts by sink and outcome (delivered, retry, dead)."),
     ("pantau_reloads_total", "Config reloads by result (applied, refused)."),
+    ("pantau_articles_total", "Article pages read for fetch_article feeds, by result (fetched, failed)."),
 ];
 
 /// The process's counters.

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_recoveries.sql"),
     include_str!("migrations/0005_retention_health.sql"),
     include_str!("migrations/0006_quiet_ttl.sql"),
+    include_str!("migrations/0007_articles.sql"),
 ];
 
 /// Errors of the storage stage.
@@ -117,6 +118,12 @@ pub struct FeedStatus {
     pub avg_new_item_interval: Option<Duration>,
     /// What the last successful poll had to repair, if anything.
     pub recoveries: Option<String>,
+    /// Items whose article was fetched (`fetch_article`).
+    pub articles_fetched: u64,
+    /// Items whose article could not be fetched (given up, or failed and waiting to retry).
+    pub article_failures: u64,
+    /// The newest error among those.
+    pub last_article_error: Option<String>,
 }
 
 /// One alert as `pantau alerts` shows it.
@@ -205,12 +212,15 @@ pub struct Polled {
     pub identity: crate::identity::Identity,
     /// The alerts it raises.
     pub alerts: Vec<NewAlert>,
+    /// Whether its page is to be fetched and the item matched once it is (its `alerts` are
+    /// then empty: the article stage writes them).
+    pub fetch_article: bool,
 }
 
 impl Polled {
     /// An item with the identity derived from it and its alerts.
     pub fn new(item: Item, alerts: Vec<NewAlert>) -> Polled {
-        Polled { identity: crate::identity::Identity::of(&item), item, alerts }
+        Polled { identity: crate::identity::Identity::of(&item), item, alerts, fetch_article: false }
     }
 }
 
@@ -272,6 +282,50 @@ pub struct ItemRow {
     pub alerts: u32,
     /// Whether its body was pruned by retention.
     pub pruned: bool,
+    /// Where fetching its page stands (`fetch_article`).
+    pub article: ArticleState,
+}
+
+/// Where fetching an item's page stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArticleState {
+    /// Not wanted (the feed does not fetch articles, or the item could not alert).
+    None,
+    /// To be fetched; `attempts` failed so far, the last with `error`.
+    Pending {
+        /// Failed attempts so far.
+        attempts: u32,
+        /// The last attempt's error.
+        error: Option<String>,
+    },
+    /// Fetched: its text has this many bytes.
+    Fetched {
+        /// Length of the stored text in bytes.
+        chars: u64,
+    },
+    /// Given up on after the last retry.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+impl std::fmt::Display for ArticleState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArticleState::None => f.write_str("-"),
+            ArticleState::Pending { attempts: 0, .. } => f.write_str("pending"),
+            ArticleState::Pending { attempts, error } => {
+                write!(f, "retrying after {attempts} failure{}", if *attempts == 1 { "" } else { "s" })?;
+                match error {
+                    Some(e) => write!(f, ": {e}"),
+                    None => Ok(()),
+                }
+            }
+            ArticleState::Fetched { chars } => write!(f, "fetched ({chars} bytes)"),
+            ArticleState::Failed { error } => write!(f, "failed: {error}"),
+        }
+    }
 }
 
 /// A stored item found again under another key.
@@ -303,6 +357,8 @@ pub struct PollSummary {
     pub edited: usize,
     /// Alerts not written because another feed already alerted the same story.
     pub cross_feed_duplicates: usize,
+    /// New items whose page is to be fetched before they are matched.
+    pub articles_queued: usize,
 }
 
 /// Count of outbox rows by state.
@@ -332,6 +388,38 @@ pub enum Attempted {
     Dead {
         /// Why.
         error: String,
+    },
+}
+
+/// A stored item whose page is to be fetched (`fetch_article`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingArticle {
+    /// The item's row, for [`Store::commit_article`].
+    pub item_id: i64,
+    /// Feed name.
+    pub feed: String,
+    /// The item as stored (its `id` is its key).
+    pub item: Item,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// What became of fetching one item's page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArticleOutcome {
+    /// The article's text was extracted from `pages` pages.
+    Fetched {
+        /// The text.
+        text: String,
+        /// How many pages it was joined from.
+        pages: u32,
+    },
+    /// It could not be fetched or extracted; tried again at `retry_at`, or never (`None`).
+    Failed {
+        /// Why, for `pantau items`.
+        error: String,
+        /// When to try again.
+        retry_at: Option<DateTime<Utc>>,
     },
 }
 
@@ -542,34 +630,27 @@ impl Store {
                                                    created_at, story_key, feed_id)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)",
                 )?;
-                // A story already alerted from another feed: name this feed on that alert while
-                // it is still waiting to go out.
-                let mut also_in = tx.prepare_cached(
-                    "UPDATE alerts SET payload = json_set(payload, '$.also_in',
-                            json_insert(COALESCE(json_extract(payload, '$.also_in'), json('[]')), '$[#]',
-                                        json_object('name', ?4, 'url', ?5)))
-                     WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending' AND json_valid(payload)",
-                )?;
                 let feed_url: String = tx.query_row("SELECT url FROM feeds WHERE id = ?1", params![feed_id], |r| r.get(0))?;
-                for Polled { item, identity: derived, alerts } in &poll.items {
+                let mut want_article = tx.prepare_cached(
+                    "UPDATE items SET article_state = 'pending', article_next_at = ?2 WHERE id = ?1",
+                )?;
+                for Polled { item, identity: derived, alerts, fetch_article } in &poll.items {
                     let inserted = insert_item.execute(rusqlite::params_from_iter(item_params(feed_id, item, now, derived)))?;
                     if inserted == 0 {
                         continue;
                     }
                     summary.new_items += 1;
                     let item_id = tx.last_insert_rowid();
-                    for a in alerts {
-                        let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
-                        let n = insert_alert
-                            .execute(params![a.id, item_id, a.rule, a.sink, matched, a.payload, now, derived.story, feed_id])?;
-                        summary.new_alerts += n;
-                        summary.cross_feed_duplicates += 1 - n;
-                        if n == 0 {
-                            also_in.execute(params![derived.story, a.rule, a.sink, poll.feed, feed_url])?;
-                        }
+                    if *fetch_article {
+                        want_article.execute(params![item_id, now])?;
+                        summary.articles_queued += 1;
                     }
+                    let target = AlertTarget { item_id, story: Some(derived.story.as_str()), feed_id, feed: &poll.feed, feed_url: &feed_url };
+                    let (n, dup) = insert_item_alerts(&tx, &target, alerts, now)?;
+                    summary.new_alerts += n;
+                    summary.cross_feed_duplicates += dup;
                 }
-                for Polled { item, identity: derived, alerts } in &poll.edits {
+                for Polled { item, identity: derived, alerts, .. } in &poll.edits {
                     let row: Option<(i64, Option<String>)> = update_item
                         .query_row(rusqlite::params_from_iter(item_params(feed_id, item, now, derived)), |r| Ok((r.get(0)?, r.get(1)?)))
                         .optional()?;
@@ -611,6 +692,121 @@ impl Store {
             )?;
             tx.commit()?;
             Ok(summary)
+        })
+        .await
+    }
+
+    /// Items whose page is due to be fetched at `now`, oldest first, at most `limit`; each is
+    /// claimed for `lease` (not handed out again meanwhile, unless pantau restarts).
+    pub async fn claim_articles(&self, now: DateTime<Utc>, lease: Duration, limit: usize) -> Result<Vec<PendingArticle>> {
+        let until = ms(now + chrono::Duration::from_std(lease).unwrap_or_default());
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let claimed = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT i.id, f.name, i.item_key, i.title, i.link, i.published, i.updated, i.authors,
+                            i.categories, i.summary, i.content, i.article_attempts
+                     FROM items i JOIN feeds f ON f.id = i.feed_id
+                     WHERE i.article_state = 'pending' AND i.article_next_at <= ?1
+                     ORDER BY i.article_next_at, i.id LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![ms(now), limit as i64], |r| {
+                    let list = |s: String| serde_json::from_str::<Vec<String>>(&s).unwrap_or_default();
+                    Ok(PendingArticle {
+                        item_id: r.get(0)?,
+                        feed: r.get(1)?,
+                        item: Item {
+                            id: r.get(2)?,
+                            title: r.get(3)?,
+                            link: r.get(4)?,
+                            published: r.get::<_, Option<i64>>(5)?.map(from_ms),
+                            updated: r.get::<_, Option<i64>>(6)?.map(from_ms),
+                            authors: list(r.get(7)?),
+                            categories: list(r.get(8)?),
+                            summary: r.get(9)?,
+                            content: r.get(10)?,
+                            article: String::new(),
+                        },
+                        attempts: r.get::<_, i64>(11)?.try_into().unwrap_or(0),
+                    })
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            let mut lease = tx.prepare_cached("UPDATE items SET article_next_at = ?2 WHERE id = ?1")?;
+            for a in &claimed {
+                lease.execute(params![a.item_id, until])?;
+            }
+            drop(lease);
+            tx.commit()?;
+            Ok(claimed)
+        })
+        .await
+    }
+
+    /// Hand back the claims of a previous run on pages never tried (a restart while they were
+    /// being fetched), so they are fetched now rather than when the claim would have ended.
+    pub async fn release_article_claims(&self, now: DateTime<Utc>) -> Result<usize> {
+        let now = ms(now);
+        self.with(move |c| {
+            c.execute(
+                "UPDATE items SET article_next_at = ?1
+                 WHERE article_state = 'pending' AND article_attempts = 0 AND article_next_at > ?1",
+                params![now],
+            )
+        })
+        .await
+    }
+
+    /// When the next pending page is due, if any is pending.
+    pub async fn next_article_due(&self) -> Result<Option<DateTime<Utc>>> {
+        self.with(|c| {
+            c.query_row("SELECT MIN(article_next_at) FROM items WHERE article_state = 'pending'", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .map(|v| v.map(from_ms))
+        })
+        .await
+    }
+
+    /// Record what fetching an item's page came to and write the alerts its (re-)match raised,
+    /// in one transaction. Alerts already written for the item (by an earlier match on the
+    /// feed's text) are left alone, so a later success alerts only on rules that had not.
+    pub async fn commit_article(
+        &self,
+        item_id: i64,
+        outcome: ArticleOutcome,
+        alerts: Vec<NewAlert>,
+    ) -> Result<PollSummary> {
+        let now = ms(Utc::now());
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let row: Option<(i64, Option<String>, String, String)> = tx
+                .query_row(
+                    "SELECT i.feed_id, i.story_key, f.name, f.url FROM items i JOIN feeds f ON f.id = i.feed_id
+                     WHERE i.id = ?1",
+                    params![item_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            // Pruned meanwhile: nothing to record.
+            let Some((feed_id, story, feed, feed_url)) = row else { return Ok(PollSummary::default()) };
+            match &outcome {
+                ArticleOutcome::Fetched { text, pages } => tx.execute(
+                    "UPDATE items SET article = ?2, article_state = 'fetched', article_error = NULL,
+                            article_next_at = NULL, article_pages = ?3 WHERE id = ?1",
+                    params![item_id, text, pages],
+                )?,
+                ArticleOutcome::Failed { error, retry_at } => tx.execute(
+                    "UPDATE items SET article_state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
+                            article_error = ?2, article_next_at = ?3, article_attempts = article_attempts + 1
+                     WHERE id = ?1",
+                    params![item_id, error, retry_at.map(ms)],
+                )?,
+            };
+            let target = AlertTarget { item_id, story: story.as_deref(), feed_id, feed: &feed, feed_url: &feed_url };
+            let (new_alerts, cross_feed_duplicates) = insert_item_alerts(&tx, &target, &alerts, now)?;
+            tx.commit()?;
+            Ok(PollSummary { new_alerts, cross_feed_duplicates, ..PollSummary::default() })
         })
         .await
     }
@@ -747,7 +943,7 @@ impl Store {
                         params![k, batch],
                     )?;
                     let bodies = tx.execute(
-                        "UPDATE items SET summary = '', content = '', pruned = 1 WHERE id IN (SELECT i.id FROM items i
+                        "UPDATE items SET summary = '', content = '', article = NULL, pruned = 1 WHERE id IN (SELECT i.id FROM items i
                             WHERE i.pruned = 0 AND i.first_seen_at < ?1
                             AND NOT EXISTS (SELECT 1 FROM alerts p WHERE p.item_id = i.id AND p.state = 'pending') LIMIT ?2)",
                         params![b, batch],
@@ -771,7 +967,8 @@ impl Store {
         self.with(move |c| {
             let mut stmt = c.prepare(
                 "SELECT f.name, i.first_seen_at, i.item_key, i.title, i.link, i.published,
-                        (SELECT COUNT(*) FROM alerts a WHERE a.item_id = i.id), i.pruned
+                        (SELECT COUNT(*) FROM alerts a WHERE a.item_id = i.id), i.pruned,
+                        i.article_state, i.article_error, i.article_attempts, length(i.article)
                  FROM items i JOIN feeds f ON f.id = i.feed_id
                  WHERE ?1 IS NULL OR f.name = ?1
                  ORDER BY i.first_seen_at DESC, i.id DESC LIMIT ?2",
@@ -786,6 +983,17 @@ impl Store {
                     published: r.get::<_, Option<i64>>(5)?.map(from_ms),
                     alerts: r.get::<_, i64>(6)?.try_into().unwrap_or(0),
                     pruned: r.get(7)?,
+                    article: match r.get::<_, Option<String>>(8)?.as_deref() {
+                        None => ArticleState::None,
+                        Some("fetched") => ArticleState::Fetched {
+                            chars: r.get::<_, Option<i64>>(11)?.unwrap_or(0).max(0) as u64,
+                        },
+                        Some("failed") => ArticleState::Failed { error: r.get::<_, Option<String>>(9)?.unwrap_or_default() },
+                        Some(_) => ArticleState::Pending {
+                            attempts: r.get::<_, i64>(10)?.try_into().unwrap_or(0),
+                            error: r.get(9)?,
+                        },
+                    },
                 })
             })?;
             rows.collect()
@@ -819,7 +1027,12 @@ impl Store {
                         (SELECT MIN(first_seen_at) FROM items i WHERE i.feed_id = f.id),
                         (SELECT MAX(first_seen_at) FROM items i WHERE i.feed_id = f.id),
                         (SELECT COUNT(DISTINCT first_seen_at) FROM items i WHERE i.feed_id = f.id),
-                        f.last_recoveries
+                        f.last_recoveries,
+                        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id AND i.article_state = 'fetched'),
+                        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id AND (i.article_state = 'failed'
+                            OR (i.article_state = 'pending' AND i.article_attempts > 0))),
+                        (SELECT article_error FROM items i WHERE i.feed_id = f.id AND i.article_error IS NOT NULL
+                            AND i.article_state != 'fetched' ORDER BY i.id DESC LIMIT 1)
                  FROM feeds f ORDER BY f.name",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -837,6 +1050,9 @@ impl Store {
                     items: r.get::<_, i64>(9)?.try_into().unwrap_or(0),
                     avg_new_item_interval: avg,
                     recoveries: r.get(13)?,
+                    articles_fetched: r.get::<_, i64>(14)?.max(0) as u64,
+                    article_failures: r.get::<_, i64>(15)?.max(0) as u64,
+                    last_article_error: r.get(16)?,
                 })
             })?;
             rows.collect()
@@ -930,7 +1146,7 @@ impl Store {
         self.with(move |c| {
             let mut stmt = c.prepare(
                 "SELECT f.name, i.first_seen_at, i.item_key, i.title, i.link, i.published, i.updated, i.authors,
-                        i.categories, i.summary, i.content
+                        i.categories, i.summary, i.content, COALESCE(i.article, '')
                  FROM items i JOIN feeds f ON f.id = i.feed_id
                  WHERE i.first_seen_at >= ?1 ORDER BY i.first_seen_at, i.id LIMIT ?2",
             )?;
@@ -949,6 +1165,7 @@ impl Store {
                         categories: list(r.get(8)?),
                         summary: r.get(9)?,
                         content: r.get(10)?,
+                        article: r.get(11)?,
                     },
                 })
             })?;
@@ -1088,6 +1305,67 @@ fn rhythm(first: Option<i64>, last: Option<i64>, batches: i64) -> Option<Duratio
         (Some(a), Some(b)) if batches > 1 => Some(Duration::from_millis(((b - a) / (batches - 1)).max(0) as u64)),
         _ => None,
     }
+}
+
+/// The item (and its feed) that alerts are written for.
+struct AlertTarget<'a> {
+    item_id: i64,
+    story: Option<&'a str>,
+    feed_id: i64,
+    feed: &'a str,
+    feed_url: &'a str,
+}
+
+/// Insert an item's alerts; an alert whose id is there already is left alone, and one whose
+/// story another feed already alerted for the same rule and sink is not written (this feed is
+/// then named in the waiting alert's `also_in`). Returns the alerts written and the cross-feed
+/// duplicates.
+fn insert_item_alerts(
+    tx: &rusqlite::Transaction<'_>,
+    target: &AlertTarget<'_>,
+    alerts: &[NewAlert],
+    now: i64,
+) -> rusqlite::Result<(usize, usize)> {
+    let mut exists = tx.prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?;
+    // Cross-feed deduplication is the partial UNIQUE(story_key, rule, sink) index: a second
+    // feed carrying the same story inserts nothing.
+    let mut insert_alert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
+                                       created_at, story_key, feed_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)",
+    )?;
+    // A story already alerted from another feed: name this feed on that alert while it is
+    // still waiting to go out.
+    let mut also_in = tx.prepare_cached(
+        "UPDATE alerts SET payload = json_set(payload, '$.also_in',
+                json_insert(COALESCE(json_extract(payload, '$.also_in'), json('[]')), '$[#]',
+                            json_object('name', ?4, 'url', ?5)))
+         WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending' AND json_valid(payload)",
+    )?;
+    let (mut written, mut duplicates) = (0, 0);
+    for a in alerts {
+        if exists.exists(params![a.id])? {
+            continue;
+        }
+        let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
+        let n = insert_alert.execute(params![
+            a.id,
+            target.item_id,
+            a.rule,
+            a.sink,
+            matched,
+            a.payload,
+            now,
+            target.story,
+            target.feed_id
+        ])?;
+        written += n;
+        if n == 0 {
+            duplicates += 1;
+            also_in.execute(params![target.story, a.rule, a.sink, target.feed, target.feed_url])?;
+        }
+    }
+    Ok((written, duplicates))
 }
 
 /// Insert operator alerts (no item) into the outbox; an id already there is left alone.

@@ -23,9 +23,11 @@ pub(super) fn normal() -> AlertPayload {
             published: Some("2024-01-01T10:00:00Z".to_string()),
             summary: "Pyongyang kembali menguji rudal balistik.".to_string(),
             authors: vec!["Redaksi".to_string()],
+            article: false,
         },
         matched: vec!["korea utara".to_string(), "senjata".to_string()],
         created_at: "2024-01-01T10:01:00Z".to_string(),
+        matched_in: Default::default(),
     }
 }
 
@@ -48,9 +50,11 @@ pub(super) fn nasty() -> AlertPayload {
             published: None,
             summary: summary.join(" "),
             authors: vec![],
+            article: false,
         },
         matched: vec!["korea utara".to_string(), "صاروخ".to_string()],
         created_at: "2024-01-01T10:01:00Z".to_string(),
+        matched_in: Default::default(),
     }
 }
 

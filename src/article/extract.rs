@@ -1,0 +1,347 @@
+//! A page's HTML → the article's main text. Pure and synchronous: no IO, never panics on any
+//! input (the caller bounds the input's size; nesting is bounded here).
+//!
+//! The boilerplate removal itself is rs-trafilatura's (chosen on measurement, see the article
+//! evaluation bench); this layer adds what news sites in Indonesia need and it lacks:
+//! teaser lines inside the article body ("Baca Juga: …") are dropped, the links of an article
+//! split over several pages are found, and an operator's CSS selector can replace the
+//! extractor for a site where it fails.
+
+use url::Url;
+
+/// How deeply elements may nest before the page is refused: past this, a tree walk would risk
+/// the stack, and no real article nests this deep.
+pub const MAX_NESTING: usize = 2_000;
+
+/// Errors of extraction; the item is still matched on what its feed gave.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExtractError {
+    /// The page's elements nest deeper than [`MAX_NESTING`].
+    #[error("page nests elements more than {MAX_NESTING} deep")]
+    TooDeep,
+    /// No article text was found (an empty page, a paywall stub, a page of links).
+    #[error("no article text found on the page")]
+    Empty,
+    /// The extractor failed.
+    #[error("extraction failed: {0}")]
+    Failed(String),
+    /// The article selector matched nothing on the page.
+    #[error("article_selector {0:?} matched nothing on the page")]
+    SelectorMissed(String),
+}
+
+/// What was extracted from one page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extracted {
+    /// The page's headline, when it names one.
+    pub title: Option<String>,
+    /// The article's text: paragraphs separated by blank lines.
+    pub text: String,
+    /// Links to the article's further pages on the same site, in order, absolute.
+    pub next_pages: Vec<String>,
+}
+
+/// Extract the article from `html`, the page at `url` (for resolving its pagination links).
+/// With `selector`, the text of the elements it selects is the article.
+pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<Extracted, ExtractError> {
+    if nesting_depth(html) > MAX_NESTING {
+        return Err(ExtractError::TooDeep);
+    }
+    let base = url.and_then(|u| Url::parse(u).ok());
+    let (title, raw) = match selector {
+        Some(css) => {
+            let doc = dom_query::Document::from(html);
+            let selection = doc.try_select(css).ok_or_else(|| ExtractError::SelectorMissed(css.to_string()))?;
+            let mut text = String::new();
+            for node in selection.nodes() {
+                let piece = crate::parse::html::html_to_text(&node.html());
+                if !piece.trim().is_empty() {
+                    if !text.is_empty() {
+                        text.push_str("\n\n");
+                    }
+                    text.push_str(piece.trim());
+                }
+            }
+            let title = doc.select("title").text().trim().to_string();
+            (Some(title).filter(|t| !t.is_empty()), text)
+        }
+        None => {
+            let options = rs_trafilatura::Options { url: url.map(str::to_string), ..rs_trafilatura::Options::default() };
+            // The extractor is a large body of code pantau does not own: a panic in it fails
+            // this page, never the daemon.
+            let result = std::panic::catch_unwind(|| rs_trafilatura::extract_with_options(html, &options))
+                .map_err(|_| ExtractError::Failed("the extractor panicked".into()))?
+                .map_err(|e| ExtractError::Failed(e.to_string()))?;
+            (result.metadata.title.filter(|t| !t.trim().is_empty()), result.content_text)
+        }
+    };
+    let text = drop_teasers(&raw);
+    if text.trim().is_empty() {
+        return Err(ExtractError::Empty);
+    }
+    let next_pages = base.as_ref().map(|b| next_pages(html, b)).unwrap_or_default();
+    Ok(Extracted { title, text, next_pages })
+}
+
+/// Whether `css` is a selector pantau can use, with the parser's complaint when not.
+pub fn check_selector(css: &str) -> Result<(), String> {
+    if css.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    dom_query::Matcher::new(css).map(drop).map_err(|e| format!("{:?}", e.kind))
+}
+
+/// Openings of a line that only points to another story: the teasers Indonesian (and other)
+/// news sites put inside the article body.
+const TEASER_OPENINGS: &[&str] = &[
+    "baca juga",
+    "baca:",
+    "simak juga",
+    "simak:",
+    "lihat juga",
+    "lihat:",
+    "tonton juga",
+    "saksikan juga",
+    "artikel terkait",
+    "berita terkait",
+    "baca berita",
+    "baca selengkapnya",
+    "read also",
+    "read more:",
+    "also read",
+    "related:",
+    "see also:",
+];
+
+/// Lines that are page furniture whatever follows them.
+const FURNITURE: &[&str] =
+    &["advertisement", "scroll to continue with content", "iklan", "gulir untuk melanjutkan", "loading...", "loading"];
+
+/// A teaser line is short: a headline behind a label, not a paragraph that starts so.
+const TEASER_MAX_CHARS: usize = 220;
+
+/// The text without teaser lines ("Baca Juga: …"), page furniture ("ADVERTISEMENT") and the
+/// blank lines they leave; paragraphs stay separated by one blank line.
+pub fn drop_teasers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || is_teaser(line) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+fn is_teaser(line: &str) -> bool {
+    let head: String = line.chars().take(40).collect::<String>().to_lowercase();
+    let head = head.trim_start_matches(|c: char| !c.is_alphanumeric());
+    if FURNITURE.iter().any(|f| head.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '.') == *f) {
+        return true;
+    }
+    line.chars().count() <= TEASER_MAX_CHARS && TEASER_OPENINGS.iter().any(|t| head.starts_with(t))
+}
+
+/// The deepest nesting of elements, counted on the raw markup: every start tag that is not
+/// void or self-closed opens a level, every end tag closes one. Elements often left open (p,
+/// li, td, …) are not counted, so well-formed pages and sloppy ones read alike. Linear time.
+pub fn nesting_depth(html: &str) -> usize {
+    const UNCOUNTED: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "p",
+        "li", "td", "th", "tr", "dt", "dd", "option", "tbody", "thead", "colgroup", "html", "head", "body",
+    ];
+    let bytes = html.as_bytes();
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'<', &bytes[i..]) {
+        let start = i + off + 1;
+        let closing = bytes.get(start) == Some(&b'/');
+        let name_start = if closing { start + 1 } else { start };
+        let name_end =
+            bytes[name_start..].iter().position(|b| !b.is_ascii_alphanumeric()).map_or(bytes.len(), |n| name_start + n);
+        i = name_end.max(start);
+        if name_end == name_start {
+            continue;
+        }
+        let name = html[name_start..name_end].to_ascii_lowercase();
+        if UNCOUNTED.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        let tag_end = memchr::memchr(b'>', &bytes[name_end..]).map_or(bytes.len(), |n| name_end + n);
+        if tag_end > 0 && bytes.get(tag_end - 1) == Some(&b'/') {
+            continue;
+        }
+        depth += 1;
+        deepest = deepest.max(depth);
+        // The text of scripts and styles is not markup.
+        if name == "script" || name == "style" {
+            let close = format!("</{name}");
+            let rest = html[tag_end.min(html.len())..].to_ascii_lowercase();
+            i = rest.find(&close).map_or(bytes.len(), |n| tag_end + n);
+        }
+    }
+    deepest
+}
+
+/// Link texts that lead to an article's next page (compared lower-cased and trimmed).
+const NEXT_TEXTS: &[&str] = &[
+    "halaman selanjutnya",
+    "halaman berikutnya",
+    "selanjutnya",
+    "berikutnya",
+    "lanjut",
+    "next page",
+    "next",
+    "»",
+    "›",
+    "next »",
+    "selanjutnya »",
+];
+
+/// Links to the article's further pages: `rel="next"` (a `<link>` or an `<a>`), an anchor
+/// whose text says "next page" ("Halaman selanjutnya"), or one that names page 2..5
+/// ("Halaman 2", "2"). Only links on the same site whose path continues the article's own
+/// (the same path with another query or a page number appended) count, so a "next story"
+/// link is never taken for a next page.
+pub fn next_pages(html: &str, base: &Url) -> Vec<String> {
+    let doc = dom_query::Document::from(html);
+    let mut out: Vec<String> = Vec::new();
+    let add = |href: &str, out: &mut Vec<String>| {
+        let Ok(url) = base.join(href.trim()) else { return };
+        let mut url = url;
+        url.set_fragment(None);
+        if continues(base, &url) && !out.iter().any(|u| u == url.as_str()) {
+            out.push(url.to_string());
+        }
+    };
+    for node in doc.select("link[rel~=next], a[rel~=next]").nodes() {
+        if let Some(href) = node.attr("href") {
+            add(&href, &mut out);
+        }
+    }
+    for node in doc.select("a[href]").nodes() {
+        let text = node.text().trim().to_lowercase();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let numbered = text
+            .strip_prefix("halaman ")
+            .or_else(|| text.strip_prefix("page "))
+            .unwrap_or(&text)
+            .parse::<u32>()
+            .is_ok_and(|n| (2..=5).contains(&n));
+        if numbered || NEXT_TEXTS.contains(&text.as_str()) {
+            if let Some(href) = node.attr("href") {
+                add(&href, &mut out);
+            }
+        }
+    }
+    out.truncate(crate::article::MAX_PAGES - 1);
+    out
+}
+
+/// Whether `next` continues the article at `base`: same scheme and host, a different URL, and
+/// a path equal to the article's or extending it by a page segment (`/2`, `/page/2`), or with
+/// a trailing page number swapped.
+fn continues(base: &Url, next: &Url) -> bool {
+    if next.scheme() != base.scheme() || next.host_str() != base.host_str() || next.port() != base.port() {
+        return false;
+    }
+    if next == base {
+        return false;
+    }
+    let stem = |p: &str| {
+        let p = p.trim_end_matches('/');
+        let trimmed = p.trim_end_matches(|c: char| c.is_ascii_digit());
+        let trimmed = trimmed.trim_end_matches(['/', '-', '_']);
+        let trimmed = trimmed.strip_suffix("/page").or_else(|| trimmed.strip_suffix("/halaman")).unwrap_or(trimmed);
+        trimmed.to_string()
+    };
+    let (bp, np) = (base.path().trim_end_matches('/'), next.path().trim_end_matches('/'));
+    bp == np || stem(np) == bp || stem(np) == stem(bp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn teaser_lines_and_furniture_go_and_paragraphs_stay() {
+        let text = "Paragraf pertama tentang Korea Utara.\n\nBaca Juga: Rusia Beli Roket dari Korut\n\
+                    ADVERTISEMENT\nSCROLL TO CONTINUE WITH CONTENT\nbaca juga: Harga BBM naik\n\
+                    Simak juga video ini\nLihat Juga : Foto-foto\nRead also: Something else\n\
+                    Paragraf kedua tentang senjata.";
+        assert_eq!(drop_teasers(text), "Paragraf pertama tentang Korea Utara.\n\nParagraf kedua tentang senjata.");
+        // A real paragraph that happens to start with the words stays: it is long.
+        let long = format!("Baca juga pernyataan lengkapnya, kata dia, {}", "yang panjang sekali ".repeat(15));
+        assert_eq!(drop_teasers(&long), long.trim());
+    }
+
+    #[test]
+    fn nesting_depth_counts_open_elements_not_void_or_sloppy_ones() {
+        assert_eq!(nesting_depth("<div><div><span>x</span></div></div>"), 3);
+        assert_eq!(nesting_depth("<p>a<p>b<p>c<br><img src=x><hr/>"), 0);
+        assert_eq!(nesting_depth("<script>if (a<b) { x = '<div><div>' }</script><div></div>"), 1);
+        let deep = "<div>".repeat(100_000);
+        assert_eq!(nesting_depth(&deep), 100_000);
+        assert_eq!(extract(&deep, None, None), Err(ExtractError::TooDeep));
+    }
+
+    #[test]
+    fn next_pages_follow_the_article_not_the_next_story() {
+        let base = Url::parse("https://news.example.id/berita/d-123/judul-berita").unwrap();
+        let html = r#"<html><head><link rel="next" href="/berita/d-123/judul-berita/2"></head><body>
+            <a href="/berita/d-999/cerita-lain">Selanjutnya</a>
+            <a href="?page=3">Halaman 3</a>
+            <a href="https://other.example/berita/d-123/judul-berita/2">Next</a>
+            <a href="/berita/d-123/judul-berita/2#top">2</a>
+            </body></html>"#;
+        assert_eq!(
+            next_pages(html, &base),
+            [
+                "https://news.example.id/berita/d-123/judul-berita/2",
+                "https://news.example.id/berita/d-123/judul-berita?page=3",
+            ]
+        );
+        // From page 2, page 3 continues the same article.
+        let page2 = Url::parse("https://news.example.id/berita/d-123/judul-berita/2").unwrap();
+        assert!(continues(&page2, &Url::parse("https://news.example.id/berita/d-123/judul-berita/3").unwrap()));
+        assert!(!continues(&page2, &Url::parse("https://news.example.id/berita/d-124/lain").unwrap()));
+    }
+
+    #[test]
+    fn a_selector_replaces_the_extractor_and_a_bad_one_is_refused() {
+        let html = "<html><body><nav>Menu Utama</nav><div class='isi'><p>Satu.</p><p>Baca juga: X</p><p>Dua.</p></div>\
+                    <aside>Populer: Korea Utara</aside></body></html>";
+        let got = extract(html, None, Some("div.isi")).unwrap();
+        assert_eq!(got.text, "Satu.\n\nDua.");
+        assert_eq!(
+            extract(html, None, Some("article.none")),
+            Err(ExtractError::SelectorMissed("article.none".into()))
+        );
+        assert!(check_selector("div.isi > p").is_ok());
+        assert!(check_selector("div[").is_err());
+        assert!(check_selector("  ").is_err());
+    }
+
+    #[test]
+    fn hostile_pages_give_an_error_or_text_never_a_panic() {
+        for page in [
+            String::new(),
+            "\u{0}\u{1}\u{FFFD}garbage".repeat(1000),
+            "<".repeat(10_000),
+            "<p>".repeat(50_000),
+            "<div><span>".repeat(900),
+            "<table><tr><td>".repeat(3000),
+        ] {
+            let _ = extract(&page, Some("https://example.id/a"), None);
+        }
+    }
+}

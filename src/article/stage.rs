@@ -1,0 +1,166 @@
+//! The article stage of the daemon: items that polls stored as pending (`fetch_article`) have
+//! their page read and are matched on title, summary, content *and* article; the outcome and
+//! the alerts are written in one transaction, so a crash loses nothing (a claimed page whose
+//! outcome was not written is read again).
+//!
+//! A page that cannot be read does not hold the item back: at the first failure the item is
+//! matched on what its feed gave, and the page is tried again ([`super::RETRY_DELAYS`], all
+//! within an hour); a later success matches again and alerts only on rules that had not.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{ArticleError, Reader, RETRY_DELAYS};
+use crate::pipeline::{alerts_for, Poller};
+use crate::scheduler::Limits;
+use crate::store::{ArticleOutcome, PendingArticle, StoreError};
+
+/// How long a claimed page is not handed out again (a fetch is bounded by `timeout` per page).
+const CLAIM: Duration = Duration::from_secs(15 * 60);
+
+/// How the stage ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// When cancelled (the daemon).
+    Cancelled,
+    /// When no page is due now (`pantau once`): pages retried later stay pending.
+    Drained,
+}
+
+/// Read pending articles until `until`; `cancel` stops it (pages in flight are abandoned and
+/// read again after a restart). At most half of `daemon.concurrency` pages are fetched at once,
+/// so feed polls always keep the other half of the shared slots.
+pub async fn run(poller: Poller, limits: Arc<Limits>, cancel: CancellationToken, until: Until) -> Result<(), StoreError> {
+    let released = poller.store.release_article_claims(Utc::now()).await?;
+    if released > 0 {
+        tracing::info!(pages = released, "reading article pages left unread by the previous run");
+    }
+    let slots = Arc::new(Semaphore::new((poller.config().daemon.concurrency / 2).max(1)));
+    let mut tasks: JoinSet<Result<(), StoreError>> = JoinSet::new();
+    loop {
+        let free = slots.available_permits();
+        let claimed =
+            if free > 0 { poller.store.claim_articles(Utc::now(), CLAIM, free).await? } else { Vec::new() };
+        for pending in claimed {
+            let permit = Arc::clone(&slots).acquire_owned().await.expect("the slots are never closed");
+            let (poller, limits) = (poller.clone(), Arc::clone(&limits));
+            tasks.spawn(async move {
+                let r = process(&poller, &limits, pending).await;
+                drop(permit);
+                r
+            });
+        }
+        if until == Until::Drained && tasks.is_empty() {
+            let due = poller.store.next_article_due().await?;
+            if due.is_none_or(|d| d > Utc::now()) {
+                return Ok(());
+            }
+            continue;
+        }
+        let next = poller.store.next_article_due().await?;
+        let sleep = next
+            .map(|d| (d - Utc::now()).to_std().unwrap_or_default())
+            .unwrap_or(Duration::from_secs(3600))
+            .clamp(Duration::from_millis(50), Duration::from_secs(60));
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                return Ok(());
+            }
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => match done {
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(())) => {}
+                Err(e) if e.is_panic() => tracing::error!(error = %e, "article task panicked; the page will be read again"),
+                Err(_) => {}
+            },
+            _ = poller.articles.notified() => {}
+            _ = tokio::time::sleep(sleep), if slots.available_permits() > 0 => {}
+        }
+    }
+}
+
+/// Read one item's page, match the item and record both.
+async fn process(poller: &Poller, limits: &Limits, pending: PendingArticle) -> Result<(), StoreError> {
+    let config = poller.config();
+    let Some(feed) = config.feeds.iter().find(|f| f.name == pending.feed) else {
+        // The feed left the config: match on what it gave, as a failure would.
+        let outcome = ArticleOutcome::Failed { error: "feed no longer configured".into(), retry_at: None };
+        return poller.store.commit_article(pending.item_id, outcome, Vec::new()).await.map(drop);
+    };
+    let link = pending.item.link.clone().unwrap_or_default();
+    let started = std::time::Instant::now();
+    let reader = Reader {
+        fetcher: &poller.fetcher,
+        proxy: feed.proxy.as_deref(),
+        selector: feed.article_selector.as_deref(),
+        limits: Some(limits),
+    };
+    let result = reader.read(&link).await;
+    poller.metrics.observe_fetch(started.elapsed());
+    let mut item = pending.item;
+    let (outcome, match_now) = match result {
+        Ok(article) => {
+            poller.metrics.inc("pantau_articles_total", &[("result", "fetched")], 1);
+            poller.metrics.inc("pantau_fetch_bytes_total", &[], article.bytes);
+            tracing::info!(
+                feed = %feed.name, item = %item.id, url = %article.url, pages = article.pages,
+                chars = article.text.len(), "read article"
+            );
+            item.article = article.text.clone();
+            (ArticleOutcome::Fetched { text: article.text, pages: article.pages }, true)
+        }
+        Err(e) => {
+            poller.metrics.inc("pantau_articles_total", &[("result", "failed")], 1);
+            let retry = RETRY_DELAYS.get(pending.attempts as usize).filter(|_| e.is_transient());
+            let retry_at = retry.map(|d| Utc::now() + chrono::Duration::from_std(*d).unwrap_or_default());
+            match retry_at {
+                Some(at) => tracing::warn!(
+                    feed = %feed.name, item = %item.id, error = %e, attempt = pending.attempts + 1, next_try = %at,
+                    "article not read; matching on the feed's text for now, trying the page again later"
+                ),
+                None => tracing::warn!(
+                    feed = %feed.name, item = %item.id, error = %e, attempt = pending.attempts + 1,
+                    "article not read; giving up on this page, the item is matched on the feed's text"
+                ),
+            }
+            // The feed's text is matched once, at the first failure; retries match again only
+            // when they succeed.
+            (ArticleOutcome::Failed { error: failure_text(&e), retry_at }, pending.attempts == 0)
+        }
+    };
+    let alerts = if match_now {
+        let feed = feed.clone();
+        let config = Arc::clone(&config);
+        tokio::task::spawn_blocking(move || {
+            let alerts = alerts_for(&config, &feed, &item, Utc::now());
+            for a in &alerts {
+                tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, article = !item.article.is_empty(), "rule matched");
+            }
+            alerts
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    } else {
+        Vec::new()
+    };
+    let rules: Vec<String> = alerts.iter().map(|a| a.rule.clone()).collect();
+    let summary = poller.store.commit_article(pending.item_id, outcome, alerts).await?;
+    if summary.new_alerts > 0 {
+        for rule in rules {
+            poller.metrics.inc("pantau_matches_total", &[("rule", &rule)], 1);
+        }
+        poller.wake.notify_waiters();
+    }
+    Ok(())
+}
+
+/// The error as stored for `pantau items` and `pantau feeds`: the message, one line.
+fn failure_text(e: &ArticleError) -> String {
+    e.to_string().replace(['\n', '\r'], " ")
+}
