@@ -396,8 +396,13 @@ pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
     report.feeds_failed.sort();
     // Pages of new items are read (and the items matched) before delivery starts.
     let before = parts.poller.store.outbox_counts().await?.pending;
-    article::stage::run(parts.poller.clone(), Arc::clone(&parts.limits), CancellationToken::new(), article::stage::Until::Drained)
-        .await?;
+    article::stage::run(
+        parts.poller.clone(),
+        Arc::clone(&parts.limits),
+        CancellationToken::new(),
+        article::stage::Until::Drained,
+    )
+    .await?;
     report.new_alerts += parts.poller.store.outbox_counts().await?.pending.saturating_sub(before) as usize;
     let cancel = CancellationToken::new();
     let mut workers = spawn_workers(&parts.poller, &config, Mode::Drain { horizon: ONCE_RETRY_HORIZON }, &cancel);

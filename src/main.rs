@@ -42,9 +42,25 @@ enum Command {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Also fetch each item's page and show the article text pantau extracts from it.
+        #[arg(long)]
+        article: bool,
+    },
+    /// Fetch (or read) one article page and print the main text pantau extracts from it
+    /// (exit 0 extracted, 1 failed).
+    Article {
+        /// An http(s) URL or an HTML file.
+        #[arg(value_name = "URL_OR_FILE")]
+        source: String,
+        /// Print one JSON object: {"url", "title", "text", "pages", "bytes"}.
+        #[arg(long)]
+        json: bool,
+        /// A CSS selector for the article's text, as a feed's `article_selector`.
+        #[arg(long, value_name = "CSS")]
+        selector: Option<String>,
     },
     /// Evaluate one rule query and show what matched and why (exit 0 match, 1 none, 2 invalid).
-    #[command(group(clap::ArgGroup::new("source").args(["text", "file", "feed", "history"])))]
+    #[command(group(clap::ArgGroup::new("source").args(["text", "file", "feed", "history", "url"])))]
     TestRule {
         /// The query, as in a rule's `query`.
         query: String,
@@ -63,6 +79,9 @@ enum Command {
         /// Backtest: match the items stored in the last DAYS days.
         #[arg(long, value_name = "DAYS")]
         history: Option<u32>,
+        /// Fetch this article page, extract its main text and match it (as the `article` field).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
     },
     /// Show every feed's health: last poll, last success, errors, next poll, items.
     Feeds,
@@ -141,14 +160,18 @@ fn main() -> ExitCode {
         match args.command {
             Command::Run => pantau::cli::run(&config).await,
             Command::Once => pantau::cli::once(&config).await,
-            Command::Parse { source, json } => pantau::cli::parse(&source, json).await,
-            Command::TestRule { query, lang, text, file, feed, history } => {
+            Command::Parse { source, json, article } => pantau::cli::parse(&source, json, article).await,
+            Command::Article { source, json, selector } => {
+                pantau::cli::article(&source, json, selector.as_deref()).await
+            }
+            Command::TestRule { query, lang, text, file, feed, history, url } => {
                 use pantau::cli::test_rule::Source;
-                let source = match (text, file, feed, history) {
+                let source = match (text, file, feed, history, url) {
                     (Some(t), ..) => Source::Text(t),
                     (_, Some(f), ..) => Source::File(f),
-                    (_, _, Some(u), _) => Source::Feed(u),
-                    (_, _, _, Some(d)) => Source::History(d),
+                    (_, _, Some(u), ..) => Source::Feed(u),
+                    (_, _, _, Some(d), _) => Source::History(d),
+                    (_, _, _, _, Some(u)) => Source::Url(u),
                     _ => {
                         let mut t = String::new();
                         if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {

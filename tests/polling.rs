@@ -93,8 +93,8 @@ impl FeedsView {
     /// The row of feed `name` as column → cell. Columns are padded to a common width in
     /// characters, so every cell starts where its header starts.
     fn row(&self, name: &str) -> HashMap<&'static str, String> {
-        const COLUMNS: [&str; 9] =
-            ["NAME", "URL", "STATE", "STATUS", "LAST POLL", "LAST SUCCESS", "ERRORS", "NEXT POLL", "ITEMS"];
+        const COLUMNS: [&str; 10] =
+            ["NAME", "URL", "STATE", "STATUS", "LAST POLL", "LAST SUCCESS", "ERRORS", "NEXT POLL", "ITEMS", "ARTICLES"];
         let mut lines = self.text.lines();
         let header: Vec<char> = lines.next().expect("a header line").chars().collect();
         let header_s: String = header.iter().collect();

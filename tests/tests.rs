@@ -3,6 +3,7 @@
 
 mod util;
 
+mod articles;
 mod cli;
 mod corpus;
 mod e2e;

@@ -67,7 +67,8 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
             (Some(title).filter(|t| !t.is_empty()), text)
         }
         None => {
-            let options = rs_trafilatura::Options { url: url.map(str::to_string), ..rs_trafilatura::Options::default() };
+            let options =
+                rs_trafilatura::Options { url: url.map(str::to_string), ..rs_trafilatura::Options::default() };
             // The extractor is a large body of code pantau does not own: a panic in it fails
             // this page, never the daemon.
             let result = std::panic::catch_unwind(|| rs_trafilatura::extract_with_options(html, &options))
@@ -322,10 +323,7 @@ mod tests {
                     <aside>Populer: Korea Utara</aside></body></html>";
         let got = extract(html, None, Some("div.isi")).unwrap();
         assert_eq!(got.text, "Satu.\n\nDua.");
-        assert_eq!(
-            extract(html, None, Some("article.none")),
-            Err(ExtractError::SelectorMissed("article.none".into()))
-        );
+        assert_eq!(extract(html, None, Some("article.none")), Err(ExtractError::SelectorMissed("article.none".into())));
         assert!(check_selector("div.isi > p").is_ok());
         assert!(check_selector("div[").is_err());
         assert!(check_selector("  ").is_err());

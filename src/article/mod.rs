@@ -180,8 +180,7 @@ struct Page {
 
 /// Read an article from a local HTML file (`pantau article FILE`), with `url` for its links.
 pub fn read_file(path: &std::path::Path, selector: Option<&str>) -> Result<Article, ArticleError> {
-    let body =
-        std::fs::read(path).map_err(|source| ArticleError::Read { path: path.display().to_string(), source })?;
+    let body = std::fs::read(path).map_err(|source| ArticleError::Read { path: path.display().to_string(), source })?;
     let html = crate::parse::decode_html(&body, None);
     let url = path.display().to_string();
     let extracted =

@@ -35,7 +35,12 @@ pub enum Until {
 /// Read pending articles until `until`; `cancel` stops it (pages in flight are abandoned and
 /// read again after a restart). At most half of `daemon.concurrency` pages are fetched at once,
 /// so feed polls always keep the other half of the shared slots.
-pub async fn run(poller: Poller, limits: Arc<Limits>, cancel: CancellationToken, until: Until) -> Result<(), StoreError> {
+pub async fn run(
+    poller: Poller,
+    limits: Arc<Limits>,
+    cancel: CancellationToken,
+    until: Until,
+) -> Result<(), StoreError> {
     let released = poller.store.release_article_claims(Utc::now()).await?;
     if released > 0 {
         tracing::info!(pages = released, "reading article pages left unread by the previous run");
@@ -44,8 +49,7 @@ pub async fn run(poller: Poller, limits: Arc<Limits>, cancel: CancellationToken,
     let mut tasks: JoinSet<Result<(), StoreError>> = JoinSet::new();
     loop {
         let free = slots.available_permits();
-        let claimed =
-            if free > 0 { poller.store.claim_articles(Utc::now(), CLAIM, free).await? } else { Vec::new() };
+        let claimed = if free > 0 { poller.store.claim_articles(Utc::now(), CLAIM, free).await? } else { Vec::new() };
         for pending in claimed {
             let permit = Arc::clone(&slots).acquire_owned().await.expect("the slots are never closed");
             let (poller, limits) = (poller.clone(), Arc::clone(&limits));

@@ -65,11 +65,25 @@ pub async fn feeds(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
             if let Some(m) = &s.moved_to {
                 problems.push(format!("{name}: moved permanently to {m} (update the config)"));
             }
+            if s.article_failures > 0 {
+                let last = s.last_article_error.as_deref().map(|e| format!("; last: {e}")).unwrap_or_default();
+                problems.push(format!(
+                    "{name}: {} of {} article page(s) not read{last}",
+                    s.article_failures,
+                    s.article_failures + s.articles_fetched
+                ));
+            }
         }
-        rows.push(vec![name.to_string(), url, state, last_status, last, ok, errors, next, items]);
+        let articles = match (configured.is_some_and(|f| f.fetch_article), status) {
+            (true, Some(s)) => format!("{}/{}", s.articles_fetched, s.articles_fetched + s.article_failures),
+            (true, None) => "0/0".into(),
+            (false, _) => "-".into(),
+        };
+        rows.push(vec![name.to_string(), url, state, last_status, last, ok, errors, next, items, articles]);
     }
     let mut out = std::io::stdout().lock();
-    let header = ["NAME", "URL", "STATE", "STATUS", "LAST POLL", "LAST SUCCESS", "ERRORS", "NEXT POLL", "ITEMS"];
+    let header =
+        ["NAME", "URL", "STATE", "STATUS", "LAST POLL", "LAST SUCCESS", "ERRORS", "NEXT POLL", "ITEMS", "ARTICLES"];
     let _ = out.write_all(table::render(&header, &rows).as_bytes());
     if !problems.is_empty() {
         let _ = writeln!(out);
@@ -156,10 +170,11 @@ pub async fn items(store: &Store, feed: Option<String>, limit: usize) -> anyhow:
                 i.alerts.to_string(),
                 truncate_chars(&i.title, 70) + if i.pruned { " (body pruned)" } else { "" },
                 i.link.clone().unwrap_or_default(),
+                truncate_chars(&i.article.to_string(), 90),
             ]
         })
         .collect();
-    let header = ["FIRST SEEN", "FEED", "PUBLISHED", "ALERTS", "TITLE", "LINK"];
+    let header = ["FIRST SEEN", "FEED", "PUBLISHED", "ALERTS", "TITLE", "LINK", "ARTICLE"];
     let _ = out.write_all(table::render(&header, &table_rows).as_bytes());
     Ok(ExitCode::SUCCESS)
 }

@@ -119,6 +119,16 @@ pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: tes
             let Some(feed) = read_feed(&src).await else { return ExitCode::from(1) };
             test_rule::on_items(&rule, feed.items.iter().map(|i| ("", i)), "items")
         }
+        Source::Url(url) => {
+            let Some(article) = read_article(&url, None).await else { return ExitCode::from(1) };
+            let item = crate::model::Item {
+                title: article.title.clone().unwrap_or_default(),
+                link: Some(article.url.clone()),
+                article: article.text,
+                ..crate::model::Item::default()
+            };
+            test_rule::on_items(&rule, std::iter::once(("", &item)), "pages")
+        }
         Source::History(days) => {
             with_store(path, |_, store| async move {
                 let since = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
@@ -268,12 +278,87 @@ pub async fn once(path: &Path) -> ExitCode {
 }
 
 /// `pantau parse URL_OR_FILE [--json]`: 0 parsed, 1 failed.
-pub async fn parse(source: &str, json: bool) -> ExitCode {
-    let Some(feed) = read_feed(source).await else { return ExitCode::from(1) };
+pub async fn parse(source: &str, json: bool, articles: bool) -> ExitCode {
+    let Some(mut feed) = read_feed(source).await else { return ExitCode::from(1) };
+    if articles {
+        let Ok(fetcher) = Fetcher::new(std::time::Duration::from_secs(30), 10 * 1024 * 1024) else {
+            return ExitCode::from(1);
+        };
+        let reader = crate::article::Reader { fetcher: &fetcher, proxy: None, selector: None, limits: None };
+        for item in &mut feed.items {
+            let Some(link) = item.link.clone().filter(|l| l.starts_with("http")) else { continue };
+            match reader.read(&link).await {
+                Ok(a) => item.article = a.text,
+                Err(e) => eprintln!("pantau: article of {:?} not read: {e}", item.title),
+            }
+        }
+    }
     let text = if json { to_json(&feed) } else { to_text(&feed) };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     ExitCode::SUCCESS
+}
+
+/// `pantau article`: print the main text pantau extracts from one page; 0 extracted, 1 failed.
+pub async fn article(source: &str, json: bool, selector: Option<&str>) -> ExitCode {
+    if let Some(css) = selector {
+        if let Err(e) = crate::article::check_selector(css) {
+            eprintln!("pantau: --selector {css:?} is not a CSS selector pantau can use: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    let Some(article) = read_article(source, selector).await else { return ExitCode::from(1) };
+    let mut out = std::io::stdout().lock();
+    let text = if json {
+        let v = serde_json::json!({
+            "url": article.url,
+            "title": article.title,
+            "text": article.text,
+            "pages": article.pages,
+            "bytes": article.bytes,
+        });
+        format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+    } else {
+        format!(
+            "{}\n{}\n{} page{}, {} bytes of HTML, {} characters of text\n\n{}\n",
+            article.title.as_deref().unwrap_or("(no title)"),
+            article.url,
+            article.pages,
+            if article.pages == 1 { "" } else { "s" },
+            article.bytes,
+            article.text.chars().count(),
+            article.text
+        )
+    };
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    ExitCode::SUCCESS
+}
+
+/// Fetch (http/https) or read (a path) one article page and extract it; errors are printed.
+async fn read_article(source: &str, selector: Option<&str>) -> Option<crate::article::Article> {
+    let result = if source.starts_with("http://") || source.starts_with("https://") {
+        let fetcher = match Fetcher::new(std::time::Duration::from_secs(30), 10 * 1024 * 1024) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("pantau: {e}");
+                return None;
+            }
+        };
+        crate::article::Reader { fetcher: &fetcher, proxy: None, selector, limits: None }.read(source).await
+    } else {
+        let path = std::path::PathBuf::from(source.strip_prefix("file://").unwrap_or(source));
+        let selector = selector.map(str::to_string);
+        tokio::task::spawn_blocking(move || crate::article::read_file(&path, selector.as_deref()))
+            .await
+            .unwrap_or_else(|e| Err(crate::article::ArticleError::Task(e.to_string())))
+    };
+    match result {
+        Ok(a) => Some(a),
+        Err(e) => {
+            eprintln!("pantau: {e}");
+            None
+        }
+    }
 }
 
 /// Fetch (http/https) or read (a path) one feed and parse it; errors are printed.
@@ -327,7 +412,7 @@ pub fn to_json(feed: &ParsedFeed) -> String {
         .items
         .iter()
         .map(|i| {
-            serde_json::json!({
+            let mut v = serde_json::json!({
                 "id": i.id,
                 "title": i.title,
                 "link": i.link,
@@ -337,7 +422,11 @@ pub fn to_json(feed: &ParsedFeed) -> String {
                 "categories": i.categories,
                 "summary": i.summary,
                 "content": i.content,
-            })
+            });
+            if !i.article.is_empty() {
+                v["article"] = serde_json::Value::String(i.article.clone());
+            }
+            v
         })
         .collect();
     let v = serde_json::json!({ "title": feed.title, "link": feed.link, "items": items });

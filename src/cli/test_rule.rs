@@ -21,6 +21,8 @@ pub enum Source {
     Feed(String),
     /// Items stored in the last N days.
     History(u32),
+    /// An article page, fetched and extracted.
+    Url(String),
 }
 
 /// Compile `query` or print its error under a caret; `None` means exit 2.
@@ -206,7 +208,16 @@ pub fn on_items<'a>(rule: &Rule, items: impl Iterator<Item = (&'a str, &'a Item)
         if let Some(d) = item.date() {
             let _ = writeln!(out, "  date: {}", crate::model::rfc3339(d));
         }
-        explain(&mut out, &m, &[("title", &item.title), ("summary", &item.summary), ("content", &item.content)]);
+        explain(
+            &mut out,
+            &m,
+            &[
+                ("title", &item.title),
+                ("summary", &item.summary),
+                ("content", &item.content),
+                ("article", &item.article),
+            ],
+        );
         let _ = writeln!(out);
     }
     drop(bar);

@@ -283,7 +283,18 @@ fn push_item(it: OpenItem<'_>, feed: &mut ParsedFeed, base: Option<&Url>) {
     if title.is_empty() && link.is_none() && summary.is_empty() && content.is_empty() {
         return;
     }
-    let mut item = Item { id: String::new(), title, link, published, updated, authors, categories, summary, content, article: String::new() };
+    let mut item = Item {
+        id: String::new(),
+        title,
+        link,
+        published,
+        updated,
+        authors,
+        categories,
+        summary,
+        content,
+        article: String::new(),
+    };
     item.id = item_key(guid.trim(), &item);
     feed.items.push(item);
 }

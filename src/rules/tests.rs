@@ -771,3 +771,26 @@ fn a_rule_set_with_many_regexes_agrees_with_each_rule() {
     }
     assert!(set.cache_bytes() > 0);
 }
+
+#[test]
+fn the_article_is_part_of_the_text_and_has_a_scope_of_its_own() {
+    let opts = RuleOptions { lang: Some("id".into()) };
+    let doc = Document::new(&DocFields {
+        title: "Intelijen AS: Rusia Beli Roket dari Korut",
+        summary: "Rusia membeli senjata untuk perang di Ukraina.",
+        article: "Rusia membeli jutaan roket dari Korea Utara, kata pejabat AS. Senjata itu ...",
+        ..DocFields::text_only("")
+    });
+    let rule = |q: &str| Rule::parse(q, &opts).unwrap();
+    assert!(rule("\"Korea Utara\" AND senjata").matches(&doc).is_some(), "the article is part of the default text");
+    assert!(rule("article:\"Korea Utara\"").matches(&doc).is_some());
+    assert!(rule("article:Korut").matches(&doc).is_none(), "article: sees only the fetched text");
+    assert!(rule("title:\"Korea Utara\"").matches(&doc).is_none());
+    assert_eq!(rule("article:roket").to_string(), "article:\"roket\"");
+    // Where each word hit, in document order of the fields.
+    let hits = rule("\"Korea Utara\" AND senjata AND NOT damai").hit_fields(&doc);
+    assert_eq!(
+        hits,
+        [("korea utara".to_string(), vec!["article"]), ("senjata".to_string(), vec!["summary", "article"])]
+    );
+}

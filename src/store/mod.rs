@@ -698,7 +698,12 @@ impl Store {
 
     /// Items whose page is due to be fetched at `now`, oldest first, at most `limit`; each is
     /// claimed for `lease` (not handed out again meanwhile, unless pantau restarts).
-    pub async fn claim_articles(&self, now: DateTime<Utc>, lease: Duration, limit: usize) -> Result<Vec<PendingArticle>> {
+    pub async fn claim_articles(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<PendingArticle>> {
         let until = ms(now + chrono::Duration::from_std(lease).unwrap_or_default());
         self.with(move |c| {
             let tx = c.transaction()?;
@@ -985,10 +990,12 @@ impl Store {
                     pruned: r.get(7)?,
                     article: match r.get::<_, Option<String>>(8)?.as_deref() {
                         None => ArticleState::None,
-                        Some("fetched") => ArticleState::Fetched {
-                            chars: r.get::<_, Option<i64>>(11)?.unwrap_or(0).max(0) as u64,
-                        },
-                        Some("failed") => ArticleState::Failed { error: r.get::<_, Option<String>>(9)?.unwrap_or_default() },
+                        Some("fetched") => {
+                            ArticleState::Fetched { chars: r.get::<_, Option<i64>>(11)?.unwrap_or(0).max(0) as u64 }
+                        }
+                        Some("failed") => {
+                            ArticleState::Failed { error: r.get::<_, Option<String>>(9)?.unwrap_or_default() }
+                        }
                         Some(_) => ArticleState::Pending {
                             attempts: r.get::<_, i64>(10)?.try_into().unwrap_or(0),
                             error: r.get(9)?,

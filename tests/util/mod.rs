@@ -197,7 +197,13 @@ impl FeedServer {
             if req.header("if-none-match") == Some(etag.as_str()) {
                 return Response::status(304).header("ETag", &etag);
             }
-            resp.clone().header("ETag", &etag).header("Content-Type", "application/rss+xml; charset=utf-8")
+            let typed = resp.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+            let resp = resp.clone().header("ETag", &etag);
+            if typed {
+                resp
+            } else {
+                resp.header("Content-Type", "application/rss+xml; charset=utf-8")
+            }
         });
         FeedServer { server, docs }
     }
