@@ -7,6 +7,7 @@ mod articles;
 mod cli;
 mod corpus;
 mod e2e;
+mod extraction;
 mod matrix;
 mod polling;
 mod service;

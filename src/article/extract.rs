@@ -67,8 +67,9 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
             (Some(title).filter(|t| !t.is_empty()), text)
         }
         None => {
-            let options =
-                rs_trafilatura::Options { url: url.map(str::to_string), ..rs_trafilatura::Options::default() };
+            // Without the page's URL: given one, the extractor applies URL heuristics that
+            // measured worse on the article data set.
+            let options = rs_trafilatura::Options::default();
             // The extractor is a large body of code pantau does not own: a panic in it fails
             // this page, never the daemon.
             let result = std::panic::catch_unwind(|| rs_trafilatura::extract_with_options(html, &options))
@@ -78,6 +79,7 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
         }
     };
     let text = drop_teasers(&raw);
+    let text = if selector.is_none() { trim_edges(&text, title.as_deref()) } else { text };
     if text.trim().is_empty() {
         return Err(ExtractError::Empty);
     }
@@ -137,6 +139,38 @@ pub fn drop_teasers(text: &str) -> String {
         out.push_str(line);
     }
     out
+}
+
+/// Words the first paragraph an article keeps must have: shorter lines before it are
+/// labels, bylines, dates and tags ("BREAKING NEWS", "05/10/2018 - Publicado por: …").
+const LEAD_WORDS: usize = 5;
+
+/// Words the last paragraph an article keeps must have: shorter lines after it are the
+/// headlines, bylines and dates of other stories, share prompts and footers.
+const TRAIL_WORDS: usize = 15;
+
+/// The text without what extractors keep around an article's edges: a first paragraph that
+/// repeats the page's headline, short lines before the first paragraph of at least
+/// [`LEAD_WORDS`] words, and short lines after the last paragraph of at least [`TRAIL_WORDS`]
+/// words. Short lines between (subheadings) stay. Measured on the article data set: precision
+/// 0.928 → 0.945 for recall 0.989 → 0.976, F1 0.958 → 0.960.
+pub fn trim_edges(text: &str, title: Option<&str>) -> String {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let mut paras: Vec<&str> = text.split("\n\n").filter(|p| !p.trim().is_empty()).collect();
+    if let (Some(first), Some(t)) = (paras.first(), title) {
+        let head = norm(first);
+        if !head.is_empty() && norm(t).contains(&head) {
+            paras.remove(0);
+        }
+    }
+    let words = |p: &&str| p.split_whitespace().count();
+    if let Some(first) = paras.iter().position(|p| words(p) >= LEAD_WORDS) {
+        paras.drain(..first);
+    }
+    if let Some(last) = paras.iter().rposition(|p| words(p) >= TRAIL_WORDS) {
+        paras.truncate(last + 1);
+    }
+    paras.join("\n\n")
 }
 
 fn is_teaser(line: &str) -> bool {
@@ -283,6 +317,21 @@ mod tests {
         // A real paragraph that happens to start with the words stays: it is long.
         let long = format!("Baca juga pernyataan lengkapnya, kata dia, {}", "yang panjang sekali ".repeat(15));
         assert_eq!(drop_teasers(&long), long.trim());
+    }
+
+    #[test]
+    fn the_headline_and_short_lines_around_the_article_go_and_subheadings_stay() {
+        let prose = "Rusia membeli jutaan roket dan peluru artileri dari Korea Utara untuk perang di Ukraina, kata pejabat intelijen Amerika Serikat pada hari Selasa.";
+        let text = format!(
+            "Rusia Beli Roket dari Korut\n\nBREAKING NEWS\n\n06/09/2022 - oleh Redaksi\n\n{prose}\n\nSenjata dari Pyongyang\n\n{prose}\n\nBerita lain: harga beras naik lagi\n\nBy REUTERS\n\n11/20/2019 10:08 AM"
+        );
+        assert_eq!(
+            trim_edges(&text, Some("Rusia Beli Roket dari Korut | Berita")),
+            format!("{prose}\n\nSenjata dari Pyongyang\n\n{prose}")
+        );
+        // Nothing long enough: left as it is, but for the headline.
+        assert_eq!(trim_edges("Judul\n\nsatu dua", Some("Judul")), "satu dua");
+        assert_eq!(trim_edges("satu dua\n\ntiga", None), "satu dua\n\ntiga");
     }
 
     #[test]

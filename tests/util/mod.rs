@@ -354,3 +354,27 @@ pub fn rule_and_hook(hook_url: &str) -> String {
         "\n[[rule]]\nname = \"korut-senjata\"\nquery = '''\"Korea Utara\" AND senjata'''\n\n[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{hook_url}\"\n"
     )
 }
+
+pub mod score;
+
+/// A data set of `../shared` (`name`, recognised by its file `marker`), or `None` with a loud
+/// SKIPPED line when it is absent (a clone without `../shared`). In CI (`CI` set), where
+/// `../shared` is always present, its absence fails the test instead.
+pub fn shared(name: &str, marker: &str) -> Option<PathBuf> {
+    let var = format!("PANTAU_{}", name.to_ascii_uppercase());
+    let dir = std::env::var_os(&var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(name));
+    if dir.join(marker).is_file() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "SKIPPED: {} needs the {name} data set at {} (set {var} or put ../shared beside the repo)",
+        std::thread::current().name().unwrap_or("this test"),
+        dir.display()
+    );
+    assert!(std::env::var_os("CI").is_none(), "{msg}; in CI the data set must be there");
+    eprintln!("{msg}");
+    println!("{msg}");
+    None
+}
