@@ -314,3 +314,56 @@ fn an_article_selector_is_checked_by_check_with_its_position() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(":5:20:") && text.contains("article_selector is not a CSS selector"), "{text}");
 }
+
+#[test]
+fn hostile_pages_cost_one_recorded_error_each_and_the_items_still_alert() {
+    let dir = TempDir::new("articles-hostile");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    let html = |body: Vec<u8>| Response::body(200, body).header("Content-Type", "text/html");
+    let pages: Vec<(&str, Response)> = vec![
+        (
+            "/h/huge",
+            html(format!("<html><body>{}</body></html>", "<p>Korea Utara senjata.</p>".repeat(120_000)).into_bytes()),
+        ),
+        ("/h/loop", Response::status(302).header("Location", "/h/loop2")),
+        ("/h/loop2", Response::status(302).header("Location", "/h/loop")),
+        ("/h/binary", html((0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect())),
+        (
+            "/h/invalid-utf8",
+            html(b"<html><body><article><p>Korea \xff\xfe Utara \xc3 senjata</p></article></body></html>".to_vec()),
+        ),
+        ("/h/deep", html(format!("<html><body>{}senjata</body></html>", "<div>".repeat(100_000)).into_bytes())),
+        ("/h/slow", html(b"<html><body><p>late</p></body></html>".to_vec()).delayed(Duration::from_secs(20))),
+        ("/h/pdf", Response::body(200, b"%PDF-1.4 ...".to_vec()).header("Content-Type", "application/pdf")),
+    ];
+    let mut items = String::new();
+    for (i, (path, resp)) in pages.into_iter().enumerate() {
+        if !path.ends_with("loop2") {
+            items.push_str(&item(path, &feeds, &format!("Korea Utara dan senjata {i}"), "Satu kalimat."));
+        }
+        feeds.set_response(path, resp);
+    }
+    feeds.set(
+        "/teaser.rss",
+        format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title>{items}</channel></rss>"),
+    );
+    let mut cfg = config(&feeds, &rx, "fetch_article = true");
+    cfg = cfg.replace("[daemon]\n", "[daemon]\ntimeout = \"3s\"\nmax_body = 1000000\n");
+    let cfg = dir.config(&cfg);
+    let started = std::time::Instant::now();
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(started.elapsed() < Duration::from_secs(15), "bounded by the timeout: {:?}", started.elapsed());
+    let alerted: Vec<String> = rx
+        .posts()
+        .iter()
+        .filter(|p| p.json()["rule"] == "korut-senjata")
+        .map(|p| p.json()["item"]["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(alerted.len(), 7, "every item alerts on its feed text: {alerted:?}\n{}", show(&out));
+    let listing = String::from_utf8_lossy(&run(&cfg, &["items"]).stdout).to_string();
+    for says in ["body larger than", "redirect loop", "nests elements more than", "not an HTML page (application/pdf)"]
+    {
+        assert!(listing.contains(says), "{says}: {listing}");
+    }
+}

@@ -26,6 +26,7 @@ fn document() -> &'static Document {
             categories: &categories,
             link: "https://www.cnnindonesia.com/internasional/20220906-rusia-beli-roket-korut",
             feed: "CNN Indonesia",
+            article: "",
         })
     })
 }

@@ -378,6 +378,24 @@ mod tests {
         assert!(check_selector("  ").is_err());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Tag soup from a small alphabet of markup pieces never panics the extractor, the
+        /// selector path or the pagination scan.
+        #[test]
+        fn tag_soup_never_panics(pieces in proptest::collection::vec(0usize..16, 0..400)) {
+            const ALPHABET: [&str; 16] = [
+                "<div>", "</div>", "<p>", "</p>", "<article>", "</article>", "<a href='?page=2'>", "</a>",
+                "Korea Utara ", "senjata, ", "<script>var a='<div>';</script>", "<!--", "-->", "&amp;&#0;&#xD800;",
+                "<table><tr><td>", "\u{0}\u{FFFD}\u{202E}",
+            ];
+            let html: String = pieces.iter().map(|&i| ALPHABET[i]).collect();
+            let _ = extract(&html, Some("https://example.id/berita/1"), None);
+            let _ = extract(&html, None, Some("article p"));
+            let _ = nesting_depth(&html);
+        }
+    }
+
     #[test]
     fn hostile_pages_give_an_error_or_text_never_a_panic() {
         for page in [

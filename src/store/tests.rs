@@ -952,3 +952,89 @@ async fn release_memory_empties_the_page_cache_and_the_store_still_works() {
     assert!(after < before / 10, "page cache {before} → {after} bytes");
     assert_eq!(store.recent_items(Some("f".into()), 500).await.unwrap().len(), 200);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Whole articles
+
+#[tokio::test]
+async fn a_pending_article_is_claimed_once_recorded_and_its_alerts_written_with_it() {
+    let dir = TempDir::new("articles");
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let mut record = poll("f", vec![(item("a"), vec![]), (item("b"), vec![alert("f", "b", "r", "s")])]);
+    record.items[0].fetch_article = true;
+    let summary = store.commit_poll(record).await.unwrap();
+    assert_eq!((summary.new_items, summary.new_alerts, summary.articles_queued), (2, 1, 1));
+
+    let now = Utc::now();
+    let claimed = store.claim_articles(now, Duration::from_secs(600), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|c| c.item.id.as_str()).collect::<Vec<_>>(), ["a"]);
+    assert_eq!((claimed[0].feed.as_str(), claimed[0].attempts), ("f", 0));
+    assert_eq!(claimed[0].item.summary, "summary of a");
+    assert!(store.claim_articles(now, Duration::from_secs(600), 10).await.unwrap().is_empty(), "claimed");
+    // A restart hands back claims on pages never tried.
+    assert_eq!(store.release_article_claims(now).await.unwrap(), 1);
+    let again = store.claim_articles(now, Duration::from_secs(600), 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+
+    // A failure with a retry: matched on the feed's text now (rule r1), tried again later.
+    let retry_at = now + chrono::Duration::minutes(2);
+    let failed = ArticleOutcome::Failed { error: "HTTP 503".into(), retry_at: Some(retry_at) };
+    let s = store.commit_article(again[0].item_id, failed, vec![alert("f", "a", "r1", "s")]).await.unwrap();
+    assert_eq!(s.new_alerts, 1);
+    assert!(store.claim_articles(now, Duration::from_secs(600), 10).await.unwrap().is_empty(), "not due yet");
+    assert_eq!(
+        store.next_article_due().await.unwrap().map(|d| d.timestamp_millis()),
+        Some(retry_at.timestamp_millis())
+    );
+    let rows = store.recent_items(None, 10).await.unwrap();
+    let a = rows.iter().find(|r| r.key == "a").unwrap();
+    assert_eq!(a.article, ArticleState::Pending { attempts: 1, error: Some("HTTP 503".into()) });
+    assert_eq!(store.release_article_claims(now).await.unwrap(), 0, "a retry's time is kept over a restart");
+
+    // The retry succeeds: the article is stored, and of its alerts only the new rule's is written.
+    let later = retry_at + chrono::Duration::seconds(1);
+    let retried = store.claim_articles(later, Duration::from_secs(600), 10).await.unwrap();
+    assert_eq!(retried.iter().map(|c| c.attempts).collect::<Vec<_>>(), [1]);
+    let fetched = ArticleOutcome::Fetched { text: "Korea Utara membeli senjata".into(), pages: 2 };
+    let alerts = vec![alert("f", "a", "r1", "s"), alert("f", "a", "r2", "s")];
+    let s = store.commit_article(retried[0].item_id, fetched, alerts).await.unwrap();
+    assert_eq!((s.new_alerts, s.cross_feed_duplicates), (1, 0), "r1 had alerted already");
+    assert_eq!(
+        query_i64(&dir.db(), "SELECT COUNT(*) FROM alerts WHERE item_id = (SELECT id FROM items WHERE item_key = 'a')"),
+        2
+    );
+    assert_eq!(store.next_article_due().await.unwrap(), None);
+    let rows = store.recent_items(None, 10).await.unwrap();
+    assert_eq!(rows.iter().find(|r| r.key == "a").unwrap().article, ArticleState::Fetched { chars: 27 });
+    assert_eq!(rows.iter().find(|r| r.key == "b").unwrap().article, ArticleState::None);
+    let history = store.items_since(now - chrono::Duration::hours(1), 10).await.unwrap();
+    assert_eq!(history.iter().find(|s| s.item.id == "a").unwrap().item.article, "Korea Utara membeli senjata");
+    let status = store.feed_statuses().await.unwrap();
+    assert_eq!((status[0].articles_fetched, status[0].article_failures), (1, 0));
+
+    // Retention empties the article with the other bodies (once its alerts are settled).
+    let settled = ["r1", "r2"].iter().map(|r| alert("f", "a", r, "s").id).collect();
+    store.mark_all_delivered(settled).await.unwrap();
+    let future = Utc::now() + chrono::Duration::days(1);
+    store.prune(future, now - chrono::Duration::days(1), now - chrono::Duration::days(1), 100).await.unwrap();
+    assert_eq!(query_i64(&dir.db(), "SELECT COUNT(*) FROM items WHERE article IS NOT NULL"), 0);
+}
+
+#[tokio::test]
+async fn an_article_given_up_on_is_failed_and_counted_for_its_feed() {
+    let dir = TempDir::new("articles-failed");
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let mut record = poll("f", vec![(item("a"), vec![])]);
+    record.items[0].fetch_article = true;
+    store.commit_poll(record).await.unwrap();
+    let claimed = store.claim_articles(Utc::now(), Duration::from_secs(60), 10).await.unwrap();
+    let failed = ArticleOutcome::Failed { error: "not an HTML page (image/png)".into(), retry_at: None };
+    store.commit_article(claimed[0].item_id, failed, vec![]).await.unwrap();
+    assert_eq!(store.next_article_due().await.unwrap(), None);
+    let rows = store.recent_items(None, 10).await.unwrap();
+    assert_eq!(rows[0].article, ArticleState::Failed { error: "not an HTML page (image/png)".into() });
+    assert_eq!(rows[0].article.to_string(), "failed: not an HTML page (image/png)");
+    let status = store.feed_statuses().await.unwrap();
+    assert_eq!((status[0].articles_fetched, status[0].article_failures), (0, 1));
+    assert_eq!(status[0].last_article_error.as_deref(), Some("not an HTML page (image/png)"));
+}
