@@ -23,7 +23,7 @@ venv="$CARGO_TARGET_DIR/bench-venv-trafilatura"
 if [[ ! -x "$venv/bin/python" ]]; then
     echo "bench-articles.sh: creating $venv with trafilatura" >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet trafilatura
+    "$venv/bin/pip" install --quiet trafilatura lxml_html_clean
 fi
 line=$("$venv/bin/python" scripts/bench/trafilatura_bench.py "$data" --repeat "$repeat")
 get() { sed -n "s/^$1=//p" "$out/articles.txt" | head -n1; }
