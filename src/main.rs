@@ -76,9 +76,9 @@ enum Command {
         /// Match every item of this feed (URL or file).
         #[arg(long, value_name = "URL_OR_FILE")]
         feed: Option<String>,
-        /// Backtest: match the items stored in the last DAYS days.
-        #[arg(long, value_name = "DAYS")]
-        history: Option<u32>,
+        /// Backtest: match the items first seen within this span: days (7) or a duration (12h, 7d).
+        #[arg(long, value_name = "SPAN", value_parser = pantau::cli::test_rule::history_span)]
+        history: Option<std::time::Duration>,
         /// Fetch this article page, extract its main text and match it (as the `article` field).
         #[arg(long, value_name = "URL")]
         url: Option<String>,

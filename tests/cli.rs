@@ -186,6 +186,11 @@ fn test_rule_history_backtests_stored_items() {
     assert!(text.contains("feed: world"), "{text}");
     let out = run(&cfg, &["test-rule", "kapal", "--history", "1"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    // Durations as in the config; a stem match is marked in context.
+    let out = run(&cfg, &["test-rule", "~senjata", "--lang", "id", "--history", "12h"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("first seen in the last 12h") && text.contains("«persenjataan»"), "{text}");
 }
 
 /// Run `pantau -c CONFIG ARGS…` with a pseudo-terminal as stdout and stderr (through

@@ -129,11 +129,12 @@ pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: tes
             };
             test_rule::on_items(&rule, std::iter::once(("", &item)), "pages")
         }
-        Source::History(days) => {
+        Source::History(span) => {
             with_store(path, |_, store| async move {
-                let since = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+                let since = chrono::Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
                 let items = store.items_since(since, 1_000_000).await?;
-                println!("backtest over {} items first seen in the last {days} day(s)\n", items.len());
+                let span = humantime::format_duration(span);
+                println!("backtest over {} items first seen in the last {span}\n", items.len());
                 Ok(test_rule::on_items(&rule, items.iter().map(|s| (s.feed.as_str(), &s.item)), "stored items"))
             })
             .await

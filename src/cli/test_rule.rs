@@ -4,10 +4,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use unicode_segmentation::UnicodeSegmentation;
 
 use crate::model::Item;
-use crate::rules::{self, Document, Match, Rule, RuleOptions};
+use crate::rules::{Document, Match, Rule, RuleOptions};
 use crate::service::progress;
 
 /// Where the text to test comes from.
@@ -19,10 +18,20 @@ pub enum Source {
     File(std::path::PathBuf),
     /// A feed URL or file.
     Feed(String),
-    /// Items stored in the last N days.
-    History(u32),
+    /// Items first seen within this long.
+    History(std::time::Duration),
     /// An article page, fetched and extracted.
     Url(String),
+}
+
+/// A `--history` span: a number of days (`7`), or a duration as in the config (`12h`, `7d`).
+pub fn history_span(value: &str) -> Result<std::time::Duration, String> {
+    let value = value.trim();
+    if let Ok(days) = value.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(days.saturating_mul(86_400)));
+    }
+    humantime::parse_duration(value)
+        .map_err(|e| format!("{value:?} is neither a number of days nor a duration such as 12h or 7d ({e})"))
 }
 
 /// Compile `query` or print its error under a caret; `None` means exit 2.
@@ -62,46 +71,6 @@ pub fn text_document(text: &str) -> Document {
 }
 
 pub use crate::pipeline::item_document;
-
-/// Byte ranges of `text` where the matched terms occur, found again word by word.
-pub fn hits(text: &str, m: &Match) -> Vec<(usize, usize)> {
-    let words: Vec<(usize, &str, String)> = text
-        .split_word_bound_indices()
-        .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
-        .map(|(i, w)| (i, w, rules::fold(w)))
-        .collect();
-    let mut out = Vec::new();
-    for term in &m.terms {
-        if term.starts_with('/') {
-            continue;
-        }
-        let parts: Vec<&str> = term.trim_start_matches(['=', '~']).split_whitespace().collect();
-        if parts.is_empty() || parts.len() > words.len() {
-            continue;
-        }
-        for start in 0..=words.len() - parts.len() {
-            let all = parts.iter().enumerate().all(|(k, p)| word_matches(p, &words[start + k].2));
-            if all {
-                let (first, last) = (&words[start], &words[start + parts.len() - 1]);
-                out.push((first.0, last.0 + last.1.len()));
-            }
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-fn word_matches(pattern: &str, word: &str) -> bool {
-    if !pattern.contains(['*', '?']) {
-        // Also show clitic and reduplicated forms (senjatanya, senjata2) found by lang = "id".
-        return word == pattern
-            || word
-                .strip_prefix(pattern)
-                .is_some_and(|rest| ["nya", "lah", "kah", "pun", "ku", "mu", "2"].contains(&rest));
-    }
-    crate::config::glob_match(pattern, word)
-}
 
 /// Up to three snippets of `text` around the hits, each hit marked «like this».
 pub fn snippets(text: &str, hits: &[(usize, usize)]) -> Vec<String> {
@@ -157,12 +126,16 @@ fn ceil(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// Print one match: the terms and where they are in the item's fields.
-pub fn explain(out: &mut impl Write, m: &Match, fields: &[(&str, &str)]) {
+/// Print one match: the terms and where they are in the item's fields, found by the engine
+/// itself, so stems (`~senjata` in "persenjataan"), clitics and wildcards are marked too.
+pub fn explain(out: &mut impl Write, rule: &Rule, m: &Match, fields: &[(&str, &str)]) {
     let _ = writeln!(out, "  matched: {}", m.terms.join(", "));
     for (name, text) in fields {
-        let h = hits(text, m);
-        for s in snippets(text, &h) {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let (normalised, ranges) = rule.highlight(name, text);
+        for s in snippets(&normalised, &ranges) {
             let _ = writeln!(out, "  {name}: {s}");
         }
     }
@@ -175,7 +148,7 @@ pub fn on_text(rule: &Rule, text: &str) -> ExitCode {
     match rule.matches(&doc) {
         Some(m) => {
             let _ = writeln!(out, "MATCH");
-            explain(&mut out, &m, &[("text", text)]);
+            explain(&mut out, rule, &m, &[("text", text)]);
             ExitCode::SUCCESS
         }
         None => {
@@ -210,6 +183,7 @@ pub fn on_items<'a>(rule: &Rule, items: impl Iterator<Item = (&'a str, &'a Item)
         }
         explain(
             &mut out,
+            rule,
             &m,
             &[
                 ("title", &item.title),
@@ -235,15 +209,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hits_find_phrases_and_words_case_and_accent_insensitively() {
+    fn history_takes_days_or_durations() {
+        assert_eq!(history_span("7"), Ok(std::time::Duration::from_secs(7 * 86_400)));
+        assert_eq!(history_span("12h"), Ok(std::time::Duration::from_secs(12 * 3600)));
+        assert_eq!(history_span("2d"), Ok(std::time::Duration::from_secs(2 * 86_400)));
+        assert!(history_span("soon").unwrap_err().contains("neither a number of days"));
+    }
+
+    #[test]
+    fn highlights_find_phrases_and_words_case_and_accent_insensitively() {
         let text = "Rusia membeli roket dari KOREA  Utara. Senjatanya banyak; senjata!";
         let rule = Rule::parse(r#""Korea Utara" AND senjata"#, &RuleOptions { lang: Some("id".into()) }).unwrap();
-        let m = rule.matches(&text_document(text)).unwrap();
-        let h = hits(text, &m);
-        let found: Vec<&str> = h.iter().map(|&(a, b)| &text[a..b]).collect();
+        assert!(rule.matches(&text_document(text)).is_some());
+        let (norm, h) = rule.highlight("text", text);
+        let found: Vec<&str> = h.iter().map(|&(a, b)| &norm[a..b]).collect();
         assert_eq!(found, ["KOREA  Utara", "Senjatanya", "senjata"]);
-        let s = snippets(text, &h);
+        let s = snippets(&norm, &h);
         assert_eq!(s, ["Rusia membeli roket dari «KOREA Utara». «Senjatanya» banyak; «senjata»!"]);
+    }
+
+    #[test]
+    fn highlights_mark_stems_wildcards_and_possessives_the_engine_matched() {
+        let rule = Rule::parse("~senjata OR rudal* OR trump", &RuleOptions { lang: Some("id".into()) }).unwrap();
+        let text = "Persenjataan baru, rudalnya diuji; kata Trump’s juru bicara. Bersenjata!";
+        let (norm, h) = rule.highlight("text", text);
+        let found: Vec<&str> = h.iter().map(|&(a, b)| &norm[a..b]).collect();
+        assert_eq!(found, ["Persenjataan", "rudalnya", "Trump", "Bersenjata"]);
+        // A scoped word is found in its own field only.
+        let titled = Rule::parse("title:senjata", &RuleOptions::default()).unwrap();
+        assert_eq!(titled.highlight("title", "senjata api").1, [(0, 7)]);
+        assert!(titled.highlight("summary", "senjata api").1.is_empty());
     }
 
     #[test]

@@ -38,6 +38,11 @@ impl FieldText {
     pub(crate) fn len(&self) -> usize {
         self.toks.len()
     }
+
+    /// The byte range in `nfkc` from the start of word `first` to the end of word `last`.
+    pub(crate) fn byte_range(&self, first: usize, last: usize) -> (usize, usize) {
+        (self.toks[first].start as usize, self.toks[last].end as usize)
+    }
 }
 
 /// Where a word occurs: which field value, and which word of it.

@@ -691,6 +691,20 @@ impl Expr {
         }
     }
 
+    /// Every place where a positive word or phrase leaf (not under NOT) matches: field value
+    /// and word span. Regular expressions are left out.
+    pub(crate) fn collect_spans(&self, doc: &Texts, out: &mut Vec<FieldSpan>) {
+        match self {
+            Expr::Not(_) => {}
+            Expr::And(children) | Expr::Or(children) => children.iter().for_each(|c| c.collect_spans(doc, out)),
+            Expr::Near { left, right, .. } => {
+                left.collect_spans(doc, out);
+                right.collect_spans(doc, out);
+            }
+            Expr::Leaf(leaf) => out.extend(leaf.spans(doc)),
+        }
+    }
+
     /// Reports the leaves under a matching NEAR that occur in the field value where it matched.
     fn collect_near_leaves<'a>(&'a self, doc: &Texts, field: usize, out: &mut Vec<&'a str>) {
         match self {

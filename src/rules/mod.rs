@@ -306,6 +306,31 @@ impl Rule {
         out.into_iter().map(|(label, fields)| (label.to_string(), fields)).collect()
     }
 
+    /// Where the rule's words and phrases occur in `text` taken as the field `field` (`title`,
+    /// `summary`, `content`, `article`, …; anything else is content): the text as the engine
+    /// reads it (NFKC, invisible characters removed) and the byte ranges in it of every
+    /// occurrence of a positive word or phrase, as the engine matches them (stems, clitics,
+    /// wildcards and exact forms included). For showing why a rule matched.
+    pub fn highlight(&self, field: &str, text: &str) -> (String, Vec<(usize, usize)>) {
+        let mut fields = DocFields::text_only("");
+        match field {
+            "title" => fields.title = text,
+            "summary" => fields.summary = text,
+            "article" => fields.article = text,
+            "link" => fields.link = text,
+            "feed" => fields.feed = text,
+            _ => fields.content = text,
+        }
+        let texts = eval::Texts::new(&fields);
+        let Some(value) = texts.fields().first() else { return (String::new(), Vec::new()) };
+        let mut spans = Vec::new();
+        self.expr.collect_spans(&texts, &mut spans);
+        let mut ranges: Vec<(usize, usize)> = spans.iter().map(|&(_, (a, b))| value.byte_range(a, b)).collect();
+        ranges.sort_unstable();
+        ranges.dedup();
+        (value.nfkc.clone(), ranges)
+    }
+
     /// Warnings found while parsing, such as AND and OR mixed without parentheses.
     pub fn warnings(&self) -> &[RuleWarning] {
         &self.warnings

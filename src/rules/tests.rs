@@ -794,3 +794,38 @@ fn the_article_is_part_of_the_text_and_has_a_scope_of_its_own() {
         [("korea utara".to_string(), vec!["article"]), ("senjata".to_string(), vec!["summary", "article"])]
     );
 }
+
+#[test]
+fn invisible_format_characters_never_hide_a_word() {
+    let opts = RuleOptions::default();
+    for (text, query) in [
+        ("Pope\u{200E} Francis visits Jakarta", "pope"),
+        ("Pope\u{200F} Francis", "\"pope francis\""),
+        ("Kim\u{200D} Jong-un", "kim"),
+        ("Kim\u{2060}", "kim"),
+        ("\u{FEFF}Korea Utara", "korea"),
+        ("Die Bundes\u{00AD}regierung", "bundesregierung"),
+        ("Rusia\u{202E} membeli", "rusia"),
+    ] {
+        let rule = Rule::parse(query, &opts).unwrap();
+        assert!(rule.matches(&Document::from_text(text)).is_some(), "{query} in {text:?}");
+        let title = Document::new(&DocFields { title: text, ..DocFields::text_only("") });
+        assert!(rule.matches(&title).is_some(), "{query} in the title {text:?}");
+    }
+}
+
+#[test]
+fn apostrophes_are_one_and_a_possessive_finds_its_word() {
+    let opts = RuleOptions::default();
+    let m = |q: &str, t: &str| Rule::parse(q, &opts).unwrap().matches(&Document::from_text(t)).is_some();
+    assert!(m("don't", "I don’t know"), "typographic apostrophe");
+    assert!(m("\"don’t know\"", "I don't know"));
+    for text in ["Trump's plan", "Trump’s plan", "TRUMP'S PLAN", "kata Trump’s", "Trumpʼs plan"] {
+        assert!(m("trump", text), "{text}");
+        assert!(m("\"trump's plan\"", text) || text.starts_with("kata"), "{text}");
+    }
+    assert!(m("=Trump's", "Trump’s plan"), "exact keeps the possessive");
+    assert!(!m("=Trump's", "Trump plan"), "and needs it");
+    assert!(!m("trump", "Trumps plan"), "a plural is another word");
+    assert!(m("it's", "it’s late") && m("o'neill", "O’Neill said"), "other apostrophes still join");
+}

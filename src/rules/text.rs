@@ -25,13 +25,32 @@ pub(crate) struct Word {
     pub folded: Box<str>,
 }
 
-/// Applies Unicode NFKC, skipping the work when the text is already known to be normalised.
+/// Applies Unicode NFKC, skipping the work when the text is already known to be normalised;
+/// then removes the invisible format characters that would otherwise glue themselves to a word
+/// (soft hyphen, zero-width joiner, word joiner, direction marks and embeddings, byte-order
+/// mark: `Pope\u{200E} Francis` must match `pope`) and writes typographic apostrophes as `'`
+/// (`don’t` is `don't`).
 pub(crate) fn nfkc(text: &str) -> String {
-    if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
-        text.to_owned()
-    } else {
-        text.nfkc().collect()
+    if text.is_ascii() {
+        return text.to_owned();
     }
+    let normalised: String =
+        if is_nfkc_quick(text.chars()) == IsNormalized::Yes { text.to_owned() } else { text.nfkc().collect() };
+    if !normalised.chars().any(|c| is_invisible(c) || is_apostrophe(c)) {
+        return normalised;
+    }
+    normalised.chars().filter(|&c| !is_invisible(c)).map(|c| if is_apostrophe(c) { '\'' } else { c }).collect()
+}
+
+/// Format characters a reader does not see, removed before words are split.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{200B}' | '\u{200D}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Characters used as an apostrophe: right and left single quotation marks, modifier letter
+/// apostrophe.
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\u{2019}' | '\u{2018}' | '\u{02BC}')
 }
 
 /// Folds text: NFKC, then full lower-casing, then removal of diacritics.
@@ -253,7 +272,7 @@ fn ascii_words<'a>(chunk: &'a str, split: Split, emit: &mut impl FnMut(&'a str))
         // A joined word holds letters or digits around its joiner, so only a single run can
         // be all `_`.
         if b[from] != b'_' || b[from..i].iter().any(|&c| c != b'_') {
-            emit(&chunk[from..i]);
+            emit_word(&chunk[from..i], emit);
         }
     }
 }
@@ -264,12 +283,26 @@ pub(crate) fn for_each_ascii_word<'a>(ascii_text: &'a str, split: Split, mut emi
     ascii_words(ascii_text, split, &mut emit);
 }
 
+/// Emits a word, an English possessive as two: `Trump's` is `Trump` and `s`, so that the
+/// rule word `trump` finds it while `=Trump's` still needs the `'s`.
+#[inline(always)]
+fn emit_word<'a>(word: &'a str, emit: &mut impl FnMut(&'a str)) {
+    let b = word.as_bytes();
+    let n = b.len();
+    if n > 2 && b[n - 2] == b'\'' && b[n - 1] | 0x20 == b's' {
+        emit(&word[..n - 2]);
+        emit(&word[n - 1..]);
+    } else {
+        emit(word);
+    }
+}
+
 /// The general path: UAX #29 words, with Han ideographs cut apart and URL splitting applied.
 fn unicode_words<'a>(text: &'a str, split: Split, emit: &mut impl FnMut(&'a str)) {
     for word in text.unicode_words() {
         let plain = !word.chars().any(is_han) && (split == Split::Words || word.chars().all(char::is_alphanumeric));
         if plain {
-            emit(word);
+            emit_word(word, emit);
             continue;
         }
         // Cut the word into Han characters and runs of other characters, dropping the
