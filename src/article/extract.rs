@@ -13,6 +13,10 @@ use url::Url;
 /// the stack, and no real article nests this deep.
 pub const MAX_NESTING: usize = 2_000;
 
+/// The longest article text kept, in bytes (cut at a character boundary): far more than any
+/// article, and a bound on what one item costs to store and match.
+pub const MAX_TEXT: usize = 1 << 20;
+
 /// Errors of extraction; the item is still matched on what its feed gave.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -69,7 +73,10 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
         None => {
             // Without the page's URL: given one, the extractor applies URL heuristics that
             // measured worse on the article data set.
-            let options = rs_trafilatura::Options::default();
+            // Its own output cap cuts bytes, not characters, and panics inside a multi-byte
+            // character; pantau caps the text itself (MAX_TEXT).
+            let options =
+                rs_trafilatura::Options { max_extracted_len: usize::MAX, ..rs_trafilatura::Options::default() };
             // The extractor is a large body of code pantau does not own: a panic in it fails
             // this page, never the daemon.
             let result = std::panic::catch_unwind(|| rs_trafilatura::extract_with_options(html, &options))
@@ -78,7 +85,14 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
             (result.metadata.title.filter(|t| !t.trim().is_empty()), result.content_text)
         }
     };
-    let text = drop_teasers(&raw);
+    let mut text = drop_teasers(&raw);
+    if text.len() > MAX_TEXT {
+        let mut cut = MAX_TEXT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
     let text = if selector.is_none() { trim_edges(&text, title.as_deref()) } else { text };
     if text.trim().is_empty() {
         return Err(ExtractError::Empty);
@@ -405,6 +419,8 @@ mod tests {
             "<p>".repeat(50_000),
             "<div><span>".repeat(900),
             "<table><tr><td>".repeat(3000),
+            // Over a megabyte of text with a multi-byte character where a byte cut would fall.
+            format!("<article>{}</article>", "<p>é Korea Utara senjata é</p>".repeat(60_000)),
         ] {
             let _ = extract(&page, Some("https://example.id/a"), None);
         }

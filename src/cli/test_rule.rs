@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-
 use crate::model::Item;
 use crate::rules::{Document, Match, Rule, RuleOptions};
 use crate::service::progress;

@@ -891,6 +891,17 @@ impl Validator<'_> {
         for r in raw {
             self.unique(&mut seen, &r.name, "rule");
             let lang = r.lang.as_ref().map(|l| l.get_ref().trim().to_ascii_lowercase());
+            if let (Some(code), Some(raw)) = (&lang, &r.lang) {
+                if !rules::known_lang(code) {
+                    self.warn(
+                        raw.span().start,
+                        format!(
+                            "rule {:?}: unknown lang {code:?}; pantau knows \"id\" (Indonesian; also \"in\", \"ind\", \"id-ID\") and \"en\" (English; also \"eng\", \"en-US\", …); other languages match without clitics or stems",
+                            r.name.get_ref()
+                        ),
+                    );
+                }
+            }
             let opts = RuleOptions { lang: lang.clone() };
             let query = r.query.get_ref();
             let matcher = match rules::Rule::parse(query, &opts) {

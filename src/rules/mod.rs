@@ -337,6 +337,13 @@ impl Rule {
     }
 }
 
+/// Whether `lang` is a language the engine has rules for: Indonesian (`id`, `in`, `ind`, with
+/// any region: `id-ID`) or English (`en`, `eng`, with any region).
+pub fn known_lang(lang: &str) -> bool {
+    let primary = lang.split(['-', '_']).next().unwrap_or("").trim().to_ascii_lowercase();
+    matches!(primary.as_str(), "id" | "in" | "ind" | "en" | "eng")
+}
+
 /// Fold text the way the engine does (NFKC + case + accent fold), exposed for other stages.
 pub fn fold(text: &str) -> String {
     text::fold(text)

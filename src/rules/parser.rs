@@ -33,10 +33,19 @@ pub(crate) fn parse(src: &str, opts: &RuleOptions) -> Result<Parsed, RuleError> 
         depth: 0,
         clitics: is_indonesian(lang),
         stemmer: Stemmer::for_lang(lang),
+        lang_set: lang.is_some_and(|l| !l.trim().is_empty()),
         warnings: Vec::new(),
     };
     let expr = parser.parse_or(Scope::TEXT, "")?;
     let token = parser.peek()?;
+    if negative_only(&expr) {
+        parser.warnings.push(RuleWarning {
+            offset: 0,
+            message: "this rule has no word that must occur, so it matches every item without the excluded ones; \
+                      add a word it needs (e.g. senjata AND NOT olahraga)"
+                .into(),
+        });
+    }
     match token.kind {
         Kind::End => Ok(Parsed { expr, warnings: parser.warnings }),
         Kind::RParen => {
@@ -57,7 +66,44 @@ struct Parser<'a> {
     /// Whether plain terms accept Indonesian clitics and `2` reduplication.
     clitics: bool,
     stemmer: Stemmer,
+    /// Whether the rule names a language (else `~` stems the English way).
+    lang_set: bool,
     warnings: Vec<RuleWarning>,
+}
+
+/// Whether a rule can only match through NOT: no positive word is needed anywhere.
+fn negative_only(expr: &Expr) -> bool {
+    match expr {
+        Expr::Not(_) => true,
+        Expr::And(children) => children.iter().all(negative_only),
+        Expr::Or(children) => children.iter().any(negative_only),
+        Expr::Leaf(_) | Expr::Near { .. } => false,
+    }
+}
+
+/// The operator a word looks like a mistyped form of (`NEAR5`, `ONEAR`, `near/5`, `Near/3`),
+/// with the form that works.
+fn mistyped_operator(raw: &str) -> Option<String> {
+    let upper = raw.to_ascii_uppercase();
+    let (name, rest) = if let Some(r) = upper.strip_prefix("ONEAR") {
+        ("ONEAR", r)
+    } else if let Some(r) = upper.strip_prefix("NEAR") {
+        ("NEAR", r)
+    } else {
+        return None;
+    };
+    let digits = rest.strip_prefix('/').unwrap_or(rest);
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    // `NEAR/5` in upper case is the operator itself; `near` alone is a word (and a bare
+    // upper-case `NEAR` is already an error of the lexer).
+    let exact_operator = raw.starts_with(name) && rest.starts_with('/') && !digits.is_empty();
+    if exact_operator || rest.is_empty() {
+        return None;
+    }
+    let n = if digits.is_empty() { "n" } else { digits };
+    Some(format!("{name}/{n}"))
 }
 
 impl<'a> Parser<'a> {
@@ -231,6 +277,24 @@ impl<'a> Parser<'a> {
         if raw.contains(['*', '?']) {
             return glob_leaf(raw, mode, scope, at);
         }
+        if mode == Mode::Plain {
+            if let Some(op) = mistyped_operator(raw) {
+                self.warnings.push(RuleWarning {
+                    offset: at,
+                    message: format!(
+                        "'{raw}' is searched as an ordinary word; write {op} (upper case, a slash, the number of words) for the proximity operator"
+                    ),
+                });
+            }
+        }
+        if mode == Mode::Stem && !self.lang_set {
+            self.warnings.push(RuleWarning {
+                offset: at,
+                message: format!(
+                    "'~{raw}' stems the English way because the rule sets no lang; add lang = \"id\" for Indonesian stems"
+                ),
+            });
+        }
         if mode == Mode::Plain
             && matches!(raw.to_lowercase().as_str(), "and" | "or" | "not")
             && raw != raw.to_uppercase()
@@ -254,6 +318,26 @@ impl<'a> Parser<'a> {
     fn phrase(&mut self, raw: &str, mode: Mode, scope: Scope, at: usize) -> Result<Expr, RuleError> {
         if raw.trim().is_empty() {
             return Err(err(at, "expected words inside the quotes, found an empty phrase".into()));
+        }
+        if let Some(i) = raw.find(['*', '?']) {
+            let words: Vec<&str> = raw.split_whitespace().collect();
+            let hint = if words.len() > 1 { words.join(" ONEAR/0 ") } else { words.join("") };
+            let quote = if mode == Mode::Plain { 1 } else { 2 };
+            return Err(err(
+                at + quote + i,
+                format!(
+                    "a wildcard works inside one word, not inside a phrase (\"{raw}\" would look for a literal '{}'); write {hint}",
+                    &raw[i..i + 1]
+                ),
+            ));
+        }
+        if mode == Mode::Stem && !self.lang_set {
+            self.warnings.push(RuleWarning {
+                offset: at,
+                message: format!(
+                    "'~\"{raw}\"' stems the English way because the rule sets no lang; add lang = \"id\" for Indonesian stems"
+                ),
+            });
         }
         let words = text::words(raw, scope.split());
         if words.is_empty() {

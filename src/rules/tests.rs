@@ -829,3 +829,47 @@ fn apostrophes_are_one_and_a_possessive_finds_its_word() {
     assert!(!m("trump", "Trumps plan"), "a plural is another word");
     assert!(m("it's", "it’s late") && m("o'neill", "O’Neill said"), "other apostrophes still join");
 }
+
+#[test]
+fn suspicious_rules_get_a_warning_at_the_right_place() {
+    let warn = |q: &str, lang: Option<&str>| -> Vec<(usize, String)> {
+        let r = Rule::parse(q, &RuleOptions { lang: lang.map(String::from) }).unwrap();
+        r.warnings().iter().map(|w| (w.offset, w.message.clone())).collect()
+    };
+    for (q, at, op) in [
+        ("rudal NEAR5 korea", 6, "NEAR/5"),
+        ("rudal ONEAR3 korea", 6, "ONEAR/3"),
+        ("rudal near/5 korea", 6, "NEAR/5"),
+        ("rudal Near/3 korea", 6, "NEAR/3"),
+    ] {
+        let w = warn(q, Some("id"));
+        assert_eq!(w.len(), 1, "{q}: {w:?}");
+        assert_eq!(w[0].0, at, "{q}");
+        assert!(w[0].1.contains(&format!("write {op}")), "{q}: {}", w[0].1);
+    }
+    assert!(warn("rudal NEAR/5 korea", None).is_empty(), "the operator itself");
+    assert!(warn("near miss", None).is_empty(), "a lower-case word alone is a word");
+    assert!(Rule::parse("rudal ONEAR korea", &RuleOptions::default()).is_err(), "a bare operator is an error");
+    let stem = warn("senjata ~rudal", None);
+    assert!(stem.len() == 1 && stem[0].0 == 8 && stem[0].1.contains("lang = \"id\""), "{stem:?}");
+    assert!(warn("~rudal", Some("id")).is_empty());
+    for q in ["NOT olahraga", "-olahraga -bola", "senjata OR NOT damai"] {
+        let w = warn(q, Some("id"));
+        assert!(w.iter().any(|(_, m)| m.contains("no word that must occur")), "{q}: {w:?}");
+    }
+    assert!(warn("senjata AND NOT damai", Some("id")).is_empty());
+    assert!(known_lang("id-ID") && known_lang("en") && known_lang("IND") && !known_lang("fr"));
+}
+
+#[test]
+fn a_wildcard_inside_a_phrase_is_an_error_that_says_what_to_write() {
+    let e = Rule::parse("\"harga ema*\"", &RuleOptions::default()).unwrap_err();
+    assert_eq!(e.offset, 10, "{e:?}");
+    assert!(e.message.contains("write harga ONEAR/0 ema*"), "{}", e.message);
+    let e = Rule::parse("x =\"Harga Em?s\"", &RuleOptions::default()).unwrap_err();
+    assert_eq!(e.offset, 12, "{e:?}");
+    // The suggested form works.
+    let r = Rule::parse("harga ONEAR/0 ema*", &RuleOptions::default()).unwrap();
+    assert!(r.matches(&Document::from_text("harga emas naik")).is_some());
+    assert!(r.matches(&Document::from_text("emas harga naik")).is_none());
+}
