@@ -262,23 +262,50 @@ const NEXT_TEXTS: &[&str] = &[
 /// (the same path with another query or a page number appended) count, so a "next story"
 /// link is never taken for a next page.
 pub fn next_pages(html: &str, base: &Url) -> Vec<String> {
-    let doc = dom_query::Document::from(html);
     let mut out: Vec<String> = Vec::new();
-    let add = |href: &str, out: &mut Vec<String>| {
-        let Ok(url) = base.join(href.trim()) else { return };
-        let mut url = url;
+    let mut add = |href: &str| {
+        let Ok(mut url) = base.join(crate::parse::html::decode_entities(href.trim()).as_str()) else { return };
         url.set_fragment(None);
         if continues(base, &url) && !out.iter().any(|u| u == url.as_str()) {
             out.push(url.to_string());
         }
     };
-    for node in doc.select("link[rel~=next], a[rel~=next]").nodes() {
-        if let Some(href) = node.attr("href") {
-            add(&href, &mut out);
+    // A scan of the markup, not a second DOM: only `<a …>` and `<link …>` tags matter here.
+    let lower = html.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    for at in memchr::memchr_iter(b'<', bytes) {
+        let rest = &bytes[at + 1..];
+        let name_len = if rest.starts_with(b"a") {
+            1
+        } else if rest.starts_with(b"link") {
+            4
+        } else {
+            continue;
+        };
+        if !rest.get(name_len).is_some_and(|b| b.is_ascii_whitespace()) {
+            continue;
         }
-    }
-    for node in doc.select("a[href]").nodes() {
-        let text = node.text().trim().to_lowercase();
+        let Some(end) = memchr::memchr(b'>', rest) else { break };
+        let tag = &html[at + 1 + name_len..at + 1 + end];
+        let Some(href) = attribute(tag, "href") else { continue };
+        let rel_next =
+            attribute(tag, "rel").is_some_and(|r| r.split_ascii_whitespace().any(|v| v.eq_ignore_ascii_case("next")));
+        if rel_next {
+            add(&href);
+            continue;
+        }
+        if name_len != 1 {
+            continue;
+        }
+        // The link's text: up to its `</a`, if that is near.
+        let text_start = at + 1 + end + 1;
+        let mut window_end = (text_start + 300).min(lower.len());
+        while !lower.is_char_boundary(window_end) {
+            window_end -= 1;
+        }
+        let window = &lower[text_start..window_end];
+        let Some(close) = window.find("</a") else { continue };
+        let text = crate::parse::html::html_to_text(&html[text_start..text_start + close]).to_lowercase();
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         let numbered = text
             .strip_prefix("halaman ")
@@ -287,13 +314,61 @@ pub fn next_pages(html: &str, base: &Url) -> Vec<String> {
             .parse::<u32>()
             .is_ok_and(|n| (2..=5).contains(&n));
         if numbered || NEXT_TEXTS.contains(&text.as_str()) {
-            if let Some(href) = node.attr("href") {
-                add(&href, &mut out);
-            }
+            add(&href);
         }
     }
+    // rel="next" first: it is the page's own statement.
     out.truncate(crate::article::MAX_PAGES - 1);
     out
+}
+
+/// The value of attribute `name` in the inside of a start tag (after its name), unquoted.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let b = tag.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            i += 1;
+        }
+        let key_start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' && b[i] != b'/' {
+            i += 1;
+        }
+        let key = &tag[key_start..i];
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let value = if b.get(i) == Some(&b'=') {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            match b.get(i) {
+                Some(&q @ (b'"' | b'\'')) => {
+                    let start = i + 1;
+                    let end = memchr::memchr(q, &b[start..]).map_or(b.len(), |n| start + n);
+                    i = end + 1;
+                    &tag[start..end.min(tag.len())]
+                }
+                _ => {
+                    let start = i;
+                    while i < b.len() && !b[i].is_ascii_whitespace() {
+                        i += 1;
+                    }
+                    &tag[start..i]
+                }
+            }
+        } else {
+            ""
+        };
+        if key.eq_ignore_ascii_case(name) {
+            return Some(value.to_string());
+        }
+        if i == key_start {
+            i += 1;
+        }
+    }
+    None
 }
 
 /// Whether `next` continues the article at `base`: same scheme and host, a different URL, and
