@@ -306,7 +306,7 @@ fn test_rule_url_matches_an_article_page() {
 #[test]
 fn an_article_selector_is_checked_by_check_with_its_position() {
     let dir = TempDir::new("articles-check");
-    let cfg = dir.config(
+    let cfg = dir.config_as_is(
         "[[feed]]\nname = \"a\"\nurl = \"https://example.id/rss\"\nfetch_article = true\narticle_selector = \"div[\"\n",
     );
     let out = run(&cfg, &["check"]);

@@ -25,7 +25,7 @@ fn check_accepts_the_shipped_configs() {
 #[test]
 fn check_reports_every_problem_located_and_exits_2() {
     let dir = TempDir::new("check");
-    let cfg = dir.config(
+    let cfg = dir.config_as_is(
         r#"[daemon]
 databse = "x.db"
 
@@ -62,7 +62,7 @@ query = '"Korea Utara" AND (senjata'
 #[test]
 fn run_and_once_refuse_an_invalid_config_with_exit_1() {
     let dir = TempDir::new("badrun");
-    let cfg = dir.config("[[rule]]\nname = \"r\"\nquery = 'AND'\n");
+    let cfg = dir.config_as_is("[[rule]]\nname = \"r\"\nquery = 'AND'\n");
     for cmd in ["run", "once"] {
         let out = run(&cfg, &[cmd]);
         assert_eq!(out.status.code(), Some(1), "{cmd}: {}", show(&out));

@@ -256,6 +256,39 @@ fn max_age_keeps_old_items_from_alerting() {
 }
 
 #[test]
+fn by_default_a_month_old_item_in_a_new_feed_never_alerts_and_off_lets_it() {
+    let (dir, feeds, rx) = setup("maxage-default");
+    let date = |days: i64| (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc2822();
+    let item = |guid: &str, days: i64| {
+        format!(
+            "<item><title>Korea Utara uji senjata {guid}</title><link>https://news.example.id/{guid}</link>\
+             <guid>{guid}</guid><pubDate>{}</pubDate><description>x</description></item>",
+            date(days)
+        )
+    };
+    feeds.set(
+        "/world.rss",
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{}{}</channel></rss>",
+            item("baru", 1),
+            item("arsip", 30)
+        ),
+    );
+    // No max_age anywhere: the default of a week applies.
+    let cfg = dir.config_as_is(&config(&feeds, &rx, ""));
+    assert!(run(&cfg, &["once"]).status.success());
+    let titles: Vec<String> =
+        rx.posts().iter().map(|p| p.json()["item"]["title"].as_str().unwrap().to_string()).collect();
+    assert_eq!(titles, ["Korea Utara uji senjata baru"]);
+    // "off" for the feed lets the archive alert (a feed-level override of the default).
+    let dir2 = TempDir::new("maxage-off");
+    let cfg = config(&feeds, &rx, "").replace("tags = [\"id\"]", "tags = [\"id\"]\nmax_age = \"off\"");
+    let cfg = dir2.config_as_is(&cfg);
+    assert!(run(&cfg, &["once"]).status.success());
+    assert_eq!(rx.posts().len(), 3, "both items of the second database alert");
+}
+
+#[test]
 fn a_webhook_secret_signs_requests_the_standard_webhooks_way() {
     let (dir, feeds, rx) = setup("signed");
     let cfg = config(&feeds, &rx, "").replace("type = \"webhook\"", "type = \"webhook\"\nsecret = \"${HOOK_SECRET}\"");

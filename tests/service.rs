@@ -126,8 +126,8 @@ fn sighup_applies_a_valid_config_and_refuses_an_invalid_one() {
     feeds.set("/world.rss", sample_feed());
     feeds.set("/extra.rss", sample_with(&[rss_item("x1", "Kapal selam Korea Utara", "nuklir")]));
     let port = free_port();
-    let original = base_config(&feeds, &rx, port);
-    let cfg = dir.config(&original);
+    let original = crate::util::without_max_age(&base_config(&feeds, &rx, port));
+    let cfg = dir.config_as_is(&original);
     let log = dir.path().join("log");
     let child = spawn_run(&cfg, &log, &[]);
     rx.server.wait_for(1, Duration::from_secs(30));
@@ -167,6 +167,7 @@ fn with_watch_config_an_edit_reloads_and_a_broken_edit_is_refused_and_reported_t
     feeds.set("/extra.rss", sample_with(&[rss_item("x1", "Kapal selam Korea Utara", "nuklir")]));
     let original = format!(
         r#"[daemon]
+max_age = "off"
 shutdown_grace = "3s"
 watch_config = true
 health_sinks = ["ops"]
@@ -194,7 +195,7 @@ url = "{ops}"
         hook = rx.url(),
         ops = ops.url()
     );
-    let cfg = dir.config(&original);
+    let cfg = dir.config_as_is(&original);
     let log = dir.path().join("log");
     let child = spawn_run(&cfg, &log, &[]);
     rx.server.wait_for(1, Duration::from_secs(30));

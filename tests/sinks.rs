@@ -277,7 +277,7 @@ fn a_broken_template_is_a_located_check_error() {
     let feeds = FeedServer::start();
     let sinks = "[[sink]]\nname = \"slack\"\ntype = \"slack\"\nurl = \"https://hooks.slack.com/x\"\ntemplate = \"{{ item.titel }}\"\n\n\
                  [[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://example.org/h\"\ntemplate = \"{{ item.title }}\"\n";
-    let cfg = dir.config(&config_with_sinks(&feeds, sinks));
+    let cfg = dir.config_as_is(&config_with_sinks(&feeds, sinks));
     let out = run(&cfg, &["check"]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout).to_string();
@@ -407,7 +407,7 @@ fn concurrency_of_a_sink_is_checked() {
         let sinks = format!(
             "[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nconcurrency = {value}\n"
         );
-        let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+        let cfg = dir.config_as_is(&config_with_sinks(&feeds, &sinks));
         let out = run(&cfg, &["check"]);
         assert_eq!(out.status.code(), Some(2), "{}", show(&out));
         let shown = show(&out);

@@ -23,6 +23,10 @@ use crate::rules::{self, RuleOptions};
 /// The config file used when neither `--config` nor `$PANTAU_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "config/pantau.toml";
 
+/// Items older than this (by published/updated date) never alert unless `max_age` says
+/// otherwise (`"off"`): a month-old archive in a newly added feed is not news.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 86_400);
+
 /// Requests a webhook sink has in flight at once unless its `concurrency` says otherwise.
 pub const DEFAULT_WEBHOOK_CONCURRENCY: usize = 4;
 
@@ -83,7 +87,8 @@ pub struct Daemon {
     pub per_host: usize,
     /// Default first-poll behaviour.
     pub first_poll: FirstPoll,
-    /// Default maximum item age for alerts; `None` means no limit.
+    /// Default maximum item age for alerts ([`DEFAULT_MAX_AGE`] unless set); `None` (`"off"`)
+    /// means no limit.
     pub max_age: Option<Duration>,
     /// Total deadline of one fetch.
     pub timeout: Duration,
@@ -382,6 +387,14 @@ impl Validator<'_> {
         }
     }
 
+    /// An item `max_age`: a duration, or `"off"` for none.
+    fn max_age(&mut self, value: &Spanned<String>) -> Option<Duration> {
+        if value.get_ref().trim().eq_ignore_ascii_case("off") {
+            return None;
+        }
+        self.duration(value, "max_age")
+    }
+
     fn positive(&mut self, value: &Spanned<i64>, what: &str) -> Option<u64> {
         match u64::try_from(*value.get_ref()) {
             Ok(n) if n > 0 => Some(n),
@@ -525,7 +538,7 @@ impl Validator<'_> {
             concurrency: raw.concurrency.as_ref().and_then(|c| self.positive(c, "concurrency")).unwrap_or(16) as usize,
             per_host: raw.per_host.as_ref().and_then(|c| self.positive(c, "per_host")).unwrap_or(2) as usize,
             first_poll: raw.first_poll.as_ref().and_then(|f| self.first_poll(f)).unwrap_or(FirstPoll::Alert),
-            max_age: raw.max_age.as_ref().and_then(|m| self.duration(m, "max_age")),
+            max_age: raw.max_age.as_ref().map_or(Some(DEFAULT_MAX_AGE), |m| self.max_age(m)),
             timeout: raw.timeout.as_ref().and_then(|t| self.duration(t, "timeout")).unwrap_or(Duration::from_secs(30)),
             max_body: raw.max_body.as_ref().and_then(|m| self.positive(m, "max_body")).unwrap_or(10 * 1024 * 1024),
             shutdown_grace: raw
@@ -667,7 +680,7 @@ impl Validator<'_> {
                 headers,
                 enabled: f.enabled.unwrap_or(true),
                 first_poll: f.first_poll.as_ref().and_then(|p| self.first_poll(p)).unwrap_or(daemon.first_poll),
-                max_age: f.max_age.as_ref().and_then(|m| self.duration(m, "max_age")).or(daemon.max_age),
+                max_age: f.max_age.as_ref().map_or(daemon.max_age, |m| self.max_age(m)),
                 id_policy: f.id_policy.as_ref().and_then(|p| self.id_policy(p)).unwrap_or_default(),
                 on_update: f.on_update.as_ref().and_then(|u| self.on_update(u)).unwrap_or(daemon.on_update),
                 basic_auth,

@@ -50,7 +50,7 @@ fn a_good_config_compiles_with_defaults_and_resolved_paths() {
     assert_eq!(c.daemon.concurrency, 16);
     assert_eq!(c.daemon.per_host, 2);
     assert_eq!(c.daemon.first_poll, FirstPoll::Alert);
-    assert_eq!(c.daemon.max_age, None);
+    assert_eq!(c.daemon.max_age, Some(DEFAULT_MAX_AGE), "a week by default");
     assert!(matches!(c.feeds[0].schedule, Schedule::Every(d) if d == Duration::from_secs(600)));
     assert!(matches!(c.feeds[1].schedule, Schedule::Cron(_)));
     assert_eq!(c.rules.len(), 1);
@@ -246,4 +246,19 @@ fn quiet_alerts_ttl_floors_and_the_config_watcher_have_defaults_and_overrides() 
 
     let e = errors("[daemon]\nquiet_factor = -1\n");
     assert!(e[0].starts_with("/etc/pantau/pantau.toml:2:16: quiet_factor must be 0 or a positive number"), "{e:?}");
+}
+
+#[test]
+fn max_age_is_a_week_by_default_and_off_disables_it_for_the_daemon_or_one_feed() {
+    let src = "[daemon]\nmax_age = \"off\"\n\n[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\n\n\
+               [[feed]]\nname = \"b\"\nurl = \"https://b.example/\"\nmax_age = \"2d\"\n";
+    let c = load_str(Path::new("/x/p.toml"), src, &|_| None).unwrap();
+    assert_eq!(c.daemon.max_age, None);
+    assert_eq!(c.feeds.iter().map(|f| f.max_age).collect::<Vec<_>>(), [None, Some(Duration::from_secs(2 * 86_400))]);
+    let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\nmax_age = \"OFF\"\n\n\
+               [[feed]]\nname = \"b\"\nurl = \"https://b.example/\"\n";
+    let c = load_str(Path::new("/x/p.toml"), src, &|_| None).unwrap();
+    assert_eq!(c.feeds.iter().map(|f| f.max_age).collect::<Vec<_>>(), [None, Some(DEFAULT_MAX_AGE)]);
+    let bad = load_str(Path::new("/x/p.toml"), "[daemon]\nmax_age = \"never\"\n", &|_| None).unwrap_err();
+    assert!(bad.0[0].to_string().contains("invalid max_age \"never\""), "{}", bad.0[0]);
 }

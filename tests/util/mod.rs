@@ -280,8 +280,15 @@ impl TempDir {
         &self.0
     }
 
-    /// Write `pantau.toml` with `contents` and return its path.
+    /// Write `pantau.toml` with `contents` and return its path. The samples are dated (2022),
+    /// so unless `[daemon]` sets `max_age`, it is turned off (the default of a week would keep
+    /// them from alerting); [`TempDir::config_as_is`] writes the text unchanged.
     pub fn config(&self, contents: &str) -> PathBuf {
+        self.config_as_is(&without_max_age(contents))
+    }
+
+    /// Write `pantau.toml` with exactly `contents`.
+    pub fn config_as_is(&self, contents: &str) -> PathBuf {
         let p = self.0.join("pantau.toml");
         std::fs::write(&p, contents).unwrap();
         p
@@ -291,6 +298,22 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `contents` with `max_age = "off"` in its `[daemon]` table unless that sets `max_age`.
+pub fn without_max_age(contents: &str) -> String {
+    match contents.find("[daemon]") {
+        Some(at) => {
+            let body_start = at + "[daemon]".len();
+            let body_end = contents[body_start..].find("\n[").map_or(contents.len(), |n| body_start + n);
+            if contents[body_start..body_end].contains("max_age") {
+                contents.to_string()
+            } else {
+                format!("{}\nmax_age = \"off\"{}", &contents[..body_start], &contents[body_start..])
+            }
+        }
+        None => format!("[daemon]\nmax_age = \"off\"\n{contents}"),
     }
 }
 
