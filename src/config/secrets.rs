@@ -209,33 +209,55 @@ fn scrub_values(text: &str) -> Cow<'_, str> {
     out
 }
 
-/// One URL with its password and secret query values masked; `None` when it does not parse
-/// (or has nothing to mask, in which case it is returned as written).
+/// One URL with its password and secret query values masked, spelled otherwise as written;
+/// `None` when it is not a URL.
 fn redact_one(text: &str) -> Option<String> {
-    let mut url = url::Url::parse(text).ok()?;
-    let mut changed = false;
-    if url.password().is_some() {
-        changed |= url.set_password(Some(MASK)).is_ok();
-    }
-    if let Some(query) = url.query() {
-        // Rebuilt by hand so that untouched parameters keep their exact spelling.
-        let mut parts = Vec::new();
-        for part in query.split('&') {
-            let (key, value) = part.split_once('=').unwrap_or((part, ""));
-            let decoded_key = percent_decode(key);
-            let decoded_value = percent_decode(value);
-            if !value.is_empty() && (is_secret_key(&decoded_key) || is_known(&decoded_value) || is_known(value)) {
-                parts.push(format!("{key}={MASK}"));
-                changed = true;
-            } else {
-                parts.push(part.to_string());
+    url::Url::parse(text).ok()?;
+    let (scheme, rest) = text.split_once("://")?;
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_len);
+    let mut out = format!("{scheme}://");
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            match userinfo.split_once(':') {
+                Some((user, pass)) if !pass.is_empty() => out.push_str(&format!("{user}:{MASK}")),
+                _ => out.push_str(userinfo),
             }
+            out.push('@');
+            out.push_str(host);
         }
-        if changed {
-            url.set_query(Some(&parts.join("&")));
-        }
+        None => out.push_str(authority),
     }
-    Some(if changed { url.to_string() } else { text.to_string() })
+    let (before_fragment, fragment) = match tail.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (tail, None),
+    };
+    match before_fragment.split_once('?') {
+        Some((path, query)) => {
+            out.push_str(path);
+            out.push('?');
+            let parts: Vec<String> = query
+                .split('&')
+                .map(|part| {
+                    let (key, value) = part.split_once('=').unwrap_or((part, ""));
+                    let decoded = percent_decode(value);
+                    let secret = is_secret_key(&percent_decode(key)) || is_known(&decoded) || is_known(value);
+                    if secret && !value.is_empty() {
+                        format!("{key}={MASK}")
+                    } else {
+                        part.to_string()
+                    }
+                })
+                .collect();
+            out.push_str(&parts.join("&"));
+        }
+        None => out.push_str(before_fragment),
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    Some(out)
 }
 
 /// Characters that end a URL inside a message.
@@ -337,6 +359,9 @@ mod tests {
         assert_eq!(redact_url("http://127.0.0.1:9/hook?sig=s3cr3t"), "http://127.0.0.1:9/hook?sig=***");
         assert_eq!(redact_url("https://feeds.example/rss?page=2"), "https://feeds.example/rss?page=2");
         assert_eq!(redact_url("not a url"), "not a url");
+        // Everything else is spelled as written, not re-encoded.
+        assert_eq!(redact_url("https://ex.id/${HOME}/rss?key=a%20b#top"), "https://ex.id/${HOME}/rss?key=***#top");
+        assert_eq!(redact_url("http://u@h.example:8080/?q"), "http://u@h.example:8080/?q");
     }
 
     #[test]
