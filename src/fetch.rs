@@ -7,13 +7,15 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::StatusCode;
 
+use crate::config::secrets::{redact_url, scrub};
+
 /// How many redirects one fetch follows.
 pub const MAX_REDIRECTS: usize = 10;
 
 /// The User-Agent pantau sends: its name, version and where to learn about it.
 pub const USER_AGENT: &str = concat!("pantau/", env!("CARGO_PKG_VERSION"), " (+", env!("CARGO_PKG_REPOSITORY"), ")");
 
-/// Errors of the fetch stage; each names the URL.
+/// Errors of the fetch stage; each names the URL, redacted ([`crate::config::secrets`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
@@ -114,12 +116,27 @@ pub struct Fetcher {
 /// Per-request settings of one feed.
 #[derive(Debug, Clone, Default)]
 pub struct RequestOptions<'a> {
-    /// Extra headers.
+    /// Extra headers (sent to the configured origin only).
     pub headers: &'a [(String, String)],
-    /// HTTP basic auth (user, password).
+    /// HTTP basic auth (user, password) (sent to the configured origin only).
     pub basic_auth: Option<&'a (String, String)>,
-    /// Proxy URL.
+    /// Proxy URL: `http://`, `https://`, `socks5://` or `socks5h://`, with credentials if any.
     pub proxy: Option<&'a str>,
+    /// The URL as configured, when a fetch goes to another one (the feed moved): headers and
+    /// credentials belong to its origin. `None`: the fetched URL is the configured one.
+    pub configured: Option<&'a str>,
+}
+
+/// Whether a feed's headers and credentials may go to `target`: only to the exact origin
+/// (scheme, host, port) that was configured, and never once the way there went from https down
+/// to plain http.
+fn trusted(configured: &reqwest::Url, target: &reqwest::Url, downgraded: bool) -> bool {
+    !downgraded && target.origin() == configured.origin()
+}
+
+/// The origin of `url` for messages: scheme, host and port, nothing that could be a secret.
+fn origin_of(url: &reqwest::Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 fn builder(timeout: Duration) -> reqwest::ClientBuilder {
@@ -148,7 +165,8 @@ impl Fetcher {
         if let Some(c) = map.get(proxy) {
             return Ok(c.clone());
         }
-        let p = reqwest::Proxy::all(proxy).map_err(|e| FetchError::Client(format!("proxy: {e}")))?;
+        let p = reqwest::Proxy::all(proxy)
+            .map_err(|e| FetchError::Client(scrub(&format!("proxy {}: {e}", redact_url(proxy))).into_owned()))?;
         let c = builder(self.timeout).proxy(p).build().map_err(|e| FetchError::Client(e.to_string()))?;
         map.insert(proxy.to_string(), c.clone());
         Ok(c)
@@ -164,41 +182,61 @@ impl Fetcher {
         self.fetch_with(url, &RequestOptions { headers, ..Default::default() }, validators).await
     }
 
-    /// GET `url` with a feed's request options, conditional on `validators`.
+    /// GET `url` with a feed's request options, conditional on `validators`. Redirects are
+    /// followed by hand; the feed's headers and basic auth go only to the origin it was
+    /// configured with ([`RequestOptions::configured`]).
     pub async fn fetch_with(
         &self,
         url: &str,
         opts: &RequestOptions<'_>,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
-        let headers = opts.headers;
         let client = self.client_for(opts.proxy)?;
+        let shown = redact_url(url);
         let transport = |e: reqwest::Error| FetchError::Transport {
-            url: url.to_string(),
+            url: shown.clone(),
             message: error_chain(&e),
             timeout: e.is_timeout(),
         };
-        let mut map = HeaderMap::new();
-        for (k, v) in headers {
-            if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
-                map.insert(k, v);
-            }
-        }
+        let mut conditional = HeaderMap::new();
         if let Some(v) = validators.etag.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-            map.insert(IF_NONE_MATCH, v);
+            conditional.insert(IF_NONE_MATCH, v);
         }
         if let Some(v) = validators.last_modified.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-            map.insert(IF_MODIFIED_SINCE, v);
+            conditional.insert(IF_MODIFIED_SINCE, v);
         }
+        let mut own = conditional.clone();
+        for (k, v) in opts.headers {
+            if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+                own.insert(k, v);
+            }
+        }
+        let has_credentials = !opts.headers.is_empty() || opts.basic_auth.is_some();
         let mut target = reqwest::Url::parse(url)
-            .map_err(|e| FetchError::Redirect { url: url.to_string(), message: e.to_string() })?;
+            .map_err(|e| FetchError::Redirect { url: shown.clone(), message: e.to_string() })?;
+        let configured = match opts.configured {
+            Some(c) => reqwest::Url::parse(c).unwrap_or_else(|_| target.clone()),
+            None => target.clone(),
+        };
+        let mut downgraded = false;
         let mut visited = vec![target.clone()];
         let mut all_permanent = true;
         let mut resp = loop {
-            let mut req = client.get(target.clone()).headers(map.clone());
-            // Credentials go to the feed's own host only, never to where it redirects.
-            if let Some((user, pass)) = opts.basic_auth.filter(|_| target.host_str() == visited[0].host_str()) {
-                req = req.basic_auth(user, Some(pass));
+            downgraded |= configured.scheme() == "https" && target.scheme() == "http";
+            let mut req = client.get(target.clone());
+            if trusted(&configured, &target, downgraded) {
+                req = req.headers(own.clone());
+                if let Some((user, pass)) = opts.basic_auth {
+                    req = req.basic_auth(user, Some(pass));
+                }
+            } else {
+                if has_credentials {
+                    tracing::debug!(
+                        origin = %origin_of(&target), configured = %origin_of(&configured), downgraded,
+                        "not sending the feed's headers and credentials to another origin"
+                    );
+                }
+                req = req.headers(conditional.clone());
             }
             let resp = req.send().await.map_err(transport)?;
             let status = resp.status();
@@ -208,43 +246,52 @@ impl Fetcher {
             let location = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
             let Some(next) = location.and_then(|l| target.join(l).ok()) else {
                 return Err(FetchError::Redirect {
-                    url: url.to_string(),
+                    url: shown,
                     message: format!("HTTP {} without a usable Location", status.as_u16()),
                 });
             };
             all_permanent &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
             if visited.contains(&next) {
-                return Err(FetchError::Redirect { url: url.to_string(), message: format!("redirect loop at {next}") });
+                return Err(FetchError::Redirect {
+                    url: shown,
+                    message: format!("redirect loop at {}", redact_url(next.as_str())),
+                });
             }
             if visited.len() > MAX_REDIRECTS {
                 return Err(FetchError::Redirect {
-                    url: url.to_string(),
+                    url: shown,
                     message: format!("more than {MAX_REDIRECTS} redirects"),
                 });
             }
             if !matches!(next.scheme(), "http" | "https") {
                 return Err(FetchError::Redirect {
-                    url: url.to_string(),
-                    message: format!("redirect to unsupported URL {next}"),
+                    url: shown,
+                    message: format!("redirect to unsupported URL {}", redact_url(next.as_str())),
                 });
             }
             visited.push(next.clone());
             target = next;
         };
         let moved_to = (visited.len() > 1 && all_permanent).then(|| target.to_string());
+        if moved_to.is_some() && has_credentials && !trusted(&configured, &target, false) {
+            tracing::warn!(
+                from = %origin_of(&configured), new_origin = %origin_of(&target),
+                "feed moved permanently to another origin; its headers and credentials are not sent there"
+            );
+        }
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
         }
         if !status.is_success() {
             return Err(FetchError::Status {
-                url: url.to_string(),
+                url: shown,
                 status: status.as_u16(),
                 retry_after: retry_after(resp.headers()),
             });
         }
         if resp.content_length().is_some_and(|n| n > self.max_body) {
-            return Err(FetchError::TooLarge { url: url.to_string(), limit: self.max_body });
+            return Err(FetchError::TooLarge { url: shown, limit: self.max_body });
         }
         let header = |name| resp.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_string);
         let validators = Validators { etag: header(ETAG), last_modified: header(LAST_MODIFIED) };
@@ -256,7 +303,7 @@ impl Fetcher {
         let mut body = Vec::with_capacity(usize::try_from(stated).unwrap_or(0));
         while let Some(chunk) = resp.chunk().await.map_err(transport)? {
             if (body.len() + chunk.len()) as u64 > self.max_body {
-                return Err(FetchError::TooLarge { url: url.to_string(), limit: self.max_body });
+                return Err(FetchError::TooLarge { url: shown, limit: self.max_body });
             }
             body.extend_from_slice(&chunk);
         }
@@ -280,7 +327,8 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
-/// A reqwest error with its causes, which carry the useful part ("connection refused").
+/// A reqwest error with its causes, which carry the useful part ("connection refused"), with
+/// URLs redacted and secrets scrubbed ([`crate::config::secrets::scrub`]).
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
@@ -292,7 +340,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = s.source();
     }
-    out
+    scrub(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -302,6 +350,29 @@ mod tests {
     #[test]
     fn user_agent_names_pantau_and_version() {
         assert!(USER_AGENT.starts_with(&format!("pantau/{} (+http", env!("CARGO_PKG_VERSION"))));
+    }
+
+    #[test]
+    fn credentials_go_to_the_exact_configured_origin_only() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        let configured = u("https://feeds.example/rss");
+        assert!(trusted(&configured, &u("https://feeds.example/other?x=1"), false));
+        assert!(trusted(&configured, &u("https://feeds.example:443/rss"), false), "the default port is the same port");
+        assert!(!trusted(&configured, &u("https://feeds.example:8443/rss"), false), "another port");
+        assert!(!trusted(&configured, &u("http://feeds.example/rss"), false), "downgraded to http");
+        assert!(!trusted(&configured, &u("https://cdn.feeds.example/rss"), false), "another host");
+        assert!(!trusted(&configured, &u("https://feeds.example/rss"), true), "back on https after a downgrade");
+        assert_eq!(origin_of(&u("https://user:pw@feeds.example:8443/rss?token=t")), "https://feeds.example:8443");
+    }
+
+    #[test]
+    fn errors_name_the_url_without_its_secrets() {
+        let e = FetchError::Status {
+            url: redact_url("https://u:pw1234@feeds.example/rss?token=abcd"),
+            status: 500,
+            retry_after: None,
+        };
+        assert_eq!(e.to_string(), "https://u:***@feeds.example/rss?token=***: HTTP 500");
     }
 
     #[test]

@@ -124,7 +124,8 @@ fn init_logging(format: LogFormat) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(pantau::service::progress::log_writer)
+        // Every event is scrubbed of the config's secrets before it reaches stderr.
+        .with_writer(|| pantau::config::secrets::ScrubWriter::new(pantau::service::progress::log_writer()))
         .with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().init(),

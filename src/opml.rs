@@ -87,10 +87,22 @@ pub fn slug(text: &str) -> String {
     cut
 }
 
-/// `[[feed]]` tables for `feeds`, with unique names and categories as tags.
+/// A value for the config with every `${` written `$${`, which config loading reads back as a
+/// literal `${`: an imported file never makes pantau read the operator's environment.
+pub fn escape_references(value: &str) -> String {
+    value.replace("${", "$${")
+}
+
+/// Text for a TOML comment: one line, without the control characters a comment cannot hold.
+fn comment(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// `[[feed]]` tables for `feeds`, with unique names and categories as tags. The output always
+/// parses as TOML, and every `${` taken from the file is escaped ([`escape_references`]).
 pub fn to_toml(feeds: &[OpmlFeed], source: &str) -> String {
     let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
-    let mut out = format!("# {} feeds imported from {source} by pantau import-opml\n", feeds.len());
+    let mut out = format!("# {} feeds imported from {} by pantau import-opml\n", feeds.len(), comment(source));
     let mut names = HashSet::new();
     for f in feeds {
         let mut base = slug(&f.title);
@@ -106,11 +118,11 @@ pub fn to_toml(feeds: &[OpmlFeed], source: &str) -> String {
             name = format!("{base}-{n}");
             n += 1;
         }
-        out.push_str(&format!("\n# {}\n", f.title.replace('\n', " ")));
+        out.push_str(&format!("\n# {}\n", comment(&f.title)));
         if let Some(site) = &f.site {
-            out.push_str(&format!("# {}\n", site.replace('\n', " ")));
+            out.push_str(&format!("# {}\n", comment(site)));
         }
-        out.push_str(&format!("[[feed]]\nname = {}\nurl = {}\n", quote(&name), quote(&f.url)));
+        out.push_str(&format!("[[feed]]\nname = {}\nurl = {}\n", quote(&name), quote(&escape_references(&f.url))));
         let mut tags: Vec<String> = f.categories.iter().map(|c| slug(c)).filter(|t| !t.is_empty()).collect();
         tags.dedup();
         if !tags.is_empty() {
@@ -159,6 +171,47 @@ mod tests {
         assert_eq!(names, ["republika-co", "suara", "bbc-world", "republika-co-2"]);
         assert_eq!(feeds[1]["tags"].as_array().unwrap().len(), 3);
         assert!(text.starts_with("# 4 feeds imported from subs.opml"));
+    }
+
+    /// An OPML outline with these (already XML-escaped) attribute values.
+    fn outline(title: &str, url: &str) -> String {
+        format!("<opml><body><outline title=\"{title}\" xmlUrl=\"{url}\" htmlUrl=\"{url}\"/></body></opml>")
+    }
+
+    #[test]
+    fn hostile_titles_and_urls_still_give_toml_that_parses() {
+        let titles = [
+            "Bell\u{7}and\u{1b}[31mescape",
+            "NUL\u{0}inside",
+            "line\rbreak\u{b}\u{c}\u{85}\u{2028}",
+            "&#1;&#31;&#127;&#x9f;",
+            "\"quoted\" 'single' \\back\\slash",
+            "&quot;]]\n[[feed]]\nname = &quot;x",
+            "${HOME} and $${HOME}",
+        ];
+        for title in titles {
+            let url = format!("https://ex.id/rss?t={title}");
+            let doc = outline(title, &url);
+            let feeds = parse(&doc);
+            assert_eq!(feeds.len(), 1, "{title:?}");
+            for source in ["subs.opml", "sub\ns\u{7}.opml"] {
+                let text = to_toml(&feeds, source);
+                let parsed: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                let tables = parsed["feed"].as_array().unwrap();
+                assert_eq!(tables.len(), 1, "{text}");
+                // What config loading would read: the URL exactly as the file had it.
+                let written = tables[0]["url"].as_str().unwrap();
+                assert_eq!(written.replace("$${", "${"), feeds[0].url, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn references_to_the_environment_are_escaped() {
+        let feeds = parse(&outline("Home ${HOME}", "https://ex.id/${HOME}/rss?k=${SECRET_TOKEN}&x=$$"));
+        let text = to_toml(&feeds, "shared.opml");
+        assert!(text.contains(r#"url = "https://ex.id/$${HOME}/rss?k=$${SECRET_TOKEN}&x=$$""#), "{text}");
+        assert_eq!(escape_references("a$${b"), "a$$${b");
     }
 
     #[test]

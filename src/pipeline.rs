@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Notify};
 
+use crate::config::secrets::{redact_url, scrub, RedactedUrl};
 use crate::config::{Config, Daemon, Feed, FirstPoll, IdPolicy, OnUpdate};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::identity::identify;
@@ -227,7 +228,7 @@ impl Poller {
             }
         };
         let key = format!("health:{key}");
-        let feed_ref = FeedRef { name: feed.name.clone(), url: feed.url.clone() };
+        let feed_ref = FeedRef { name: feed.name.clone(), url: redact_url(&feed.url) };
         let alerts = operator_alerts(config, HEALTH_RULE, &feed_ref, &key, title, text, now);
         self.store.queue_health_alerts(&feed.name, alerts, flag, set).await?;
         self.wake.notify_waiters();
@@ -252,7 +253,7 @@ impl Poller {
                     PollError::Fetch(f) => (f.status_label(), None),
                     _ => ("parse-error".into(), None),
                 };
-                let failures = self.store.record_failure(&feed.name, &status, &e.to_string()).await?;
+                let failures = self.store.record_failure(&feed.name, &status, &scrub(&e.to_string())).await?;
                 if status == "410" {
                     tracing::error!(
                         feed = %feed.name, failures, error = %e,
@@ -276,6 +277,7 @@ impl Poller {
             headers: &feed.headers,
             basic_auth: feed.basic_auth.as_ref(),
             proxy: feed.proxy.as_deref(),
+            configured: Some(&feed.url),
         };
         let fetched = self.fetcher.fetch_with(url, &opts, &validators).await;
         self.metrics.observe_fetch(started.elapsed());
@@ -289,7 +291,7 @@ impl Poller {
             Fetched::Body { body, final_url, validators, status, moved_to, content_type } => {
                 self.metrics.inc("pantau_fetch_bytes_total", &[], body.len() as u64);
                 if let Some(new) = moved_to.filter(|m| m != url) {
-                    tracing::warn!(feed = %feed.name, from = %url, to = %new, "feed moved permanently; polling the new URL from now on (update the config)");
+                    tracing::warn!(feed = %feed.name, from = %RedactedUrl(url), to = %RedactedUrl(&new), "feed moved permanently; polling the new URL from now on (update the config)");
                     self.store.set_moved(&feed.name, &new).await?;
                 }
                 (body, final_url, validators, status, content_type)
@@ -453,7 +455,7 @@ fn alerts_for_version(config: &Config, feed: &Feed, item: &Item, version: &str, 
     // The document is built once per item and checked against the indexed rule set, which
     // evaluates only the rules whose required words occur in it.
     let doc = item_document(item, &feed.name);
-    let feed_ref = FeedRef { name: feed.name.clone(), url: feed.url.clone() };
+    let feed_ref = FeedRef { name: feed.name.clone(), url: redact_url(&feed.url) };
     let mut out = Vec::new();
     for (index, hit) in config.rule_set.matches(&doc) {
         let Some(rule) = config.rules.get(index) else { continue };

@@ -1102,3 +1102,232 @@ fn a_feed_ttl_is_a_polling_floor_only_where_the_operator_allows_it() {
     let gap = (next - last).num_seconds();
     assert!((3590..=3700).contains(&gap), "next poll {gap} s after the last: {}", view.text);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 10. Credentials stay with their origin
+// ---------------------------------------------------------------------------------------------
+
+/// The credentials a request carried: its Authorization and custom header.
+fn credentials(r: &Request) -> (Option<String>, Option<String>) {
+    (r.header("authorization").map(str::to_string), r.header("x-feed-key").map(str::to_string))
+}
+
+#[test]
+fn headers_and_basic_auth_go_only_to_the_configured_origin_and_a_move_elsewhere_drops_them() {
+    let dir = TempDir::new("poll-credential-origin");
+    // Two servers on one host, different ports: two origins.
+    let other = FeedServer::start();
+    other.set("/feed.rss", rss(&[item("o-1", "Kabar lain")]));
+    other.set("/new.rss", rss(&[item("n-1", "Kabar pindah")]));
+    let elsewhere = other.url("");
+    let own = FeedServer::start();
+    own.set_response("/hop.rss", Response::status(302).header("Location", &format!("{elsewhere}/feed.rss")));
+    own.set_response("/moving.rss", Response::status(301).header("Location", &format!("{elsewhere}/new.rss")));
+    own.set_response("/here.rss", Response::status(302).header("Location", "/final.rss"));
+    own.set("/final.rss", rss(&[item("h-1", "Kabar sendiri")]));
+    let secret = "extra = \"x\"\nheaders = { Authorization = \"Bearer ${FEED_TOKEN}\", X-Feed-Key = \"k-42\" }";
+    let basic = "username = \"desk\"\npassword = \"${FEED_PASSWORD}\"";
+    let cfg = dir.config(
+        &format!(
+            "{}{}{}{}",
+            daemon(""),
+            feed("hop", &own.url("/hop.rss"), secret),
+            feed("moving", &own.url("/moving.rss"), basic),
+            feed("here", &own.url("/here.rss"), secret),
+        )
+        .replace("extra = \"x\"\n", ""),
+    );
+    let with_env = |command: &str| {
+        let out = pantau()
+            .arg("-c")
+            .arg(&cfg)
+            .arg(command)
+            .env("FEED_TOKEN", "tok-9d1")
+            .env("FEED_PASSWORD", "pw-7c2")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        out
+    };
+    let out = with_env("once");
+    let bearer = || (Some("Bearer tok-9d1".to_string()), Some("k-42".to_string()));
+    let none = || (None, None);
+    let got = |s: &FeedServer, p: &str| s.server.requests_to("GET", p).iter().map(credentials).collect::<Vec<_>>();
+    // The configured origin gets the headers, on the first hop and after a same-origin redirect.
+    assert_eq!(got(&own, "/hop.rss"), [bearer()], "{}", show(&out));
+    assert_eq!(got(&own, "/here.rss"), [bearer()]);
+    assert_eq!(got(&own, "/final.rss"), [bearer()], "the same origin keeps its credentials");
+    // Another port of the same host is another origin: neither the headers nor basic auth.
+    assert_eq!(got(&other, "/feed.rss"), [none()], "{}", show(&out));
+    let basic_auth = Some("Basic ZGVzazpwdy03YzI=".to_string());
+    assert_eq!(got(&own, "/moving.rss"), [(basic_auth, None)]);
+    assert_eq!(got(&other, "/new.rss"), [none()], "{}", show(&out));
+    let log = stderr(&out);
+    let warning = log.lines().find(|l| l.contains("moved permanently to another origin")).unwrap_or_default();
+    assert!(warning.contains(&format!("new_origin={elsewhere}")), "the warning names the new origin:\n{log}");
+    // The moved feed is polled at its new home from now on, still without credentials.
+    let out = with_env("once");
+    assert_eq!(got(&other, "/new.rss"), [none(), none()], "{}", show(&out));
+    assert_eq!(own.server.requests_to("GET", "/moving.rss").len(), 1, "{}", show(&out));
+    let view = FeedsView { text: String::from_utf8_lossy(&with_env("feeds").stdout).to_string() };
+    assert_eq!(view.row("moving")["STATE"], "ok", "{}", view.text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. SOCKS5 proxies
+// ---------------------------------------------------------------------------------------------
+
+/// What the SOCKS5 server saw: the targets it was asked to CONNECT to (a name as sent, or an
+/// IPv4 address with its port), and the user names it refused.
+#[derive(Default)]
+struct SocksLog {
+    targets: Vec<String>,
+    refused: Vec<String>,
+}
+
+/// A minimal SOCKS5 server (RFC 1928, with RFC 1929 username/password when `login` is set):
+/// CONNECT to an IPv4 address or a domain name. Names are resolved through `hosts` only, so a
+/// name that reaches it proves that the client left resolving to the proxy (socks5h).
+fn socks5_server(
+    login: Option<(&'static str, &'static str)>,
+    hosts: HashMap<String, SocketAddr>,
+) -> (SocketAddr, Arc<Mutex<SocksLog>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let log = Arc::new(Mutex::new(SocksLog::default()));
+    let seen = Arc::clone(&log);
+    let hosts = Arc::new(hosts);
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let (log, hosts) = (Arc::clone(&seen), Arc::clone(&hosts));
+            thread::spawn(move || {
+                let _ = socks5_session(conn, login, &hosts, &log);
+            });
+        }
+    });
+    (addr, log)
+}
+
+fn socks5_session(
+    mut conn: TcpStream,
+    login: Option<(&str, &str)>,
+    hosts: &HashMap<String, SocketAddr>,
+    log: &Mutex<SocksLog>,
+) -> std::io::Result<()> {
+    use std::io::Read;
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let byte = |conn: &mut TcpStream, n: usize| -> std::io::Result<Vec<u8>> {
+        let mut b = vec![0; n];
+        conn.read_exact(&mut b)?;
+        Ok(b)
+    };
+    // Greeting: VER, NMETHODS, METHODS.
+    let head = byte(&mut conn, 2)?;
+    assert_eq!(head[0], 5, "SOCKS version 5");
+    let methods = byte(&mut conn, usize::from(head[1]))?;
+    let wanted = if login.is_some() { 2 } else { 0 };
+    if !methods.contains(&wanted) {
+        conn.write_all(&[5, 0xff])?;
+        return Ok(());
+    }
+    conn.write_all(&[5, wanted])?;
+    if let Some((user, pass)) = login {
+        // Username/password: VER 1, ULEN, UNAME, PLEN, PASSWD.
+        let ver_len = byte(&mut conn, 2)?;
+        let name = String::from_utf8_lossy(&byte(&mut conn, usize::from(ver_len[1]))?).to_string();
+        let plen = byte(&mut conn, 1)?;
+        let given = String::from_utf8_lossy(&byte(&mut conn, usize::from(plen[0]))?).to_string();
+        if name != user || given != pass {
+            log.lock().unwrap().refused.push(name);
+            conn.write_all(&[1, 1])?;
+            return Ok(());
+        }
+        conn.write_all(&[1, 0])?;
+    }
+    // Request: VER, CMD (1 = CONNECT), RSV, ATYP, address, port.
+    let req = byte(&mut conn, 4)?;
+    assert_eq!((req[0], req[1]), (5, 1), "a CONNECT request");
+    let host = match req[3] {
+        1 => byte(&mut conn, 4)?.iter().map(u8::to_string).collect::<Vec<_>>().join("."),
+        3 => {
+            let len = byte(&mut conn, 1)?;
+            String::from_utf8_lossy(&byte(&mut conn, usize::from(len[0]))?).to_string()
+        }
+        other => panic!("address type {other} is not used by these tests"),
+    };
+    let port_bytes = byte(&mut conn, 2)?;
+    let port = u16::from_be_bytes([port_bytes[0], port_bytes[1]]);
+    log.lock().unwrap().targets.push(format!("{host}:{port}"));
+    let target = match host.parse::<std::net::Ipv4Addr>() {
+        Ok(ip) => Some(SocketAddr::from((ip, port))),
+        Err(_) => hosts.get(&host).copied(),
+    };
+    let Some(upstream) = target.and_then(|t| TcpStream::connect(t).ok()) else {
+        // Host unreachable.
+        conn.write_all(&[5, 4, 0, 1, 0, 0, 0, 0, 0, 0])?;
+        return Ok(());
+    };
+    conn.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0])?;
+    conn.set_read_timeout(None)?;
+    let (mut up_read, mut down_write) = (upstream.try_clone()?, conn.try_clone()?);
+    let back = thread::spawn(move || std::io::copy(&mut up_read, &mut down_write));
+    let (mut down_read, mut up_write) = (conn, upstream);
+    let _ = std::io::copy(&mut down_read, &mut up_write);
+    let _ = up_write.shutdown(std::net::Shutdown::Write);
+    let _ = back.join();
+    Ok(())
+}
+
+#[test]
+fn feeds_are_fetched_through_socks5_and_socks5h_proxies_with_their_credentials_checked() {
+    let dir = TempDir::new("poll-socks5");
+    let rx = Receiver::start();
+    let feeds = FeedServer::start();
+    feeds.set("/plain.rss", rss(&[item("s-1", "Korea Utara uji senjata lewat socks5")]));
+    feeds.set("/named.rss", rss(&[item("s-2", "Korea Utara uji senjata lewat socks5h")]));
+    feeds.set("/refused.rss", rss(&[item("s-3", "Korea Utara uji senjata tanpa izin")]));
+    let feed_addr: SocketAddr = feeds.url("").trim_start_matches("http://").parse().unwrap();
+    // Only the proxy knows where feeds.invalid is.
+    let hosts = HashMap::from([("feeds.invalid".to_string(), feed_addr)]);
+    let (open, open_log) = socks5_server(None, HashMap::new());
+    let (locked, locked_log) = socks5_server(Some(("desk", "px-5e8")), hosts);
+    let named = format!("http://feeds.invalid:{}/named.rss", feed_addr.port());
+    let cfg = dir.config(&format!(
+        "{}{}{}{}{}",
+        daemon(&format!("proxy = \"socks5://{open}\"")),
+        feed("plain", &feeds.url("/plain.rss"), ""),
+        feed("named", &named, &format!("proxy = \"socks5h://desk:${{SOCKS_PASSWORD}}@{locked}\"")),
+        feed("refused", &feeds.url("/refused.rss"), &format!("proxy = \"socks5h://desk:wrong-pw@{locked}\"")),
+        alerting(KORUT, &rx.url())
+    ));
+    let with_env = |command: &str| {
+        let out = pantau().arg("-c").arg(&cfg).arg(command).env("SOCKS_PASSWORD", "px-5e8").output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        out
+    };
+    with_env("check");
+    let out = with_env("once");
+    assert_eq!(
+        titles(&rx),
+        ["Korea Utara uji senjata lewat socks5", "Korea Utara uji senjata lewat socks5h"],
+        "{}",
+        show(&out)
+    );
+    // socks5: pantau resolved the name and asked for an address; socks5h: the proxy got the name.
+    assert_eq!(open_log.lock().unwrap().targets, [format!("{feed_addr}")]);
+    assert_eq!(locked_log.lock().unwrap().targets, [format!("feeds.invalid:{}", feed_addr.port())]);
+    // The wrong password was refused by the proxy and the feed was never reached.
+    assert_eq!(locked_log.lock().unwrap().refused, ["desk"]);
+    assert!(feeds.server.requests_to("GET", "/refused.rss").is_empty());
+    let view = FeedsView { text: String::from_utf8_lossy(&with_env("feeds").stdout).to_string() };
+    assert_eq!(view.row("refused")["STATE"], "failing", "{}", view.text);
+    assert_eq!(view.row("named")["STATE"], "ok", "{}", view.text);
+    let log = stderr(&out);
+    assert!(!log.contains("unsupported scheme"), "{log}");
+    assert!(
+        !log.contains("px-5e8") && !log.contains("wrong-pw") && !view.text.contains("wrong-pw"),
+        "{log}\n{}",
+        view.text
+    );
+}

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 
 use super::table;
+use crate::config::secrets::{redact_url, scrub, RedactedUrl};
 use crate::config::Config;
 use crate::model::{rfc3339, truncate_chars};
 use crate::store::{Redelivered, Store};
@@ -31,7 +32,8 @@ pub async fn feeds(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
     for name in names {
         let configured = config.feeds.iter().find(|f| f.name == name);
         let status = statuses.iter().find(|s| s.name == name);
-        let url = configured.map(|f| f.url.clone()).or_else(|| status.map(|s| s.url.clone())).unwrap_or_default();
+        let url = configured.map(|f| f.url.as_str()).or_else(|| status.map(|s| s.url.as_str())).unwrap_or_default();
+        let url = redact_url(url);
         let state = match (configured, status) {
             (None, _) => "removed".to_string(),
             (Some(f), _) if !f.enabled => "disabled".to_string(),
@@ -57,16 +59,16 @@ pub async fn feeds(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
         };
         if let Some(s) = status {
             if let Some(err) = &s.last_error {
-                problems.push(format!("{name}: {err}"));
+                problems.push(format!("{name}: {}", scrub(err)));
             }
             if let Some(r) = &s.recoveries {
                 problems.push(format!("{name}: read after repairs: {r}"));
             }
             if let Some(m) = &s.moved_to {
-                problems.push(format!("{name}: moved permanently to {m} (update the config)"));
+                problems.push(format!("{name}: moved permanently to {} (update the config)", RedactedUrl(m)));
             }
             if s.article_failures > 0 {
-                let last = s.last_article_error.as_deref().map(|e| format!("; last: {e}")).unwrap_or_default();
+                let last = s.last_article_error.as_deref().map(|e| format!("; last: {}", scrub(e))).unwrap_or_default();
                 problems.push(format!(
                     "{name}: {} of {} article page(s) not read{last}",
                     s.article_failures,
@@ -100,9 +102,10 @@ pub async fn alerts(store: &Store, failed: bool, limit: usize) -> anyhow::Result
     let table_rows: Vec<Vec<String>> = rows
         .iter()
         .map(|a| {
-            let detail = match (&a.state[..], &a.last_error, a.next_attempt_at) {
-                ("pending", Some(e), Some(n)) => format!("retry at {}: {}", rfc3339(n), truncate_chars(e, 80)),
-                (_, Some(e), _) => truncate_chars(e, 80),
+            let error = a.last_error.as_deref().map(scrub);
+            let detail = match (&a.state[..], error, a.next_attempt_at) {
+                ("pending", Some(e), Some(n)) => format!("retry at {}: {}", rfc3339(n), truncate_chars(&e, 80)),
+                (_, Some(e), _) => truncate_chars(&e, 80),
                 _ => String::new(),
             };
             vec![

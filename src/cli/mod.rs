@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::config::secrets::scrub;
 use crate::config::{self, Config, ConfigErrors};
 use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::model::{self, ParsedFeed};
@@ -23,7 +24,7 @@ fn load_or_report(path: &Path) -> Option<Config> {
         Ok(c) => Some(c),
         Err(ConfigErrors(errors)) => {
             for e in &errors {
-                eprintln!("{}", e.render());
+                eprintln!("{}", scrub(&e.render()));
             }
             eprintln!(
                 "pantau: {} error(s) in {}; nothing started (run `pantau check` after fixing)",
@@ -148,7 +149,7 @@ pub fn check(path: &Path) -> ExitCode {
     match config::load(path) {
         Ok(c) => {
             for w in &c.warnings {
-                let _ = writeln!(out, "{}", w.render());
+                let _ = writeln!(out, "{}", scrub(&w.render()));
             }
             let _ = writeln!(
                 out,
@@ -163,7 +164,7 @@ pub fn check(path: &Path) -> ExitCode {
         }
         Err(ConfigErrors(errors)) => {
             for e in &errors {
-                let _ = writeln!(out, "{}", e.render());
+                let _ = writeln!(out, "{}", scrub(&e.render()));
             }
             let _ = writeln!(out, "{}: {} error(s)", path.display(), errors.len());
             ExitCode::from(2)

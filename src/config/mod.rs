@@ -5,6 +5,7 @@
 
 mod diagnostic;
 mod raw;
+pub mod secrets;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use toml::Spanned;
 
 pub use diagnostic::{ConfigErrors, Diagnostic, Severity};
 use raw::{RawConfig, RawDaemon, RawFeed, RawRule, RawSink};
+pub use secrets::Secrets;
 
 use crate::rules::{self, RuleOptions};
 
@@ -50,6 +52,9 @@ pub struct Config {
     pub sinks: Vec<Sink>,
     /// Problems that do not stop pantau (printed by `check`, logged by `run`).
     pub warnings: Vec<Diagnostic>,
+    /// Every secret value the config holds: what `${VAR}` brought in (but a database path),
+    /// passwords, tokens, signing secrets, credential headers and URL credentials.
+    pub secrets: Secrets,
 }
 
 /// Whether items already present in a newly added feed alert.
@@ -292,7 +297,10 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             if e.kind() == std::io::ErrorKind::NotFound { " (pass --config PATH or set PANTAU_CONFIG)" } else { "" };
         ConfigErrors(vec![Diagnostic::whole_file(path, format!("cannot read config file: {e}{hint}"))])
     })?;
-    load_str(path, &source, &|name| std::env::var(name).ok())
+    let config = load_str(path, &source, &|name| std::env::var(name).ok())?;
+    // From now on every log line and stored error of this process is scrubbed of them.
+    secrets::remember(&config.secrets);
+    Ok(config)
 }
 
 /// Validate `source` as if read from `path`; `env` looks up `${VAR}` references.
@@ -301,7 +309,7 @@ pub fn load_str(path: &Path, source: &str, env: &dyn Fn(&str) -> Option<String>)
         let offset = e.span().map_or(0, |s| s.start);
         ConfigErrors(vec![Diagnostic::at(Severity::Error, path, source, offset, e.message().trim().to_string())])
     })?;
-    let mut v = Validator { path, source, env, errors: Vec::new(), warnings: Vec::new() };
+    let mut v = Validator { path, source, env, errors: Vec::new(), warnings: Vec::new(), secrets: Secrets::default() };
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let daemon = v.daemon(&raw.daemon, &base);
     let sinks = v.sinks(&raw.sink);
@@ -317,7 +325,16 @@ pub fn load_str(path: &Path, source: &str, env: &dyn Fn(&str) -> Option<String>)
         // against the rules it can match; the set shares each rule's compiled tree.
         let compiled = rules.iter().map(|r| (r.name.clone(), Arc::clone(&r.matcher))).collect();
         let rule_set = Arc::new(rules::RuleSet::new(compiled));
-        Ok(Config { path: path.to_path_buf(), daemon, feeds, rules, rule_set, sinks, warnings: v.warnings })
+        Ok(Config {
+            path: path.to_path_buf(),
+            daemon,
+            feeds,
+            rules,
+            rule_set,
+            sinks,
+            warnings: v.warnings,
+            secrets: v.secrets,
+        })
     } else {
         Err(ConfigErrors(v.errors))
     }
@@ -329,6 +346,7 @@ struct Validator<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
+    secrets: Secrets,
 }
 
 impl Validator<'_> {
@@ -340,15 +358,36 @@ impl Validator<'_> {
         self.warnings.push(Diagnostic::at(Severity::Warning, self.path, self.source, offset, message));
     }
 
-    /// Expand `${VAR}` references; a missing variable is an error naming it.
+    /// Expand `${VAR}` references; a missing variable is an error naming it. `$${` stands for
+    /// a literal `${` (what `import-opml` writes for a `${` it finds). Each value read from the
+    /// environment is remembered as a secret.
     fn expand(&mut self, value: &Spanned<String>) -> String {
+        self.expand_with(value, true)
+    }
+
+    /// [`Self::expand`] for values that are not secret (a file path), so they stay printable.
+    fn expand_plain(&mut self, value: &Spanned<String>) -> String {
+        self.expand_with(value, false)
+    }
+
+    fn expand_with(&mut self, value: &Spanned<String>, secret: bool) -> String {
         let mut out = String::new();
         let mut rest = value.get_ref().as_str();
-        while let Some(i) = rest.find("${") {
+        while let Some(i) = rest.find('$') {
             out.push_str(&rest[..i]);
-            let after = &rest[i + 2..];
+            let after = &rest[i + 1..];
+            if let Some(literal) = after.strip_prefix("${") {
+                out.push_str("${");
+                rest = literal;
+                continue;
+            }
+            let Some(after) = after.strip_prefix('{') else {
+                out.push('$');
+                rest = after;
+                continue;
+            };
             let Some(end) = after.find('}') else {
-                self.error(value.span().start, "unterminated ${ in value; write ${NAME}");
+                self.error(value.span().start, "unterminated ${ in value; write ${NAME} (or $${ for a literal ${)");
                 return out;
             };
             let name = &after[..end];
@@ -357,7 +396,12 @@ impl Validator<'_> {
                 self.error(value.span().start, format!("invalid environment variable name {name:?} in ${{…}}"));
             } else {
                 match (self.env)(name) {
-                    Some(v) => out.push_str(&v),
+                    Some(v) => {
+                        if secret {
+                            self.secrets.add(&v);
+                        }
+                        out.push_str(&v);
+                    }
                     None => self.error(
                         value.span().start,
                         format!("environment variable {name} is not set (referenced as ${{{name}}})"),
@@ -367,6 +411,13 @@ impl Validator<'_> {
             rest = &after[end + 1..];
         }
         out.push_str(rest);
+        out
+    }
+
+    /// Expand a value that is a credential even when written literally.
+    fn expand_secret(&mut self, value: &Spanned<String>) -> String {
+        let out = self.expand(value);
+        self.secrets.add(&out);
         out
     }
 
@@ -476,6 +527,7 @@ impl Validator<'_> {
             Ok(u) if matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") => {}
             _ => self.error(value.span().start, "proxy must be a URL such as \"http://proxy.example:3128\""),
         }
+        self.secrets.add_url_parts(&url);
         url
     }
 
@@ -509,7 +561,7 @@ impl Validator<'_> {
     fn daemon(&mut self, raw: &RawDaemon, base: &Path) -> Daemon {
         let database = match &raw.database {
             Some(db) => {
-                let expanded = self.expand(db);
+                let expanded = self.expand_plain(db);
                 if expanded.trim().is_empty() {
                     self.error(db.span().start, "database must name a file");
                 }
@@ -596,6 +648,7 @@ impl Validator<'_> {
             Err(e) if url == *value.get_ref() => self.error(value.span().start, format!("invalid {what} {url:?}: {e}")),
             Err(e) => self.error(value.span().start, format!("invalid {what} (after expanding ${{…}}): {e}")),
         }
+        self.secrets.add_url_parts(&url);
         url
     }
 
@@ -603,6 +656,13 @@ impl Validator<'_> {
         let mut out = Vec::new();
         for (k, v) in raw {
             let value = self.expand(v);
+            if secrets::is_secret_header(k) {
+                self.secrets.add(&value);
+                // "Bearer abc": the credential without its scheme word, too.
+                if let Some((_, credential)) = value.trim().split_once(' ') {
+                    self.secrets.add(credential);
+                }
+            }
             if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
                 self.error(v.span().start, format!("invalid HTTP header name {k:?}"));
             } else if reqwest::header::HeaderValue::from_str(&value).is_err() {
@@ -663,7 +723,7 @@ impl Validator<'_> {
             }
             let headers = self.headers(&f.headers);
             let basic_auth = match (&f.username, &f.password) {
-                (Some(u), Some(p)) => Some((self.expand(u), self.expand(p))),
+                (Some(u), Some(p)) => Some((self.expand(u), self.expand_secret(p))),
                 (Some(u), None) => Some((self.expand(u), String::new())),
                 (None, Some(p)) => {
                     self.error(p.span().start, "password needs username");
@@ -700,6 +760,9 @@ impl Validator<'_> {
                 let out = self.expand(v);
                 if out.trim().is_empty() {
                     self.error(v.span().start, format!("{key} must not be empty"));
+                }
+                if key.ends_with("token") {
+                    self.secrets.add(&out);
                 }
                 out
             }
@@ -755,7 +818,7 @@ impl Validator<'_> {
                 "console" => SinkKind::Console,
                 "webhook" => {
                     let url = url(self, "sink url");
-                    let secret = s.secret.as_ref().map(|v| self.expand(v));
+                    let secret = s.secret.as_ref().map(|v| self.expand_secret(v));
                     let headers = s.headers.as_ref().map(|h| self.headers(h.get_ref())).unwrap_or_default();
                     SinkKind::Webhook { url, secret, headers }
                 }
@@ -806,7 +869,7 @@ impl Validator<'_> {
                 "ntfy" => {
                     let server = url(self, "ntfy server url");
                     let topic = self.required(s, "topic", &s.topic);
-                    let token = s.token.as_ref().map(|t| self.expand(t));
+                    let token = s.token.as_ref().map(|t| self.expand_secret(t));
                     SinkKind::Chat(Target::Ntfy { url: server, topic, token })
                 }
                 _ => {

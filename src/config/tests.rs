@@ -98,6 +98,62 @@ fn environment_variables_expand_inside_headers() {
 }
 
 #[test]
+fn a_doubled_dollar_before_a_brace_is_a_literal_reference_and_reads_no_variable() {
+    let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/$${HOME}/x?p=$$&q=$${T}${T}\"\n";
+    let c = load_vars(src, &[("HOME", "/root"), ("T", "tok")]).unwrap();
+    assert_eq!(c.feeds[0].url, "https://a.example/${HOME}/x?p=$$&q=${T}tok");
+    // A lone `$` and `$$` not before a brace stay as written.
+    let src = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\npassword = \"pa$word$$\"\nusername = \"u\"\n";
+    assert_eq!(load(src).unwrap().feeds[0].basic_auth, Some(("u".into(), "pa$word$$".into())));
+}
+
+#[test]
+fn the_config_knows_its_secrets() {
+    let src = r#"
+[daemon]
+database = "${STATE}/pantau.db"
+proxy = "socks5h://px:proxypass@127.0.0.1:1080"
+
+[[feed]]
+name = "a"
+url = "https://u:urlpass@a.example/rss?lang=id&token=querytok&k=${FEEDKEY}"
+headers = { Authorization = "Bearer literalbearer", Accept = "text/xml" }
+username = "desk"
+password = "basicpass"
+
+[[sink]]
+name = "hook"
+type = "webhook"
+url = "https://hooks.example/h?sig=${SIG}"
+secret = "whsec_literal"
+
+[[sink]]
+name = "tg"
+type = "telegram"
+token = "tgtoken"
+chat_id = "@room"
+"#;
+    let vars = [("STATE", "/var/lib/pantau"), ("FEEDKEY", "fromenv"), ("SIG", "sigvalue")];
+    let c = load_vars(src, &vars).unwrap();
+    let mut got: Vec<&str> = c.secrets.iter().collect();
+    got.sort();
+    let mut want = [
+        "Bearer literalbearer",
+        "basicpass",
+        "fromenv",
+        "literalbearer",
+        "proxypass",
+        "querytok",
+        "sigvalue",
+        "tgtoken",
+        "urlpass",
+        "whsec_literal",
+    ];
+    want.sort();
+    assert_eq!(got, want, "the database path, user names and plain headers are not secrets");
+}
+
+#[test]
 fn duplicate_names_are_rejected_at_the_second_one() {
     let src =
         "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\n[[feed]]\nname = \"a\"\nurl = \"https://b.example/\"\n";
