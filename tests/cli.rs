@@ -262,3 +262,39 @@ fn import_opml_prints_feed_tables_that_check_accepts() {
     let out = pantau().arg("import-opml").arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn inspection_needs_only_the_database_not_the_services_secrets_or_valid_rules() {
+    let dir = TempDir::new("inspect-no-secrets");
+    let feeds = FeedServer::start();
+    feeds.set("/world.rss", sample_feed());
+    let good = format!(
+        "[daemon]\nfirst_poll = \"silent\"\n[[feed]]\nname = \"world\"\nurl = \"{}\"\n",
+        feeds.url("/world.rss")
+    );
+    let cfg = dir.config(&good);
+    assert!(run(&cfg, &["once"]).status.success());
+    // On the server, the config names secrets only the service's environment has, and
+    // someone's half-written rule is in it.
+    let text = std::fs::read_to_string(&cfg).unwrap()
+        + "\n[[rule]]\nname = \"wip\"\nquery = '(senjata'\nsinks = [\"hook\"]\n\n\
+           [[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://hooks.example/${HOOK_SECRET_UNSET_HERE}\"\n";
+    std::fs::write(&cfg, text).unwrap();
+    assert_eq!(run(&cfg, &["check"]).status.code(), Some(2), "check still refuses it");
+    for args in [
+        vec!["feeds"],
+        vec!["items"],
+        vec!["alerts"],
+        vec!["alerts", "--failed"],
+        vec!["test-rule", "senjata", "--history", "7d"],
+    ] {
+        let out = run(&cfg, &args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", show(&out));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("nothing started"), "{args:?}: {}", show(&out));
+    }
+    let items = String::from_utf8_lossy(&run(&cfg, &["items"]).stdout).to_string();
+    assert!(items.contains("Intelijen AS"), "{items}");
+    let out = run(&cfg, &["redeliver", "0000"]);
+    assert_eq!(out.status.code(), Some(1), "an unknown id, not a config error: {}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0000: no such alert"), "{}", show(&out));
+}

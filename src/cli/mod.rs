@@ -41,7 +41,26 @@ where
     F: FnOnce(Config, Store) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
 {
-    let Some(config) = load_or_report(path) else { return ExitCode::from(1) };
+    // Only the database is needed: the service's secrets need not be set, and a config with
+    // mistakes still names its database.
+    let config = match config::load_for_inspection(path) {
+        Ok((config, errors)) => {
+            if !errors.is_empty() {
+                eprintln!(
+                    "pantau: note: {} problem(s) in {} (not needed for this command; `pantau check` lists them)",
+                    errors.len(),
+                    path.display()
+                );
+            }
+            config
+        }
+        Err(ConfigErrors(errors)) => {
+            for e in &errors {
+                eprintln!("{}", scrub(&e.render()));
+            }
+            return ExitCode::from(1);
+        }
+    };
     let store = match Store::open(&config.daemon.database).await {
         Ok(s) => s,
         Err(e) => {

@@ -303,8 +303,39 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     Ok(config)
 }
 
+/// The config for commands that only read the database (`feeds`, `items`, `alerts`,
+/// `redeliver`, `test-rule --history`): as [`load`], but a `${VAR}` that is not set (the
+/// service's secrets live in its EnvironmentFile) and invalid rules, sinks or feeds do not stop
+/// them. What could not be validated is returned as diagnostics to mention; only a file that
+/// cannot be read or is not TOML is an error.
+pub fn load_for_inspection(path: &Path) -> Result<(Config, Vec<Diagnostic>), ConfigErrors> {
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        let hint =
+            if e.kind() == std::io::ErrorKind::NotFound { " (pass --config PATH or set PANTAU_CONFIG)" } else { "" };
+        ConfigErrors(vec![Diagnostic::whole_file(path, format!("cannot read config file: {e}{hint}"))])
+    })?;
+    // An unset variable reads as its own reference, which is never a secret and never sent.
+    let env = |name: &str| Some(std::env::var(name).unwrap_or_else(|_| format!("${{{name}}}")));
+    let (config, errors) = validate(path, &source, &env)?;
+    secrets::remember(&config.secrets);
+    Ok((config, errors))
+}
+
 /// Validate `source` as if read from `path`; `env` looks up `${VAR}` references.
 pub fn load_str(path: &Path, source: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+    match validate(path, source, env)? {
+        (config, errors) if errors.is_empty() => Ok(config),
+        (_, errors) => Err(ConfigErrors(errors)),
+    }
+}
+
+/// The compiled config and every error found (an error leaves out what it is about: a rule
+/// that does not parse is not in `rules`); only TOML that cannot be read is an `Err`.
+fn validate(
+    path: &Path,
+    source: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Config, Vec<Diagnostic>), ConfigErrors> {
     let raw: RawConfig = toml::from_str(source).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         ConfigErrors(vec![Diagnostic::at(Severity::Error, path, source, offset, e.message().trim().to_string())])
@@ -320,24 +351,13 @@ pub fn load_str(path: &Path, source: &str, env: &dyn Fn(&str) -> Option<String>)
     }
     let feeds = v.feeds(&raw.feed, &daemon);
     let rules = v.rules(&raw.rule, &feeds, &sinks);
-    if v.errors.is_empty() {
-        // Every rule in one set, indexed by the words each needs, so an item is checked only
-        // against the rules it can match; the set shares each rule's compiled tree.
-        let compiled = rules.iter().map(|r| (r.name.clone(), Arc::clone(&r.matcher))).collect();
-        let rule_set = Arc::new(rules::RuleSet::new(compiled));
-        Ok(Config {
-            path: path.to_path_buf(),
-            daemon,
-            feeds,
-            rules,
-            rule_set,
-            sinks,
-            warnings: v.warnings,
-            secrets: v.secrets,
-        })
-    } else {
-        Err(ConfigErrors(v.errors))
-    }
+    // Every rule in one set, indexed by the words each needs, so an item is checked only
+    // against the rules it can match; the set shares each rule's compiled tree.
+    let compiled = rules.iter().map(|r| (r.name.clone(), Arc::clone(&r.matcher))).collect();
+    let rule_set = Arc::new(rules::RuleSet::new(compiled));
+    let config =
+        Config { path: path.to_path_buf(), daemon, feeds, rules, rule_set, sinks, warnings: v.warnings, secrets: v.secrets };
+    Ok((config, v.errors))
 }
 
 struct Validator<'a> {
