@@ -260,7 +260,16 @@ impl Poller {
                         "feed is gone (HTTP 410); remove it from the config or fix its url; polling it rarely meanwhile"
                     );
                 } else {
-                    tracing::warn!(feed = %feed.name, status = %status, failures, retry_after = ?retry_after, error = %e, "poll failed");
+                    match retry_after {
+                        Some(wait) => tracing::warn!(
+                            feed = %feed.name, status = %status, failures, error = %e,
+                            server_asks_to_wait = %humantime::format_duration(wait),
+                            "poll failed; the next try honours the server's Retry-After"
+                        ),
+                        None => {
+                            tracing::warn!(feed = %feed.name, status = %status, failures, error = %e, "poll failed")
+                        }
+                    }
                 }
                 Ok(PollOutcome::Failed { failures, retry_after })
             }

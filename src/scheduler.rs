@@ -340,7 +340,16 @@ pub async fn run(
                 if slot.feed.honor_ttl && failures == 0 {
                     slot.next = ttl_floor(slot.next, now, ttl);
                 }
-                tracing::debug!(feed = %slot.feed.name, next = %slot.next, "next poll");
+                if failures > 0 {
+                    let wait = (slot.next - now).to_std().unwrap_or_default();
+                    let wait = humantime::format_duration(Duration::from_secs(wait.as_secs()));
+                    tracing::info!(
+                        feed = %slot.feed.name, failures, next_try = %crate::model::rfc3339(slot.next), in_ = %wait,
+                        "failing feed: next try planned (backoff, never sooner than the server asks)"
+                    );
+                } else {
+                    tracing::debug!(feed = %slot.feed.name, next = %slot.next, "next poll");
+                }
                 if let Err(e) = poller.store.set_next_poll(&slot.feed.name, slot.next).await {
                     tracing::error!(feed = %slot.feed.name, error = %e, "cannot record the next poll time");
                 }

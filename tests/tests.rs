@@ -8,6 +8,7 @@ mod cli;
 mod corpus;
 mod e2e;
 mod extraction;
+mod firsthour;
 mod matrix;
 mod polling;
 mod secrets;

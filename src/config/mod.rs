@@ -355,8 +355,16 @@ fn validate(
     // against the rules it can match; the set shares each rule's compiled tree.
     let compiled = rules.iter().map(|r| (r.name.clone(), Arc::clone(&r.matcher))).collect();
     let rule_set = Arc::new(rules::RuleSet::new(compiled));
-    let config =
-        Config { path: path.to_path_buf(), daemon, feeds, rules, rule_set, sinks, warnings: v.warnings, secrets: v.secrets };
+    let config = Config {
+        path: path.to_path_buf(),
+        daemon,
+        feeds,
+        rules,
+        rule_set,
+        sinks,
+        warnings: v.warnings,
+        secrets: v.secrets,
+    };
     Ok((config, v.errors))
 }
 
