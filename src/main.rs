@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(name = "pantau", version, about, propagate_version = true)]
 struct Args {
-    /// Config file [default: $PANTAU_CONFIG, else config/pantau.toml].
+    /// Config file [default: $PANTAU_CONFIG, else config/pantau.toml, else /etc/pantau/pantau.toml].
     #[arg(short, long, global = true, env = "PANTAU_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
     /// Log format on stderr (filter with RUST_LOG, e.g. RUST_LOG=pantau=debug).
@@ -136,7 +136,7 @@ fn init_logging(format: LogFormat) {
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.log_format);
-    let config = args.config.unwrap_or_else(|| PathBuf::from(pantau::config::DEFAULT_PATH));
+    let config = args.config.unwrap_or_else(pantau::config::default_path);
     match &args.command {
         Command::Check => return pantau::cli::check(&config),
         Command::ImportOpml { file } => return pantau::cli::import_opml(file),

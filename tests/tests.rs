@@ -6,6 +6,7 @@ mod util;
 mod articles;
 mod cli;
 mod corpus;
+mod deploy;
 mod e2e;
 mod extraction;
 mod firsthour;

@@ -25,6 +25,28 @@ use crate::rules::{self, RuleOptions};
 /// The config file used when neither `--config` nor `$PANTAU_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "config/pantau.toml";
 
+/// Where the installed service's config lives (the unit's `PANTAU_CONFIG`, and the default of
+/// every command when `config/pantau.toml` is not in the working directory).
+pub const INSTALLED_PATH: &str = "/etc/pantau/pantau.toml";
+
+/// The directory of [`INSTALLED_PATH`].
+const INSTALLED_CONFIG_DIR: &str = "/etc/pantau";
+
+/// The installed service's state directory (`StateDirectory=pantau`): a relative `database`
+/// of the installed config is placed here.
+const INSTALLED_STATE_DIR: &str = "/var/lib/pantau";
+
+/// The config file to use when none is given and `$PANTAU_CONFIG` is not set:
+/// `config/pantau.toml` in the working directory (a checkout), else [`INSTALLED_PATH`] when
+/// it exists (an installed service), else `config/pantau.toml` (to name in the error).
+pub fn default_path() -> PathBuf {
+    let local = Path::new(DEFAULT_PATH);
+    if !local.exists() && Path::new(INSTALLED_PATH).exists() {
+        return PathBuf::from(INSTALLED_PATH);
+    }
+    local.to_path_buf()
+}
+
 /// Items older than this (by published/updated date) never alert unless `max_age` says
 /// otherwise (`"off"`): a month-old archive in a newly added feed is not news.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 86_400);
@@ -587,15 +609,34 @@ impl Validator<'_> {
     }
 
     fn daemon(&mut self, raw: &RawDaemon, base: &Path) -> Daemon {
+        // Under systemd with StateDirectory= (the shipped unit), a relative database goes into
+        // the state directory the unit gives, not beside the config in a read-only /etc; the
+        // operator's commands on an installed config (/etc/pantau) find it in the same place.
+        let state_dir = (self.env)("STATE_DIRECTORY")
+            .and_then(|d| d.split(':').next().map(str::to_string))
+            .filter(|d| !d.trim().is_empty())
+            .or_else(|| (base == Path::new(INSTALLED_CONFIG_DIR)).then(|| INSTALLED_STATE_DIR.to_string()));
+        let relative = |file: &str| -> PathBuf {
+            let file = Path::new(file);
+            match &state_dir {
+                // Leading `..` (the shipped `../pantau.db`) would leave the state directory.
+                Some(dir) if file.is_relative() => Path::new(dir).join(
+                    file.components()
+                        .skip_while(|c| matches!(c, std::path::Component::ParentDir | std::path::Component::CurDir))
+                        .collect::<PathBuf>(),
+                ),
+                _ => base.join(file),
+            }
+        };
         let database = match &raw.database {
             Some(db) => {
                 let expanded = self.expand_plain(db);
                 if expanded.trim().is_empty() {
                     self.error(db.span().start, "database must name a file");
                 }
-                base.join(expanded)
+                relative(&expanded)
             }
-            None => base.join("pantau.db"),
+            None => relative("pantau.db"),
         };
         let listen = raw.listen.as_ref().and_then(|l| match SocketAddr::from_str(l.get_ref()) {
             Ok(a) => Some(a),

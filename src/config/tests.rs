@@ -46,7 +46,9 @@ type = "console"
 #[test]
 fn a_good_config_compiles_with_defaults_and_resolved_paths() {
     let c = load(GOOD).unwrap();
-    assert_eq!(c.daemon.database, Path::new("/etc/pantau/state/pantau.db"));
+    // The installed config's directory: its relative database lives in the service's state
+    // directory (elsewhere, relative paths are resolved against the config's directory).
+    assert_eq!(c.daemon.database, Path::new("/var/lib/pantau/state/pantau.db"));
     assert_eq!(c.daemon.concurrency, 16);
     assert_eq!(c.daemon.per_host, 2);
     assert_eq!(c.daemon.first_poll, FirstPoll::Alert);
@@ -302,6 +304,29 @@ fn quiet_alerts_ttl_floors_and_the_config_watcher_have_defaults_and_overrides() 
 
     let e = errors("[daemon]\nquiet_factor = -1\n");
     assert!(e[0].starts_with("/etc/pantau/pantau.toml:2:16: quiet_factor must be 0 or a positive number"), "{e:?}");
+}
+
+#[test]
+fn under_systemd_a_relative_database_goes_into_the_state_directory() {
+    let with = |src: &str, state: Option<&str>| {
+        let state = state.map(str::to_string);
+        load_str(Path::new("/etc/pantau/pantau.toml"), src, &move |name| {
+            (name == "STATE_DIRECTORY").then(|| state.clone()).flatten()
+        })
+        .unwrap()
+        .daemon
+        .database
+    };
+    let db = "[daemon]\ndatabase = \"../pantau.db\"\n";
+    let elsewhere =
+        |src: &str| load_str(Path::new("/home/ann/pantau/pantau.toml"), src, &|_| None).unwrap().daemon.database;
+    assert_eq!(elsewhere(db), Path::new("/home/ann/pantau/../pantau.db"), "beside the config otherwise");
+    assert_eq!(with(db, Some("/var/lib/pantau")), Path::new("/var/lib/pantau/pantau.db"));
+    assert_eq!(with("", Some("/var/lib/pantau:/var/lib/other")), Path::new("/var/lib/pantau/pantau.db"));
+    // An operator's command on the installed config finds the service's database.
+    assert_eq!(with(db, None).parent(), Some(Path::new("/var/lib/pantau")), "config under /etc/pantau");
+    let absolute = "[daemon]\ndatabase = \"/srv/pantau/state.db\"\n";
+    assert_eq!(with(absolute, Some("/var/lib/pantau")), Path::new("/srv/pantau/state.db"), "an absolute path wins");
 }
 
 #[test]
