@@ -528,6 +528,20 @@ mod tests {
     }
 
     #[test]
+    fn one_invalid_byte_leaves_the_rest_of_a_utf8_feed_readable() {
+        let mut doc = "<rss version=\"2.0\"><channel><title>t</title><item><title>Rudal dari Pyŏngyang</title>\
+                       <description>Kim \u{2013} "
+            .as_bytes()
+            .to_vec();
+        doc.push(0x96);
+        doc.extend_from_slice(b" Jong-un</description></item></channel></rss>");
+        let f = parse_feed(&doc, None).unwrap();
+        assert_eq!(f.items[0].title, "Rudal dari Pyŏngyang");
+        assert_eq!(f.items[0].summary, "Kim \u{2013} \u{FFFD} Jong-un");
+        assert_eq!(f.recoveries, ["invalid UTF-8: 1 byte sequence(s) replaced"]);
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(parse_feed(b"hello", None).is_err());
         assert!(parse_feed(b"<html><body>nope</body></html>", None).is_err());
