@@ -172,6 +172,60 @@ pub fn truncate_chars(text: &str, max: usize) -> String {
     out
 }
 
+/// Longest item or feed title kept, in characters. Items are capped where they are parsed, so
+/// storage, matching, logs and every message see at most this.
+pub const TITLE_LIMIT: usize = 1_000;
+/// Longest author name or category label kept, in characters.
+pub const NAME_LIMIT: usize = 200;
+/// Most author names kept per item.
+pub const AUTHORS_MAX: usize = 50;
+/// Most category labels kept per item.
+pub const CATEGORIES_MAX: usize = 50;
+/// Longest summary or content kept, in bytes of UTF-8: whole articles fit, and rules match all
+/// of them, yet no item holds more than this however large its feed.
+pub const TEXT_LIMIT: usize = 1024 * 1024;
+
+/// Cut `text` in place to at most `max` characters, marking the cut with `…` (which counts);
+/// untouched when it fits. Returns whether it was cut.
+pub fn cap_chars(text: &mut String, max: usize) -> bool {
+    // The byte offset of the first character past the limit, if there is one.
+    let Some((over, _)) = text.char_indices().nth(max) else { return false };
+    if max == 0 {
+        text.clear();
+        return true;
+    }
+    let keep = text[..over].char_indices().nth(max.saturating_sub(1)).map_or(over, |(i, _)| i);
+    mark_cut(text, keep);
+    true
+}
+
+/// Cut `text` in place to at most `max` bytes, on a character boundary, marking the cut with
+/// `…` (which counts); untouched when it fits. Returns whether it was cut.
+pub fn cap_bytes(text: &mut String, max: usize) -> bool {
+    if text.len() <= max {
+        return false;
+    }
+    let room = max.checked_sub('…'.len_utf8());
+    let mut keep = room.unwrap_or(max);
+    while !text.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    match room {
+        Some(_) => mark_cut(text, keep),
+        // No room for the mark.
+        None => text.truncate(keep),
+    }
+    true
+}
+
+/// Keep the first `keep` bytes of `text` (a character boundary), without trailing white space,
+/// then `…`.
+fn mark_cut(text: &mut String, keep: usize) {
+    text.truncate(keep);
+    text.truncate(text.trim_end().len());
+    text.push('…');
+}
+
 /// A date as RFC 3339 with seconds and a `Z` zone, the one format pantau prints.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -196,5 +250,28 @@ mod tests {
         assert_eq!(truncate_chars("abc", 5), "abc");
         assert_eq!(truncate_chars("héllo wörld", 6), "héllo…");
         assert_eq!(truncate_chars("😀😀😀😀", 3).chars().count(), 3);
+    }
+
+    #[test]
+    fn caps_cut_on_character_boundaries_and_mark_the_cut() {
+        let cap = |s: &str, max: usize, f: fn(&mut String, usize) -> bool| {
+            let mut s = s.to_string();
+            let cut = f(&mut s, max);
+            (s, cut)
+        };
+        assert_eq!(cap("abc", 3, cap_chars), ("abc".into(), false));
+        assert_eq!(cap("abcd", 3, cap_chars), ("ab…".into(), true));
+        assert_eq!(cap("héllo wörld", 7, cap_chars), ("héllo…".into(), true));
+        assert_eq!(cap("😀😀😀😀", 3, cap_chars), ("😀😀…".into(), true));
+        assert_eq!(cap("abc", 1, cap_chars), ("…".into(), true));
+        assert_eq!(cap("abc", 0, cap_chars), ("".into(), true));
+        assert_eq!(cap("abc", 3, cap_bytes), ("abc".into(), false));
+        // "é" is two bytes and "…" three: 6 bytes leave room for "hé" only.
+        assert_eq!(cap("héllo", 5, cap_bytes), ("h…".into(), true));
+        assert_eq!(cap("héllo!", 6, cap_bytes), ("hé…".into(), true));
+        let (s, _) = cap(&"é".repeat(1000), 1001, cap_bytes);
+        assert!(s.len() <= 1001 && s.ends_with('…'), "{}", s.len());
+        assert_eq!(cap("abcdef", 3, cap_bytes), ("…".into(), true));
+        assert_eq!(cap("abcdef", 2, cap_bytes), ("ab".into(), true));
     }
 }

@@ -434,3 +434,75 @@ fn rate_spaces_the_starts_of_a_webhook_sink_with_several_requests_in_flight() {
     assert_eq!(hook.requests().len(), 3, "{}", show(&out));
     assert_eq!(most.load(Ordering::SeqCst), 1, "rate spaces the starts even below the concurrency limit");
 }
+
+/// Feed text written to act on whoever shows it: terminal escapes, a chat-wide ping, masked
+/// links, and a 5 MB headline.
+fn hostile_feed() -> String {
+    let ping = "\u{1b}]0;owned\u{7}\u{1b}[31mKorea Utara\u{1b}[0m uji senjata &amp;lt;!channel&amp;gt; @here \
+                [Login to bank](http://evil.example/login) &amp;lt;http://evil.example/x|Berita&amp;gt;\u{202e}";
+    let huge = format!("Korea Utara senjata {}", "panjang ".repeat(650_000));
+    sample_with(&[
+        rss_item("hostile", ping, "&amp;lt;!all&amp;gt; isi &amp;#27;[2J\u{9b}"),
+        rss_item("huge", &huge, "ringkas"),
+    ])
+}
+
+/// Whether `bytes` hold an ESC, BEL, CSI or another control a terminal acts on.
+fn acts_on_a_terminal(bytes: &[u8]) -> bool {
+    String::from_utf8_lossy(bytes).chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+}
+
+#[test]
+fn hostile_feed_text_acts_on_no_terminal_and_no_chat_room() {
+    let dir = TempDir::new("hostile");
+    let feeds = FeedServer::start();
+    feeds.set("/world.rss", hostile_feed());
+    let srv = chat_server();
+    let base = srv.url("");
+    let sinks = format!(
+        "[[sink]]\nname = \"console\"\ntype = \"console\"\n\
+         [[sink]]\nname = \"mattermost\"\ntype = \"mattermost\"\nurl = \"{base}/mattermost/hooks/x\"\n\
+         [[sink]]\nname = \"teams\"\ntype = \"teams\"\nurl = \"{base}/teams/workflow\"\n\
+         [[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{base}/hook\"\n"
+    );
+    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!acts_on_a_terminal(&out.stdout), "console sink: {}", show(&out));
+    assert!(!acts_on_a_terminal(&out.stderr), "log: {}", show(&out));
+    assert!(out.stderr.len() < 100_000, "the 5 MB title is not logged whole: {} bytes", out.stderr.len());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("] Korea Utara uji senjata <!channel> @here [Login to bank]"), "{stdout}");
+
+    let reqs = srv.requests();
+    let to = |prefix: &str| -> Vec<serde_json::Value> {
+        reqs.iter().filter(|r| r.path.starts_with(prefix)).map(|r| r.json()).collect()
+    };
+    // The webhook payload carries the capped title, not 5 MB.
+    let hooks = to("/hook");
+    assert!(hooks.len() >= 3, "{hooks:?}");
+    for h in &hooks {
+        let title = h["item"]["title"].as_str().unwrap();
+        assert!(title.chars().count() <= 1000, "{}", title.len());
+        assert!(!title.chars().any(char::is_control), "{title:?}");
+        assert!(h.to_string().len() < 20_000, "{}", h.to_string().len());
+    }
+    // Mattermost never sees a `<` it could turn into a ping or a masked link.
+    for m in to("/mattermost/") {
+        let text = m["text"].as_str().unwrap();
+        assert!(!text.contains('<') && !text.contains("@here") && !text.contains("@all"), "{text}");
+    }
+    // Teams shows the feed's Markdown as text: only pantau's own links are links.
+    let cards: Vec<String> = to("/teams/").iter().map(|t| t["attachments"][0]["content"].to_string()).collect();
+    assert!(cards.iter().all(|card| !card.contains("[Login to bank](http")), "{cards:?}");
+    assert!(cards.iter().any(|card| card.contains(r"\\[Login to bank\\]\\(http://evil.example/login\\)")), "{cards:?}");
+    let mattermost = to("/mattermost/");
+    assert!(mattermost.iter().any(|m| m["text"].as_str().unwrap().contains("&lt;!channel&gt;")), "{mattermost:?}");
+
+    for args in [&["items"][..], &["alerts"], &["parse", &feeds.url("/world.rss")]] {
+        let out = run(&cfg, args);
+        assert!(out.status.success(), "{args:?}: {}", show(&out));
+        assert!(!acts_on_a_terminal(&out.stdout), "{args:?}: {}", show(&out));
+        assert!(!acts_on_a_terminal(&out.stderr), "{args:?}: {}", show(&out));
+    }
+}

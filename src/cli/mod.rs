@@ -457,32 +457,51 @@ pub fn to_json(feed: &ParsedFeed) -> String {
 }
 
 fn to_text(feed: &ParsedFeed) -> String {
+    // Every value is printed through `printable_line`: what a feed says cannot act on the
+    // terminal (the parser already drops control characters from text; ids and links are
+    // printed as the feed wrote them).
+    use crate::parse::clean::printable_line as p;
     let mut s = format!(
         "{} ({})\n{} items\n",
-        feed.title.as_deref().unwrap_or("(untitled feed)"),
-        feed.link.as_deref().unwrap_or("no link"),
+        p(feed.title.as_deref().unwrap_or("(untitled feed)")),
+        p(feed.link.as_deref().unwrap_or("no link")),
         feed.items.len()
     );
     for i in &feed.items {
-        s.push_str(&format!("\n* {}\n", if i.title.is_empty() { "(no title)" } else { &i.title }));
-        s.push_str(&format!("  id:        {}\n", i.id));
+        s.push_str(&format!("\n* {}\n", if i.title.is_empty() { "(no title)".into() } else { p(&i.title) }));
+        s.push_str(&format!("  id:        {}\n", p(&i.id)));
         if let Some(l) = &i.link {
-            s.push_str(&format!("  link:      {l}\n"));
+            s.push_str(&format!("  link:      {}\n", p(l)));
         }
         if let Some(d) = i.published.or(i.updated) {
             s.push_str(&format!("  date:      {}\n", model::rfc3339(d)));
         }
         if !i.authors.is_empty() {
-            s.push_str(&format!("  authors:   {}\n", i.authors.join(", ")));
+            s.push_str(&format!("  authors:   {}\n", p(&i.authors.join(", "))));
         }
         if !i.categories.is_empty() {
-            s.push_str(&format!("  categories: {}\n", i.categories.join(", ")));
+            s.push_str(&format!("  categories: {}\n", p(&i.categories.join(", "))));
         }
         let text = if i.summary.is_empty() { &i.content } else { &i.summary };
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if !flat.is_empty() {
-            s.push_str(&format!("  summary:   {}\n", model::truncate_chars(&flat, 200)));
+            s.push_str(&format!("  summary:   {}\n", p(&model::truncate_chars(&flat, 200))));
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_text_output_cannot_act_on_the_terminal() {
+        let doc = "<rss version=\"2.0\"><channel><title>Feed\u{1b}[2J</title><item><guid>g\u{1b}]0;x\u{7}</guid>\
+                   <title>\u{1b}[31mMerah</title><link>http://e.id/\u{1b}[8m</link><author>x@y (A\u{9b}B)</author>\
+                   <description>isi\u{7}</description></item></channel></rss>";
+        let text = to_text(&parse::parse_feed(doc.as_bytes(), None).unwrap());
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(text.starts_with("Feed (no link)\n1 items\n\n* Merah\n  id:        g\\x1b]0;x\\x07\n"), "{text}");
+    }
 }

@@ -114,6 +114,17 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, Opt
                 .filter(|e| usable(e))
         });
     let utf8 = std::str::from_utf8(bytes).ok();
+    if utf8.is_none() && declared.is_none_or(|e| e == UTF_8 || is_single_byte(e)) {
+        // UTF-8 but for a few bytes (a stray windows-1252 quote, a truncated character) stays
+        // UTF-8: read as a legacy encoding, every correct character would be garbled.
+        if let Some(bad) = mostly_utf8(bytes) {
+            let mut note = format!("invalid UTF-8: {bad} byte sequence(s) replaced");
+            if let Some(e) = declared.filter(|e| *e != UTF_8) {
+                note = format!("declared {} but read as UTF-8; {note}", e.name());
+            }
+            return (String::from_utf8_lossy(bytes), Some(note));
+        }
+    }
     match (declared, utf8) {
         (None, Some(s)) => (s.into(), None),
         (Some(e), Some(s)) if e == UTF_8 || (e.is_ascii_compatible() && s.is_ascii()) => {
@@ -137,6 +148,22 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, Opt
         // Unreachable in practice (UTF-8 declared and valid was handled above).
         (Some(_), Some(s)) => (s.into(), None),
     }
+}
+
+/// For bytes that are not valid UTF-8: how many invalid sequences they hold, when they are
+/// UTF-8 with a few bad bytes rather than a legacy encoding. That is when they hold valid
+/// multi-byte UTF-8 characters, and at least as many as invalid sequences. Text in a legacy
+/// encoding forms a valid multi-byte sequence only by chance (a lead byte 0xC2–0xF4 followed
+/// by the right number of bytes 0x80–0xBF), so nearly all of its non-ASCII bytes are invalid:
+/// Western text has none valid, CJK, Thai or Cyrillic text a minority.
+fn mostly_utf8(bytes: &[u8]) -> Option<usize> {
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        // Every character of two or more bytes has one lead byte, 0xC2 or above.
+        multibyte += chunk.valid().bytes().filter(|b| *b >= 0xC0).count();
+        invalid += usize::from(!chunk.invalid().is_empty());
+    }
+    (multibyte > 0 && invalid <= multibyte).then_some(invalid)
 }
 
 fn is_single_byte(e: &'static Encoding) -> bool {
@@ -283,8 +310,9 @@ fn score(e: &'static Encoding, bytes: &[u8]) -> i64 {
             0x4E00..=0x9FFF => 3,
             0x3000..=0x303F | 0xFF01..=0xFF5E if multibyte => 2,
             0x2000..=0x206F => 0,
-            0x0430..=0x044F | 0x0451 => 1,
-            0x0410..=0x042F | 0x0401 => 0,
+            // Cyrillic small letters, Russian and the others (Ukrainian і ї є, Serbian ј љ њ, …).
+            0x0430..=0x045F => 1,
+            0x0400..=0x042F => 0,
             0x0E01..=0x0E5B => 1,
             0x05D0..=0x05EA => 1,
             _ => -1,
@@ -433,6 +461,51 @@ mod tests {
             assert_eq!(d.text, s, "{}", e.name());
             assert!(d.notes[0].contains(e.name()));
         }
+    }
+
+    #[test]
+    fn utf8_with_a_few_invalid_bytes_stays_utf8() {
+        // One stray byte in an otherwise UTF-8 document used to make it windows-874 whole.
+        let mut b = "<rss><item><title>Pyŏngyang menguji rudal</title><description>Kim Jong-un di Pyŏngyang"
+            .as_bytes()
+            .to_vec();
+        b.push(0xFF);
+        b.extend_from_slice("</description></item></rss>".as_bytes());
+        for declared in [None, Some("text/xml; charset=utf-8"), Some("text/xml; charset=iso-8859-1")] {
+            let d = to_utf8(&b, declared);
+            assert_eq!(
+                d.text,
+                "<rss><item><title>Pyŏngyang menguji rudal</title><description>Kim Jong-un di Pyŏngyang\u{FFFD}</description></item></rss>",
+                "{declared:?}"
+            );
+            assert!(d.notes[0].contains("invalid UTF-8: 1 byte sequence(s) replaced"), "{:?}", d.notes);
+        }
+        assert!(to_utf8(&b, Some("text/xml; charset=iso-8859-1")).notes[0]
+            .starts_with("declared windows-1252 but read as UTF-8"));
+        // A truncated last character, and a windows-1252 quote among UTF-8 quotes.
+        let mut cut = "<a>Berita “terkini” – ".as_bytes().to_vec();
+        cut.extend_from_slice(&"€".as_bytes()[..2]);
+        assert_eq!(to_utf8(&cut, None).text, "<a>Berita “terkini” – \u{FFFD}");
+        let mut mixed = "<a>“Korea” don".as_bytes().to_vec();
+        mixed.extend_from_slice(b"\x92t</a>");
+        assert_eq!(to_utf8(&mixed, None).text, "<a>“Korea” don\u{FFFD}t</a>");
+        // A multi-byte legacy declaration is still honoured.
+        let mut gbk = b"<?xml version='1.0' encoding='gbk'?><a>".to_vec();
+        gbk.extend_from_slice(&enc(GBK, "中文新闻"));
+        assert!(to_utf8(&gbk, None).text.ends_with("<a>中文新闻"));
+    }
+
+    #[test]
+    fn legacy_text_with_chance_utf8_sequences_is_still_guessed() {
+        // Ukrainian in windows-1251: a capital before "і" makes a valid two-byte UTF-8 sequence.
+        let s = "<a>Рівне: Ірина і Олена пішли на річку. Сьогодні гарна погода</a>";
+        let b = enc(WINDOWS_1251, s);
+        assert!(mostly_utf8(&b).is_none());
+        assert_eq!(to_utf8(&b, None).text, s);
+        // Western text in windows-1252 has no valid multi-byte sequence at all.
+        let b = enc(WINDOWS_1252, "<a>Café, crème brûlée – naïve</a>");
+        assert_eq!(mostly_utf8(&b), None);
+        assert_eq!(to_utf8(&b, None).text, "<a>Café, crème brûlée – naïve</a>");
     }
 
     #[test]

@@ -641,11 +641,20 @@ struct Out {
     indent: String,
     /// The previous char was a CR, so a following LF is part of the same break.
     after_cr: bool,
+    /// Where the text is in a terminal escape sequence (dropped whole).
+    seq: super::clean::Seq,
 }
 
 impl Out {
     fn with_capacity(capacity: usize) -> Self {
-        Out { buf: String::with_capacity(capacity), newlines: 0, space: false, indent: String::new(), after_cr: false }
+        Out {
+            buf: String::with_capacity(capacity),
+            newlines: 0,
+            space: false,
+            indent: String::new(),
+            after_cr: false,
+            seq: super::clean::Seq::Text,
+        }
     }
 
     /// Require at least `lines` line breaks (1 = new line, 2 = blank line).
@@ -672,7 +681,7 @@ impl Out {
             // A run of visible ASCII, with single spaces between visible chars, is copied in one
             // go: its first char owes what any visible char owes, and in every mode a lone space
             // before a visible char comes out as that one space.
-            if is_visible_ascii(b[i]) {
+            if is_visible_ascii(b[i]) && self.seq == super::clean::Seq::Text {
                 let end = i + plain_run(&b[i..]);
                 self.after_cr = false;
                 self.settle_pending();
@@ -688,6 +697,9 @@ impl Out {
 
     /// One char of [`Out::text`].
     fn char(&mut self, c: char, ws: Ws) {
+        if self.seq.swallow(c) {
+            return;
+        }
         let after_cr = std::mem::replace(&mut self.after_cr, false);
         match c {
             '\u{AD}' => {}
@@ -707,6 +719,9 @@ impl Out {
                     self.space = true;
                 }
             }
+            // Control characters, terminal escape sequences (above) and bidi overrides are not
+            // text a reader sees.
+            c if super::clean::is_unsafe(c) => {}
             c => {
                 self.settle_pending();
                 self.buf.push(c);
@@ -782,10 +797,11 @@ fn plain_run(b: &[u8]) -> usize {
     end
 }
 
-/// ASCII that [`Out::text`] writes as it is: anything but whitespace.
+/// ASCII that [`Out::text`] writes as it is: printable characters but the space (no control
+/// characters, which [`Out::char`] drops, no whitespace).
 fn is_visible_ascii(b: u8) -> bool {
-    // Branch-free, for plain_run: below 0x80, not \t \n \x0B \x0C \r (9..=13), not a space.
-    (b < 0x80) & (b.wrapping_sub(9) > 4) & (b != b' ')
+    // Branch-free, for plain_run: 0x21..=0x7E.
+    b.wrapping_sub(0x21) < 0x5E
 }
 
 fn is_html_space(b: u8) -> bool {
@@ -1187,6 +1203,20 @@ mod tests {
                 assert_eq!(pre, kept.join("\n").replace('\u{A0}', " ").trim(), "{words:?}");
             }
         }
+    }
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_not_text() {
+        let esc = "\u{1b}[31mMerah\u{1b}[0m \u{7}Korea\u{0}\u{9b}1m Utara\u{202E}kiri\u{2066}x\u{2069}";
+        let want = "Merah Korea Utarakirix";
+        assert_eq!(t(esc), want, "markup-free text");
+        assert_eq!(t(&format!("<p>{esc}</p>")), want, "flow text");
+        assert_eq!(t(&format!("<pre>{esc}</pre>")), want, "preformatted text");
+        assert_eq!(t("<b>a&#27;[2J&#7;b&#x81;c&#x202e;d&#x9B;</b>"), "abcd›", "references (0x9B is windows-1252)");
+        assert_eq!(t("<p>\u{1b}]0;title\u{7}Judul</p><p>\u{1b}[1mTebal\u{1b}[0m teks</p>"), "Judul\n\nTebal teks");
+        // Vertical tab and form feed are white space, not nothing.
+        assert_eq!(t("a\u{b}b\u{c}c"), "a b c");
+        assert_eq!(decode_entities("&#27;"), "\u{1b}", "decoding alone keeps what it decodes");
     }
 
     #[test]

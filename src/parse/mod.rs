@@ -3,6 +3,7 @@
 //! Pure and synchronous: no IO. feed-rs does the format work (RSS 0.9x/1.0/2.0, Atom, JSON
 //! Feed); this module decides item identity, reduces HTML to text and guards against panics.
 
+pub mod clean;
 pub mod dates;
 mod encoding;
 mod extract;
@@ -98,6 +99,7 @@ fn parse_document(bytes: &[u8], content_type: Option<&str>, base_url: Option<&st
         _ => Err(ParseError::Invalid("neither XML nor JSON".into())),
     }?;
     result.recoveries = notes;
+    clean::feed(&mut result);
     if !text.trim_start().starts_with('{') {
         result.ttl = publisher_ttl(&text);
     }
@@ -435,6 +437,108 @@ mod tests {
         assert_eq!(f.items[1].summary, "bold text");
         // The hash is stable across parses.
         assert_eq!(parse_feed(rss, Some("https://ex.id/feed")).unwrap().items[1].id, f.items[1].id);
+    }
+
+    /// Whether `s` holds a character no terminal should be sent.
+    fn dirty(s: &str) -> bool {
+        s.chars().any(clean::is_unsafe)
+    }
+
+    fn assert_clean(f: &ParsedFeed) {
+        assert!(!f.items.is_empty());
+        assert!(!dirty(f.title.as_deref().unwrap_or("")), "{:?}", f.title);
+        for it in &f.items {
+            let fields = [&it.title, &it.summary, &it.content].into_iter().chain(&it.authors).chain(&it.categories);
+            for field in fields {
+                assert!(!dirty(field), "{field:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn control_characters_never_reach_item_text() {
+        // Raw, as numeric references, and as references inside escaped HTML; in RSS, Atom and
+        // JSON Feed; read by feed-rs and by the tolerant scanner.
+        let rss = "<rss version=\"2.0\"><channel><title>F\u{1b}]0;x\u{7}</title><item><guid>g1</guid>\
+                   <title>\u{1b}[31mMerah&#27;[0m\u{202E}</title><author>a@b (Nama\u{7})</author>\
+                   <category>k&#x1b;at</category><description>&lt;b&gt;isi&amp;#27;[2J&lt;/b&gt;\u{9b}</description>\
+                   </item></channel></rss>";
+        let f = parse_feed(rss.as_bytes(), None).unwrap();
+        assert_clean(&f);
+        let it = &f.items[0];
+        assert_eq!(it.title, "Merah");
+        assert_eq!(it.summary, "isi\u{203A}", "C1 bytes of the document are windows-1252 punctuation");
+        assert_eq!(it.categories, ["kat"]);
+        assert_eq!(f.title.as_deref(), Some("F"));
+
+        let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title><id>a</id><entry><id>e</id>\
+                    <title type=\"html\">&lt;i&gt;x&lt;/i&gt;&amp;#7;y</title><author><name>N\u{1b}c</name></author>\
+                    <content type=\"text\">baris\r\nkedua\u{8}</content></entry></feed>";
+        let f = parse_feed(atom.as_bytes(), None).unwrap();
+        assert_clean(&f);
+        assert_eq!((f.items[0].title.as_str(), f.items[0].content.as_str()), ("xy", "baris\nkedua"));
+        assert_eq!(f.items[0].authors, ["Nc"]);
+
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1",
+            "title":"\u001b[1mTebal","content_text":"a\u0007b","tags":["\u202et"],"authors":[{"name":"\u0000z"}]}]}"#;
+        let f = parse_feed(json.as_bytes(), None).unwrap();
+        assert_clean(&f);
+        assert_eq!((f.items[0].title.as_str(), f.items[0].content.as_str()), ("Tebal", "ab"));
+
+        let scanned = "<CHANNEL><TITLE>C</TITLE><ITEM HREF=\"http://c/1\"><TITLE>\u{1b}[5mOne</TITLE></ITEM></CHANNEL>";
+        let f = parse_feed(scanned.as_bytes(), None).unwrap();
+        assert_clean(&f);
+        assert_eq!(f.items[0].title, "One");
+    }
+
+    #[test]
+    fn every_item_field_is_bounded_where_items_are_built() {
+        let big = "Judul ".repeat(1_000_000);
+        let authors: String =
+            (0..80).map(|i| format!("<author><name>{i}{}</name></author>", "n".repeat(500))).collect();
+        let categories: String = (0..80).map(|i| format!("<category term=\"c{i}\"/>")).collect();
+        let atom = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>{big}</title><id>a</id><entry><id>e</id>\
+             <title>{big}</title>{authors}{categories}<summary>{big}</summary><content>{big}</content></entry></feed>"
+        );
+        let f = parse_feed(atom.as_bytes(), None).unwrap();
+        let it = &f.items[0];
+        assert_eq!(it.id, "e");
+        assert_eq!(it.title.chars().count(), crate::model::TITLE_LIMIT);
+        assert!(it.title.starts_with("Judul Judul") && it.title.ends_with("Jud…"), "{}", it.title);
+        assert_eq!(f.title.as_deref().map(|t| t.chars().count()), Some(crate::model::TITLE_LIMIT));
+        for text in [&it.summary, &it.content] {
+            assert!(text.len() <= crate::model::TEXT_LIMIT && text.len() > crate::model::TEXT_LIMIT - 10);
+            assert!(text.ends_with('…'));
+        }
+        assert_eq!(it.authors.len(), crate::model::AUTHORS_MAX);
+        assert!(it.authors.iter().all(|a| a.chars().count() == crate::model::NAME_LIMIT && a.ends_with('…')));
+        assert_eq!(it.categories.len(), crate::model::CATEGORIES_MAX);
+        assert!(f.recoveries.contains(&"cut overlong fields of 1 item(s)".to_string()), "{:?}", f.recoveries);
+        // A title at the limit is kept whole; one character more is cut.
+        let title = |n: usize| {
+            let doc = format!(
+                "<rss version=\"2.0\"><channel><title>t</title><item><title>{}</title></item></channel></rss>",
+                "é".repeat(n)
+            );
+            parse_feed(doc.as_bytes(), None).unwrap().items[0].title.clone()
+        };
+        assert!(!title(crate::model::TITLE_LIMIT).contains('…'));
+        assert!(title(crate::model::TITLE_LIMIT + 1).ends_with("é…"));
+    }
+
+    #[test]
+    fn one_invalid_byte_leaves_the_rest_of_a_utf8_feed_readable() {
+        let mut doc = "<rss version=\"2.0\"><channel><title>t</title><item><title>Rudal dari Pyŏngyang</title>\
+                       <description>Kim \u{2013} "
+            .as_bytes()
+            .to_vec();
+        doc.push(0x96);
+        doc.extend_from_slice(b" Jong-un</description></item></channel></rss>");
+        let f = parse_feed(&doc, None).unwrap();
+        assert_eq!(f.items[0].title, "Rudal dari Pyŏngyang");
+        assert_eq!(f.items[0].summary, "Kim \u{2013} \u{FFFD} Jong-un");
+        assert_eq!(f.recoveries, ["invalid UTF-8: 1 byte sequence(s) replaced"]);
     }
 
     #[test]

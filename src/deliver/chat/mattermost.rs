@@ -1,10 +1,12 @@
-//! Mattermost incoming webhooks: `{"text"}` in Markdown, feed text backslash-escaped and
-//! `@` defanged (so `@channel` or `@all` in a headline cannot notify), at most 16,383
-//! characters.
+//! Mattermost incoming webhooks: `{"text"}` in Markdown, at most 16,383 characters. Feed
+//! text is backslash-escaped, `@` defanged (so `@channel` or `@all` in a headline cannot
+//! notify) and `<`, `>` written as entities: Mattermost turns Slack's `<!channel>`, `<!here>`,
+//! `<!all>`, `<@id>` and `<url|label>` in a webhook's text into mentions and masked links before
+//! rendering, so feed text must never carry a `<`.
 
 use serde_json::json;
 
-use super::text::{self, escape_markdown, Fields, Unit};
+use super::text::{self, escape_mattermost as esc, Fields, Unit};
 use super::{digest_heading, HttpRequest, Method};
 
 /// Most characters in a post.
@@ -13,8 +15,8 @@ const TEXT_MAX: usize = 16_383;
 /// `**[title](link)**`, or the bold title when there is no link.
 fn linked(f: &Fields) -> String {
     match &f.link {
-        Some(link) => format!("**[{}]({link})**", escape_markdown(&f.title)),
-        None => format!("**{}**", escape_markdown(&f.title)),
+        Some(link) => format!("**[{}]({link})**", esc(&f.title)),
+        None => format!("**{}**", esc(&f.title)),
     }
 }
 
@@ -25,15 +27,15 @@ fn send(url: &str, text: String) -> HttpRequest {
 
 /// The request for one alert.
 pub(super) fn request(url: &str, f: &Fields) -> HttpRequest {
-    let mut text = format!("{}\nFeed: {} · Rule: {}", linked(f), escape_markdown(&f.feed), escape_markdown(&f.rule));
+    let mut text = format!("{}\nFeed: {} · Rule: {}", linked(f), esc(&f.feed), esc(&f.rule));
     if !f.matched.is_empty() {
-        text.push_str(&format!("\nMatched: {}", escape_markdown(&f.matched)));
+        text.push_str(&format!("\nMatched: {}", esc(&f.matched)));
     }
     if !f.summary.is_empty() {
         let room = TEXT_MAX.saturating_sub(Unit::Chars.len(&text) + 2);
-        let summary = text::fit(&f.summary, room, |s| Unit::Chars.len(&escape_markdown(s)));
+        let summary = text::fit(&f.summary, room, |s| Unit::Chars.len(&esc(s)));
         if !summary.is_empty() {
-            text.push_str(&format!("\n\n{}", escape_markdown(&summary)));
+            text.push_str(&format!("\n\n{}", esc(&summary)));
         }
     }
     send(url, text)
@@ -50,12 +52,12 @@ pub(super) fn digest(url: &str, alerts: &[Fields]) -> HttpRequest {
     let lines: Vec<String> = alerts
         .iter()
         .map(|f| {
-            let title = escape_markdown(&f.title);
+            let title = esc(&f.title);
             let title = match &f.link {
                 Some(link) => format!("[{title}]({link})"),
                 None => title,
             };
-            format!("\n- {title} — {} · {}", escape_markdown(&f.feed), escape_markdown(&f.rule))
+            format!("\n- {title} — {} · {}", esc(&f.feed), esc(&f.rule))
         })
         .collect();
     let costs: Vec<usize> = lines.iter().map(|l| Unit::Chars.len(l)).collect();
@@ -103,13 +105,78 @@ mod tests {
         assert!(text.chars().count() <= TEXT_MAX);
         assert!(
             text.starts_with(
-                "**[<b>&\"Korea Utara\" @\u{200B}everyone \\*bold\\*</b> 🚀 صاروخ](https://ex.id/a?b=1&c=%22x%22)**\n\
-             Feed: feed <x> & @\u{200B}channel · Rule: rule\\_\\*with\\*\\_\\[marks\\]\n"
+                "**[&lt;b&gt;&\"Korea Utara\" @\u{200B}everyone \\*bold\\*&lt;/b&gt; 🚀 صاروخ](https://ex.id/a?b=1&c=%22x%22)**\n\
+             Feed: feed &lt;x&gt; & @\u{200B}channel · Rule: rule\\_\\*with\\*\\_\\[marks\\]\n"
             ),
             "{text}"
         );
         assert!(text.ends_with('…'));
         assert!(!text.contains("@here"));
+    }
+
+    /// What a Mattermost server makes of an incoming webhook's text before rendering it: the
+    /// Slack forms `<!channel>`, `<!here>`, `<!all>` become mentions, `<url|label>` a link.
+    fn as_the_server_reads_it(text: &str) -> String {
+        let mut text = text.to_string();
+        for (slack, mention) in [("<!channel>", "@channel"), ("<!here>", "@here"), ("<!all>", "@all")] {
+            text = text.replace(slack, mention);
+        }
+        let masked = regex::Regex::new(r"<([^\n<|>]+)\|([^|\n>]+)>").unwrap();
+        masked.replace_all(&text, "[$2]($1)").into_owned()
+    }
+
+    /// Feed text built to ping the channel and plant a masked link in every field.
+    fn hostile() -> crate::model::AlertPayload {
+        let mut a = normal();
+        a.item.title = "<!channel> Login <http://evil.example/login|your bank> <!here> @all".into();
+        a.item.summary = "<!all> see <https://evil.example/x|the report> <@u1d> @here".into();
+        a.feed.name = "<!here> feed".into();
+        a.rule = "rule <!channel>".into();
+        a.matched = vec!["<!all>".into(), "<http://evil.example/|x>".into()];
+        a
+    }
+
+    fn assert_inert(text: &str) {
+        let read = as_the_server_reads_it(text);
+        assert_eq!(read, text, "the server rewrote something: {read}");
+        for mention in ["@channel", "@here", "@all"] {
+            assert!(!read.contains(mention), "{mention} in {read}");
+        }
+        assert!(!read.contains('<') && !read.contains('>'), "{read}");
+    }
+
+    #[test]
+    fn announcements_and_masked_links_in_feed_text_stay_text() {
+        let text = body(&target().request(&hostile()))["text"].as_str().unwrap().to_string();
+        assert_inert(&text);
+        assert!(
+            text.starts_with(
+                "**[&lt;!channel&gt; Login &lt;http://evil.example/login\\|your bank&gt; &lt;!here&gt; @\u{200B}all]\
+                 (https://www.suara.com/news/2024/01/01/korut)**\n\
+                 Feed: &lt;!here&gt; feed · Rule: rule &lt;!channel&gt;\n\
+                 Matched: &lt;!all&gt;, &lt;http://evil.example/\\|x&gt;\n\n\
+                 &lt;!all&gt; see &lt;https://evil.example/x\\|the report&gt; &lt;@\u{200B}u1d&gt; @\u{200B}here"
+            ),
+            "{text}"
+        );
+        let digest =
+            body(&digest_request(&target(), &[hostile(), hostile()], "d"))["text"].as_str().unwrap().to_string();
+        assert_inert(&digest);
+        assert_eq!(digest.matches("](https://www.suara.com/").count(), 2, "{digest}");
+    }
+
+    #[test]
+    fn entities_in_feed_text_show_as_written() {
+        let mut a = normal();
+        a.item.title = "A & B &amp; C &#60;x&#x3E; &lt".into();
+        let text = body(&target().request(&a))["text"].as_str().unwrap().to_string();
+        assert!(text.starts_with("**[A & B &amp;amp; C &amp;\\#60;x&amp;\\#x3E; &lt](https://"), "{text}");
+    }
+
+    #[test]
+    fn template_values_cannot_ping_either() {
+        let esc = target().template_escaper();
+        assert_eq!(esc("<!channel> <a|b>"), "&lt;!channel&gt; &lt;a\\|b&gt;");
     }
 
     #[test]
@@ -118,7 +185,7 @@ mod tests {
         let text = v["text"].as_str().unwrap();
         assert!(text.chars().count() <= TEXT_MAX);
         assert!(text.starts_with(
-            "**200 new alerts**\n- [Berita nomor 0 tentang senjata & <rudal> 🚀](https://www.suara.com/news/uji-coba-rudal-balistik-korea-utara-di-semenanjung-korea-pada-awal-tahun-2024/0?a=1&b=2) — suara · korut-senjata\n"
+            "**200 new alerts**\n- [Berita nomor 0 tentang senjata & &lt;rudal&gt; 🚀](https://www.suara.com/news/uji-coba-rudal-balistik-korea-utara-di-semenanjung-korea-pada-awal-tahun-2024/0?a=1&b=2) — suara · korut-senjata\n"
         ));
         assert!(text.lines().last().unwrap().starts_with("…and "));
     }

@@ -255,9 +255,8 @@ impl Target {
     pub fn template_escaper(&self) -> crate::deliver::template::Escaper {
         match self {
             Target::Slack { .. } => text::escape_slack,
-            Target::Discord { .. } | Target::Mattermost { .. } | Target::Teams { .. } | Target::Gotify { .. } => {
-                text::escape_markdown
-            }
+            Target::Discord { .. } | Target::Teams { .. } | Target::Gotify { .. } => text::escape_markdown,
+            Target::Mattermost { .. } => text::escape_mattermost,
             Target::GoogleChat { .. } => googlechat::inert,
             Target::Telegram { .. } | Target::Matrix { .. } => text::escape_html,
             Target::Ntfy { .. } => crate::deliver::template::plain,

@@ -1,10 +1,12 @@
 //! Microsoft Teams (Workflows webhooks): a message carrying one Adaptive Card 1.4 of
 //! TextBlocks and an "Open" action. The whole body stays under 28 KB (Teams answers 413
-//! beyond). TextBlock text is shown as text (no HTML), so feed text needs no escaping.
+//! beyond). TextBlocks render a Markdown subset (bold, italic, lists, `[label](url)` links), so
+//! feed text is backslash-escaped in every block: a headline cannot plant a masked link, start
+//! a list or break the digest's own `[title](link)`.
 
 use serde_json::{json, Value};
 
-use super::text::{self, Fields};
+use super::text::{self, escape_markdown as esc, Fields};
 use super::{digest_heading, HttpRequest, Method};
 
 /// Most bytes of the request body.
@@ -40,11 +42,11 @@ fn send(url: &str, msg: &Value) -> HttpRequest {
 /// The request for one alert.
 pub(super) fn request(url: &str, f: &Fields) -> HttpRequest {
     let mut blocks = vec![
-        json!({"type": "TextBlock", "text": f.title, "weight": "Bolder", "size": "Medium", "wrap": true}),
-        json!({"type": "TextBlock", "text": format!("Feed: {} · Rule: {}", f.feed, f.rule), "isSubtle": true, "spacing": "None", "wrap": true}),
+        json!({"type": "TextBlock", "text": esc(&f.title), "weight": "Bolder", "size": "Medium", "wrap": true}),
+        json!({"type": "TextBlock", "text": format!("Feed: {} · Rule: {}", esc(&f.feed), esc(&f.rule)), "isSubtle": true, "spacing": "None", "wrap": true}),
     ];
     if !f.matched.is_empty() {
-        blocks.push(block(&format!("Matched: {}", f.matched)));
+        blocks.push(block(&format!("Matched: {}", esc(&f.matched))));
     }
     let link = f.link.as_deref();
     if !f.summary.is_empty() {
@@ -54,9 +56,9 @@ pub(super) fn request(url: &str, f: &Fields) -> HttpRequest {
             b.push(block(""));
             message(b, link).to_string().len()
         };
-        let summary = text::fit(&f.summary, BODY_MAX, |s| with_empty + text::json_len(s));
+        let summary = text::fit(&f.summary, BODY_MAX, |s| with_empty + text::json_len(&esc(s)));
         if !summary.is_empty() {
-            blocks.push(block(&summary));
+            blocks.push(block(&esc(&summary)));
         }
     }
     send(url, &message(blocks, link))
@@ -76,10 +78,10 @@ pub(super) fn digest(url: &str, alerts: &[Fields]) -> HttpRequest {
         .iter()
         .map(|f| {
             let title = match &f.link {
-                Some(link) => format!("[{}]({link})", f.title),
-                None => f.title.clone(),
+                Some(link) => format!("[{}]({link})", esc(&f.title)),
+                None => esc(&f.title),
             };
-            json!({"type": "TextBlock", "text": format!("{title} — {} · {}", f.feed, f.rule), "spacing": "None", "wrap": true})
+            json!({"type": "TextBlock", "text": format!("{title} — {} · {}", esc(&f.feed), esc(&f.rule)), "spacing": "None", "wrap": true})
         })
         .collect();
     let base = message(vec![heading.clone()], None).to_string().len();
@@ -142,9 +144,73 @@ mod tests {
         assert!(req.body.len() < BODY_MAX);
         let v = body(&req);
         let card = &v["attachments"][0]["content"];
-        assert_eq!(card["body"][0]["text"], NASTY_TITLE);
+        assert_eq!(card["body"][0]["text"], super::esc(NASTY_TITLE));
+        assert_eq!(card["body"][0]["text"], "<b>&\"Korea Utara\" @\u{200B}everyone \\*bold\\*</b> 🚀 صاروخ");
         assert_eq!(card["actions"][0]["url"], "https://ex.id/a?b=1&c=%22x%22");
         assert!(card["body"][3]["text"].as_str().unwrap().ends_with('…'));
+    }
+
+    /// The `[label](url)` links a Markdown renderer finds in `text`, backslash escapes honoured.
+    fn links(text: &str) -> Vec<(String, String)> {
+        let c: Vec<char> = text.chars().collect();
+        let escaped = |i: usize| i > 0 && c[..i].iter().rev().take_while(|&&b| b == '\\').count() % 2 == 1;
+        let mut out = vec![];
+        for open in (0..c.len()).filter(|&i| c[i] == '[' && !escaped(i)) {
+            let Some(close) = (open + 1..c.len()).find(|&i| c[i] == ']' && !escaped(i)) else { continue };
+            if c.get(close + 1) != Some(&'(') {
+                continue;
+            }
+            let Some(end) = (close + 2..c.len()).find(|&i| c[i] == ')' && !escaped(i)) else { continue };
+            out.push((c[open + 1..close].iter().collect(), c[close + 2..end].iter().collect()));
+        }
+        out
+    }
+
+    /// An alert whose feed text is Markdown: a masked link, emphasis, a list, a numbered list.
+    fn markdown_alert() -> crate::model::AlertPayload {
+        let mut a = normal();
+        a.item.title = "[Login to bank](http://evil.example/login) **now**".into();
+        a.item.summary = "1. Step one: [verify](http://evil.example/v) _here_".into();
+        a.feed.name = "- feed [x](http://evil.example/f)".into();
+        a.rule = "rule](http://evil.example/r)".into();
+        a.matched = vec!["[m](http://evil.example/m)".into()];
+        a
+    }
+
+    #[test]
+    fn markdown_in_feed_text_is_shown_not_rendered() {
+        let v = body(&target().request(&markdown_alert()));
+        let blocks = v["attachments"][0]["content"]["body"].as_array().unwrap().clone();
+        for b in &blocks {
+            let text = b["text"].as_str().unwrap();
+            assert_eq!(links(text), vec![], "{text}");
+        }
+        assert_eq!(blocks[0]["text"], "\\[Login to bank\\]\\(http://evil.example/login\\) \\*\\*now\\*\\*");
+        assert_eq!(
+            blocks[1]["text"],
+            "Feed: \\- feed \\[x\\]\\(http://evil.example/f\\) · Rule: rule\\]\\(http://evil.example/r\\)"
+        );
+        assert_eq!(blocks[3]["text"], "1\\. Step one: \\[verify\\]\\(http://evil.example/v\\) \\_here\\_");
+    }
+
+    #[test]
+    fn a_digest_links_each_title_to_its_own_link_only() {
+        let mut plain = normal();
+        plain.item.link = None;
+        plain.item.title = "2024. [x](http://evil.example/p)".into();
+        let v = body(&digest_request(&target(), &[markdown_alert(), plain], "d"));
+        let blocks = v["attachments"][0]["content"]["body"].as_array().unwrap().clone();
+        let line = blocks[1]["text"].as_str().unwrap();
+        assert_eq!(
+            links(line),
+            vec![(
+                "\\[Login to bank\\]\\(http://evil.example/login\\) \\*\\*now\\*\\*".to_string(),
+                "https://www.suara.com/news/2024/01/01/korut".to_string()
+            )],
+            "{line}"
+        );
+        assert_eq!(links(blocks[2]["text"].as_str().unwrap()), vec![]);
+        assert!(blocks[2]["text"].as_str().unwrap().starts_with("2024\\. \\[x\\]"), "{}", blocks[2]["text"]);
     }
 
     #[test]

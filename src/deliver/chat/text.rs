@@ -124,13 +124,36 @@ pub(super) fn defang(s: &str) -> String {
     s.replace('@', "@\u{200B}")
 }
 
-/// Escape feed text for Markdown (Discord, Mattermost, Gotify): a backslash before every
-/// character with an inline Markdown meaning (and before a leading `-`, `+` or `>` that would
-/// start a list or a quote), and a zero-width space after `@`.
+/// Escape feed text for Markdown (Discord, Teams, Gotify): a backslash before every character
+/// with an inline Markdown meaning (and before a leading `-`, `+` or `>` that would start a
+/// list or a quote, and the `.` of a leading `1.` that would start a numbered list), and a
+/// zero-width space after `@`.
 pub(super) fn escape_markdown(s: &str) -> String {
+    markdown(s, false)
+}
+
+/// Escape feed text for Mattermost: [`escape_markdown`], and also `<` and `>` as `&lt;` and
+/// `&gt;` (and an `&` that would start a character reference as `&amp;`). Mattermost rewrites
+/// Slack's forms in an incoming webhook's text before it renders the Markdown: `<!channel>`,
+/// `<!here>` and `<!all>` become mentions that notify everyone, `<@id>` a user mention and
+/// `<url|label>` a masked link. Without a `<` none of them can form; the entities render as
+/// the characters they stand for.
+pub(super) fn escape_mattermost(s: &str) -> String {
+    markdown(s, true)
+}
+
+/// The escaping of [`escape_markdown`], with `<`, `>` and entity-like `&` as entities when
+/// `entities`.
+fn markdown(s: &str, entities: bool) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for (i, c) in s.chars().enumerate() {
+    // The `.` after leading digits starts a numbered list ("2024. A year" would render as one).
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let list_dot = (digits > 0 && s[digits..].starts_with('.')).then_some(digits);
+    for (i, c) in s.char_indices() {
         match c {
+            '<' if entities => out.push_str("&lt;"),
+            '>' if entities => out.push_str("&gt;"),
+            '&' if entities && starts_reference(&s[i + 1..]) => out.push_str("&amp;"),
             '\\' | '*' | '_' | '~' | '`' | '|' | '[' | ']' | '(' | ')' | '#' => {
                 out.push('\\');
                 out.push(c);
@@ -139,6 +162,7 @@ pub(super) fn escape_markdown(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            '.' if Some(i) == list_dot => out.push_str("\\."),
             '@' => {
                 out.push('@');
                 out.push(ZWSP);
@@ -147,6 +171,19 @@ pub(super) fn escape_markdown(s: &str) -> String {
         }
     }
     out
+}
+
+/// Whether the text after an `&` makes it a character reference that Markdown decodes:
+/// `#` and digits, `#x` and hex digits, or a name, each ended by `;`.
+fn starts_reference(rest: &str) -> bool {
+    let b = rest.as_bytes();
+    let (from, ok): (usize, fn(&u8) -> bool) = match b {
+        [b'#', b'x' | b'X', ..] => (2, u8::is_ascii_hexdigit),
+        [b'#', ..] => (1, u8::is_ascii_digit),
+        _ => (0, u8::is_ascii_alphanumeric),
+    };
+    let n = b[from..].iter().take_while(|c| ok(c)).count();
+    n > 0 && b.get(from + n) == Some(&b';')
 }
 
 /// A link fit to put in markup: http(s) only, normalised by the URL parser (so `"`, `<`, `>`
@@ -339,6 +376,10 @@ mod tests {
         assert_eq!(escape_html(r#"<b>&"x"</b>"#), "&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt;");
         assert_eq!(escape_slack(r#"<a|b>&""#), r#"&lt;a|b&gt;&amp;""#);
         assert_eq!(escape_markdown("*a_b* @everyone [x](y) \\"), "\\*a\\_b\\* @\u{200B}everyone \\[x\\]\\(y\\) \\\\");
+        assert_eq!(escape_markdown("1999. A year"), "1999\\. A year");
+        assert_eq!(escape_markdown("1999 a.b"), "1999 a.b");
+        assert_eq!(escape_markdown("> quote <b>"), "\\> quote <b>");
+        assert_eq!(escape_mattermost("> <!here> & &amp; &#1; &x"), "&gt; &lt;!here&gt; & &amp;amp; &amp;\\#1; &x");
     }
 
     #[test]
