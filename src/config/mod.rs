@@ -337,7 +337,12 @@ pub fn load_for_inspection(path: &Path) -> Result<(Config, Vec<Diagnostic>), Con
         ConfigErrors(vec![Diagnostic::whole_file(path, format!("cannot read config file: {e}{hint}"))])
     })?;
     // An unset variable reads as its own reference, which is never a secret and never sent.
-    let env = |name: &str| Some(std::env::var(name).unwrap_or_else(|_| format!("${{{name}}}")));
+    // ($STATE_DIRECTORY is looked up as itself: unset, the database is placed as usual.)
+    let env = |name: &str| match std::env::var(name) {
+        Ok(v) => Some(v),
+        Err(_) if name == "STATE_DIRECTORY" => None,
+        Err(_) => Some(format!("${{{name}}}")),
+    };
     let (config, errors) = validate(path, &source, &env)?;
     secrets::remember(&config.secrets);
     Ok((config, errors))
