@@ -10,5 +10,6 @@ mod e2e;
 mod extraction;
 mod matrix;
 mod polling;
+mod resilience;
 mod service;
 mod sinks;

@@ -191,6 +191,8 @@ impl Sender {
     /// Send a chat request, and remember the service's rate-limit hold for [`Sender::ready_at`].
     async fn send_chat(&self, client: &reqwest::Client, target: &chat::Target, req: chat::HttpRequest) -> Outcome {
         let (outcome, hold) = send_chat(client, target, req).await;
+        // A rate-limit hold is a hint too: no longer than the longest backoff.
+        let hold = hold.map(|h| h.min(MAX_BACKOFF));
         if let Some(hold) = hold {
             tracing::debug!(sink = target.kind(), hold = ?hold, "rate-limit bucket empty; holding the next message");
         }
@@ -283,12 +285,14 @@ pub struct Tally {
 }
 
 /// The delay before attempt `attempts + 1`: exponential from 1 s, capped, with ±20 % jitter,
-/// and never shorter than the sink's own hint.
+/// and never shorter than the sink's own hint, which counts up to [`MAX_BACKOFF`]: a service
+/// asking for more (`Retry-After: 4000000000`) is retried after an hour like any other, and
+/// the alert's age keeps counting towards the sink's `max_age` meanwhile.
 pub fn backoff(attempts: u32, hint: Option<Duration>, seed: &str) -> Duration {
     let base = Duration::from_secs(1u64 << attempts.min(12)).min(MAX_BACKOFF);
     let jitter = jitter_fraction(seed, attempts);
     let jittered = base.mul_f64(0.8 + 0.4 * jitter);
-    match hint {
+    match hint.map(|h| h.min(MAX_BACKOFF)) {
         Some(h) => h.max(jittered.min(h + Duration::from_secs(1))),
         None => jittered,
     }
@@ -547,6 +551,15 @@ mod tests {
         assert!(d3 >= Duration::from_millis(6400) && d3 <= Duration::from_millis(9600), "{d3:?}");
         assert!(backoff(30, None, "a") <= MAX_BACKOFF.mul_f64(1.2));
         assert!(backoff(0, Some(Duration::from_secs(30)), "a") >= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_hint_beyond_the_longest_backoff_counts_as_the_longest_backoff() {
+        // `429, Retry-After: 4000000000` would otherwise park an alert until 2153.
+        for hint in [Duration::from_secs(4_000_000_000), Duration::MAX, MAX_BACKOFF + Duration::from_secs(1)] {
+            let d = backoff(3, Some(hint), "a");
+            assert!(d >= MAX_BACKOFF && d <= MAX_BACKOFF + Duration::from_secs(1), "{hint:?} -> {d:?}");
+        }
     }
 
     #[tokio::test]
