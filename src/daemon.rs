@@ -27,10 +27,12 @@ pub const ONCE_RETRY_HORIZON: Duration = Duration::from_secs(15);
 pub const HEALTH_MAX_OUTBOX_AGE: Duration = Duration::from_secs(3600);
 
 struct Parts {
-    _lock: store::InstanceLock,
     poller: Poller,
     limits: Arc<Limits>,
     config_tx: watch::Sender<Arc<Config>>,
+    // Dropped last, after the store: closing it earlier would drop SQLite's own locks (see
+    // `InstanceLock`).
+    _lock: store::InstanceLock,
 }
 
 async fn start(config: Config) -> anyhow::Result<Parts> {
@@ -62,7 +64,7 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
         metrics: Arc::new(Metrics::default()),
         articles: Arc::new(Notify::new()),
     };
-    Ok(Parts { _lock: lock, poller, limits, config_tx })
+    Ok(Parts { poller, limits, config_tx, _lock: lock })
 }
 
 type Workers = JoinSet<(String, Result<Tally, deliver::DeliverError>)>;

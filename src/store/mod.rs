@@ -48,12 +48,10 @@ pub enum StoreError {
         known: i64,
     },
     /// Another pantau process holds the database.
-    #[error("database {path} is in use by another pantau process (lock file {lock}); stop it first, or use another database")]
+    #[error("database {path} is in use by another pantau process (it holds a lock on the file, under this or another name); stop it first, or use another database")]
     Locked {
         /// The database file.
         path: PathBuf,
-        /// The lock file.
-        lock: PathBuf,
     },
     /// A file-system error around the database.
     #[error("database {path}: {source}")]
@@ -431,26 +429,28 @@ pub struct Store {
 }
 
 /// The lock that keeps a second pantau off the same database; released on drop.
+///
+/// It is an exclusive `flock` on the database file itself (std's `File::try_lock` on Linux and
+/// the BSDs), so it holds whatever name the file is reached by: a symlink, a hard link, another
+/// relative path. SQLite's own locks are POSIX record locks (`fcntl`), which are independent of
+/// `flock` on local file systems; but closing *any* descriptor of the file drops all of the
+/// process's POSIX locks on it, so this one is opened once, before the store, and kept open
+/// until the store is closed (drop it last).
 #[derive(Debug)]
 pub struct InstanceLock {
     _file: std::fs::File,
 }
 
-/// Take the single-instance lock for the database at `path`.
+/// Take the single-instance lock for the database at `path`, creating the (empty) file if
+/// there is none yet.
 pub fn lock_instance(path: &Path) -> Result<InstanceLock> {
-    let mut lock = path.as_os_str().to_owned();
-    lock.push(".lock");
-    let lock = PathBuf::from(lock);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
+    let io = |source| StoreError::Io { path: path.to_path_buf(), source };
+    let file =
+        std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io)?;
     match file.try_lock() {
         Ok(()) => Ok(InstanceLock { _file: file }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked { path: path.to_path_buf(), lock }),
-        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io { path: path.to_path_buf(), source }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked { path: path.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(source)) => Err(io(source)),
     }
 }
 
@@ -1425,34 +1425,65 @@ fn open_sync(path: &Path) -> Result<Connection> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
     }
     let mut conn = Connection::open(path).map_err(err)?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
     // Refuse a newer database before changing anything in it (WAL mode is persistent).
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
     if found > MIGRATIONS.len() as i64 {
         return Err(StoreError::TooNew { path: path.to_path_buf(), found, known: MIGRATIONS.len() as i64 });
     }
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+    set_wal(&conn).map_err(err)?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
     migrate(&mut conn, path)?;
     Ok(conn)
 }
 
+/// How long a call waits for another connection's write lock before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `PRAGMA journal_mode = WAL`, tried again for up to [`BUSY_TIMEOUT`] while another connection
+/// is in the way: the switch needs the file to itself, and SQLite reports a clash at once
+/// instead of waiting (two processes opening a fresh file at the same moment).
+fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Apply the migrations the file lacks, one transaction each. Every step takes the write lock
+/// first (`BEGIN IMMEDIATE`) and reads the version again under it, so two processes opening a
+/// fresh file at once apply each migration once: the second waits, then finds it applied.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let err = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
     let known = MIGRATIONS.len() as i64;
-    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
-    if found > known {
-        return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction().map_err(err)?;
+    loop {
+        let version = |c: &Connection| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0));
+        // Most opens find the schema current: no write lock for them.
+        if version(conn).map_err(err)? == known {
+            return Ok(());
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+        let found = version(&tx).map_err(err)?;
+        if found == known {
+            return Ok(());
+        }
+        // A version beyond ours (or a foreign negative one) matches no migration.
+        let Some(sql) = usize::try_from(found).ok().and_then(|i| MIGRATIONS.get(i)) else {
+            return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
+        };
         tx.execute_batch(sql).map_err(err)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(err)?;
+        tx.pragma_update(None, "user_version", found + 1).map_err(err)?;
         tx.commit().map_err(err)?;
-        tracing::info!(db = %path.display(), version = i + 1, "applied database migration");
+        tracing::info!(db = %path.display(), version = found + 1, "applied database migration");
     }
-    Ok(())
 }
 
 #[cfg(test)]
