@@ -26,6 +26,9 @@ pub const ONCE_RETRY_HORIZON: Duration = Duration::from_secs(15);
 /// A pending alert older than this makes /healthz answer 503.
 pub const HEALTH_MAX_OUTBOX_AGE: Duration = Duration::from_secs(3600);
 
+/// How long the database check at start may take (`PRAGMA quick_check` reads the whole file).
+pub const CHECK_BUDGET: Duration = Duration::from_secs(10);
+
 struct Parts {
     poller: Poller,
     limits: Arc<Limits>,
@@ -43,6 +46,16 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
     }
     let lock = store::lock_instance(&db)?;
     let store = Store::open(&db).await?;
+    let started = std::time::Instant::now();
+    match store.check(CHECK_BUDGET).await? {
+        store::Checked::Sound => {
+            tracing::debug!(database = %db.display(), took = ?started.elapsed(), "database checked")
+        }
+        store::Checked::Unfinished => tracing::warn!(
+            database = %db.display(), budget = ?CHECK_BUDGET,
+            "database check stopped unfinished (a large database); nothing wrong so far"
+        ),
+    }
     let feeds: Vec<FeedRef> =
         config.feeds.iter().map(|f| FeedRef { name: f.name.clone(), url: f.url.clone() }).collect();
     store.sync_feeds(feeds).await?;

@@ -1,9 +1,12 @@
-//! pantau on a bad day: a sink that asks to be left alone for a century, a database reached by
-//! a second name, and two daemons started at once on a fresh file.
+//! pantau on a bad day: a damaged database file, a sink that asks to be left alone for a
+//! century, a database reached by a second name, and two daemons started at once on a fresh
+//! file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
+use crate::service::spawn_run;
 use crate::util::{pantau, run, sample_feed, show, FeedServer, Receiver, Response, TempDir};
 
 /// A config with one feed polled every second, the rule "Korea Utara" AND senjata to the sink
@@ -32,6 +35,107 @@ url = "{hook}"
         feed = feeds.url("/world.rss"),
         hook = hook.url(),
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Point 2: a damaged database.
+
+/// Overwrite four pages in the middle of the file with garbage.
+fn damage(db: &Path) {
+    use std::io::{Seek, SeekFrom, Write};
+    let size = std::fs::metadata(db).unwrap().len();
+    assert!(size >= 8 * 4096, "a database of {size} bytes is too small to damage in the middle");
+    let mut f = std::fs::OpenOptions::new().write(true).open(db).unwrap();
+    f.seek(SeekFrom::Start(size / 4096 / 2 * 4096)).unwrap();
+    f.write_all(&vec![0xff; 4 * 4096]).unwrap();
+}
+
+/// A database whose feeds table spans many pages: `feeds` feeds with long URLs.
+async fn filled_store(db: &Path, feeds: usize) {
+    let store = pantau::store::Store::open(db).await.unwrap();
+    let refs = (0..feeds)
+        .map(|i| pantau::model::FeedRef {
+            name: format!("feed-{i}"),
+            url: format!("https://news.example.id/{}/{i}", "x".repeat(100)),
+        })
+        .collect();
+    store.sync_feeds(refs).await.unwrap();
+}
+
+#[test]
+fn a_damaged_database_is_refused_at_start_with_the_file_named_and_what_to_do() {
+    let dir = TempDir::new("damaged");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    let cfg = dir.config(&config(&feeds, &rx, "", ""));
+    let db = dir.path().join("pantau.db");
+    tokio::runtime::Runtime::new().unwrap().block_on(filled_store(&db, 2000));
+    damage(&db);
+
+    let out = run(&cfg, &["once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let named = format!("database {} is damaged", db.display());
+    for needle in [named.as_str(), "restore it from a backup", "move it aside"] {
+        assert!(err.contains(needle), "{needle:?} not in {}", show(&out));
+    }
+    assert!(rx.posts().is_empty(), "nothing polled or sent from a damaged database");
+
+    // `run` refuses the same way instead of logging "malformed" on every poll.
+    let log = dir.path().join("log");
+    let mut child = spawn_run(&cfg, &log, &[]);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("run kept going on a damaged database:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(1));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("is damaged") && text.contains("restore it from a backup"), "{text}");
+
+    // Moved aside as the message says, pantau starts afresh.
+    std::fs::rename(&db, dir.path().join("pantau.db.damaged")).unwrap();
+    let out = run(&cfg, &["once"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+#[tokio::test]
+async fn a_database_found_damaged_at_run_time_is_a_persistent_health_problem() {
+    let dir = TempDir::new("damaged-later");
+    let db = dir.path().join("pantau.db");
+    filled_store(&db, 2000).await;
+    damage(&db);
+    // Opening reads only the header and the schema: the damage shows at the first query that
+    // reads the damaged pages.
+    let store = pantau::store::Store::open(&db).await.unwrap();
+    assert_eq!(store.damage(), None);
+    let ctx = pantau::service::http::Context {
+        store: store.clone(),
+        metrics: std::sync::Arc::default(),
+        max_outbox_age: Duration::from_secs(3600),
+    };
+    let e = store.feed_statuses().await.expect_err("the damaged pages are read");
+    assert!(e.is_damaged(), "{e}");
+    let damage = store.damage().expect("the damage is remembered");
+    assert!(damage.contains(&db.display().to_string()) && damage.contains("restore it from a backup"), "{damage}");
+    // /healthz says so, with 503, and keeps saying so even when other queries work.
+    for _ in 0..2 {
+        let (ok, body) = pantau::service::http::health(&ctx).await;
+        assert!(!ok, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["status"], "unhealthy", "{v}");
+        assert!(v["problems"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().contains("is damaged")), "{v}");
+        let _ = store.outbox_counts().await;
+    }
+    // The check at start finds it too.
+    let fresh = pantau::store::Store::open(&db).await.unwrap();
+    assert!(fresh.check(Duration::from_secs(10)).await.expect_err("quick_check finds the damage").is_damaged());
 }
 
 // ---------------------------------------------------------------------------------------------

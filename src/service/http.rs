@@ -91,10 +91,17 @@ pub async fn health(ctx: &Context) -> (bool, String) {
     if stuck > SCHEDULER_STUCK_AFTER {
         problems.push(format!("scheduler has not run for {stuck} s"));
     }
+    // Once any query found the file damaged, this stays (the file will not heal by itself).
+    if let Some(damage) = ctx.store.damage() {
+        problems.push(damage);
+    }
     let (feeds_total, feeds_failing) = match ctx.store.feed_statuses().await {
         Ok(f) => (f.len(), f.iter().filter(|s| s.consecutive_failures > 0).count()),
         Err(e) => {
-            problems.push(format!("database: {e}"));
+            // A damaged file is listed once, above.
+            if !e.is_damaged() {
+                problems.push(format!("database: {e}"));
+            }
             (0, 0)
         }
     };
@@ -104,7 +111,10 @@ pub async fn health(ctx: &Context) -> (bool, String) {
             (per_sink.iter().map(|(_, n)| n).sum::<u64>(), age)
         }
         Err(e) => {
-            problems.push(format!("database: {e}"));
+            // A damaged file is listed once, above.
+            if !e.is_damaged() {
+                problems.push(format!("database: {e}"));
+            }
             (0, None)
         }
     };

@@ -53,6 +53,14 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
     },
+    /// The database file is damaged (SQLite finds it malformed, or it is no database at all).
+    #[error("database {path} is damaged ({detail}); restore it from a backup, or move it aside together with its -wal and -shm files (e.g. to {path}.damaged) so that pantau starts with an empty one")]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite found.
+        detail: String,
+    },
     /// A file-system error around the database.
     #[error("database {path}: {source}")]
     Io {
@@ -67,6 +75,33 @@ pub enum StoreError {
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
+
+impl StoreError {
+    /// Whether the database file itself is damaged: retrying will not help, the operator must.
+    pub fn is_damaged(&self) -> bool {
+        matches!(self, StoreError::Damaged { .. })
+    }
+}
+
+/// What SQLite's error says about the file, if it says it is damaged.
+fn damage_of(e: &rusqlite::Error) -> Option<String> {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match e {
+        rusqlite::Error::SqliteFailure(f, msg) if matches!(f.code, DatabaseCorrupt | NotADatabase) => {
+            Some(msg.clone().unwrap_or_else(|| f.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// A rusqlite error of the database at `path` as pantau reports it: a damaged file as
+/// [`StoreError::Damaged`], anything else as [`StoreError::Sqlite`].
+fn sqlite_error(path: &Path, source: rusqlite::Error) -> StoreError {
+    match damage_of(&source) {
+        Some(detail) => StoreError::Damaged { path: path.to_path_buf(), detail },
+        None => StoreError::Sqlite { path: path.to_path_buf(), source },
+    }
+}
 
 /// What pantau remembers about a feed between polls.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -426,6 +461,8 @@ pub enum ArticleOutcome {
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Set by the first call that finds the file damaged; it stays set (the file will not heal).
+    damage: Arc<Mutex<Option<String>>>,
 }
 
 /// The lock that keeps a second pantau off the same database; released on drop.
@@ -454,6 +491,15 @@ pub fn lock_instance(path: &Path) -> Result<InstanceLock> {
     }
 }
 
+/// What [`Store::check`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// `PRAGMA quick_check` found nothing wrong.
+    Sound,
+    /// The check ran out of time (a large database) and was stopped; nothing wrong so far.
+    Unfinished,
+}
+
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -469,7 +515,7 @@ impl Store {
         let p = path.clone();
         let conn =
             tokio::task::spawn_blocking(move || open_sync(&p)).await.map_err(|e| StoreError::Task(e.to_string()))??;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)), path })
+        Ok(Store { conn: Arc::new(Mutex::new(conn)), path, damage: Arc::default() })
     }
 
     /// Run `f` with the connection on the blocking pool.
@@ -480,14 +526,75 @@ impl Store {
     {
         let conn = Arc::clone(&self.conn);
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             // A panic while holding the lock poisons it; the connection itself is still sound
             // (SQLite rolls back the open transaction), so keep using it.
             let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut guard).map_err(|source| StoreError::Sqlite { path, source })
+            f(&mut guard).map_err(|source| sqlite_error(&path, source))
         })
         .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+        if let Err(e @ StoreError::Damaged { detail, .. }) = &result {
+            self.note_damage(detail, e);
+        }
+        result
+    }
+
+    /// Remember that the file is damaged; the first time, say so loudly.
+    fn note_damage(&self, detail: &str, e: &StoreError) {
+        let mut damage = self.damage.lock().unwrap_or_else(|e| e.into_inner());
+        if damage.is_none() {
+            tracing::error!(db = %self.path.display(), detail, "{e}");
+            *damage = Some(e.to_string());
+        }
+    }
+
+    /// Why the database file is damaged, once any call found it so (for `/healthz`): the
+    /// message names the file and what to do.
+    pub fn damage(&self) -> Option<String> {
+        self.damage.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Check the file's structure with `PRAGMA quick_check`, for at most `budget` (it reads the
+    /// whole file, so a very large database is checked only as far as the budget goes).
+    /// A damaged file is [`StoreError::Damaged`].
+    pub async fn check(&self, budget: Duration) -> Result<Checked> {
+        let checked = self
+            .with(move |c| {
+                let interrupt = c.get_interrupt_handle();
+                let (done, finished) = std::sync::mpsc::channel::<()>();
+                let timer = std::thread::spawn(move || {
+                    if finished.recv_timeout(budget) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                        interrupt.interrupt();
+                    }
+                });
+                let found = {
+                    let mut stmt = c.prepare("PRAGMA quick_check(5)")?;
+                    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                    rows.collect::<rusqlite::Result<Vec<String>>>()
+                };
+                drop(done);
+                let _ = timer.join();
+                match found {
+                    Ok(lines) => Ok(Ok(lines)),
+                    Err(rusqlite::Error::SqliteFailure(f, _))
+                        if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+                    {
+                        Ok(Err(Checked::Unfinished))
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        match checked {
+            Err(unfinished) => Ok(unfinished),
+            Ok(lines) if lines.iter().all(|l| l == "ok") => Ok(Checked::Sound),
+            Ok(lines) => {
+                let e = StoreError::Damaged { path: self.path.clone(), detail: lines.join("; ") };
+                self.note_damage(&lines.join("; "), &e);
+                Err(e)
+            }
+        }
     }
 
     /// Hand SQLite's page cache and the cached prepared statements of the connection back to
@@ -1420,7 +1527,7 @@ fn item_params<'a>(
 }
 
 fn open_sync(path: &Path) -> Result<Connection> {
-    let err = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+    let err = |source| sqlite_error(path, source);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
     }
@@ -1462,7 +1569,7 @@ fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
 /// first (`BEGIN IMMEDIATE`) and reads the version again under it, so two processes opening a
 /// fresh file at once apply each migration once: the second waits, then finds it applied.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    let err = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+    let err = |source| sqlite_error(path, source);
     let known = MIGRATIONS.len() as i64;
     loop {
         let version = |c: &Connection| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0));
