@@ -1,13 +1,13 @@
-//! pantau on a bad day: a damaged database file, a sink that asks to be left alone for a
-//! century, a database reached by a second name, and two daemons started at once on a fresh
-//! file.
+//! pantau on a bad day: a database locked by another writer, a damaged database file, a sink
+//! that asks to be left alone for a century, a database reached by a second name, and two
+//! daemons started at once on a fresh file.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::service::spawn_run;
-use crate::util::{pantau, run, sample_feed, show, FeedServer, Receiver, Response, TempDir};
+use crate::service::{free_port, get, sigterm_and_wait, spawn_run};
+use crate::util::{pantau, rss_item, run, sample_feed, sample_with, show, FeedServer, Receiver, Response, TempDir};
 
 /// A config with one feed polled every second, the rule "Korea Utara" AND senjata to the sink
 /// "hook", `daemon` lines added to `[daemon]`, and `extra` appended.
@@ -35,6 +35,196 @@ url = "{hook}"
         feed = feeds.url("/world.rss"),
         hook = hook.url(),
     )
+}
+
+/// Distinct alert ids among the requests a receiver answered with 2xx.
+fn delivered_ids(rx: &Receiver, accepted_from: usize) -> Vec<String> {
+    let mut ids: Vec<String> =
+        rx.posts().iter().skip(accepted_from).map(|p| p.json()["id"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "not within {timeout:?}: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn healthz(port: u16) -> (u16, serde_json::Value) {
+    let (status, body) = get(port, "/healthz");
+    (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Point 1: a database error never stops a task for good.
+
+#[test]
+fn a_database_locked_for_fifteen_seconds_delays_alerts_but_every_one_is_delivered_afterwards() {
+    let dir = TempDir::new("locked");
+    let (feeds, rx, ops) = (FeedServer::start(), Receiver::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    // The first attempts fail, so that the alert is pending and retried while the lock is held.
+    rx.set_default(Response::status(503));
+    let port = free_port();
+    let daemon = format!("listen = \"127.0.0.1:{port}\"\nhealth_sinks = [\"ops\"]\nfeed_alert_after = \"5s\"");
+    let ops_sink = format!("\n[[sink]]\nname = \"ops\"\ntype = \"webhook\"\nurl = \"{}\"\n", ops.url());
+    let cfg = dir.config(&config(&feeds, &rx, &daemon, &ops_sink));
+    let log = dir.path().join("log");
+    let child = spawn_run(&cfg, &log, &[]);
+    rx.server.wait_for(1, Duration::from_secs(30));
+
+    // Another writer takes the database for 15 s (three times the busy timeout).
+    let db = dir.path().join("pantau.db");
+    let mut holder = rusqlite::Connection::open(&db).unwrap();
+    holder.busy_timeout(Duration::from_secs(20)).unwrap();
+    let lock = holder.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive).unwrap();
+    let locked_at = Instant::now();
+    let accepted_from = rx.posts().len();
+    rx.set_default(Response::status(200));
+    let news: Vec<String> =
+        (1..=3).map(|i| rss_item(&format!("n{i}"), &format!("Korea Utara uji senjata ke-{i}"), "rudal")).collect();
+    feeds.set("/world.rss", sample_with(&news));
+
+    // Meanwhile /healthz answers, and names the tasks stuck on the database.
+    let mut seen: Vec<String> = Vec::new();
+    while locked_at.elapsed() < Duration::from_secs(15) {
+        let (status, v) = healthz(port);
+        let problems: Vec<String> =
+            v["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+        if !problems.is_empty() {
+            assert_eq!(status, 200, "stuck for less than 2 minutes is degraded, not down: {v}");
+            assert_eq!(v["status"], "degraded", "{v}");
+        }
+        seen.extend(problems);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(seen.iter().any(|p| p.contains(": stuck for") && p.contains("database is locked")), "{seen:?}");
+    lock.rollback().unwrap();
+    drop(holder);
+
+    // Without a restart: the alert sent during the lock is recorded, the new items are polled
+    // and matched, and every alert goes out.
+    wait_until("four alerts delivered after the lock", Duration::from_secs(60), || {
+        delivered_ids(&rx, accepted_from).len() >= 4
+    });
+    wait_until("/healthz ok again", Duration::from_secs(30), || {
+        let (status, v) = healthz(port);
+        status == 200 && v["status"] == "ok" && v["problems"].as_array().unwrap().is_empty()
+    });
+    let (_, metrics) = get(port, "/metrics");
+    assert!(metrics.contains("pantau_store_errors_total{task="), "{metrics}");
+    // The operator hears about it from the health sink once the database takes the alert.
+    let titles = || -> Vec<String> {
+        let posts = ops.posts();
+        assert!(posts.iter().all(|p| p.json()["rule"] == "pantau:database"), "only operator alerts go to ops");
+        posts.iter().map(|p| p.json()["item"]["title"].as_str().unwrap().to_string()).collect()
+    };
+    let start = Instant::now();
+    while !titles().iter().any(|t| t.starts_with("pantau: delivery:hook works again after")) {
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(start.elapsed() < Duration::from_secs(30), "no \"works again\" in {:?}\n{log}", titles());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(sigterm_and_wait(child), 0);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(!log.contains("delivery worker stopped"), "{log}");
+    assert!(log.contains("database works again"), "{log}");
+}
+
+/// Set the soft limit on the size of files that process `pid` writes (`RLIMIT_FSIZE`), with
+/// util-linux `prlimit`; false when that is not possible here.
+fn limit_file_size(pid: u32, bytes: Option<u64>) -> bool {
+    let limit = bytes.map_or_else(|| "unlimited:".to_string(), |b| format!("{b}:"));
+    std::process::Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--fsize={limit}")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn a_disk_that_takes_no_more_writes_for_a_while_delays_alerts_but_every_one_is_delivered_afterwards() {
+    // A full disk without root: the daemon's file-size limit is lowered to the size its files
+    // have, so every write that would grow one fails (EFBIG, as ENOSPC would), then raised again.
+    if !cfg!(target_os = "linux") || std::process::Command::new("prlimit").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "prlimit (util-linux) is missing in CI");
+        eprintln!("SKIPPED: needs Linux and prlimit (util-linux)");
+        return;
+    }
+    let dir = TempDir::new("disk-full");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    rx.set_default(Response::status(503));
+    let port = free_port();
+    let cfg = dir.config(&config(&feeds, &rx, &format!("listen = \"127.0.0.1:{port}\""), ""));
+    // Logs go to a pipe (the limit is on files); SIGXFSZ is ignored, so a write past the limit
+    // fails instead of killing the process.
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_pantau"))
+        .arg("-c")
+        .arg(&cfg)
+        .arg("run")
+        .env_remove("PANTAU_CONFIG")
+        .env("RUST_LOG", "pantau=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    {
+        let (log, stderr) = (std::sync::Arc::clone(&log), child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                log.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+    }
+    rx.server.wait_for(1, Duration::from_secs(30));
+
+    let files = ["pantau.db", "pantau.db-wal"].map(|f| dir.path().join(f));
+    let full = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).max().unwrap();
+    assert!(limit_file_size(child.id(), Some(full)), "prlimit failed");
+    let full_at = Instant::now();
+    let accepted_from = rx.posts().len();
+    rx.set_default(Response::status(200));
+    let news: Vec<String> =
+        (1..=3).map(|i| rss_item(&format!("d{i}"), &format!("Korea Utara uji senjata ke-{i}"), "rudal")).collect();
+    feeds.set("/world.rss", sample_with(&news));
+    let mut seen = None;
+    while full_at.elapsed() < Duration::from_secs(12) {
+        let (status, v) = healthz(port);
+        if seen.is_none() && !v["problems"].as_array().unwrap().is_empty() {
+            assert_eq!(status, 200, "{v}");
+            seen = Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let seen = seen.unwrap_or_else(|| panic!("/healthz listed no problem:\n{}", log.lock().unwrap()));
+    assert!(seen.to_string().contains("stuck for"), "{seen}");
+    assert!(limit_file_size(child.id(), None), "prlimit failed");
+
+    let start = Instant::now();
+    while delivered_ids(&rx, accepted_from).len() < 4 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not every alert delivered after the disk had room again:\n{}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    wait_until("/healthz ok again", Duration::from_secs(30), || {
+        let (status, v) = healthz(port);
+        status == 200 && v["status"] == "ok"
+    });
+    assert_eq!(sigterm_and_wait(child), 0);
+    let log = log.lock().unwrap();
+    assert!(log.contains("database works again"), "{log}");
 }
 
 // ---------------------------------------------------------------------------------------------
