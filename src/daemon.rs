@@ -1,6 +1,7 @@
 //! Wiring: open the store, start the scheduler, the delivery workers and the health endpoint,
 //! apply config reloads, and stop everything through one cancellation token.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +15,10 @@ use crate::article;
 use crate::config::{self, Config};
 use crate::deliver::{self, Mode, Sender, Tally};
 use crate::fetch::Fetcher;
-use crate::model::FeedRef;
+use crate::model::{FeedRef, NewAlert};
 use crate::pipeline::{self, PollOutcome, Poller};
 use crate::scheduler::{self, Limits};
-use crate::service::{http, metrics::Metrics, notify};
+use crate::service::{health, http, metrics::Metrics, notify};
 use crate::store::{self, Store};
 
 /// How far ahead `pantau once` waits for a pending retry before leaving it for the next run.
@@ -26,11 +27,25 @@ pub const ONCE_RETRY_HORIZON: Duration = Duration::from_secs(15);
 /// A pending alert older than this makes /healthz answer 503.
 pub const HEALTH_MAX_OUTBOX_AGE: Duration = Duration::from_secs(3600);
 
+/// How long the database check at start may take (`PRAGMA quick_check` reads the whole file).
+pub const CHECK_BUDGET: Duration = Duration::from_secs(10);
+
+/// The rule name of operator alerts about tasks that cannot use the database.
+pub const DATABASE_RULE: &str = "pantau:database";
+
+/// How often the operator alerts about tasks' troubles are looked at.
+const TROUBLE_WATCH_EVERY: Duration = Duration::from_secs(5);
+
+/// A delivery worker that ended unexpectedly (a bug) is started again after this long.
+const WORKER_RESTART_AFTER: Duration = Duration::from_secs(5);
+
 struct Parts {
-    _lock: store::InstanceLock,
     poller: Poller,
     limits: Arc<Limits>,
     config_tx: watch::Sender<Arc<Config>>,
+    // Dropped last, after the store: closing it earlier would drop SQLite's own locks (see
+    // `InstanceLock`).
+    _lock: store::InstanceLock,
 }
 
 async fn start(config: Config) -> anyhow::Result<Parts> {
@@ -41,6 +56,16 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
     }
     let lock = store::lock_instance(&db)?;
     let store = Store::open(&db).await?;
+    let started = std::time::Instant::now();
+    match store.check(CHECK_BUDGET).await? {
+        store::Checked::Sound => {
+            tracing::debug!(database = %db.display(), took = ?started.elapsed(), "database checked")
+        }
+        store::Checked::Unfinished => tracing::warn!(
+            database = %db.display(), budget = ?CHECK_BUDGET,
+            "database check stopped unfinished (a large database); nothing wrong so far"
+        ),
+    }
     let feeds: Vec<FeedRef> =
         config.feeds.iter().map(|f| FeedRef { name: f.name.clone(), url: f.url.clone() }).collect();
     store.sync_feeds(feeds).await?;
@@ -62,29 +87,47 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
         metrics: Arc::new(Metrics::default()),
         articles: Arc::new(Notify::new()),
     };
-    Ok(Parts { _lock: lock, poller, limits, config_tx })
+    Ok(Parts { poller, limits, config_tx, _lock: lock })
 }
 
 type Workers = JoinSet<(String, Result<Tally, deliver::DeliverError>)>;
 
-/// Spawn one delivery worker per configured sink.
-fn spawn_workers(poller: &Poller, config: &Config, mode: Mode, cancel: &CancellationToken) -> Workers {
+/// Spawn the delivery worker of `sink`; returns its task id.
+fn spawn_worker(
+    workers: &mut Workers,
+    poller: &Poller,
+    sink: &config::Sink,
+    mode: Mode,
+    cancel: &CancellationToken,
+) -> tokio::task::Id {
+    let sender = Sender::new(sink, poller.fetcher.client().clone());
+    let (store, name, wake, cancel, metrics) = (
+        poller.store.clone(),
+        sink.name.clone(),
+        Arc::clone(&poller.wake),
+        cancel.clone(),
+        Arc::clone(&poller.metrics),
+    );
+    let task = workers.spawn(async move {
+        let r = deliver::run_worker(store, name.clone(), sender, mode, wake, cancel, metrics).await;
+        (name, r)
+    });
+    task.id()
+}
+
+/// Spawn one delivery worker per configured sink; returns them with the sink of each task.
+fn spawn_workers(
+    poller: &Poller,
+    config: &Config,
+    mode: Mode,
+    cancel: &CancellationToken,
+) -> (Workers, HashMap<tokio::task::Id, String>) {
     let mut workers = JoinSet::new();
+    let mut owners = HashMap::new();
     for sink in &config.sinks {
-        let sender = Sender::new(sink, poller.fetcher.client().clone());
-        let (store, name, wake, cancel, metrics) = (
-            poller.store.clone(),
-            sink.name.clone(),
-            Arc::clone(&poller.wake),
-            cancel.clone(),
-            Arc::clone(&poller.metrics),
-        );
-        workers.spawn(async move {
-            let r = deliver::run_worker(store, name.clone(), sender, mode, wake, cancel, metrics).await;
-            (name, r)
-        });
+        owners.insert(spawn_worker(&mut workers, poller, sink, mode, cancel), sink.name.clone());
     }
-    workers
+    (workers, owners)
 }
 
 /// Wait for workers to stop (they stop between two sends), up to `grace`.
@@ -108,14 +151,18 @@ async fn stop_workers(workers: &mut Workers, grace: Duration) {
 }
 
 /// Run the delivery workers of the config in force, restarting them when a reload changes the
-/// sinks (pending alerts wait in the outbox meanwhile), until `cancel` fires.
+/// sinks (pending alerts wait in the outbox meanwhile), until `cancel` fires. A worker only
+/// ends by itself through a bug (a panic): it is logged, shown in `/healthz`, and started again.
 async fn supervise_delivery(poller: Poller, cancel: CancellationToken, grace: Duration) {
     let mut updates = poller.config.clone();
     loop {
         let config = Arc::clone(&updates.borrow_and_update());
         let round = cancel.child_token();
-        let mut workers = spawn_workers(&poller, &config, Mode::Forever, &round);
+        let (mut workers, mut owners) = spawn_workers(&poller, &config, Mode::Forever, &round);
+        // Workers that ended unexpectedly, with when to start them again.
+        let mut restarts: Vec<(String, tokio::time::Instant)> = Vec::new();
         let restart = loop {
+            let next_restart = restarts.iter().map(|(_, at)| *at).min();
             tokio::select! {
                 _ = cancel.cancelled() => break false,
                 changed = updates.changed() => {
@@ -127,9 +174,27 @@ async fn supervise_delivery(poller: Poller, cancel: CancellationToken, grace: Du
                         break true;
                     }
                 }
-                Some(done) = workers.join_next(), if !workers.is_empty() => {
-                    if let Ok((sink, Err(e))) = done {
-                        tracing::error!(sink = %sink, error = %e, "delivery worker stopped on a database error");
+                Some(done) = workers.join_next_with_id(), if !workers.is_empty() => {
+                    if round.is_cancelled() {
+                        continue;
+                    }
+                    let (id, error) = match done {
+                        Ok((id, (_, Err(e)))) => (id, e.to_string()),
+                        Ok((id, (_, Ok(_)))) => (id, "stopped".to_string()),
+                        Err(e) => (e.id(), format!("panicked: {e}")),
+                    };
+                    let Some(sink) = owners.remove(&id) else { continue };
+                    tracing::error!(sink = %sink, error = %error, restart_in = ?WORKER_RESTART_AFTER, "delivery worker ended; starting it again");
+                    let task = deliver::worker_task(&sink);
+                    poller.metrics.health.failed(&task, &format!("the worker {error}"), chrono::Utc::now());
+                    restarts.push((sink, tokio::time::Instant::now() + WORKER_RESTART_AFTER));
+                }
+                _ = sleep_until(next_restart) => {
+                    let now = tokio::time::Instant::now();
+                    let (due, later): (Vec<_>, Vec<_>) = restarts.drain(..).partition(|(_, at)| *at <= now);
+                    restarts = later;
+                    for sink in config.sinks.iter().filter(|s| due.iter().any(|(name, _)| *name == s.name)) {
+                        owners.insert(spawn_worker(&mut workers, &poller, sink, Mode::Forever, &round), sink.name.clone());
                     }
                 }
             }
@@ -143,17 +208,30 @@ async fn supervise_delivery(poller: Poller, cancel: CancellationToken, grace: Du
     }
 }
 
+/// Sleep until `at`; never wakes without one.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// How often retention runs.
 pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
-/// Prune old bodies, keys and settled alerts now and every hour (`daemon.retention`).
-async fn retention(poller: Poller, cancel: CancellationToken) -> Result<(), store::StoreError> {
+/// Prune old bodies, keys and settled alerts now and every hour (`daemon.retention`). A failing
+/// prune is retried with backoff until it works.
+async fn retention(poller: Poller, cancel: CancellationToken) {
     loop {
         let keep = poller.config().daemon.retention;
-        let now = chrono::Utc::now();
-        let before = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
-        // Keys outlive bodies, so a story that reappears after its body was pruned stays known.
-        let stats = poller.store.prune(before(keep), before(keep * 3), before(keep), 500).await?;
+        let pruned = health::retry(&poller.metrics, "retention", &cancel, || {
+            let now = chrono::Utc::now();
+            let before = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+            // Keys outlive bodies, so a story that reappears after its body was pruned stays known.
+            poller.store.prune(before(keep), before(keep * 3), before(keep), 500)
+        })
+        .await;
+        let Some(stats) = pruned else { return };
         if stats != store::PruneStats::default() {
             tracing::info!(
                 bodies = stats.bodies,
@@ -163,8 +241,86 @@ async fn retention(poller: Poller, cancel: CancellationToken) -> Result<(), stor
             );
         }
         tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
+            _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(RETENTION_EVERY) => {}
+        }
+    }
+}
+
+/// Tell the health sinks about tasks that are stuck (on the database, or a worker that ended and
+/// is being restarted): once a trouble has lasted
+/// longer than `feed_alert_after` or [`health::STUCK_AFTER`], whichever is shorter (queued as
+/// soon as the database takes it), and once it is over if it lasted that long; and once about
+/// a damaged database file. An alert that cannot be queued yet is tried again at the next look.
+async fn watch_troubles(poller: Poller, cancel: CancellationToken) {
+    // Alerts not queued yet, by key.
+    let mut owed: Vec<(String, Vec<NewAlert>)> = Vec::new();
+    let mut damage_told = false;
+    let mut tick = tokio::time::interval(TROUBLE_WATCH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let config = poller.config();
+        let health = &poller.metrics.health;
+        let now = chrono::Utc::now();
+        let patience = config.daemon.feed_alert_after.min(health::STUCK_AFTER);
+        let patience = chrono::Duration::from_std(patience).unwrap_or(chrono::Duration::MAX);
+        let about = FeedRef { name: "pantau".into(), url: config.daemon.database.display().to_string() };
+        let ago = |since: chrono::DateTime<chrono::Utc>, until: chrono::DateTime<chrono::Utc>| {
+            humantime::format_duration(Duration::from_secs((until - since).num_seconds().max(0) as u64)).to_string()
+        };
+        for (task, t) in health.troubles() {
+            if !t.alerted && now - t.since > patience {
+                let title = format!("pantau: {task} has been stuck for {}", ago(t.since, now));
+                let text = format!(
+                    "{} failures; the last: {}. It keeps trying by itself; the database file is {}.",
+                    t.failures,
+                    t.error,
+                    config.daemon.database.display()
+                );
+                let key = format!("database:{task}:failing:{}", t.since.timestamp_millis());
+                let alerts = pipeline::operator_alerts(&config, DATABASE_RULE, &about, &key, title, text, now);
+                owed.push((key, alerts));
+                health.mark_alerted(&task);
+            }
+        }
+        for ended in health.take_ended() {
+            let (task, t) = (&ended.task, &ended.trouble);
+            if !t.alerted && ended.at - t.since <= patience {
+                continue;
+            }
+            // An outage that ended before its first alert could be queued is told once, here.
+            let failing = format!("database:{task}:failing:{}", t.since.timestamp_millis());
+            owed.retain(|(key, _)| *key != failing);
+            let title = format!("pantau: {task} works again after being stuck for {}", ago(t.since, ended.at));
+            let text =
+                format!("{} failures; the last: {}. It carried on by itself; nothing was lost.", t.failures, t.error);
+            let key = format!("database:{task}:recovered:{}", t.since.timestamp_millis());
+            let alerts = pipeline::operator_alerts(&config, DATABASE_RULE, &about, &key, title, text, now);
+            owed.push((key, alerts));
+        }
+        if let Some(damage) = poller.store.damage().filter(|_| !damage_told) {
+            damage_told = true;
+            let title = format!("pantau: the database {} is damaged", config.daemon.database.display());
+            let key = format!("database:damaged:{}", now.timestamp_millis());
+            let alerts = pipeline::operator_alerts(&config, DATABASE_RULE, &about, &key, title, damage, now);
+            owed.push((key, alerts));
+        }
+        let alerts: Vec<NewAlert> = owed.iter().flat_map(|(_, a)| a.iter().cloned()).collect();
+        if alerts.is_empty() {
+            owed.clear();
+            continue;
+        }
+        match poller.store.queue_operator_alerts(alerts).await {
+            Ok(_) => {
+                owed.clear();
+                poller.wake.notify_waiters();
+                tracing::warn!("operator alert about the database queued for the health sinks");
+            }
+            Err(e) => tracing::debug!(error = %e, "operator alert about the database not queued yet; trying again"),
         }
     }
 }
@@ -295,7 +451,17 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
     }
     {
         let (poller, cancel) = (parts.poller.clone(), shutdown.clone());
-        tasks.spawn(async move { ("retention", retention(poller, cancel).await.map_err(Into::into)) });
+        tasks.spawn(async move {
+            retention(poller, cancel).await;
+            ("retention", Ok(()))
+        });
+    }
+    {
+        let (poller, cancel) = (parts.poller.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            watch_troubles(poller, cancel).await;
+            ("trouble watch", Ok(()))
+        });
     }
     {
         let (poller, limits, cancel) = (parts.poller.clone(), Arc::clone(&parts.limits), shutdown.clone());
@@ -405,7 +571,7 @@ pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
     .await?;
     report.new_alerts += parts.poller.store.outbox_counts().await?.pending.saturating_sub(before) as usize;
     let cancel = CancellationToken::new();
-    let mut workers = spawn_workers(&parts.poller, &config, Mode::Drain { horizon: ONCE_RETRY_HORIZON }, &cancel);
+    let (mut workers, _) = spawn_workers(&parts.poller, &config, Mode::Drain { horizon: ONCE_RETRY_HORIZON }, &cancel);
     while let Some(done) = workers.join_next().await {
         match done {
             Ok((_, Ok(t))) => {

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Feed, Schedule};
 use crate::model::FeedRef;
 use crate::pipeline::{PollOutcome, Poller};
-use crate::service::{memory, notify, progress};
+use crate::service::{health, memory, notify, progress};
 use crate::store::StoreError;
 
 /// The longest a failing feed waits between attempts (unless its own interval is longer).
@@ -224,8 +224,29 @@ async fn release_idle_memory(poller: &Poller, unmap_code: bool) {
     tracing::debug!(regex_caches, trimmed, code_unmapped, "released idle memory");
 }
 
+/// [`sync_slots`], with a store error recorded as the scheduler's trouble: `Err` holds how many
+/// times in a row it failed (the loop tries again after [`health::retry_delay`]).
+async fn resync(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Result<(), u64> {
+    let started = Utc::now();
+    match sync_slots(poller, slots).await {
+        Ok(()) => {
+            poller.metrics.store_ok(SCHEDULER_TASK);
+            Ok(())
+        }
+        Err(e) => Err(poller.metrics.store_failed(SCHEDULER_TASK, &e, started)),
+    }
+}
+
+/// The scheduler's name in `/healthz` problems and the `task` label of metrics.
+const SCHEDULER_TASK: &str = "scheduler";
+
+/// The name of the feed polls in `/healthz` problems and the `task` label of metrics.
+const POLLS_TASK: &str = "polls";
+
 /// Poll every feed on its schedule until `cancel` fires, following config reloads; then let
-/// in-flight polls finish within `grace` and name those that did not.
+/// in-flight polls finish within `grace` and name those that did not. A database failure
+/// never stops it: the schedule is synced again and polls are tried again with backoff (a
+/// poll that could not be recorded is not the feed's failure), until the database works.
 pub async fn run(
     poller: Poller,
     limits: Arc<Limits>,
@@ -235,7 +256,11 @@ pub async fn run(
     let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
     let mut updates = poller.config.clone();
     updates.borrow_and_update();
-    sync_slots(&poller, &mut slots).await?;
+    // When to sync the slots with the config again after a failed sync.
+    let mut resync_at = match resync(&poller, &mut slots).await {
+        Ok(()) => None,
+        Err(failures) => Some(tokio::time::Instant::now() + health::retry_delay(failures)),
+    };
     tracing::info!(feeds = slots.len(), "scheduler started");
     notify::notify("READY=1");
     let watchdog = notify::watchdog_interval();
@@ -263,6 +288,18 @@ pub async fn run(
             release_idle_memory(&poller, releases_left == 0 && long_quiet).await;
             quiet_since = tokio::time::Instant::now();
         }
+        if let Some(at) = resync_at.filter(|at| *at <= tokio::time::Instant::now()) {
+            resync_at = match resync(&poller, &mut slots).await {
+                Ok(()) => {
+                    tracing::info!(
+                        feeds = slots.values().filter(|s| !s.removed).count(),
+                        "schedule synced with the config"
+                    );
+                    None
+                }
+                Err(failures) => Some(at.max(tokio::time::Instant::now()) + health::retry_delay(failures)),
+            };
+        }
         let now = Utc::now();
         for (name, slot) in slots.iter_mut() {
             if !slot.running && !slot.removed && slot.next <= now {
@@ -281,6 +318,9 @@ pub async fn run(
             // Wake for the next release of memory too.
             wait = wait.min((quiet_since + RELEASE_EVERY).saturating_duration_since(tokio::time::Instant::now()));
         }
+        if let Some(at) = resync_at {
+            wait = wait.min(at.saturating_duration_since(tokio::time::Instant::now()));
+        }
         tokio::select! {
             _ = cancel.cancelled() => break,
             changed = updates.changed() => {
@@ -291,8 +331,13 @@ pub async fn run(
                     continue;
                 }
                 updates.borrow_and_update();
-                sync_slots(&poller, &mut slots).await?;
-                tracing::info!(feeds = slots.values().filter(|s| !s.removed).count(), "schedule updated from the new config");
+                match resync(&poller, &mut slots).await {
+                    Ok(()) => {
+                        resync_at = None;
+                        tracing::info!(feeds = slots.values().filter(|s| !s.removed).count(), "schedule updated from the new config");
+                    }
+                    Err(failures) => resync_at = Some(tokio::time::Instant::now() + health::retry_delay(failures)),
+                }
             }
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                 let (id, result) = match done {
@@ -306,12 +351,25 @@ pub async fn run(
                     Some(Ok(PollOutcome::NotModified { ttl })) => (0, *ttl),
                     _ => (0, None),
                 };
+                // A poll that could not be recorded is tried again soon (with backoff while the
+                // database keeps failing), never later than the feed's own schedule.
+                let mut store_retry = None;
                 let (failures, retry_after) = match result {
-                    Some(Ok(PollOutcome::Failed { failures, retry_after })) => (failures, retry_after),
-                    Some(Ok(_)) => (0, None),
+                    Some(Ok(PollOutcome::Failed { failures, retry_after })) => {
+                        poller.metrics.store_ok(POLLS_TASK);
+                        (failures, retry_after)
+                    }
+                    Some(Ok(_)) => {
+                        poller.metrics.store_ok(POLLS_TASK);
+                        (0, None)
+                    }
                     Some(Err(e)) => {
                         tracing::error!(feed = %name, error = %e, "poll could not be recorded");
-                        (1, None)
+                        // The poll started when it was due.
+                        let started = slots.get(&name).map_or_else(Utc::now, |s| s.next.min(Utc::now()));
+                        let in_a_row = poller.metrics.store_failed(POLLS_TASK, &e, started);
+                        store_retry = Some(health::retry_delay(in_a_row));
+                        (0, None)
                     }
                     None => {
                         // A panic loses this one poll; the feed stays on its schedule.
@@ -340,6 +398,9 @@ pub async fn run(
                 if slot.feed.honor_ttl && failures == 0 {
                     slot.next = ttl_floor(slot.next, now, ttl);
                 }
+                if let Some(soon) = store_retry.and_then(|d| chrono::Duration::from_std(d).ok()) {
+                    slot.next = slot.next.min(now + soon);
+                }
                 if failures > 0 {
                     let wait = (slot.next - now).to_std().unwrap_or_default();
                     let wait = humantime::format_duration(Duration::from_secs(wait.as_secs()));
@@ -350,8 +411,10 @@ pub async fn run(
                 } else {
                     tracing::debug!(feed = %slot.feed.name, next = %slot.next, "next poll");
                 }
+                // Not critical (the plan in memory holds); a failure counts as one of the polls'.
                 if let Err(e) = poller.store.set_next_poll(&slot.feed.name, slot.next).await {
                     tracing::error!(feed = %slot.feed.name, error = %e, "cannot record the next poll time");
+                    poller.metrics.store_failed(POLLS_TASK, &e, now);
                 }
             }
             _ = tokio::time::sleep(wait) => {}

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use crate::util::{pantau, rss_item, sample_feed, sample_with, FeedServer, Receiver, TempDir};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn_run(cfg: &Path, log: &Path, envs: &[(&str, &str)]) -> Child {
+pub(crate) fn spawn_run(cfg: &Path, log: &Path, envs: &[(&str, &str)]) -> Child {
     let file = std::fs::File::create(log).unwrap();
     let mut cmd = pantau();
     cmd.arg("-c").arg(cfg).arg("run").stdout(Stdio::null()).stderr(file);
@@ -22,7 +22,7 @@ fn spawn_run(cfg: &Path, log: &Path, envs: &[(&str, &str)]) -> Child {
     cmd.spawn().unwrap()
 }
 
-fn wait_for_log(log: &Path, needle: &str) -> String {
+pub(crate) fn wait_for_log(log: &Path, needle: &str) -> String {
     let start = Instant::now();
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -34,7 +34,7 @@ fn wait_for_log(log: &Path, needle: &str) -> String {
     }
 }
 
-fn get(port: u16, path: &str) -> (u16, String) {
+pub(crate) fn get(port: u16, path: &str) -> (u16, String) {
     let start = Instant::now();
     loop {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
@@ -50,7 +50,7 @@ fn get(port: u16, path: &str) -> (u16, String) {
     }
 }
 
-fn sigterm_and_wait(mut child: Child) -> i32 {
+pub(crate) fn sigterm_and_wait(mut child: Child) -> i32 {
     let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(kill.success());
     let start = Instant::now();

@@ -12,6 +12,7 @@ mod extraction;
 mod firsthour;
 mod matrix;
 mod polling;
+mod resilience;
 mod secrets;
 mod service;
 mod sinks;

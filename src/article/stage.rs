@@ -16,9 +16,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{ArticleError, Reader, RETRY_DELAYS};
+use crate::model::NewAlert;
 use crate::pipeline::{alerts_for, Poller};
 use crate::scheduler::Limits;
-use crate::store::{ArticleOutcome, PendingArticle, StoreError};
+use crate::service::health;
+use crate::store::{ArticleOutcome, PendingArticle, PollSummary, StoreError};
 
 /// How long a claimed page is not handed out again (a fetch is bounded by `timeout` per page).
 const CLAIM: Duration = Duration::from_secs(15 * 60);
@@ -32,45 +34,72 @@ pub enum Until {
     Drained,
 }
 
+/// The stage's name in `/healthz` problems and the `task` label of metrics.
+const TASK: &str = "articles";
+
 /// Read pending articles until `until`; `cancel` stops it (pages in flight are abandoned and
 /// read again after a restart). At most half of `daemon.concurrency` pages are fetched at once,
 /// so feed polls always keep the other half of the shared slots.
+///
+/// In the daemon a database failure is retried with backoff until the database works again (a
+/// page already read is not read again for it); with [`Until::Drained`] it is returned.
 pub async fn run(
     poller: Poller,
     limits: Arc<Limits>,
     cancel: CancellationToken,
     until: Until,
 ) -> Result<(), StoreError> {
-    let released = poller.store.release_article_claims(Utc::now()).await?;
+    let released = match until {
+        Until::Drained => poller.store.release_article_claims(Utc::now()).await?,
+        Until::Cancelled => {
+            let release = || poller.store.release_article_claims(Utc::now());
+            let Some(released) = health::retry(&poller.metrics, TASK, &cancel, release).await else { return Ok(()) };
+            released
+        }
+    };
     if released > 0 {
         tracing::info!(pages = released, "reading article pages left unread by the previous run");
     }
     let slots = Arc::new(Semaphore::new((poller.config().daemon.concurrency / 2).max(1)));
     let mut tasks: JoinSet<Result<(), StoreError>> = JoinSet::new();
     loop {
+        let started = Utc::now();
         let free = slots.available_permits();
-        let claimed = if free > 0 { poller.store.claim_articles(Utc::now(), CLAIM, free).await? } else { Vec::new() };
-        for pending in claimed {
-            let permit = Arc::clone(&slots).acquire_owned().await.expect("the slots are never closed");
-            let (poller, limits) = (poller.clone(), Arc::clone(&limits));
-            tasks.spawn(async move {
-                let r = process(&poller, &limits, pending).await;
-                drop(permit);
-                r
-            });
-        }
-        if until == Until::Drained && tasks.is_empty() {
-            let due = poller.store.next_article_due().await?;
-            if due.is_none_or(|d| d > Utc::now()) {
-                return Ok(());
+        let claimed =
+            if free > 0 { poller.store.claim_articles(Utc::now(), CLAIM, free).await } else { Ok(Vec::new()) };
+        let next = match claimed {
+            Ok(claimed) => {
+                for pending in claimed {
+                    let permit = Arc::clone(&slots).acquire_owned().await.expect("the slots are never closed");
+                    let (poller, limits, cancel) = (poller.clone(), Arc::clone(&limits), cancel.clone());
+                    tasks.spawn(async move {
+                        let r = process(&poller, &limits, pending, until, &cancel).await;
+                        drop(permit);
+                        r
+                    });
+                }
+                poller.store.next_article_due().await
             }
-            continue;
-        }
-        let next = poller.store.next_article_due().await?;
-        let sleep = next
-            .map(|d| (d - Utc::now()).to_std().unwrap_or_default())
-            .unwrap_or(Duration::from_secs(3600))
-            .clamp(Duration::from_millis(50), Duration::from_secs(60));
+            Err(e) => Err(e),
+        };
+        let sleep = match next {
+            Ok(next) => {
+                if until == Until::Drained && tasks.is_empty() {
+                    if next.is_none_or(|d| d > Utc::now()) {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                if until == Until::Cancelled {
+                    poller.metrics.store_ok(TASK);
+                }
+                next.map(|d| (d - Utc::now()).to_std().unwrap_or_default())
+                    .unwrap_or(Duration::from_secs(3600))
+                    .clamp(Duration::from_millis(50), Duration::from_secs(60))
+            }
+            Err(e) if until == Until::Drained => return Err(e),
+            Err(e) => health::retry_delay(poller.metrics.store_failed(TASK, &e, started)),
+        };
         tokio::select! {
             _ = cancel.cancelled() => {
                 tasks.abort_all();
@@ -78,7 +107,8 @@ pub async fn run(
                 return Ok(());
             }
             Some(done) = tasks.join_next(), if !tasks.is_empty() => match done {
-                Ok(Err(e)) => return Err(e),
+                Ok(Err(e)) if until == Until::Drained => return Err(e),
+                Ok(Err(e)) => tracing::error!(error = %e, "article task failed; the page will be read again"),
                 Ok(Ok(())) => {}
                 Err(e) if e.is_panic() => tracing::error!(error = %e, "article task panicked; the page will be read again"),
                 Err(_) => {}
@@ -89,13 +119,38 @@ pub async fn run(
     }
 }
 
+/// Record what became of an item's page, and its alerts: once with [`Until::Drained`], else
+/// retried until it works (`None` when cancelled meanwhile).
+async fn commit(
+    poller: &Poller,
+    item_id: i64,
+    outcome: ArticleOutcome,
+    alerts: Vec<NewAlert>,
+    until: Until,
+    cancel: &CancellationToken,
+) -> Result<Option<PollSummary>, StoreError> {
+    match until {
+        Until::Drained => poller.store.commit_article(item_id, outcome, alerts).await.map(Some),
+        Until::Cancelled => Ok(health::retry(&poller.metrics, TASK, cancel, || {
+            poller.store.commit_article(item_id, outcome.clone(), alerts.clone())
+        })
+        .await),
+    }
+}
+
 /// Read one item's page, match the item and record both.
-async fn process(poller: &Poller, limits: &Limits, pending: PendingArticle) -> Result<(), StoreError> {
+async fn process(
+    poller: &Poller,
+    limits: &Limits,
+    pending: PendingArticle,
+    until: Until,
+    cancel: &CancellationToken,
+) -> Result<(), StoreError> {
     let config = poller.config();
     let Some(feed) = config.feeds.iter().find(|f| f.name == pending.feed) else {
         // The feed left the config: match on what it gave, as a failure would.
         let outcome = ArticleOutcome::Failed { error: "feed no longer configured".into(), retry_at: None };
-        return poller.store.commit_article(pending.item_id, outcome, Vec::new()).await.map(drop);
+        return commit(poller, pending.item_id, outcome, Vec::new(), until, cancel).await.map(drop);
     };
     let link = pending.item.link.clone().unwrap_or_default();
     let started = std::time::Instant::now();
@@ -154,7 +209,7 @@ async fn process(poller: &Poller, limits: &Limits, pending: PendingArticle) -> R
         Vec::new()
     };
     let rules: Vec<String> = alerts.iter().map(|a| a.rule.clone()).collect();
-    let summary = poller.store.commit_article(pending.item_id, outcome, alerts).await?;
+    let Some(summary) = commit(poller, pending.item_id, outcome, alerts, until, cancel).await? else { return Ok(()) };
     if summary.new_alerts > 0 {
         for rule in rules {
             poller.metrics.inc("pantau_matches_total", &[("rule", &rule)], 1);

@@ -21,7 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{DigestMode, Sink, SinkKind};
 use crate::model::{AlertPayload, OutboxAlert};
-use crate::store::{Attempted, Store};
+use crate::service::health;
+use crate::service::metrics::Metrics;
+use crate::store::{Attempted, Store, StoreError};
 
 /// After this many failed attempts an alert is moved to `dead`, unless the sink says otherwise.
 pub const MAX_ATTEMPTS: u32 = 25;
@@ -48,7 +50,8 @@ pub enum Outcome {
     Dead(String),
 }
 
-/// Errors of the delivery stage that stop a worker (the database failed).
+/// Errors of the delivery stage that stop a worker: the database failed in `pantau once` (the
+/// daemon's workers retry instead).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeliverError {
@@ -191,6 +194,8 @@ impl Sender {
     /// Send a chat request, and remember the service's rate-limit hold for [`Sender::ready_at`].
     async fn send_chat(&self, client: &reqwest::Client, target: &chat::Target, req: chat::HttpRequest) -> Outcome {
         let (outcome, hold) = send_chat(client, target, req).await;
+        // A rate-limit hold is a hint too: no longer than the longest backoff.
+        let hold = hold.map(|h| h.min(MAX_BACKOFF));
         if let Some(hold) = hold {
             tracing::debug!(sink = target.kind(), hold = ?hold, "rate-limit bucket empty; holding the next message");
         }
@@ -283,12 +288,14 @@ pub struct Tally {
 }
 
 /// The delay before attempt `attempts + 1`: exponential from 1 s, capped, with ±20 % jitter,
-/// and never shorter than the sink's own hint.
+/// and never shorter than the sink's own hint, which counts up to [`MAX_BACKOFF`]: a service
+/// asking for more (`Retry-After: 4000000000`) is retried after an hour like any other, and
+/// the alert's age keeps counting towards the sink's `max_age` meanwhile.
 pub fn backoff(attempts: u32, hint: Option<Duration>, seed: &str) -> Duration {
     let base = Duration::from_secs(1u64 << attempts.min(12)).min(MAX_BACKOFF);
     let jitter = jitter_fraction(seed, attempts);
     let jittered = base.mul_f64(0.8 + 0.4 * jitter);
-    match hint {
+    match hint.map(|h| h.min(MAX_BACKOFF)) {
         Some(h) => h.max(jittered.min(h + Duration::from_secs(1))),
         None => jittered,
     }
@@ -305,9 +312,54 @@ fn jitter_fraction(seed: &str, attempts: u32) -> f64 {
     (h.finish() % 10_000) as f64 / 10_000.0
 }
 
+/// The worker's calls to the outbox. In the daemon a failing call is retried with backoff until
+/// it works, and the worker carries on by itself: the sink's alerts wait meanwhile, and the
+/// outcomes of sends already made are kept until they are recorded, so nothing is lost and
+/// nothing is sent twice. In `pantau once` a failing call ends the worker.
+struct Outbox<'a> {
+    store: &'a Store,
+    sink: &'a str,
+    /// The worker's name in `/healthz` and `pantau_store_errors_total`.
+    task: String,
+    mode: Mode,
+    metrics: &'a Metrics,
+    cancel: &'a CancellationToken,
+}
+
+impl Outbox<'_> {
+    /// The result of `op`; `None` when the worker was cancelled while waiting to retry it.
+    async fn call<T, F, Fut>(&self, mut op: F) -> Result<Option<T>, DeliverError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        match self.mode {
+            Mode::Drain { .. } => {
+                op().await.map(Some).map_err(|source| DeliverError::Store { sink: self.sink.to_string(), source })
+            }
+            Mode::Forever => Ok(health::retry(self.metrics, &self.task, self.cancel, op).await),
+        }
+    }
+
+    /// Record what became of some attempts; false when cancelled before that worked.
+    async fn record(&self, settled: Vec<(String, Attempted)>) -> Result<bool, DeliverError> {
+        if settled.is_empty() {
+            return Ok(true);
+        }
+        Ok(self.call(|| self.store.record_deliveries(settled.clone())).await?.is_some())
+    }
+}
+
+/// The name of `sink`'s worker in `/healthz` problems and the `task` label of metrics.
+pub fn worker_task(sink: &str) -> String {
+    format!("delivery:{sink}")
+}
+
 /// Drain the outbox rows of one sink until `mode` says stop or `cancel` fires.
 ///
-/// Only a database failure ends the worker early; every sink failure is recorded on the row.
+/// Every sink failure is recorded on the row. A database failure is retried until the database
+/// works again (shown meanwhile by `/healthz` and the metrics); only in [`Mode::Drain`]
+/// (`pantau once`) does it end the worker early.
 pub async fn run_worker(
     store: Store,
     sink: String,
@@ -315,9 +367,10 @@ pub async fn run_worker(
     mode: Mode,
     wake: Arc<Notify>,
     cancel: CancellationToken,
-    metrics: Arc<crate::service::metrics::Metrics>,
+    metrics: Arc<Metrics>,
 ) -> Result<Tally, DeliverError> {
-    let err = |source| DeliverError::Store { sink: sink.clone(), source };
+    let outbox =
+        Outbox { store: &store, sink: &sink, task: worker_task(&sink), mode, metrics: &metrics, cancel: &cancel };
     let sender = Arc::new(sender);
     let mut tally = Tally::default();
     let mut last_send: Option<tokio::time::Instant> = None;
@@ -328,9 +381,9 @@ pub async fn run_worker(
         tokio::pin!(notified);
         notified.as_mut().enable();
 
-        let due = store.due_alerts(&sink, Utc::now(), BATCH).await.map_err(err)?;
+        let Some(due) = outbox.call(|| store.due_alerts(&sink, Utc::now(), BATCH)).await? else { return Ok(tally) };
         if due.is_empty() {
-            let next = store.next_due(&sink).await.map_err(err)?;
+            let Some(next) = outbox.call(|| store.next_due(&sink)).await? else { return Ok(tally) };
             let wait = next.map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));
             match mode {
                 Mode::Drain { horizon } => match wait {
@@ -373,7 +426,10 @@ pub async fn run_worker(
             let (after, error) = match outcome {
                 Outcome::Delivered => {
                     // Every alert of the digest in one transaction.
-                    store.mark_all_delivered(due.iter().map(|a| a.id.clone()).collect()).await.map_err(err)?;
+                    let ids: Vec<String> = due.iter().map(|a| a.id.clone()).collect();
+                    if outbox.call(|| store.mark_all_delivered(ids.clone())).await?.is_none() {
+                        return Ok(tally);
+                    }
                     tally.delivered += due.len() as u64;
                     continue;
                 }
@@ -394,7 +450,9 @@ pub async fn run_worker(
                 };
                 settled.push((alert.id.clone(), attempted));
             }
-            store.record_deliveries(settled).await.map_err(err)?;
+            if !outbox.record(settled).await? {
+                return Ok(tally);
+            }
             continue;
         }
         // Up to `concurrency` messages in flight, their starts spaced by `rate` and the
@@ -423,7 +481,9 @@ pub async fn run_worker(
             }
             // Whatever came back is recorded before the next send starts, so a crash re-sends
             // at most the alerts in flight.
-            store.record_deliveries(std::mem::take(&mut settled)).await.map_err(err)?;
+            if !outbox.record(std::mem::take(&mut settled)).await? {
+                return Ok(tally);
+            }
             if !pace(sender.ready_at(last_send), &cancel).await {
                 break;
             }
@@ -441,11 +501,15 @@ pub async fn run_worker(
         // Sends already started finish and are recorded, each as it comes back (a shutdown
         // that stops waiting for a hanging one must not lose the others), even when shutting
         // down.
-        store.record_deliveries(std::mem::take(&mut settled)).await.map_err(err)?;
+        if !outbox.record(std::mem::take(&mut settled)).await? {
+            return Ok(tally);
+        }
         while let Some(joined) = flight.join_next_with_id().await {
             let done = settle(&sink, &sender, joined, &mut in_flight, &mut tally, &metrics);
             last_send = Some(tokio::time::Instant::now());
-            store.record_deliveries(vec![done]).await.map_err(err)?;
+            if !outbox.record(vec![done]).await? {
+                return Ok(tally);
+            }
         }
         if cancel.is_cancelled() {
             return Ok(tally);
@@ -460,7 +524,7 @@ fn settle(
     joined: Result<(tokio::task::Id, (OutboxAlert, Outcome)), tokio::task::JoinError>,
     in_flight: &mut HashMap<tokio::task::Id, (String, u32)>,
     tally: &mut Tally,
-    metrics: &crate::service::metrics::Metrics,
+    metrics: &Metrics,
 ) -> (String, Attempted) {
     let (id, attempts, outcome) = match joined {
         Ok((task, (alert, outcome))) => {
@@ -547,6 +611,15 @@ mod tests {
         assert!(d3 >= Duration::from_millis(6400) && d3 <= Duration::from_millis(9600), "{d3:?}");
         assert!(backoff(30, None, "a") <= MAX_BACKOFF.mul_f64(1.2));
         assert!(backoff(0, Some(Duration::from_secs(30)), "a") >= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_hint_beyond_the_longest_backoff_counts_as_the_longest_backoff() {
+        // `429, Retry-After: 4000000000` would otherwise park an alert until 2153.
+        for hint in [Duration::from_secs(4_000_000_000), Duration::MAX, MAX_BACKOFF + Duration::from_secs(1)] {
+            let d = backoff(3, Some(hint), "a");
+            assert!(d >= MAX_BACKOFF && d <= MAX_BACKOFF + Duration::from_secs(1), "{hint:?} -> {d:?}");
+        }
     }
 
     #[tokio::test]

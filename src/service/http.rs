@@ -9,6 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::health;
 use super::metrics::{gauge_labels, Metrics};
 use crate::store::Store;
 
@@ -84,50 +85,91 @@ async fn handle(mut stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
     stream.shutdown().await
 }
 
-/// The /healthz verdict and JSON body.
+/// How long /healthz waits for each of its database queries: a busy database must not keep the
+/// probe from its answer (what the tasks cannot do is known without asking the database).
+pub const QUERY_BUDGET: Duration = Duration::from_secs(2);
+
+/// The /healthz verdict and JSON body. `status` is "ok"; "degraded" while a task cannot use the
+/// database (still 200: it retries by itself); "unhealthy" (503) when the scheduler has stopped,
+/// the oldest pending alert is too old, the database file is damaged, or a task has failed for
+/// longer than [`health::STUCK_AFTER`].
 pub async fn health(ctx: &Context) -> (bool, String) {
     let mut problems = Vec::new();
+    let mut unhealthy = false;
     let stuck = ctx.metrics.since_heartbeat();
     if stuck > SCHEDULER_STUCK_AFTER {
         problems.push(format!("scheduler has not run for {stuck} s"));
+        unhealthy = true;
     }
-    let (feeds_total, feeds_failing) = match ctx.store.feed_statuses().await {
-        Ok(f) => (f.len(), f.iter().filter(|s| s.consecutive_failures > 0).count()),
-        Err(e) => {
-            problems.push(format!("database: {e}"));
-            (0, 0)
+    if let Some(damage) = ctx.store.damage() {
+        problems.push(damage);
+        unhealthy = true;
+    }
+    let (troubles, stuck_tasks) = health::verdict(&ctx.metrics.health.troubles(), chrono::Utc::now());
+    let degraded = !troubles.is_empty();
+    problems.extend(troubles);
+    unhealthy |= stuck_tasks;
+    let feeds = match tokio::time::timeout(QUERY_BUDGET, ctx.store.feed_statuses()).await {
+        Ok(Ok(f)) => {
+            let failing = f.iter().filter(|s| s.consecutive_failures > 0).count();
+            serde_json::json!({ "total": f.len(), "ok": f.len() - failing, "failing": failing })
         }
+        Ok(Err(e)) => {
+            // A damaged file is listed once, above.
+            if !e.is_damaged() {
+                problems.push(format!("database: {e}"));
+            }
+            unhealthy = true;
+            serde_json::json!({ "total": null, "ok": null, "failing": null })
+        }
+        Err(_) => serde_json::json!({ "total": null, "ok": null, "failing": null }),
     };
-    let (pending, oldest_age) = match ctx.store.pending_summary().await {
-        Ok((per_sink, oldest)) => {
+    let outbox = match tokio::time::timeout(QUERY_BUDGET, ctx.store.pending_summary()).await {
+        Ok(Ok((per_sink, oldest))) => {
             let age = oldest.map(|t| (chrono::Utc::now() - t).num_seconds().max(0));
-            (per_sink.iter().map(|(_, n)| n).sum::<u64>(), age)
+            if let Some(age) = age.filter(|a| *a as u64 > ctx.max_outbox_age.as_secs()) {
+                problems.push(format!("oldest pending alert is {age} s old"));
+                unhealthy = true;
+            }
+            let pending = per_sink.iter().map(|(_, n)| n).sum::<u64>();
+            serde_json::json!({ "pending": pending, "oldest_pending_age_seconds": age })
         }
-        Err(e) => {
-            problems.push(format!("database: {e}"));
-            (0, None)
+        Ok(Err(e)) => {
+            // A damaged file is listed once, above.
+            if !e.is_damaged() {
+                problems.push(format!("database: {e}"));
+            }
+            unhealthy = true;
+            serde_json::json!({ "pending": null, "oldest_pending_age_seconds": null })
         }
+        Err(_) => serde_json::json!({ "pending": null, "oldest_pending_age_seconds": null }),
     };
-    if let Some(age) = oldest_age {
-        if age as u64 > ctx.max_outbox_age.as_secs() {
-            problems.push(format!("oldest pending alert is {age} s old"));
-        }
-    }
-    let ok = problems.is_empty();
+    let status = if unhealthy {
+        "unhealthy"
+    } else if degraded {
+        "degraded"
+    } else {
+        "ok"
+    };
     let body = serde_json::json!({
-        "status": if ok { "ok" } else { "unhealthy" },
+        "status": status,
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": ctx.metrics.uptime().as_secs(),
-        "feeds": { "total": feeds_total, "ok": feeds_total - feeds_failing, "failing": feeds_failing },
-        "outbox": { "pending": pending, "oldest_pending_age_seconds": oldest_age },
+        "feeds": feeds,
+        "outbox": outbox,
         "problems": problems,
     });
-    (ok, body.to_string() + "\n")
+    (!unhealthy, body.to_string() + "\n")
+}
+
+/// A database query of /metrics, given up after [`QUERY_BUDGET`] (its gauges are left out).
+async fn bounded<T>(query: impl std::future::Future<Output = Result<T, crate::store::StoreError>>) -> Option<T> {
+    tokio::time::timeout(QUERY_BUDGET, query).await.ok()?.ok()
 }
 
 async fn metrics(ctx: &Context) -> String {
     let mut gauges = Vec::new();
-    if let Ok((per_sink, oldest)) = ctx.store.pending_summary().await {
+    if let Some((per_sink, oldest)) = bounded(ctx.store.pending_summary()).await {
         let values = per_sink.iter().map(|(s, n)| (gauge_labels(&[("sink", s)]), *n as f64)).collect();
         gauges.push(("pantau_outbox_pending", "Alerts waiting for delivery, by sink.", values));
         let age = oldest.map_or(0.0, |t| (chrono::Utc::now() - t).num_seconds().max(0) as f64);
@@ -137,17 +179,17 @@ async fn metrics(ctx: &Context) -> String {
             vec![(String::new(), age)],
         ));
     }
-    if let Ok(rows) = ctx.store.alert_counts_by_sink().await {
+    if let Some(rows) = bounded(ctx.store.alert_counts_by_sink()).await {
         let values = rows
             .iter()
             .map(|(sink, state, n)| (gauge_labels(&[("sink", sink), ("state", state)]), *n as f64))
             .collect();
         gauges.push(("pantau_alerts", "Alerts in the database, by sink and state.", values));
     }
-    if let Ok(c) = ctx.store.outbox_counts().await {
+    if let Some(c) = bounded(ctx.store.outbox_counts()).await {
         gauges.push(("pantau_outbox_dead", "Alerts given up on.", vec![(String::new(), c.dead as f64)]));
     }
-    if let Ok(feeds) = ctx.store.feed_statuses().await {
+    if let Some(feeds) = bounded(ctx.store.feed_statuses()).await {
         let values =
             feeds.iter().map(|f| (gauge_labels(&[("feed", &f.name)]), f64::from(f.consecutive_failures))).collect();
         gauges.push(("pantau_feed_consecutive_failures", "Failed polls since the last success, by feed.", values));

@@ -21,6 +21,7 @@ const HELP: &[(&str, &str)] = &[
     ("pantau_deliveries_total", "Delivery attempts by sink and outcome (delivered, retry, dead)."),
     ("pantau_reloads_total", "Config reloads by result (applied, refused)."),
     ("pantau_articles_total", "Article pages read for fetch_article feeds, by result (fetched, failed)."),
+    ("pantau_store_errors_total", "Failed database calls of the long-lived tasks, by task (each is retried)."),
 ];
 
 /// The process's counters.
@@ -30,6 +31,8 @@ pub struct Metrics {
     counters: Mutex<BTreeMap<(&'static str, String), u64>>,
     histogram: Mutex<(Vec<u64>, u64, f64)>,
     heartbeat: AtomicI64,
+    /// Which tasks cannot use the database now.
+    pub health: super::health::Health,
 }
 
 impl Default for Metrics {
@@ -39,6 +42,7 @@ impl Default for Metrics {
             counters: Mutex::new(BTreeMap::new()),
             histogram: Mutex::new((vec![0; BUCKETS.len()], 0, 0.0)),
             heartbeat: AtomicI64::new(chrono::Utc::now().timestamp()),
+            health: super::health::Health::default(),
         }
     }
 }

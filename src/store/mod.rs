@@ -48,12 +48,18 @@ pub enum StoreError {
         known: i64,
     },
     /// Another pantau process holds the database.
-    #[error("database {path} is in use by another pantau process (lock file {lock}); stop it first, or use another database")]
+    #[error("database {path} is in use by another pantau process (it holds a lock on the file, under this or another name); stop it first, or use another database")]
     Locked {
         /// The database file.
         path: PathBuf,
-        /// The lock file.
-        lock: PathBuf,
+    },
+    /// The database file is damaged (SQLite finds it malformed, or it is no database at all).
+    #[error("database {path} is damaged ({detail}); restore it from a backup, or move it aside together with its -wal and -shm files (e.g. to {path}.damaged) so that pantau starts with an empty one")]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite found.
+        detail: String,
     },
     /// A file-system error around the database.
     #[error("database {path}: {source}")]
@@ -69,6 +75,33 @@ pub enum StoreError {
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
+
+impl StoreError {
+    /// Whether the database file itself is damaged: retrying will not help, the operator must.
+    pub fn is_damaged(&self) -> bool {
+        matches!(self, StoreError::Damaged { .. })
+    }
+}
+
+/// What SQLite's error says about the file, if it says it is damaged.
+fn damage_of(e: &rusqlite::Error) -> Option<String> {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match e {
+        rusqlite::Error::SqliteFailure(f, msg) if matches!(f.code, DatabaseCorrupt | NotADatabase) => {
+            Some(msg.clone().unwrap_or_else(|| f.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// A rusqlite error of the database at `path` as pantau reports it: a damaged file as
+/// [`StoreError::Damaged`], anything else as [`StoreError::Sqlite`].
+fn sqlite_error(path: &Path, source: rusqlite::Error) -> StoreError {
+    match damage_of(&source) {
+        Some(detail) => StoreError::Damaged { path: path.to_path_buf(), detail },
+        None => StoreError::Sqlite { path: path.to_path_buf(), source },
+    }
+}
 
 /// What pantau remembers about a feed between polls.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -428,30 +461,43 @@ pub enum ArticleOutcome {
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Set by the first call that finds the file damaged; it stays set (the file will not heal).
+    damage: Arc<Mutex<Option<String>>>,
 }
 
 /// The lock that keeps a second pantau off the same database; released on drop.
+///
+/// It is an exclusive `flock` on the database file itself (std's `File::try_lock` on Linux and
+/// the BSDs), so it holds whatever name the file is reached by: a symlink, a hard link, another
+/// relative path. SQLite's own locks are POSIX record locks (`fcntl`), which are independent of
+/// `flock` on local file systems; but closing *any* descriptor of the file drops all of the
+/// process's POSIX locks on it, so this one is opened once, before the store, and kept open
+/// until the store is closed (drop it last).
 #[derive(Debug)]
 pub struct InstanceLock {
     _file: std::fs::File,
 }
 
-/// Take the single-instance lock for the database at `path`.
+/// Take the single-instance lock for the database at `path`, creating the (empty) file if
+/// there is none yet.
 pub fn lock_instance(path: &Path) -> Result<InstanceLock> {
-    let mut lock = path.as_os_str().to_owned();
-    lock.push(".lock");
-    let lock = PathBuf::from(lock);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
+    let io = |source| StoreError::Io { path: path.to_path_buf(), source };
+    let file =
+        std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io)?;
     match file.try_lock() {
         Ok(()) => Ok(InstanceLock { _file: file }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked { path: path.to_path_buf(), lock }),
-        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io { path: path.to_path_buf(), source }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked { path: path.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(source)) => Err(io(source)),
     }
+}
+
+/// What [`Store::check`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// `PRAGMA quick_check` found nothing wrong.
+    Sound,
+    /// The check ran out of time (a large database) and was stopped; nothing wrong so far.
+    Unfinished,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -469,7 +515,7 @@ impl Store {
         let p = path.clone();
         let conn =
             tokio::task::spawn_blocking(move || open_sync(&p)).await.map_err(|e| StoreError::Task(e.to_string()))??;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)), path })
+        Ok(Store { conn: Arc::new(Mutex::new(conn)), path, damage: Arc::default() })
     }
 
     /// Run `f` with the connection on the blocking pool.
@@ -480,14 +526,75 @@ impl Store {
     {
         let conn = Arc::clone(&self.conn);
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             // A panic while holding the lock poisons it; the connection itself is still sound
             // (SQLite rolls back the open transaction), so keep using it.
             let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut guard).map_err(|source| StoreError::Sqlite { path, source })
+            f(&mut guard).map_err(|source| sqlite_error(&path, source))
         })
         .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+        if let Err(e @ StoreError::Damaged { detail, .. }) = &result {
+            self.note_damage(detail, e);
+        }
+        result
+    }
+
+    /// Remember that the file is damaged; the first time, say so loudly.
+    fn note_damage(&self, detail: &str, e: &StoreError) {
+        let mut damage = self.damage.lock().unwrap_or_else(|e| e.into_inner());
+        if damage.is_none() {
+            tracing::error!(db = %self.path.display(), detail, "{e}");
+            *damage = Some(e.to_string());
+        }
+    }
+
+    /// Why the database file is damaged, once any call found it so (for `/healthz`): the
+    /// message names the file and what to do.
+    pub fn damage(&self) -> Option<String> {
+        self.damage.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Check the file's structure with `PRAGMA quick_check`, for at most `budget` (it reads the
+    /// whole file, so a very large database is checked only as far as the budget goes).
+    /// A damaged file is [`StoreError::Damaged`].
+    pub async fn check(&self, budget: Duration) -> Result<Checked> {
+        let checked = self
+            .with(move |c| {
+                let interrupt = c.get_interrupt_handle();
+                let (done, finished) = std::sync::mpsc::channel::<()>();
+                let timer = std::thread::spawn(move || {
+                    if finished.recv_timeout(budget) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                        interrupt.interrupt();
+                    }
+                });
+                let found = {
+                    let mut stmt = c.prepare("PRAGMA quick_check(5)")?;
+                    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                    rows.collect::<rusqlite::Result<Vec<String>>>()
+                };
+                drop(done);
+                let _ = timer.join();
+                match found {
+                    Ok(lines) => Ok(Ok(lines)),
+                    Err(rusqlite::Error::SqliteFailure(f, _))
+                        if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+                    {
+                        Ok(Err(Checked::Unfinished))
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        match checked {
+            Err(unfinished) => Ok(unfinished),
+            Ok(lines) if lines.iter().all(|l| l == "ok") => Ok(Checked::Sound),
+            Ok(lines) => {
+                let e = StoreError::Damaged { path: self.path.clone(), detail: lines.join("; ") };
+                self.note_damage(&lines.join("; "), &e);
+                Err(e)
+            }
+        }
     }
 
     /// Hand SQLite's page cache and the cached prepared statements of the connection back to
@@ -1420,39 +1527,70 @@ fn item_params<'a>(
 }
 
 fn open_sync(path: &Path) -> Result<Connection> {
-    let err = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+    let err = |source| sqlite_error(path, source);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
     }
     let mut conn = Connection::open(path).map_err(err)?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
     // Refuse a newer database before changing anything in it (WAL mode is persistent).
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
     if found > MIGRATIONS.len() as i64 {
         return Err(StoreError::TooNew { path: path.to_path_buf(), found, known: MIGRATIONS.len() as i64 });
     }
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+    set_wal(&conn).map_err(err)?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
     migrate(&mut conn, path)?;
     Ok(conn)
 }
 
+/// How long a call waits for another connection's write lock before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `PRAGMA journal_mode = WAL`, tried again for up to [`BUSY_TIMEOUT`] while another connection
+/// is in the way: the switch needs the file to itself, and SQLite reports a clash at once
+/// instead of waiting (two processes opening a fresh file at the same moment).
+fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Apply the migrations the file lacks, one transaction each. Every step takes the write lock
+/// first (`BEGIN IMMEDIATE`) and reads the version again under it, so two processes opening a
+/// fresh file at once apply each migration once: the second waits, then finds it applied.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    let err = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+    let err = |source| sqlite_error(path, source);
     let known = MIGRATIONS.len() as i64;
-    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
-    if found > known {
-        return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction().map_err(err)?;
+    loop {
+        let version = |c: &Connection| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0));
+        // Most opens find the schema current: no write lock for them.
+        if version(conn).map_err(err)? == known {
+            return Ok(());
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+        let found = version(&tx).map_err(err)?;
+        if found == known {
+            return Ok(());
+        }
+        // A version beyond ours (or a foreign negative one) matches no migration.
+        let Some(sql) = usize::try_from(found).ok().and_then(|i| MIGRATIONS.get(i)) else {
+            return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
+        };
         tx.execute_batch(sql).map_err(err)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(err)?;
+        tx.pragma_update(None, "user_version", found + 1).map_err(err)?;
         tx.commit().map_err(err)?;
-        tracing::info!(db = %path.display(), version = i + 1, "applied database migration");
+        tracing::info!(db = %path.display(), version = found + 1, "applied database migration");
     }
-    Ok(())
 }
 
 #[cfg(test)]
