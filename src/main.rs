@@ -20,6 +20,20 @@ struct Args {
     command: Command,
 }
 
+/// `pantau test-rule --help`: the query syntax in brief and the exit codes.
+const TEST_RULE_HELP: &str = "\
+Query syntax (the README has the whole of it):
+  \"Korea Utara\" AND senjata     both words/phrases; juxtaposition also means AND
+  Korut OR \"Korea Utara\"        either;  NOT olahraga  or  -olahraga  excludes
+  rudal NEAR/5 Pyongyang        at most 5 words apart (ONEAR/5: in this order)
+  title:senjata                 only in a field: title summary content article text author category link feed
+  senjata*  *senjata*  senj?ta  wildcards inside one word
+  =AS  ~senjata  /rudal (balistik|jelajah)/i   exact form, same stem (with --lang id), regex
+  Precedence, tightest first: NEAR/ONEAR, NOT, AND, OR. Operators are upper case.
+
+Exit codes: 0 something matched, 1 nothing matched, 2 the query is invalid,
+3 the input could not be read (file, feed, page, stdin, database), 64 usage error.";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LogFormat {
     Text,
@@ -29,12 +43,20 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the daemon: poll on schedule, match, deliver, until SIGTERM/SIGINT.
+    #[command(
+        after_help = "Exit codes: 0 after a clean shutdown, 1 on a fatal error (bad config, database in use or damaged), 64 usage error.\nSIGHUP reloads the config; an invalid one is refused and the running one stays."
+    )]
     Run,
     /// Poll every enabled feed now, deliver everything due, then exit.
+    #[command(
+        after_help = "Exit codes: 0 when the cycle completed (failed feeds are reported), 1 on a fatal error, 64 usage error."
+    )]
     Once,
     /// Validate the config and every rule; print each problem as PATH:LINE:COL: message.
+    #[command(after_help = "Exit codes: 0 valid (warnings are printed), 2 invalid, 64 usage error.")]
     Check,
     /// Fetch or read one feed and print its items as pantau sees them.
+    #[command(after_help = "Exit codes: 0 parsed, 1 failed (not readable or not a feed), 64 usage error.")]
     Parse {
         /// An http(s) URL or a file path.
         #[arg(value_name = "URL_OR_FILE")]
@@ -46,8 +68,10 @@ enum Command {
         #[arg(long)]
         article: bool,
     },
-    /// Fetch (or read) one article page and print the main text pantau extracts from it
-    /// (exit 0 extracted, 1 failed).
+    /// Fetch (or read) one article page and print the main text pantau extracts from it.
+    #[command(
+        after_help = "Exit codes: 0 extracted, 1 failed (not fetched, not HTML, no article text, bad selector), 64 usage error."
+    )]
     Article {
         /// An http(s) URL or an HTML file.
         #[arg(value_name = "URL_OR_FILE")]
@@ -59,7 +83,8 @@ enum Command {
         #[arg(long, value_name = "CSS")]
         selector: Option<String>,
     },
-    /// Evaluate one rule query and show what matched and why (exit 0 match, 1 none, 2 invalid).
+    /// Evaluate one rule query and show what matched and why.
+    #[command(after_help = TEST_RULE_HELP)]
     #[command(group(clap::ArgGroup::new("source").args(["text", "file", "feed", "history", "url"])))]
     TestRule {
         /// The query, as in a rule's `query`.
@@ -83,9 +108,11 @@ enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
-    /// Show every feed's health: last poll, last success, errors, next poll, items.
+    /// Show every feed's health: last poll, last success, errors, next poll, items, articles.
+    #[command(after_help = "Exit codes: 0, 1 when the database cannot be read, 64 usage error.")]
     Feeds,
     /// Show recent alerts and their delivery state.
+    #[command(after_help = "Exit codes: 0, 1 when the database cannot be read, 64 usage error.")]
     Alerts {
         /// Only dead alerts and pending ones that failed at least once.
         #[arg(long)]
@@ -95,6 +122,7 @@ enum Command {
         limit: usize,
     },
     /// Show the newest stored items.
+    #[command(after_help = "Exit codes: 0, 1 when the database cannot be read, 64 usage error.")]
     Items {
         /// Only this feed's items.
         #[arg(long)]
@@ -104,6 +132,9 @@ enum Command {
         limit: usize,
     },
     /// Put dead (or named) alerts back into the outbox.
+    #[command(
+        after_help = "Exit codes: 0 every named alert queued, 1 an id is unknown (or the database cannot be read), 64 usage error."
+    )]
     Redeliver {
         /// Alert ids (see `pantau alerts`).
         #[arg(required_unless_present = "failed")]
@@ -113,6 +144,7 @@ enum Command {
         failed: bool,
     },
     /// Print [[feed]] tables for every feed outline of an OPML file.
+    #[command(after_help = "Exit codes: 0 printed, 1 the file cannot be read or holds no feed, 64 usage error.")]
     ImportOpml {
         /// The OPML file.
         file: PathBuf,
@@ -134,7 +166,16 @@ fn init_logging(format: LogFormat) {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            // --help and --version print to stdout and succeed; a usage error is EX_USAGE (64),
+            // never one of a command's own codes (test-rule's 2 means an invalid query).
+            let code = if e.use_stderr() { pantau::cli::USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     init_logging(args.log_format);
     let config = args.config.unwrap_or_else(pantau::config::default_path);
     match &args.command {
@@ -177,7 +218,7 @@ fn main() -> ExitCode {
                         let mut t = String::new();
                         if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {
                             eprintln!("pantau: cannot read stdin: {e}");
-                            return ExitCode::from(1);
+                            return ExitCode::from(pantau::cli::INPUT_FAILED);
                         }
                         Source::Text(t)
                     }

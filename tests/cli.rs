@@ -298,3 +298,38 @@ fn inspection_needs_only_the_database_not_the_services_secrets_or_valid_rules() 
     assert_eq!(out.status.code(), Some(1), "an unknown id, not a config error: {}", show(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("0000: no such alert"), "{}", show(&out));
 }
+
+#[test]
+fn exit_codes_mean_one_thing_each_and_help_lists_them() {
+    let dir = TempDir::new("exit-codes");
+    let cfg = dir.config("");
+    let code = |args: &[&str]| run(&cfg, args).status.code();
+    assert_eq!(code(&["test-rule", "senjata", "--text", "senjata api"]), Some(0));
+    assert_eq!(code(&["test-rule", "senjata", "--text", "damai"]), Some(1), "no match");
+    assert_eq!(code(&["test-rule", "(senjata", "--text", "x"]), Some(2), "invalid query");
+    assert_eq!(code(&["test-rule", "senjata", "--file", "/nonexistent/file.txt"]), Some(3), "unreadable input");
+    assert_eq!(code(&["test-rule", "senjata", "--feed", "/nonexistent/feed.xml"]), Some(3));
+    assert_eq!(code(&["test-rule", "senjata", "--bogus"]), Some(64), "usage error");
+    assert_eq!(code(&["check", "--bogus"]), Some(64), "not check's 'invalid' (2)");
+    assert_eq!(code(&["frobnicate"]), Some(64));
+    for command in [
+        "run",
+        "once",
+        "check",
+        "parse",
+        "article",
+        "test-rule",
+        "feeds",
+        "items",
+        "alerts",
+        "redeliver",
+        "import-opml",
+    ] {
+        let out = run(&cfg, &[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{command} --help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Exit codes: 0") && text.contains("64 usage error"), "{command}: {text}");
+    }
+    let help = String::from_utf8_lossy(&run(&cfg, &["test-rule", "--help"]).stdout).to_string();
+    assert!(help.contains("NEAR/5") && help.contains("title:senjata") && help.contains("Precedence"), "{help}");
+}

@@ -41,6 +41,15 @@ where
     F: FnOnce(Config, Store) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
 {
+    with_store_failing(path, 1, f).await
+}
+
+/// [`with_store`], exiting with `failed` when the config or the database cannot be read.
+async fn with_store_failing<F, Fut>(path: &Path, failed: u8, f: F) -> ExitCode
+where
+    F: FnOnce(Config, Store) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
     // Only the database is needed: the service's secrets need not be set, and a config with
     // mistakes still names its database.
     let config = match config::load_for_inspection(path) {
@@ -58,21 +67,21 @@ where
             for e in &errors {
                 eprintln!("{}", scrub(&e.render()));
             }
-            return ExitCode::from(1);
+            return ExitCode::from(failed);
         }
     };
     let store = match Store::open(&config.daemon.database).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pantau: {e}");
-            return ExitCode::from(1);
+            return ExitCode::from(failed);
         }
     };
     match f(config, store).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("pantau: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(failed)
         }
     }
 }
@@ -118,7 +127,16 @@ pub fn import_opml(file: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `pantau test-rule QUERY …`: 0 something matched, 1 nothing matched, 2 the query is invalid.
+/// Exit code of `test-rule` when what it was to match could not be read (a file, a feed, a
+/// page, stdin or the database): not "no match" (1), not "invalid query" (2).
+pub const INPUT_FAILED: u8 = 3;
+
+/// Exit code of a command line that clap rejects (an unknown flag, a missing argument), as
+/// sysexits' EX_USAGE: never confused with a command's own codes.
+pub const USAGE: u8 = 64;
+
+/// `pantau test-rule QUERY …`: 0 something matched, 1 nothing matched, 2 the query is invalid,
+/// 3 the input could not be read.
 pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: test_rule::Source) -> ExitCode {
     use test_rule::Source;
     let Some(rule) = test_rule::compile(query, lang) else { return ExitCode::from(2) };
@@ -132,15 +150,15 @@ pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: tes
             }
             Err(e) => {
                 eprintln!("pantau: cannot read {}: {e}", f.display());
-                ExitCode::from(1)
+                ExitCode::from(INPUT_FAILED)
             }
         },
         Source::Feed(src) => {
-            let Some(feed) = read_feed(&src).await else { return ExitCode::from(1) };
+            let Some(feed) = read_feed(&src).await else { return ExitCode::from(INPUT_FAILED) };
             test_rule::on_items(&rule, feed.items.iter().map(|i| ("", i)), "items")
         }
         Source::Url(url) => {
-            let Some(article) = read_article(&url, None).await else { return ExitCode::from(1) };
+            let Some(article) = read_article(&url, None).await else { return ExitCode::from(INPUT_FAILED) };
             let item = crate::model::Item {
                 title: article.title.clone().unwrap_or_default(),
                 link: Some(article.url.clone()),
@@ -150,7 +168,7 @@ pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: tes
             test_rule::on_items(&rule, std::iter::once(("", &item)), "pages")
         }
         Source::History(span) => {
-            with_store(path, |_, store| async move {
+            with_store_failing(path, INPUT_FAILED, |_, store| async move {
                 let since = chrono::Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
                 let items = store.items_since(since, 1_000_000).await?;
                 let span = humantime::format_duration(span);
