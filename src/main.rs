@@ -110,7 +110,11 @@ enum Command {
     },
     /// Show every feed's health: last poll, last success, errors, next poll, items, articles.
     #[command(after_help = "Exit codes: 0, 1 when the database cannot be read, 64 usage error.")]
-    Feeds,
+    Feeds {
+        /// One JSON array of feed objects, every field and error in full.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show recent alerts and their delivery state.
     #[command(after_help = "Exit codes: 0, 1 when the database cannot be read, 64 usage error.")]
     Alerts {
@@ -120,6 +124,9 @@ enum Command {
         /// How many alerts to show, newest first.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// One JSON array of alert objects, each last error in full.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the newest stored items.
     #[command(after_help = "Exit codes: 0, 1 when the database cannot be read, 64 usage error.")]
@@ -130,6 +137,9 @@ enum Command {
         /// How many items to show, newest first.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// One JSON array of item objects.
+        #[arg(long)]
+        json: bool,
     },
     /// Put dead (or named) alerts back into the outbox.
     #[command(
@@ -225,9 +235,9 @@ fn main() -> ExitCode {
                 };
                 pantau::cli::test_rule(&config, &query, lang.as_deref(), source).await
             }
-            Command::Feeds => pantau::cli::feeds(&config).await,
-            Command::Alerts { failed, limit } => pantau::cli::alerts(&config, failed, limit).await,
-            Command::Items { feed, limit } => pantau::cli::items(&config, feed, limit).await,
+            Command::Feeds { json } => pantau::cli::feeds(&config, json).await,
+            Command::Alerts { failed, limit, json } => pantau::cli::alerts(&config, failed, limit, json).await,
+            Command::Items { feed, limit, json } => pantau::cli::items(&config, feed, limit, json).await,
             Command::Redeliver { ids, failed } => pantau::cli::redeliver(&config, ids, failed).await,
             Command::Check | Command::ImportOpml { .. } => unreachable!("handled before the runtime starts"),
         }

@@ -333,3 +333,47 @@ fn exit_codes_mean_one_thing_each_and_help_lists_them() {
     let help = String::from_utf8_lossy(&run(&cfg, &["test-rule", "--help"]).stdout).to_string();
     assert!(help.contains("NEAR/5") && help.contains("title:senjata") && help.contains("Precedence"), "{help}");
 }
+
+#[test]
+fn feeds_items_and_alerts_speak_json_with_errors_in_full() {
+    let dir = TempDir::new("json-views");
+    let (feeds, rx) = (FeedServer::start(), crate::util::Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    // The receiver rejects the alert with a long reason, so the alert is dead with an error.
+    let reason = format!("rejected: {}", "the payload does not fit this receiver's schema; ".repeat(4));
+    rx.script([crate::util::Response::body(400, reason.clone())]);
+    let cfg = dir.config(&format!(
+        "[[feed]]\nname = \"world\"\nurl = \"{}\"\n{}",
+        feeds.url("/world.rss"),
+        crate::util::rule_and_hook(&rx.url())
+    ));
+    assert!(run(&cfg, &["once"]).status.success());
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run(&cfg, args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", show(&out));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", show(&out)))
+    };
+    let f = json(&["feeds", "--json"]);
+    assert_eq!(
+        (f[0]["name"].as_str(), f[0]["items"].as_u64(), f[0]["last_status"].as_str()),
+        (Some("world"), Some(3), Some("200"))
+    );
+    let i = json(&["items", "--json"]);
+    assert_eq!(i.as_array().unwrap().len(), 3);
+    assert!(i
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["alerts"] == 1 && x["title"].as_str().unwrap().starts_with("Intelijen")));
+    let a = json(&["alerts", "--failed", "--json"]);
+    assert_eq!(a[0]["state"], "dead");
+    let error = a[0]["last_error"].as_str().unwrap();
+    assert!(error.len() > 150 && error.contains("schema; the payload"), "the whole error: {error}");
+    // An unknown id says so, and nothing about a daemon picking anything up.
+    let out = run(&cfg, &["redeliver", "0000"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("0000: no such alert") && !text.contains("picks them up"), "{text}");
+    let id = a[0]["id"].as_str().unwrap();
+    let text = String::from_utf8_lossy(&run(&cfg, &["redeliver", id]).stdout).to_string();
+    assert!(text.contains("queued for delivery") && text.contains("picks them up"), "{text}");
+}

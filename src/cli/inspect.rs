@@ -12,15 +12,59 @@ use super::table;
 use crate::config::secrets::{redact_url, scrub, RedactedUrl};
 use crate::config::Config;
 use crate::model::{rfc3339, truncate_chars};
-use crate::store::{Redelivered, Store};
+use crate::store::{ArticleState, Redelivered, Store};
 
 fn when(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(|| "never".to_string(), rfc3339)
 }
 
-/// `pantau feeds`: one row per configured feed (and per feed still in the database).
-pub async fn feeds(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
+/// Print `value` as pretty JSON on stdout (secrets scrubbed, as everywhere).
+fn print_json(value: &serde_json::Value) {
+    let raw = serde_json::to_string_pretty(value).unwrap_or_default();
+    let text = scrub(&raw);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+}
+
+fn ts(t: Option<DateTime<Utc>>) -> serde_json::Value {
+    t.map_or(serde_json::Value::Null, |t| serde_json::Value::String(rfc3339(t)))
+}
+
+/// `pantau feeds`: one row per configured feed (and per feed still in the database); with
+/// `json`, one object per feed with every field, errors in full.
+pub async fn feeds(config: &Config, store: &Store, json: bool) -> anyhow::Result<ExitCode> {
     let statuses = store.feed_statuses().await?;
+    if json {
+        let mut list = Vec::new();
+        let mut names: Vec<&str> = config.feeds.iter().map(|f| f.name.as_str()).collect();
+        names.extend(statuses.iter().map(|s| s.name.as_str()).filter(|n| !config.feeds.iter().any(|f| f.name == *n)));
+        for name in names {
+            let configured = config.feeds.iter().find(|f| f.name == name);
+            let s = statuses.iter().find(|s| s.name == name);
+            let url = configured.map(|f| f.url.as_str()).or_else(|| s.map(|s| s.url.as_str())).unwrap_or_default();
+            list.push(serde_json::json!({
+                "name": name,
+                "url": redact_url(url).to_string(),
+                "configured": configured.is_some(),
+                "enabled": configured.is_some_and(|f| f.enabled),
+                "last_status": s.and_then(|s| s.last_status.clone()),
+                "last_attempt_at": ts(s.and_then(|s| s.last_attempt_at)),
+                "last_success_at": ts(s.and_then(|s| s.last_success_at)),
+                "consecutive_failures": s.map_or(0, |s| s.consecutive_failures),
+                "next_poll_at": ts(s.and_then(|s| s.next_poll_at)),
+                "items": s.map_or(0, |s| s.items),
+                "last_error": s.and_then(|s| s.last_error.clone()),
+                "recoveries": s.and_then(|s| s.recoveries.clone()),
+                "moved_to": s.and_then(|s| s.moved_to.as_deref().map(|m| redact_url(m).to_string())),
+                "fetch_article": configured.is_some_and(|f| f.fetch_article),
+                "articles_fetched": s.map_or(0, |s| s.articles_fetched),
+                "article_failures": s.map_or(0, |s| s.article_failures),
+                "last_article_error": s.and_then(|s| s.last_article_error.clone()),
+            }));
+        }
+        print_json(&serde_json::Value::Array(list));
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut rows = Vec::new();
     let mut names: Vec<&str> = config.feeds.iter().map(|f| f.name.as_str()).collect();
     for s in &statuses {
@@ -96,9 +140,23 @@ pub async fn feeds(config: &Config, store: &Store) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `pantau alerts [--failed] [--limit N]`.
-pub async fn alerts(store: &Store, failed: bool, limit: usize) -> anyhow::Result<ExitCode> {
+/// `pantau alerts [--failed] [--limit N] [--json]`; the JSON carries every error in full.
+pub async fn alerts(store: &Store, failed: bool, limit: usize, json: bool) -> anyhow::Result<ExitCode> {
     let rows = store.recent_alerts(failed, limit).await?;
+    if json {
+        let list = rows
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "id": a.id, "created_at": rfc3339(a.created_at), "state": a.state, "attempts": a.attempts,
+                    "rule": a.rule, "sink": a.sink, "feed": a.feed, "title": a.title, "link": a.link,
+                    "next_attempt_at": ts(a.next_attempt_at), "last_error": a.last_error.as_deref().map(scrub),
+                })
+            })
+            .collect();
+        print_json(&serde_json::Value::Array(list));
+        return Ok(ExitCode::SUCCESS);
+    }
     let table_rows: Vec<Vec<String>> = rows
         .iter()
         .map(|a| {
@@ -135,8 +193,10 @@ pub async fn alerts(store: &Store, failed: bool, limit: usize) -> anyhow::Result
 pub async fn redeliver(store: &Store, ids: Vec<String>, failed: bool) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let mut code = ExitCode::SUCCESS;
+    let mut queued = 0;
     if failed {
         let n = store.redeliver_dead().await?;
+        queued += n;
         let _ = writeln!(out, "{n} dead alert(s) queued for delivery");
     }
     for (id, result) in store.redeliver(ids).await? {
@@ -146,18 +206,46 @@ pub async fn redeliver(store: &Store, ids: Vec<String>, failed: bool) -> anyhow:
             Redelivered::AlreadyPending => "is already pending",
             Redelivered::Unknown => {
                 code = ExitCode::from(1);
-                "no such alert"
+                "no such alert (see `pantau alerts`)"
             }
         };
+        if matches!(result, Redelivered::Requeued | Redelivered::RequeuedDelivered) {
+            queued += 1;
+        }
         let _ = writeln!(out, "{id}: {msg}");
     }
-    let _ = writeln!(out, "a running daemon picks them up within a minute; `pantau once` delivers them now");
+    // Only when something was queued is there anything for a daemon to pick up.
+    if queued > 0 {
+        let _ = writeln!(out, "a running daemon picks them up within a minute; `pantau once` delivers them now");
+    }
     Ok(code)
 }
 
-/// `pantau items [--feed F] [--limit N]`: the newest stored items.
-pub async fn items(store: &Store, feed: Option<String>, limit: usize) -> anyhow::Result<ExitCode> {
+/// `pantau items [--feed F] [--limit N] [--json]`: the newest stored items.
+pub async fn items(store: &Store, feed: Option<String>, limit: usize, json: bool) -> anyhow::Result<ExitCode> {
     let rows = store.recent_items(feed, limit).await?;
+    if json {
+        let list = rows
+            .iter()
+            .map(|i| {
+                let article = match &i.article {
+                    ArticleState::None => serde_json::Value::Null,
+                    ArticleState::Pending { attempts, error } => {
+                        serde_json::json!({ "state": "pending", "attempts": attempts, "error": error })
+                    }
+                    ArticleState::Fetched { chars } => serde_json::json!({ "state": "fetched", "bytes": chars }),
+                    ArticleState::Failed { error } => serde_json::json!({ "state": "failed", "error": error }),
+                };
+                serde_json::json!({
+                    "feed": i.feed, "first_seen_at": rfc3339(i.first_seen_at), "key": i.key, "title": i.title,
+                    "link": i.link, "published": ts(i.published), "alerts": i.alerts, "pruned": i.pruned,
+                    "article": article,
+                })
+            })
+            .collect();
+        print_json(&serde_json::Value::Array(list));
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = std::io::stdout().lock();
     if rows.is_empty() {
         let _ = writeln!(out, "no items yet");

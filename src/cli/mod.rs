@@ -87,18 +87,18 @@ where
 }
 
 /// `pantau feeds`: the health of every feed.
-pub async fn feeds(path: &Path) -> ExitCode {
-    with_store(path, |config, store| async move { inspect::feeds(&config, &store).await }).await
+pub async fn feeds(path: &Path, json: bool) -> ExitCode {
+    with_store(path, |config, store| async move { inspect::feeds(&config, &store, json).await }).await
 }
 
 /// `pantau alerts [--failed] [--limit N]`: recent alerts and their delivery state.
-pub async fn alerts(path: &Path, failed: bool, limit: usize) -> ExitCode {
-    with_store(path, |_, store| async move { inspect::alerts(&store, failed, limit).await }).await
+pub async fn alerts(path: &Path, failed: bool, limit: usize, json: bool) -> ExitCode {
+    with_store(path, |_, store| async move { inspect::alerts(&store, failed, limit, json).await }).await
 }
 
 /// `pantau items [--feed F] [--limit N]`: the newest stored items.
-pub async fn items(path: &Path, feed: Option<String>, limit: usize) -> ExitCode {
-    with_store(path, |_, store| async move { inspect::items(&store, feed, limit).await }).await
+pub async fn items(path: &Path, feed: Option<String>, limit: usize, json: bool) -> ExitCode {
+    with_store(path, |_, store| async move { inspect::items(&store, feed, limit, json).await }).await
 }
 
 /// `pantau redeliver ID…|--failed`: put alerts back into the outbox.
