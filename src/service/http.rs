@@ -38,7 +38,8 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(2);
 /// Closed connections are logged at most this often (every one is counted).
 pub const DROP_LOG_EVERY: Duration = Duration::from_secs(60);
 
-/// The counter of connections pantau closed, by reason (`evicted`, `header_timeout`).
+/// The counter of connections pantau closed, by reason: `evicted` (the oldest, for a new one) or
+/// `header_timeout` (no request head in time; a keep-alive connection left idle ends this way).
 pub const DROPPED: &str = "pantau_http_connections_dropped_total";
 
 /// What the endpoints read.
