@@ -38,7 +38,7 @@ pub(crate) fn get(port: u16, path: &str) -> (u16, String) {
     let start = Instant::now();
     loop {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
             let mut out = String::new();
             s.read_to_string(&mut out).unwrap();
             let status = out.split_whitespace().nth(1).unwrap_or("0").parse().unwrap();
@@ -117,6 +117,79 @@ fn healthz_and_metrics_describe_the_running_daemon() {
     assert_eq!(get(port, "/nope").0, 404);
 
     assert_eq!(sigterm_and_wait(child), 0);
+}
+
+/// One response read off a keep-alive connection: the head (status line and headers) and the
+/// body of its Content-Length.
+fn read_response(s: &mut TcpStream) -> (String, String) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut byte).unwrap(), 1, "connection closed inside a response head: {head:?}");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let len = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    (head, String::from_utf8(body).unwrap())
+}
+
+#[test]
+fn a_thousand_idle_connections_do_not_keep_a_probe_from_its_answer_and_head_and_keep_alive_work() {
+    let dir = TempDir::new("idle-conns");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    let port = free_port();
+    let cfg = dir.config(&base_config(&feeds, &rx, port));
+    let log = dir.path().join("log");
+    let child = spawn_run(&cfg, &log, &[]);
+    assert_eq!(get(port, "/healthz").0, 200);
+
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let idle: Vec<TcpStream> = (0..1000)
+        .map(|i| {
+            TcpStream::connect_timeout(&addr, Duration::from_secs(10)).unwrap_or_else(|e| panic!("connection {i}: {e}"))
+        })
+        .collect();
+
+    // A probe right behind them is answered (the bound is generous: the point is an answer, not speed).
+    let start = Instant::now();
+    let mut probe = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).unwrap();
+    probe.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    probe.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let (head, body) = read_response(&mut probe);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}{body}");
+    assert!(start.elapsed() < Duration::from_secs(10), "the probe took {:?}", start.elapsed());
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["status"].is_string(), "{body}");
+
+    // Keep-alive: the same connection answers a second request, and HEAD is GET without the body.
+    probe.write_all(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(probe.read(&mut byte).unwrap(), 1, "{head:?}");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
+    probe.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut rest = String::new();
+    probe.read_to_string(&mut rest).unwrap();
+    assert!(rest.starts_with("HTTP/1.1 200"), "HEAD sent a body, or keep-alive failed: {rest}");
+    assert!(rest.contains("pantau_http_connections_dropped_total{reason=\"evicted\"}"), "{rest}");
+    drop(idle);
+
+    assert_eq!(sigterm_and_wait(child), 0);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines = text.lines().filter(|l| l.contains("health/metrics connection")).count();
+    assert!(lines < 10, "{lines} log lines about health/metrics connections:\n{text}");
 }
 
 #[test]

@@ -282,7 +282,7 @@ fn a_broken_template_is_a_located_check_error() {
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.contains(&format!("{}:13:12: template cannot render", cfg.display())), "{text}");
-    assert!(text.contains("undefined"), "{text}");
+    assert!(text.contains("undefined value item.titel; the payload has item.title, "), "{text}");
     assert!(text.contains("a webhook template must produce JSON"), "{text}");
 }
 

@@ -114,9 +114,42 @@ impl MessageTemplate {
         if let Some(map) = context.as_object_mut() {
             map.entry("also_in").or_insert_with(|| serde_json::Value::Array(Vec::new()));
         }
-        template
-            .render(Value::from(Serde(&context)))
-            .map_err(|e| TemplateError::Render { line: e.line(), message: describe(&e) })
+        template.render(Value::from(Serde(&context))).map_err(|e| {
+            let named = (e.kind() == minijinja::ErrorKind::UndefinedError)
+                .then(|| self.name_undefined(&template, e.line(), &context))
+                .flatten();
+            TemplateError::Render { line: e.line(), message: named.unwrap_or_else(|| describe(&e)) }
+        })
+    }
+
+    /// What an undefined-value error was about: the dotted names the template uses on the failing
+    /// line (minijinja's error has only the line) that `context` does not have, and what the
+    /// payload has in place of the first ([`lookup`]): `undefined value item.titel; the payload
+    /// has item.title, item.id, …`. None when no such name is found (a subscript such as
+    /// `item['titel']`, or a name not written on the failing line).
+    fn name_undefined(
+        &self,
+        template: &minijinja::Template<'_, '_>,
+        line: Option<usize>,
+        context: &serde_json::Value,
+    ) -> Option<String> {
+        let on_line = line.and_then(|l| self.source.lines().nth(l.checked_sub(1)?));
+        let mut used: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+        used.sort();
+        let mut missing = Vec::new();
+        let mut hint = None;
+        for name in used {
+            let head = name.split('.').next().unwrap_or_default();
+            let global = context.get(head).is_none() && self.env.globals().any(|(g, _)| g == head);
+            if global || on_line.is_some_and(|text| !text.contains(name.as_str())) {
+                continue;
+            }
+            if let Some(instead) = lookup(context, &name) {
+                hint.get_or_insert(instead);
+                missing.push(name);
+            }
+        }
+        Some(format!("undefined value {}; {}", missing.join(", "), hint?))
     }
 
     /// Render for a made-up alert with every field set, so that `check` finds undefined names
@@ -132,6 +165,52 @@ fn describe(e: &minijinja::Error) -> String {
         Some(d) => format!("{}: {d}", e.kind()),
         None => e.kind().to_string(),
     }
+}
+
+/// Resolve the dotted `name` in `context`: None when it is there; otherwise what the payload
+/// has in its place: the dotted names of the object a typo was meant for, closest to the missing
+/// part first (`the payload has item.title, …`), or what the value is that has no attributes
+/// (`feed.name is a string`).
+fn lookup(context: &serde_json::Value, name: &str) -> Option<String> {
+    let (mut value, mut path) = (context, String::new());
+    for part in name.split('.') {
+        let Some(map) = value.as_object() else {
+            let what = match value {
+                serde_json::Value::Null => "null",
+                serde_json::Value::Bool(_) => "a boolean",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::String(_) => "a string",
+                _ => "a list",
+            };
+            return Some(format!("{path} is {what}"));
+        };
+        let Some(next) = map.get(part) else {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by_key(|k| distance(k, part));
+            let dotted: Vec<String> =
+                keys.into_iter().map(|k| if path.is_empty() { k.clone() } else { format!("{path}.{k}") }).collect();
+            return Some(format!("the payload has {}", dotted.join(", ")));
+        };
+        value = next;
+        path = if path.is_empty() { part.to_string() } else { format!("{path}.{part}") };
+    }
+    None
+}
+
+/// Levenshtein distance in characters: orders the payload's names by likeness to a typo.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// An alert with every field set, for [`MessageTemplate::try_sample`].
@@ -219,6 +298,23 @@ mod tests {
         let e = t.try_sample().unwrap_err();
         assert!(matches!(e, TemplateError::Render { .. }), "{e:?}");
         assert!(e.to_string().contains("undefined"), "{e}");
+        let t = MessageTemplate::compile(
+            "{% for a in also_in %}{{ a.name }}{% endfor %}\n{{ rule }}: {{ item.titel|upper }} {{ item.link }}",
+            plain,
+        )
+        .unwrap();
+        assert_eq!(
+            t.try_sample().unwrap_err().to_string(),
+            "template cannot render on its line 2: undefined value item.titel; the payload has item.title, \
+             item.id, item.link, item.authors, item.published, item.summary"
+        );
+        let e = MessageTemplate::compile("{{ titel }}", plain).unwrap().try_sample().unwrap_err();
+        assert!(e.to_string().contains("undefined value titel; the payload has item, "), "{e}");
+        let e = MessageTemplate::compile("{{ feed.name.first }}", plain).unwrap().try_sample().unwrap_err();
+        assert!(e.to_string().ends_with("undefined value feed.name.first; feed.name is a string"), "{e}");
+        // A name the line does not spell out is not guessed at.
+        let e = MessageTemplate::compile("{{ item['titel'] }}", plain).unwrap().try_sample().unwrap_err();
+        assert!(e.to_string().ends_with(": undefined value"), "{e}");
         let t = MessageTemplate::compile(
             "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
             plain,

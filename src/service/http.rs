@@ -1,12 +1,25 @@
 //! The `daemon.listen` endpoint: `GET /healthz` (JSON status, 503 when stuck) and
-//! `GET /metrics` (Prometheus text). A minimal HTTP/1.1 responder: one request per connection.
+//! `GET /metrics` (Prometheus text); `HEAD` answers the same without the body.
+//!
+//! HTTP/1.1 is hyper's server (keep-alive, pipelining, request bodies, HEAD). What is pantau's:
+//! a connection that has not sent a whole request head within [`HEADER_READ_TIMEOUT`] (also
+//! between keep-alive requests) is closed, and at most [`MAX_CONNECTIONS`] are held, the oldest
+//! closed to make room for the newest: idle connections cannot lock a probe out, because a
+//! probe's connection is the newest and answers in milliseconds. Closed connections are counted
+//! in `pantau_http_connections_dropped_total` and logged at most once per [`DROP_LOG_EVERY`].
 
+use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::health;
@@ -15,6 +28,19 @@ use crate::store::Store;
 
 /// When the scheduler loop has not gone round for this long, /healthz says it is stuck.
 pub const SCHEDULER_STUCK_AFTER: i64 = 180;
+
+/// Connections held at once; one more closes the oldest.
+pub const MAX_CONNECTIONS: usize = 128;
+
+/// How long a connection may take to send a request head, the first or the next on keep-alive.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Closed connections are logged at most this often (every one is counted).
+pub const DROP_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// The counter of connections pantau closed, by reason: `evicted` (the oldest, for a new one) or
+/// `header_timeout` (no request head in time; a keep-alive connection left idle ends this way).
+pub const DROPPED: &str = "pantau_http_connections_dropped_total";
 
 /// What the endpoints read.
 #[derive(Clone)]
@@ -29,19 +55,55 @@ pub struct Context {
 
 /// Serve until `cancel` fires.
 pub async fn serve(listener: TcpListener, ctx: Context, cancel: CancellationToken) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(64 * 1024);
     let mut conns = JoinSet::new();
+    // The connections alive, oldest first.
+    let mut alive: VecDeque<(tokio::task::Id, AbortHandle)> = VecDeque::new();
+    let mut drops = DropLog::default();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            Some(done) = conns.join_next_with_id(), if !conns.is_empty() => {
+                let id = match done {
+                    Ok((id, timed_out)) => {
+                        if timed_out {
+                            ctx.metrics.inc(DROPPED, &[("reason", "header_timeout")], 1);
+                        }
+                        id
+                    }
+                    Err(e) => e.id(),
+                };
+                alive.retain(|(i, _)| *i != id);
+            }
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) if conns.len() < 64 => {
+                Ok((stream, _)) => {
+                    if alive.len() >= MAX_CONNECTIONS {
+                        if let Some((_, oldest)) = alive.pop_front() {
+                            oldest.abort();
+                            ctx.metrics.inc(DROPPED, &[("reason", "evicted")], 1);
+                            drops.note();
+                        }
+                    }
                     let ctx = ctx.clone();
-                    conns.spawn(async move {
-                        let _ = tokio::time::timeout(Duration::from_secs(10), handle(stream, &ctx)).await;
+                    let conn = http.serve_connection(
+                        TokioIo::new(stream),
+                        hyper::service::service_fn(move |req| {
+                            let ctx = ctx.clone();
+                            async move { Ok::<_, Infallible>(respond(&ctx, &req).await) }
+                        }),
+                    );
+                    let handle = conns.spawn(async move {
+                        match conn.await {
+                            Ok(()) => false,
+                            Err(e) => {
+                                tracing::debug!(error = %e, "a health/metrics connection ended");
+                                e.is_timeout()
+                            }
+                        }
                     });
+                    alive.push_back((handle.id(), handle));
                 }
-                Ok(_) => tracing::warn!("too many open health/metrics connections; dropping one"),
                 Err(e) => {
                     tracing::warn!(error = %e, "accepting a health/metrics connection failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -52,37 +114,51 @@ pub async fn serve(listener: TcpListener, ctx: Context, cancel: CancellationToke
     conns.abort_all();
 }
 
-async fn handle(mut stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
+/// Logs closed connections at most once per [`DROP_LOG_EVERY`]: the first at once, the rest
+/// summed into the next line.
+#[derive(Default)]
+struct DropLog {
+    last: Option<Instant>,
+    unlogged: u64,
+}
+
+impl DropLog {
+    fn note(&mut self) {
+        self.unlogged += 1;
+        if self.last.is_none_or(|t| t.elapsed() >= DROP_LOG_EVERY) {
+            tracing::warn!(
+                closed = self.unlogged,
+                limit = MAX_CONNECTIONS,
+                "too many open health/metrics connections: closed the oldest to make room \
+                 (at most one such line per minute; all are counted in {DROPPED})"
+            );
+            self.last = Some(Instant::now());
+            self.unlogged = 0;
         }
-        buf.extend_from_slice(&chunk[..n]);
     }
-    let head = String::from_utf8_lossy(&buf);
-    let mut parts = head.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = path.split('?').next().unwrap_or("");
-    let (status, ctype, body) = match (method, path) {
-        ("GET", "/healthz") => {
+}
+
+/// The answer to one request. `HEAD` is answered as `GET`; hyper leaves the body out.
+async fn respond(ctx: &Context, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    const TEXT: &str = "text/plain; charset=utf-8";
+    let read = req.method() == Method::GET || req.method() == Method::HEAD;
+    let (status, ctype, body) = match (read, req.uri().path()) {
+        (true, "/healthz") => {
             let (ok, json) = health(ctx).await;
-            (if ok { "200 OK" } else { "503 Service Unavailable" }, "application/json", json)
+            (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, "application/json", json)
         }
-        ("GET", "/metrics") => ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics(ctx).await),
-        ("GET", _) => {
-            ("404 Not Found", "text/plain; charset=utf-8", "not found: try /healthz or /metrics\n".to_string())
-        }
-        _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", "only GET\n".to_string()),
+        (true, "/metrics") => (StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", metrics(ctx).await),
+        (true, _) => (StatusCode::NOT_FOUND, TEXT, "not found: try /healthz or /metrics\n".to_string()),
+        (false, _) => (StatusCode::METHOD_NOT_ALLOWED, TEXT, "only GET and HEAD\n".to_string()),
     };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response.headers_mut().insert(hyper::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    }
+    response
 }
 
 /// How long /healthz waits for each of its database queries: a busy database must not keep the

@@ -22,6 +22,11 @@ const HELP: &[(&str, &str)] = &[
     ("pantau_reloads_total", "Config reloads by result (applied, refused)."),
     ("pantau_articles_total", "Article pages read for fetch_article feeds, by result (fetched, failed)."),
     ("pantau_store_errors_total", "Failed database calls of the long-lived tasks, by task (each is retried)."),
+    (
+        "pantau_http_connections_dropped_total",
+        "Connections to /healthz and /metrics closed by pantau, by reason (evicted: the oldest, for a new \
+         one; header_timeout: no request head within 2 s, idle keep-alive included).",
+    ),
 ];
 
 /// The process's counters.
