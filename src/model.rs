@@ -22,7 +22,7 @@ pub struct ParsedFeed {
 /// One story as pantau sees it: plain text fields, absolute links, UTC dates.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Item {
-    /// The item's identity within its feed (see [`Item::key`]): the guid/id when the feed
+    /// The item's identity within its feed (see [`crate::parse::item_key`]): the guid/id when the feed
     /// gives one, else the link, else a hash of title, date and content.
     pub id: String,
     /// Headline as plain text.

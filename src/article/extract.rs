@@ -165,7 +165,7 @@ const TRAIL_WORDS: usize = 15;
 
 /// The text without what extractors keep around an article's edges: a first paragraph that
 /// repeats the page's headline, short lines before the first paragraph of at least
-/// [`LEAD_WORDS`] words, and short lines after the last paragraph of at least [`TRAIL_WORDS`]
+/// `LEAD_WORDS` (5) words, and short lines after the last paragraph of at least `TRAIL_WORDS` (15)
 /// words. Short lines between (subheadings) stay. Measured on the article data set: precision
 /// 0.928 → 0.945 for recall 0.989 → 0.976, F1 0.958 → 0.960.
 pub fn trim_edges(text: &str, title: Option<&str>) -> String {

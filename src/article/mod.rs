@@ -3,7 +3,7 @@
 //!
 //! * [`extract`] is pure: HTML → text (rs-trafilatura plus pantau's layer for teaser lines,
 //!   pagination and operator selectors).
-//! * [`fetch`] reads one article, following its further pages, with the same HTTP client,
+//! * [`Reader`] reads one article, following its further pages, with the same HTTP client,
 //!   limits and politeness as feed polls.
 //! * [`stage`] is the daemon's article stage: it takes the items the polls stored as pending,
 //!   fetches their pages, records the outcome and writes the alerts in one transaction.

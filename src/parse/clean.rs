@@ -80,7 +80,7 @@ impl Seq {
     }
 }
 
-/// `s` without terminal escape sequences (see [`Seq`]) and without the other characters that
+/// `s` without terminal escape sequences (see `Seq`) and without the other characters that
 /// [`is_unsafe`]; a line break (CR LF or a lone CR) becomes one line feed first, so that old
 /// Mac line ends still separate words.
 pub fn strip(s: &str) -> Cow<'_, str> {

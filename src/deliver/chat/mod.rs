@@ -1,8 +1,8 @@
 //! Chat sinks: render an alert (or a digest of alerts) as the HTTP request of each chat
 //! service, and read each service's answers (accepted? retry when?). No IO here.
 //!
-//! One module per service holds its message format, escaping and limits (see
-//! `shared/design/CHAT-TARGETS.md`); [`text`] holds what they share. Every cut is made on the
+//! One module per service holds its message format, escaping and limits; `text` holds what
+//! they share. Every cut is made on the
 //! raw text and measured on its rendering, so a character, an escape or a tag is never split.
 
 mod discord;
