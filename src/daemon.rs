@@ -346,6 +346,7 @@ async fn reload(path: &Path, parts: &Parts) {
                 "config reloaded"
             );
             parts.config_tx.send_replace(Arc::new(new));
+            parts.poller.metrics.set_reload_refused(None);
             parts.poller.metrics.inc("pantau_reloads_total", &[("result", "applied")], 1);
         }
         Err(errors) => {
@@ -353,6 +354,13 @@ async fn reload(path: &Path, parts: &Parts) {
                 tracing::error!("{e}");
             }
             tracing::error!(errors = errors.0.len(), "new config refused; the running config stays in force");
+            let first = errors.0.first().map(ToString::to_string).unwrap_or_default();
+            parts.poller.metrics.set_reload_refused(Some(format!(
+                "config reload refused at {} ({} error(s); first: {}); the previous config stays in force",
+                crate::model::rfc3339(chrono::Utc::now()),
+                errors.0.len(),
+                crate::config::secrets::scrub(&first)
+            )));
             parts.poller.metrics.inc("pantau_reloads_total", &[("result", "refused")], 1);
             refusal_alert(&current, &errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(), &parts.poller).await;
         }

@@ -36,3 +36,50 @@ fn a_failed_poll_logs_when_the_next_try_is_in_plain_words() {
     assert!(text.contains("next_try=") && text.contains("in_=2m"), "{text}");
     assert!(!text.contains("None") && !text.contains("Some("), "no Rust debug forms in the log: {text}");
 }
+
+#[test]
+fn healthz_lists_a_failing_feed_and_a_refused_reload_as_problems() {
+    use crate::service::{free_port, get, sigterm_and_wait, spawn_run, wait_for_log};
+    let dir = TempDir::new("healthz-problems");
+    let feeds = FeedServer::start();
+    feeds.set("/ok.rss", crate::util::sample_feed());
+    feeds.set_response("/down.rss", Response::status(503));
+    let port = free_port();
+    let original = crate::util::without_max_age(&format!(
+        "[daemon]\nlisten = \"127.0.0.1:{port}\"\nshutdown_grace = \"3s\"\n\n\
+         [[feed]]\nname = \"ok\"\nurl = \"{}\"\n\n[[feed]]\nname = \"down\"\nurl = \"{}\"\n",
+        feeds.url("/ok.rss"),
+        feeds.url("/down.rss")
+    ));
+    let cfg = dir.config_as_is(&original);
+    let log = dir.path().join("log");
+    let child = spawn_run(&cfg, &log, &[]);
+    let started = Instant::now();
+    let body = loop {
+        let (status, body) = get(port, "/healthz");
+        if body.contains("feed down failing") || started.elapsed() > Duration::from_secs(30) {
+            assert_eq!(status, 200, "a failing feed degrades, it does not down the service: {body}");
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "degraded", "{v}");
+    let problems = v["problems"].to_string();
+    assert!(problems.contains("feed down failing (1 in a row, last 503)") && problems.contains("HTTP 503"), "{v}");
+    assert!(!problems.contains("feed ok"), "{v}");
+
+    // A refused reload stays a problem until a good config is applied.
+    std::fs::write(&cfg, format!("{original}\n[[rule]]\nname = \"bad\"\nquery = '(senjata'\n")).unwrap();
+    let hup = |pid: u32| std::process::Command::new("kill").args(["-HUP", &pid.to_string()]).status().unwrap();
+    assert!(hup(child.id()).success());
+    wait_for_log(&log, "new config refused");
+    let (_, body) = get(port, "/healthz");
+    assert!(body.contains("config reload refused") && body.contains("1 error(s)"), "{body}");
+    std::fs::write(&cfg, &original).unwrap();
+    assert!(hup(child.id()).success());
+    wait_for_log(&log, "config reloaded");
+    let (_, body) = get(port, "/healthz");
+    assert!(!body.contains("config reload refused"), "{body}");
+    assert_eq!(sigterm_and_wait(child), 0);
+}

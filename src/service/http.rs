@@ -182,12 +182,28 @@ pub async fn health(ctx: &Context) -> (bool, String) {
         unhealthy = true;
     }
     let (troubles, stuck_tasks) = health::verdict(&ctx.metrics.health.troubles(), chrono::Utc::now());
-    let degraded = !troubles.is_empty();
+    let mut degraded = !troubles.is_empty();
     problems.extend(troubles);
     unhealthy |= stuck_tasks;
+    if let Some(refused) = ctx.metrics.reload_refused() {
+        problems.push(refused);
+        degraded = true;
+    }
     let feeds = match tokio::time::timeout(QUERY_BUDGET, ctx.store.feed_statuses()).await {
         Ok(Ok(f)) => {
             let failing = f.iter().filter(|s| s.consecutive_failures > 0).count();
+            // A failing feed is retried by itself, so it degrades the service, never downs it.
+            for s in f.iter().filter(|s| s.consecutive_failures > 0) {
+                let error = s.last_error.as_deref().map(crate::config::secrets::scrub).unwrap_or_default();
+                problems.push(format!(
+                    "feed {} failing ({} in a row, last {}): {}",
+                    s.name,
+                    s.consecutive_failures,
+                    s.last_status.as_deref().unwrap_or("error"),
+                    crate::model::truncate_chars(&error, 200)
+                ));
+                degraded = true;
+            }
             serde_json::json!({ "total": f.len(), "ok": f.len() - failing, "failing": failing })
         }
         Ok(Err(e)) => {

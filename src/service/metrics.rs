@@ -38,6 +38,8 @@ pub struct Metrics {
     heartbeat: AtomicI64,
     /// Which tasks cannot use the database now.
     pub health: super::health::Health,
+    /// Why the last config reload was refused, while no later one was applied.
+    reload_refused: Mutex<Option<String>>,
 }
 
 impl Default for Metrics {
@@ -48,6 +50,7 @@ impl Default for Metrics {
             histogram: Mutex::new((vec![0; BUCKETS.len()], 0, 0.0)),
             heartbeat: AtomicI64::new(chrono::Utc::now().timestamp()),
             health: super::health::Health::default(),
+            reload_refused: Mutex::new(None),
         }
     }
 }
@@ -68,6 +71,16 @@ fn escape(v: &str) -> String {
 pub type Gauge<'a> = (&'a str, &'a str, Vec<(String, f64)>);
 
 impl Metrics {
+    /// Remember that a reload was refused (`Some(why)`), or that one was applied (`None`).
+    pub fn set_reload_refused(&self, why: Option<String>) {
+        *self.reload_refused.lock().unwrap_or_else(|e| e.into_inner()) = why;
+    }
+
+    /// Why the last reload was refused, unless a later one was applied.
+    pub fn reload_refused(&self) -> Option<String> {
+        self.reload_refused.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Add `by` to counter `name` with `pairs` as labels.
     pub fn inc(&self, name: &'static str, pairs: &[(&str, &str)], by: u64) {
         let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
