@@ -727,6 +727,48 @@ fn a_body_over_max_body_fails_that_poll_and_the_other_feeds_still_alert() {
     assert!(stderr(&out).contains("poll failed"), "{}", show(&out));
 }
 
+#[test]
+fn a_feed_of_170000_tiny_items_is_cut_to_its_newest_max_items_and_the_cut_is_shown() {
+    let dir = TempDir::new("poll-max-items");
+    let rx = Receiver::start();
+    // The newest items come last in this document, and only they say "Korea Utara … senjata".
+    let n = 170_000;
+    let mut doc = String::from("<rss version=\"2.0\"><channel><title>Banyak</title>");
+    let start = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap();
+    for i in 0..n {
+        let date = (start + chrono::Duration::seconds(i as i64)).to_rfc2822();
+        let title = if i >= n - 3 { format!("Korea Utara uji senjata {i}") } else { format!("J{i}") };
+        doc.push_str(&format!("<item><title>{title}</title><guid>{i}</guid><pubDate>{date}</pubDate></item>"));
+    }
+    doc.push_str("</channel></rss>");
+    assert!(doc.len() < 20 * 1024 * 1024);
+    let feeds = FeedServer::start();
+    feeds.set("/many.rss", doc);
+    let cfg = dir.config(&format!(
+        "{}{}{}",
+        daemon("max_items = 300\nmax_body = 20000000\nmax_age = \"off\""),
+        feed("many", &feeds.url("/many.rss"), "max_items = 5"),
+        alerting(KORUT, &rx.url())
+    ));
+    let out = once(&cfg);
+    let mut expected: Vec<String> = (n - 3..n).map(|i| format!("Korea Utara uji senjata {i}")).collect();
+    expected.sort();
+    assert_eq!(titles(&rx), expected, "{}", show(&out));
+    let view = FeedsView::read(&cfg);
+    assert_eq!(view.row("many")["ITEMS"], "5", "{}", view.text);
+    assert_eq!(
+        view.notes("many"),
+        ["many: read after repairs: kept the newest 5 of 170000 items (max_items)"],
+        "{}",
+        view.text
+    );
+    assert!(
+        stderr(&out).lines().any(|l| l.contains("feed=many") && l.contains("kept the newest 5 of 170000 items")),
+        "the cut is logged: {}",
+        show(&out)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. The total deadline
 // ---------------------------------------------------------------------------------------------
