@@ -599,6 +599,34 @@ mod tests {
         assert_eq!(next.to_rfc3339(), "2026-01-01T10:05:00+00:00");
     }
 
+    fn feed(keys: &str) -> Feed {
+        let src = format!("[[feed]]\nname = \"f\"\nurl = \"https://f.example/\"\n{keys}\n");
+        let config = crate::config::load_str(std::path::Path::new("/x/p.toml"), &src, &|_| None).unwrap();
+        config.feeds[0].clone()
+    }
+
+    #[test]
+    fn a_recorded_plan_holds_unless_the_schedule_became_shorter_than_it() {
+        let started = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z").unwrap().with_timezone(&Utc);
+        let slack = Duration::from_secs(90);
+        let hourly = feed("interval = \"1h\"");
+        // Whatever the jitter and however long the poll took, a plan of this schedule holds.
+        for i in 0..50 {
+            let ended = started + chrono::Duration::seconds(i);
+            let plan = plan_after(&hourly, &mut None, Facts::default(), ended);
+            assert!(plan <= latest_plan(&hourly, started, slack, None), "{plan}");
+        }
+        // A plan of an older, longer interval does not.
+        let old = started + chrono::Duration::hours(3);
+        let latest = latest_plan(&hourly, started, slack, None);
+        assert!(old > latest && latest < started + chrono::Duration::minutes(65), "{latest}");
+        // Unless the publisher's ttl asks for it and the feed honours that.
+        let ttl = Some(Duration::from_secs(4 * 3600));
+        assert!(latest_plan(&feed("interval = \"1h\"\nhonor_ttl = true"), started, slack, ttl) > old);
+        let cron = feed("schedule = \"0 0 * * * *\"");
+        assert_eq!(latest_plan(&cron, started, slack, None).to_rfc3339(), "2026-01-01T11:00:00+00:00");
+    }
+
     #[tokio::test]
     async fn per_host_limit_queues_the_second_poll_of_a_host() {
         let limits = Limits::new(4, 1);
