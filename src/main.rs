@@ -212,9 +212,9 @@ fn main() -> ExitCode {
         match args.command {
             Command::Run => pantau::cli::run(&config).await,
             Command::Once => pantau::cli::once(&config).await,
-            Command::Parse { source, json, article } => pantau::cli::parse(&source, json, article).await,
+            Command::Parse { source, json, article } => pantau::cli::parse(&config, &source, json, article).await,
             Command::Article { source, json, selector } => {
-                pantau::cli::article(&source, json, selector.as_deref()).await
+                pantau::cli::article(&config, &source, json, selector.as_deref()).await
             }
             Command::TestRule { query, lang, text, file, feed, history, url } => {
                 use pantau::cli::test_rule::Source;

@@ -308,8 +308,9 @@ impl Poller {
         };
         // Parsing is CPU work: keep it off the async workers.
         let url = feed.url.clone();
+        let limits = parse::Limits { max_items: feed.max_items };
         let parsed = tokio::task::spawn_blocking(move || {
-            parse::parse_feed_with(&body, content_type.as_deref(), Some(&final_url))
+            parse::parse_feed_limited(&body, content_type.as_deref(), Some(&final_url), limits)
         })
         .await
         .map_err(|e| PollError::Parse { url: url.clone(), source: ParseError::Panicked(e.to_string()) })?

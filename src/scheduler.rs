@@ -140,23 +140,95 @@ pub fn adapt(current: Duration, new_items: usize, min: Duration, max: Duration) 
     next.clamp(min, max)
 }
 
+/// What one finished poll tells the planner: consecutive failures, the server's Retry-After,
+/// new items (for adaptive feeds) and the publisher's `<ttl>`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Facts {
+    failures: u32,
+    retry_after: Option<Duration>,
+    new_items: usize,
+    ttl: Option<Duration>,
+}
+
+impl Facts {
+    fn of(outcome: &PollOutcome) -> Facts {
+        match outcome {
+            PollOutcome::Updated { new_items, ttl, .. } => {
+                Facts { new_items: *new_items, ttl: *ttl, ..Facts::default() }
+            }
+            PollOutcome::NotModified { ttl } => Facts { ttl: *ttl, ..Facts::default() },
+            PollOutcome::Failed { failures, retry_after } => {
+                Facts { failures: *failures, retry_after: *retry_after, ..Facts::default() }
+            }
+        }
+    }
+}
+
+/// When `feed` is next due after a poll that ended at `now`, as the scheduler plans it: its
+/// schedule (an adaptive feed's interval, `adaptive`, adapted to the poll first), failure
+/// backoff, Retry-After, and with `honor_ttl` the publisher's floor.
+fn plan_after(feed: &Feed, adaptive: &mut Option<Duration>, facts: Facts, now: DateTime<Utc>) -> DateTime<Utc> {
+    let schedule = match (&feed.schedule, *adaptive) {
+        (Schedule::Auto { min, max }, Some(current)) if facts.failures == 0 => {
+            let next = adapt(current, facts.new_items, *min, *max);
+            *adaptive = Some(next);
+            tracing::debug!(feed = %feed.name, interval = ?next, new_items = facts.new_items, "adaptive interval");
+            Schedule::Every(next)
+        }
+        (Schedule::Auto { .. }, Some(current)) => Schedule::Every(current),
+        (other, _) => other.clone(),
+    };
+    let next = next_poll_after(&schedule, now, facts.failures, facts.retry_after, &feed.name);
+    if feed.honor_ttl && facts.failures == 0 {
+        ttl_floor(next, now, facts.ttl)
+    } else {
+        next
+    }
+}
+
+/// The interval an adaptive feed starts with (the middle of its range); `None` for others.
+fn first_adaptive(schedule: &Schedule) -> Option<Duration> {
+    match schedule {
+        Schedule::Auto { min, max } => Some((*min + *max) / 2),
+        _ => None,
+    }
+}
+
+/// The latest time the current schedule of `feed` could plan after a poll that started at
+/// `started` and took at most `slack`: for a plan recorded by an older config, whether the
+/// schedule has become shorter since.
+fn latest_plan(feed: &Feed, started: DateTime<Utc>, slack: Duration, ttl: Option<Duration>) -> DateTime<Utc> {
+    let ended = started + chrono::Duration::from_std(slack).unwrap_or_default();
+    let longest = |d: Duration| ended + chrono::Duration::from_std(d.mul_f64(1.05)).unwrap_or_default();
+    let latest = match &feed.schedule {
+        Schedule::Every(d) => longest(*d),
+        Schedule::Auto { max, .. } => longest(*max),
+        Schedule::Cron(c) => c.after(&ended).next().unwrap_or(ended + chrono::Duration::days(1)),
+    };
+    if feed.honor_ttl {
+        ttl_floor(latest, ended, ttl)
+    } else {
+        latest
+    }
+}
+
 /// When a feed that pantau has polled before is next due, resuming the previous rhythm: a feed
 /// polled a minute ago is not due again because pantau restarted, and a feed whose time
-/// passed is due now.
+/// passed is due now. The plan recorded after the last poll (by `run` or `once`, and the one
+/// `pantau feeds` shows) is kept as it is, unless the schedule has been shortened since.
 async fn resume(poller: &Poller, feed: &Feed, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
     let state = poller.store.feed_state(&feed.name).await?;
     Ok(match state.last_attempt_at {
         Some(last) => {
-            let by_schedule = next_poll(&feed.schedule, last, state.consecutive_failures, &feed.name);
-            // The recorded plan wins when it is sooner (a shortened interval) or carries a
-            // server's Retry-After that the schedule alone would not know about.
-            let planned = state.next_poll_at.map_or(by_schedule, |p| {
-                if state.consecutive_failures > 0 {
-                    p
-                } else {
-                    p.min(by_schedule)
+            let planned = match state.next_poll_at {
+                // A failing feed's plan carries its backoff and any Retry-After.
+                Some(p) if state.consecutive_failures > 0 => p,
+                Some(p) => {
+                    let slack = poller.config().daemon.timeout + Duration::from_secs(60);
+                    p.min(latest_plan(feed, last, slack, state.ttl))
                 }
-            });
+                None => next_poll(&feed.schedule, last, state.consecutive_failures, &feed.name),
+            };
             planned.max(now)
         }
         None => now,
@@ -189,10 +261,7 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
             None => {
                 let next = resume(poller, feed, now).await?;
                 tracing::debug!(feed = %feed.name, next = %next, "scheduled feed");
-                let adaptive = match feed.schedule {
-                    Schedule::Auto { min, max } => Some((min + max) / 2),
-                    _ => None,
-                };
+                let adaptive = first_adaptive(&feed.schedule);
                 slots.insert(
                     feed.name.clone(),
                     Slot { feed: feed.clone(), next, running: false, removed: false, adaptive },
@@ -346,22 +415,13 @@ pub async fn run(
                 };
                 let Some(name) = owners.remove(&id) else { continue };
                 (quiet_since, releases_left) = (tokio::time::Instant::now(), RELEASES_PER_QUIET_SPELL);
-                let (new_items, ttl) = match &result {
-                    Some(Ok(PollOutcome::Updated { new_items, ttl, .. })) => (*new_items, *ttl),
-                    Some(Ok(PollOutcome::NotModified { ttl })) => (0, *ttl),
-                    _ => (0, None),
-                };
                 // A poll that could not be recorded is tried again soon (with backoff while the
                 // database keeps failing), never later than the feed's own schedule.
                 let mut store_retry = None;
-                let (failures, retry_after) = match result {
-                    Some(Ok(PollOutcome::Failed { failures, retry_after })) => {
+                let facts = match result {
+                    Some(Ok(outcome)) => {
                         poller.metrics.store_ok(POLLS_TASK);
-                        (failures, retry_after)
-                    }
-                    Some(Ok(_)) => {
-                        poller.metrics.store_ok(POLLS_TASK);
-                        (0, None)
+                        Facts::of(&outcome)
                     }
                     Some(Err(e)) => {
                         tracing::error!(feed = %name, error = %e, "poll could not be recorded");
@@ -369,35 +429,23 @@ pub async fn run(
                         let started = slots.get(&name).map_or_else(Utc::now, |s| s.next.min(Utc::now()));
                         let in_a_row = poller.metrics.store_failed(POLLS_TASK, &e, started);
                         store_retry = Some(health::retry_delay(in_a_row));
-                        (0, None)
+                        Facts::default()
                     }
                     None => {
                         // A panic loses this one poll; the feed stays on its schedule.
                         tracing::error!(feed = %name, "poll task panicked");
-                        (1, None)
+                        Facts { failures: 1, ..Facts::default() }
                     }
                 };
+                let failures = facts.failures;
                 let Some(slot) = slots.get_mut(&name) else { continue };
                 if slot.removed {
                     slots.remove(&name);
                     continue;
                 }
                 slot.running = false;
-                let schedule = match (&slot.feed.schedule, slot.adaptive) {
-                    (Schedule::Auto { min, max }, Some(current)) if failures == 0 => {
-                        let next = adapt(current, new_items, *min, *max);
-                        slot.adaptive = Some(next);
-                        tracing::debug!(feed = %slot.feed.name, interval = ?next, new_items, "adaptive interval");
-                        Schedule::Every(next)
-                    }
-                    (Schedule::Auto { .. }, Some(current)) => Schedule::Every(current),
-                    (other, _) => other.clone(),
-                };
                 let now = Utc::now();
-                slot.next = next_poll_after(&schedule, now, failures, retry_after, &slot.feed.name);
-                if slot.feed.honor_ttl && failures == 0 {
-                    slot.next = ttl_floor(slot.next, now, ttl);
-                }
+                slot.next = plan_after(&slot.feed, &mut slot.adaptive, facts, now);
                 if let Some(soon) = store_retry.and_then(|d| chrono::Duration::from_std(d).ok()) {
                     slot.next = slot.next.min(now + soon);
                 }
@@ -452,7 +500,9 @@ async fn drain(
     }
 }
 
-/// Poll every enabled feed once, now, within the limits; returns each feed's outcome.
+/// Poll every enabled feed once, now, within the limits; returns each feed's outcome. After
+/// each poll its next poll is recorded as [`run`] would plan it, so that `pantau feeds` shows
+/// when the daemon will poll the feed next, and the daemon does.
 pub async fn poll_all(
     poller: &Poller,
     feeds: &[Feed],
@@ -464,6 +514,13 @@ pub async fn poll_all(
         tasks.spawn(async move {
             let _permits = limits.acquire(&feed.url).await;
             let r = poller.poll(&feed).await;
+            if let Ok(outcome) = &r {
+                let next = plan_after(&feed, &mut first_adaptive(&feed.schedule), Facts::of(outcome), Utc::now());
+                // Not critical: without it the daemon plans from the last attempt.
+                if let Err(e) = poller.store.set_next_poll(&feed.name, next).await {
+                    tracing::error!(feed = %feed.name, error = %e, "cannot record the next poll time");
+                }
+            }
             (feed.name, r)
         });
     }
@@ -540,6 +597,34 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-01-01T10:02:30Z").unwrap().with_timezone(&Utc);
         let next = next_poll(&Schedule::Cron(Box::new(c)), now, 0, "f");
         assert_eq!(next.to_rfc3339(), "2026-01-01T10:05:00+00:00");
+    }
+
+    fn feed(keys: &str) -> Feed {
+        let src = format!("[[feed]]\nname = \"f\"\nurl = \"https://f.example/\"\n{keys}\n");
+        let config = crate::config::load_str(std::path::Path::new("/x/p.toml"), &src, &|_| None).unwrap();
+        config.feeds[0].clone()
+    }
+
+    #[test]
+    fn a_recorded_plan_holds_unless_the_schedule_became_shorter_than_it() {
+        let started = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z").unwrap().with_timezone(&Utc);
+        let slack = Duration::from_secs(90);
+        let hourly = feed("interval = \"1h\"");
+        // Whatever the jitter and however long the poll took, a plan of this schedule holds.
+        for i in 0..50 {
+            let ended = started + chrono::Duration::seconds(i);
+            let plan = plan_after(&hourly, &mut None, Facts::default(), ended);
+            assert!(plan <= latest_plan(&hourly, started, slack, None), "{plan}");
+        }
+        // A plan of an older, longer interval does not.
+        let old = started + chrono::Duration::hours(3);
+        let latest = latest_plan(&hourly, started, slack, None);
+        assert!(old > latest && latest < started + chrono::Duration::minutes(65), "{latest}");
+        // Unless the publisher's ttl asks for it and the feed honours that.
+        let ttl = Some(Duration::from_secs(4 * 3600));
+        assert!(latest_plan(&feed("interval = \"1h\"\nhonor_ttl = true"), started, slack, ttl) > old);
+        let cron = feed("schedule = \"0 0 * * * *\"");
+        assert_eq!(latest_plan(&cron, started, slack, None).to_rfc3339(), "2026-01-01T11:00:00+00:00");
     }
 
     #[tokio::test]

@@ -1,8 +1,9 @@
 //! The command line of CONTRACT §1: exit codes, located config errors, `parse` output.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use crate::util::{pantau, run, sample_feed, show, FeedServer, TempDir};
+use crate::util::{pantau, run, sample_feed, show, FeedServer, Response, Server, TempDir};
 
 #[test]
 fn check_accepts_the_shipped_configs() {
@@ -116,6 +117,55 @@ fn parse_fails_with_exit_1_on_garbage_and_missing_files() {
     let out = pantau().arg("parse").arg(dir.path().join("nope.xml")).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"), "{}", show(&out));
+}
+
+#[test]
+fn one_off_fetches_follow_the_configs_timeout_body_cap_and_max_items() {
+    let dir = TempDir::new("oneoff-limits");
+    // Answers after 20 s: within the default 30 s, far beyond the configured 1 s.
+    let slow = Server::start(|_| {
+        std::thread::sleep(Duration::from_secs(20));
+        Response::body(200, sample_feed()).header("Content-Type", "application/rss+xml")
+    });
+    let feeds = FeedServer::start();
+    feeds.set("/f.rss", sample_feed());
+    let cfg = dir.config("[daemon]\ntimeout = \"1s\"\nmax_body = 1000\nmax_items = 2\n");
+    let url = slow.url("/slow.rss");
+    let commands: [&[&str]; 4] = [
+        &["parse", &url],
+        &["article", &url],
+        &["test-rule", "Korea", "--feed", &url],
+        &["test-rule", "Korea", "--url", &url],
+    ];
+    for args in commands {
+        let started = Instant::now();
+        let out = run(&cfg, args);
+        let took = started.elapsed();
+        // test-rule's "could not read its input" is 3, the other commands' failure 1.
+        let failed = if args[0] == "test-rule" { 3 } else { 1 };
+        assert_eq!(out.status.code(), Some(failed), "{args:?}: {}", show(&out));
+        assert!(took < Duration::from_secs(15), "{args:?} waited {took:?}, not the configured 1 s: {}", show(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("timed out"), "{args:?}: {}", show(&out));
+    }
+    // The body cap: the sample feed is larger than 1000 bytes.
+    let out = run(&cfg, &["parse", &feeds.url("/f.rss")]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("body larger than 1000 bytes"), "{}", show(&out));
+    // max_items, on a file: the newest 2 of the sample's 3 items.
+    let file = dir.path().join("f.rss");
+    std::fs::write(&file, sample_feed()).unwrap();
+    let out = run(&cfg, &["parse", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\n2 items\n"), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("kept the newest 2 of 3 items (max_items)"),
+        "{}",
+        show(&out)
+    );
+    // Without a readable config the defaults apply.
+    let out = run(&dir.path().join("missing.toml"), &["parse", &feeds.url("/f.rss")]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\n3 items\n"), "{}", show(&out));
 }
 
 #[test]

@@ -727,6 +727,48 @@ fn a_body_over_max_body_fails_that_poll_and_the_other_feeds_still_alert() {
     assert!(stderr(&out).contains("poll failed"), "{}", show(&out));
 }
 
+#[test]
+fn a_feed_of_170000_tiny_items_is_cut_to_its_newest_max_items_and_the_cut_is_shown() {
+    let dir = TempDir::new("poll-max-items");
+    let rx = Receiver::start();
+    // The newest items come last in this document, and only they say "Korea Utara … senjata".
+    let n = 170_000;
+    let mut doc = String::from("<rss version=\"2.0\"><channel><title>Banyak</title>");
+    let start = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap();
+    for i in 0..n {
+        let date = (start + chrono::Duration::seconds(i as i64)).to_rfc2822();
+        let title = if i >= n - 3 { format!("Korea Utara uji senjata {i}") } else { format!("J{i}") };
+        doc.push_str(&format!("<item><title>{title}</title><guid>{i}</guid><pubDate>{date}</pubDate></item>"));
+    }
+    doc.push_str("</channel></rss>");
+    assert!(doc.len() < 20 * 1024 * 1024);
+    let feeds = FeedServer::start();
+    feeds.set("/many.rss", doc);
+    let cfg = dir.config(&format!(
+        "{}{}{}",
+        daemon("max_items = 300\nmax_body = 20000000\nmax_age = \"off\""),
+        feed("many", &feeds.url("/many.rss"), "max_items = 5"),
+        alerting(KORUT, &rx.url())
+    ));
+    let out = once(&cfg);
+    let mut expected: Vec<String> = (n - 3..n).map(|i| format!("Korea Utara uji senjata {i}")).collect();
+    expected.sort();
+    assert_eq!(titles(&rx), expected, "{}", show(&out));
+    let view = FeedsView::read(&cfg);
+    assert_eq!(view.row("many")["ITEMS"], "5", "{}", view.text);
+    assert_eq!(
+        view.notes("many"),
+        ["many: read after repairs: kept the newest 5 of 170000 items (max_items)"],
+        "{}",
+        view.text
+    );
+    assert!(
+        stderr(&out).lines().any(|l| l.contains("feed=many") && l.contains("kept the newest 5 of 170000 items")),
+        "the cut is logged: {}",
+        show(&out)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. The total deadline
 // ---------------------------------------------------------------------------------------------
@@ -851,6 +893,57 @@ fn retry_after_on_503_and_429_pushes_the_next_poll_and_survives_a_restart() {
     for (path, n) in [("/busy.rss", 1), ("/limited.rss", 1), ("/fine.rss", 1)] {
         assert_eq!(feeds.server.requests_to("GET", path).len(), n, "{path} polled again after a restart:\n{log}");
     }
+}
+
+#[test]
+fn after_once_feeds_shows_the_next_poll_and_run_keeps_to_it() {
+    let dir = TempDir::new("poll-once-then-run");
+    let feeds = FeedServer::start();
+    feeds.set("/hourly.rss", rss(&[item("hourly-1", "Kabar")]));
+    feeds.set_response("/down.rss", Response::status(500));
+    feeds.set("/added.rss", rss(&[item("added-1", "Kabar baru")]));
+    let base = format!(
+        "{}{}{}",
+        daemon(""),
+        feed("hourly", &feeds.url("/hourly.rss"), "interval = \"1h\""),
+        feed("down", &feeds.url("/down.rss"), "interval = \"1h\"")
+    );
+    let cfg = dir.config(&base);
+    let before = Utc::now();
+    once(&cfg);
+    let view = FeedsView::read(&cfg);
+    let hourly = view.row("hourly");
+    let next = timestamp(&hourly["NEXT POLL"]);
+    assert!(next > Utc::now(), "a concrete time in the future, not \"at start\":\n{}", view.text);
+    let d = seconds_between(&hourly);
+    assert!((3400..=3800).contains(&d), "hourly: next poll {d} s after the last (1 h ± 5 %):\n{}", view.text);
+    // A failing feed waits its backoff, never less than its interval, as the daemon plans it.
+    let down = view.row("down");
+    assert!((3400..=4000).contains(&seconds_between(&down)), "{}", view.text);
+    assert!(timestamp(&down["LAST POLL"]) >= before - chrono::Duration::seconds(1));
+
+    // The daemon started right after polls a new feed at once and keeps to the shown plan for
+    // the others.
+    let cfg = dir.config(&format!("{base}{}", feed("added", &feeds.url("/added.rss"), "interval = \"1h\"")));
+    let d = Daemon::start(&cfg, dir.path().join("run.log"));
+    let log = || d.log();
+    wait_for_requests(&feeds.server, "/added.rss", 1, Duration::from_secs(30), log);
+    thread::sleep(Duration::from_secs(2));
+    let log = d.stop();
+    for path in ["/hourly.rss", "/down.rss"] {
+        assert_eq!(feeds.server.requests_to("GET", path).len(), 1, "{path} polled again by run:\n{log}");
+    }
+    // … at exactly the time `feeds` showed.
+    let scheduled = log
+        .lines()
+        .find(|l| l.contains("scheduled feed") && l.contains("feed=hourly"))
+        .and_then(|l| l.split("next=").nth(1))
+        .map(|t| t.trim().trim_end_matches(" UTC").replace(' ', "T") + "Z")
+        .unwrap_or_else(|| panic!("no plan for hourly in the log:\n{log}"));
+    let planned = timestamp(&scheduled);
+    assert!((planned - next).num_milliseconds().abs() < 1000, "run plans {planned}, feeds showed {next}:\n{log}");
+    let view = FeedsView::read(&cfg);
+    assert_eq!(view.row("hourly")["NEXT POLL"], hourly["NEXT POLL"], "{}", view.text);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -86,6 +86,49 @@ where
     }
 }
 
+/// What the commands that fetch or parse one thing (`parse`, `article`, `test-rule --feed` and
+/// `--url`) take from the config: its fetch deadline and body cap, and `max_items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OneOff {
+    /// Total deadline of one fetch (`[daemon] timeout`).
+    pub timeout: std::time::Duration,
+    /// Largest body accepted (`[daemon] max_body`).
+    pub max_body: u64,
+    /// Most items read from one feed document (`[daemon] max_items`).
+    pub max_items: usize,
+}
+
+impl Default for OneOff {
+    fn default() -> Self {
+        OneOff {
+            timeout: config::DEFAULT_TIMEOUT,
+            max_body: config::DEFAULT_MAX_BODY,
+            max_items: parse::DEFAULT_MAX_ITEMS,
+        }
+    }
+}
+
+impl OneOff {
+    /// The settings of the config at `path` when it can be read (its other mistakes do not
+    /// matter here), else the defaults.
+    pub fn from_config(path: &Path) -> OneOff {
+        match config::load_for_inspection(path) {
+            Ok((c, _)) => {
+                OneOff { timeout: c.daemon.timeout, max_body: c.daemon.max_body, max_items: c.daemon.max_items }
+            }
+            Err(e) => {
+                let error = e.0.first().map(|d| scrub(&d.to_string()).into_owned()).unwrap_or_default();
+                tracing::debug!(config = %path.display(), %error, "no config read; using the default limits");
+                OneOff::default()
+            }
+        }
+    }
+
+    fn fetcher(&self) -> Option<Fetcher> {
+        Fetcher::new(self.timeout, self.max_body).map_err(|e| eprintln!("pantau: {e}")).ok()
+    }
+}
+
 /// `pantau feeds`: the health of every feed.
 pub async fn feeds(path: &Path, json: bool) -> ExitCode {
     with_store(path, |config, store| async move { inspect::feeds(&config, &store, json).await }).await
@@ -154,11 +197,15 @@ pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: tes
             }
         },
         Source::Feed(src) => {
-            let Some(feed) = read_feed(&src).await else { return ExitCode::from(INPUT_FAILED) };
+            let Some(feed) = read_feed(&src, &OneOff::from_config(path)).await else {
+                return ExitCode::from(INPUT_FAILED);
+            };
             test_rule::on_items(&rule, feed.items.iter().map(|i| ("", i)), "items")
         }
         Source::Url(url) => {
-            let Some(article) = read_article(&url, None).await else { return ExitCode::from(INPUT_FAILED) };
+            let Some(article) = read_article(&url, None, &OneOff::from_config(path)).await else {
+                return ExitCode::from(INPUT_FAILED);
+            };
             let item = crate::model::Item {
                 title: article.title.clone().unwrap_or_default(),
                 link: Some(article.url.clone()),
@@ -316,13 +363,13 @@ pub async fn once(path: &Path) -> ExitCode {
     }
 }
 
-/// `pantau parse URL_OR_FILE [--json]`: 0 parsed, 1 failed.
-pub async fn parse(source: &str, json: bool, articles: bool) -> ExitCode {
-    let Some(mut feed) = read_feed(source).await else { return ExitCode::from(1) };
+/// `pantau parse URL_OR_FILE [--json]`: 0 parsed, 1 failed. The config at `path`, when
+/// readable, gives the fetch limits and `max_items`.
+pub async fn parse(path: &Path, source: &str, json: bool, articles: bool) -> ExitCode {
+    let limits = OneOff::from_config(path);
+    let Some(mut feed) = read_feed(source, &limits).await else { return ExitCode::from(1) };
     if articles {
-        let Ok(fetcher) = Fetcher::new(std::time::Duration::from_secs(30), 10 * 1024 * 1024) else {
-            return ExitCode::from(1);
-        };
+        let Some(fetcher) = limits.fetcher() else { return ExitCode::from(1) };
         let reader = crate::article::Reader { fetcher: &fetcher, proxy: None, selector: None, limits: None };
         for item in &mut feed.items {
             let Some(link) = item.link.clone().filter(|l| l.starts_with("http")) else { continue };
@@ -339,14 +386,17 @@ pub async fn parse(source: &str, json: bool, articles: bool) -> ExitCode {
 }
 
 /// `pantau article`: print the main text pantau extracts from one page; 0 extracted, 1 failed.
-pub async fn article(source: &str, json: bool, selector: Option<&str>) -> ExitCode {
+/// The config at `path`, when readable, gives the fetch limits.
+pub async fn article(path: &Path, source: &str, json: bool, selector: Option<&str>) -> ExitCode {
     if let Some(css) = selector {
         if let Err(e) = crate::article::check_selector(css) {
             eprintln!("pantau: --selector {css:?} is not a CSS selector pantau can use: {e}");
             return ExitCode::from(1);
         }
     }
-    let Some(article) = read_article(source, selector).await else { return ExitCode::from(1) };
+    let Some(article) = read_article(source, selector, &OneOff::from_config(path)).await else {
+        return ExitCode::from(1);
+    };
     let mut out = std::io::stdout().lock();
     let text = if json {
         let v = serde_json::json!({
@@ -374,15 +424,9 @@ pub async fn article(source: &str, json: bool, selector: Option<&str>) -> ExitCo
 }
 
 /// Fetch (http/https) or read (a path) one article page and extract it; errors are printed.
-async fn read_article(source: &str, selector: Option<&str>) -> Option<crate::article::Article> {
+async fn read_article(source: &str, selector: Option<&str>, limits: &OneOff) -> Option<crate::article::Article> {
     let result = if source.starts_with("http://") || source.starts_with("https://") {
-        let fetcher = match Fetcher::new(std::time::Duration::from_secs(30), 10 * 1024 * 1024) {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("pantau: {e}");
-                return None;
-            }
-        };
+        let fetcher = limits.fetcher()?;
         crate::article::Reader { fetcher: &fetcher, proxy: None, selector, limits: None }.read(source).await
     } else {
         let path = std::path::PathBuf::from(source.strip_prefix("file://").unwrap_or(source));
@@ -401,15 +445,9 @@ async fn read_article(source: &str, selector: Option<&str>) -> Option<crate::art
 }
 
 /// Fetch (http/https) or read (a path) one feed and parse it; errors are printed.
-async fn read_feed(source: &str) -> Option<ParsedFeed> {
+async fn read_feed(source: &str, limits: &OneOff) -> Option<ParsedFeed> {
     let (bytes, base, content_type) = if source.starts_with("http://") || source.starts_with("https://") {
-        let fetcher = match Fetcher::new(std::time::Duration::from_secs(30), 10 * 1024 * 1024) {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("pantau: {e}");
-                return None;
-            }
-        };
+        let fetcher = limits.fetcher()?;
         match fetcher.fetch(source, &[], &Validators::default()).await {
             Ok(Fetched::Body { body, final_url, content_type, .. }) => (body, Some(final_url), content_type),
             Ok(Fetched::NotModified) => {
@@ -431,7 +469,8 @@ async fn read_feed(source: &str) -> Option<ParsedFeed> {
             }
         }
     };
-    match parse::parse_feed_with(&bytes, content_type.as_deref(), base.as_deref()) {
+    let parse_limits = parse::Limits { max_items: limits.max_items };
+    match parse::parse_feed_limited(&bytes, content_type.as_deref(), base.as_deref(), parse_limits) {
         Ok(f) => {
             if !f.recoveries.is_empty() {
                 eprintln!("pantau: {source}: read after repairs: {}", f.recoveries.join("; "));

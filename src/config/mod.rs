@@ -54,6 +54,15 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(7 * 86_400);
 /// Requests a webhook sink has in flight at once unless its `concurrency` says otherwise.
 pub const DEFAULT_WEBHOOK_CONCURRENCY: usize = 4;
 
+/// Total deadline of one fetch unless `[daemon] timeout` says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest feed body accepted unless `[daemon] max_body` says otherwise.
+pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+
+/// The largest `max_items`: more items than this in one document is no news feed.
+pub const MAX_ITEMS_LIMIT: usize = 100_000;
+
 /// The most requests one sink may have in flight.
 pub const MAX_SINK_CONCURRENCY: usize = 64;
 
@@ -121,6 +130,8 @@ pub struct Daemon {
     pub timeout: Duration,
     /// Largest accepted feed body in bytes.
     pub max_body: u64,
+    /// Most items read from one document (the newest are kept; the cut is recorded).
+    pub max_items: usize,
     /// Grace period for in-flight work after SIGTERM.
     pub shutdown_grace: Duration,
     /// Default behaviour for edited items.
@@ -193,6 +204,8 @@ pub struct Feed {
     pub fetch_article: bool,
     /// CSS selector for the article text on this feed's pages (checked at load).
     pub article_selector: Option<String>,
+    /// Most items read from one document of this feed.
+    pub max_items: usize,
 }
 
 /// One enabled `[[rule]]`, compiled.
@@ -544,6 +557,17 @@ impl Validator<'_> {
         }
     }
 
+    /// `max_items`: a positive count, at most [`MAX_ITEMS_LIMIT`].
+    fn max_items(&mut self, value: &Spanned<i64>) -> Option<usize> {
+        match usize::try_from(*value.get_ref()) {
+            Ok(n) if (1..=MAX_ITEMS_LIMIT).contains(&n) => Some(n),
+            _ => {
+                self.error(value.span().start, format!("max_items must be a number from 1 to {MAX_ITEMS_LIMIT}"));
+                None
+            }
+        }
+    }
+
     fn non_negative(&mut self, value: &Spanned<i64>, what: &str) -> Option<u64> {
         match u64::try_from(*value.get_ref()) {
             Ok(n) if n <= u64::from(u32::MAX) => Some(n),
@@ -665,8 +689,13 @@ impl Validator<'_> {
             per_host: raw.per_host.as_ref().and_then(|c| self.positive(c, "per_host")).unwrap_or(2) as usize,
             first_poll: raw.first_poll.as_ref().and_then(|f| self.first_poll(f)).unwrap_or(FirstPoll::Alert),
             max_age: raw.max_age.as_ref().map_or(Some(DEFAULT_MAX_AGE), |m| self.max_age(m)),
-            timeout: raw.timeout.as_ref().and_then(|t| self.duration(t, "timeout")).unwrap_or(Duration::from_secs(30)),
-            max_body: raw.max_body.as_ref().and_then(|m| self.positive(m, "max_body")).unwrap_or(10 * 1024 * 1024),
+            timeout: raw.timeout.as_ref().and_then(|t| self.duration(t, "timeout")).unwrap_or(DEFAULT_TIMEOUT),
+            max_body: raw.max_body.as_ref().and_then(|m| self.positive(m, "max_body")).unwrap_or(DEFAULT_MAX_BODY),
+            max_items: raw
+                .max_items
+                .as_ref()
+                .and_then(|m| self.max_items(m))
+                .unwrap_or(crate::parse::DEFAULT_MAX_ITEMS),
             shutdown_grace: raw
                 .shutdown_grace
                 .as_ref()
@@ -822,6 +851,7 @@ impl Validator<'_> {
                 honor_ttl: f.honor_ttl.unwrap_or(daemon.honor_ttl),
                 fetch_article: f.fetch_article.unwrap_or(daemon.fetch_article),
                 article_selector: f.article_selector.as_ref().and_then(|s| self.selector(s)),
+                max_items: f.max_items.as_ref().and_then(|m| self.max_items(m)).unwrap_or(daemon.max_items),
             });
         }
         out

@@ -48,6 +48,8 @@ pub struct RawDaemon {
     pub timeout: Option<Spanned<String>>,
     /// Largest feed body accepted, in bytes.
     pub max_body: Option<Spanned<i64>>,
+    /// Most items read from one document (the newest are kept).
+    pub max_items: Option<Spanned<i64>>,
     /// How long in-flight work may finish after SIGTERM (humantime).
     pub shutdown_grace: Option<Spanned<String>>,
     /// "ignore" or "realert": what an edited item does.
@@ -112,6 +114,8 @@ pub struct RawFeed {
     pub honor_ttl: Option<bool>,
     /// Overrides `daemon.fetch_article` for this feed.
     pub fetch_article: Option<bool>,
+    /// Overrides `daemon.max_items` for this feed.
+    pub max_items: Option<Spanned<i64>>,
     /// A CSS selector for the article's text on this feed's pages, instead of the extractor.
     pub article_selector: Option<Spanned<String>>,
 }

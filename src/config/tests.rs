@@ -343,3 +343,18 @@ fn max_age_is_a_week_by_default_and_off_disables_it_for_the_daemon_or_one_feed()
     let bad = load_str(Path::new("/x/p.toml"), "[daemon]\nmax_age = \"never\"\n", &|_| None).unwrap_err();
     assert!(bad.0[0].to_string().contains("invalid max_age \"never\""), "{}", bad.0[0]);
 }
+
+#[test]
+fn max_items_defaults_to_two_thousand_and_a_feed_may_set_its_own() {
+    let feeds = "[[feed]]\nname = \"a\"\nurl = \"https://a.example/\"\n\n\
+                 [[feed]]\nname = \"b\"\nurl = \"https://b.example/\"\nmax_items = 50\n";
+    let c = load_str(Path::new("/x/p.toml"), feeds, &|_| None).unwrap();
+    assert_eq!(c.daemon.max_items, 2000);
+    assert_eq!(c.feeds.iter().map(|f| f.max_items).collect::<Vec<_>>(), [2000, 50]);
+    let c = load_str(Path::new("/x/p.toml"), &format!("[daemon]\nmax_items = 300\n\n{feeds}"), &|_| None).unwrap();
+    assert_eq!(c.feeds.iter().map(|f| f.max_items).collect::<Vec<_>>(), [300, 50]);
+    for bad in ["0", "-1", "100001"] {
+        let e = load_str(Path::new("/x/p.toml"), &format!("[daemon]\nmax_items = {bad}\n"), &|_| None).unwrap_err();
+        assert_eq!(e.0[0].to_string(), "/x/p.toml:2:13: max_items must be a number from 1 to 100000");
+    }
+}

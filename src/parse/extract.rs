@@ -4,7 +4,7 @@
 //! (text, `href`, or the item's own `href`/`rdf:about`), guid/id, dates, description/summary,
 //! content, authors and categories; items with nothing readable (no title, link, summary or
 //! content) are dropped. JSON: the `items` array of anything shaped like a JSON
-//! Feed. Work is linear in the input; items and field sizes are capped.
+//! Feed. Work is linear in the input; items (at `max_items`) and field sizes are capped.
 
 use serde_json::Value;
 use url::Url;
@@ -15,8 +15,6 @@ use super::scan::{attr, local, Scanner, Tok};
 use super::{absolute, item_key, one_line, reduce};
 use crate::model::{Item, ParsedFeed};
 
-/// At most this many items are read from one document.
-pub(crate) const MAX_ITEMS: usize = 10_000;
 /// Field text beyond this many bytes is cut before it is reduced to plain text.
 const MAX_FIELD: usize = 512 * 1024;
 /// Open elements tracked; deeper markup is skipped over.
@@ -54,8 +52,9 @@ struct OpenItem<'a> {
 const ROOTS: [&str; 4] = ["rss", "rdf", "feed", "channel"];
 
 /// Items of an XML document read without a parser, or `None` when the document shows no sign
-/// of being a feed (no feed root element and no item with a title or link).
-pub(crate) fn extract_xml(text: &str, base: Option<&Url>) -> Option<ParsedFeed> {
+/// of being a feed (no feed root element and no item with a title or link). Reading stops
+/// after `max_items` items.
+pub(crate) fn extract_xml(text: &str, base: Option<&Url>, max_items: usize) -> Option<ParsedFeed> {
     let mut feed = ParsedFeed::default();
     let mut recognized = false;
     let mut stack: Vec<Frame<'_>> = Vec::new();
@@ -71,7 +70,7 @@ pub(crate) fn extract_xml(text: &str, base: Option<&Url>) -> Option<ParsedFeed> 
                 }
                 let role = match &item {
                     None if (lname == "item" || lname == "entry") && !self_closing => {
-                        if feed.items.len() >= MAX_ITEMS {
+                        if feed.items.len() >= max_items {
                             break;
                         }
                         item = Some(OpenItem { depth, attrs, fields: Vec::new() });
@@ -205,9 +204,6 @@ fn cut(s: &str, max: usize) -> &str {
 }
 
 fn push_item(it: OpenItem<'_>, feed: &mut ParsedFeed, base: Option<&Url>) {
-    if feed.items.len() >= MAX_ITEMS {
-        return;
-    }
     let mut title = String::new();
     let mut text_link: Option<String> = None;
     let mut alt_link: Option<String> = None;
@@ -324,8 +320,9 @@ fn author_name(inner: &str) -> String {
     one_line(&reduce(&raw_value(inner), "text/plain"))
 }
 
-/// Items of a JSON document shaped like a JSON Feed (or close to one), or `None`.
-pub(crate) fn extract_json(v: &Value, base: Option<&Url>) -> Option<ParsedFeed> {
+/// Items of a JSON document shaped like a JSON Feed (or close to one), at most `max_items`,
+/// or `None`.
+pub(crate) fn extract_json(v: &Value, base: Option<&Url>, max_items: usize) -> Option<ParsedFeed> {
     let obj = v.as_object()?;
     let items = obj.get("items").or_else(|| obj.get("entries")).and_then(Value::as_array);
     let looks_like_feed = items.is_some() || obj.contains_key("version") || obj.contains_key("feed_url");
@@ -344,7 +341,7 @@ pub(crate) fn extract_json(v: &Value, base: Option<&Url>) -> Option<ParsedFeed> 
             .map(|l| absolute(l.trim(), base)),
         ..ParsedFeed::default()
     };
-    for it in items.into_iter().flatten().filter_map(Value::as_object).take(MAX_ITEMS) {
+    for it in items.into_iter().flatten().filter_map(Value::as_object).take(max_items) {
         let s = |keys: &[&str]| -> Option<String> {
             keys.iter().find_map(|k| match it.get(*k) {
                 Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
@@ -423,7 +420,7 @@ mod tests {
             <category>Politik</category><guid isPermaLink=\"false\">id-1</guid></ITEM>
             <item><title>Dua <b>tebal</title><link>https://ex.id/dua?a=1&b=2</link>
             <content:encoded><![CDATA[<p>Hello</p><p>World</p>]]></content:encoded>";
-        let f = extract_xml(doc, Url::parse("https://ex.id/rss").ok().as_ref()).unwrap();
+        let f = extract_xml(doc, Url::parse("https://ex.id/rss").ok().as_ref(), 100).unwrap();
         assert_eq!(f.title.as_deref(), Some("Berita & Kabar"));
         assert_eq!(f.link.as_deref(), Some("https://ex.id/"));
         assert_eq!(f.items.len(), 2);
@@ -448,7 +445,7 @@ mod tests {
             <a:entry><a:title type="text/plain">T</a:title><a:link rel="enclosure" href="/e.mp3"/><a:link href="/t"/>
             <a:id>tag:x,1</a:id><a:updated>2024-01-01T00:00:00Z</a:updated><a:author><a:name>Budi</a:name><a:email>b@x</a:email></a:author>
             <a:category term="tech"/><a:summary type="xhtml"><div>S <b>s</b></div></a:summary></a:entry></a:feed>"#;
-        let f = extract_xml(doc, Url::parse("https://x.id/").ok().as_ref()).unwrap();
+        let f = extract_xml(doc, Url::parse("https://x.id/").ok().as_ref(), 100).unwrap();
         assert_eq!(f.title.as_deref(), Some("F"));
         let e = &f.items[0];
         assert_eq!((e.title.as_str(), e.link.as_deref(), e.id.as_str()), ("T", Some("https://x.id/t"), "tag:x,1"));
@@ -461,7 +458,7 @@ mod tests {
     #[test]
     fn cdf_items_use_their_href_and_empty_items_are_dropped() {
         let doc = r#"<CHANNEL HREF="http://c/"><TITLE>C</TITLE><ITEM HREF="http://c/1"><TITLE>One</TITLE></ITEM><ITEM><ABSTRACT>no title</ABSTRACT></ITEM><ITEM LASTMOD="2004-04-06T23:05:43-05:00"></ITEM></CHANNEL>"#;
-        let f = extract_xml(doc, None).unwrap();
+        let f = extract_xml(doc, None, 100).unwrap();
         assert_eq!(f.items.len(), 2, "the empty item is dropped");
         assert_eq!(f.items[0].link.as_deref(), Some("http://c/1"));
         assert_eq!(f.items[1].summary, "no title");
@@ -469,11 +466,11 @@ mod tests {
 
     #[test]
     fn non_feeds_give_none_and_items_are_capped() {
-        assert!(extract_xml("<html><body><p>hi</p></body></html>", None).is_none());
-        assert!(extract_xml("plain text", None).is_none());
-        assert!(extract_xml("<rss><channel><title>empty</title></channel></rss>", None).unwrap().items.is_empty());
-        let many = "<rss><channel>".to_string() + &"<item><title>x</title></item>".repeat(MAX_ITEMS + 5);
-        assert_eq!(extract_xml(&many, None).unwrap().items.len(), MAX_ITEMS);
+        assert!(extract_xml("<html><body><p>hi</p></body></html>", None, 100).is_none());
+        assert!(extract_xml("plain text", None, 100).is_none());
+        assert!(extract_xml("<rss><channel><title>empty</title></channel></rss>", None, 100).unwrap().items.is_empty());
+        let many = "<rss><channel>".to_string() + &"<item><title>x</title></item>".repeat(12);
+        assert_eq!(extract_xml(&many, None, 7).unwrap().items.len(), 7);
     }
 
     #[test]
@@ -483,7 +480,7 @@ mod tests {
             + "x"
             + &"</div>".repeat(50_000)
             + "</description></item></channel></rss>";
-        let f = extract_xml(&doc, None).unwrap();
+        let f = extract_xml(&doc, None, 100).unwrap();
         assert_eq!(f.items.len(), 1);
         assert_eq!(f.items[0].title, "t");
     }
@@ -491,13 +488,13 @@ mod tests {
     #[test]
     fn json_items_from_a_loose_json_feed() {
         let v: Value = serde_json::from_str(r#"{"version":"1.0","title":"J","items":[{"id":7,"title":"A","url":"/a","content_text":"x","date_published":"2024-08-06T10:00:00","author":{"name":"Ani"},"tags":["t"]},{"image":"nothing readable"}]}"#).unwrap();
-        let f = extract_json(&v, Url::parse("https://j.id/").ok().as_ref()).unwrap();
+        let f = extract_json(&v, Url::parse("https://j.id/").ok().as_ref(), 100).unwrap();
         assert_eq!(f.title.as_deref(), Some("J"));
         assert_eq!(f.items.len(), 1);
         let i = &f.items[0];
         assert_eq!((i.id.as_str(), i.link.as_deref(), i.content.as_str()), ("7", Some("https://j.id/a"), "x"));
         assert_eq!(i.authors, ["Ani"]);
         assert_eq!(i.published.unwrap().to_rfc3339(), "2024-08-06T10:00:00+00:00");
-        assert!(extract_json(&serde_json::json!({"a": 1}), None).is_none());
+        assert!(extract_json(&serde_json::json!({"a": 1}), None, 100).is_none());
     }
 }

@@ -3,6 +3,7 @@
 //! Pure and synchronous: no IO. feed-rs does the format work (RSS 0.9x/1.0/2.0, Atom, JSON
 //! Feed); this module decides item identity, reduces HTML to text and guards against panics.
 
+mod bound;
 pub mod clean;
 pub mod dates;
 mod encoding;
@@ -21,6 +22,25 @@ use crate::model::{Item, ParsedFeed};
 /// Documents longer than this are cut here before parsing (the repairs then close what the
 /// cut left open), so no input makes the work unbounded.
 pub const MAX_INPUT: usize = 32 * 1024 * 1024;
+
+/// Items read from one document unless `[daemon] max_items` says otherwise.
+pub const DEFAULT_MAX_ITEMS: usize = 2000;
+
+/// How much of one document a parse takes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// At most this many items are read: the newest (by date when the items carry one, else
+    /// the first in document order), and the cut is noted in the recoveries. The rest of the
+    /// document is dropped before feed-rs sees it, so the memory of a parse follows the
+    /// document's size, not its item count.
+    pub max_items: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_items: DEFAULT_MAX_ITEMS }
+    }
+}
 
 /// Errors of the parse stage.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +83,17 @@ pub fn parse_feed_with(
     content_type: Option<&str>,
     base_url: Option<&str>,
 ) -> Result<ParsedFeed, ParseError> {
-    contain(|| parse_document(bytes, content_type, base_url))?
+    parse_feed_limited(bytes, content_type, base_url, Limits::default())
+}
+
+/// [`parse_feed_with`] within `limits`.
+pub fn parse_feed_limited(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    base_url: Option<&str>,
+    limits: Limits,
+) -> Result<ParsedFeed, ParseError> {
+    contain(|| parse_document(bytes, content_type, base_url, limits))?
 }
 
 /// Run `f`, turning a panic into [`ParseError::Panicked`].
@@ -78,7 +108,12 @@ fn contain<T>(f: impl FnOnce() -> T) -> Result<T, ParseError> {
     })
 }
 
-fn parse_document(bytes: &[u8], content_type: Option<&str>, base_url: Option<&str>) -> Result<ParsedFeed, ParseError> {
+fn parse_document(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    base_url: Option<&str>,
+    limits: Limits,
+) -> Result<ParsedFeed, ParseError> {
     let mut notes: Vec<String> = Vec::new();
     let bytes = if bytes.len() > MAX_INPUT {
         notes.push(format!("input cut at {MAX_INPUT} bytes"));
@@ -92,12 +127,16 @@ fn parse_document(bytes: &[u8], content_type: Option<&str>, base_url: Option<&st
     // A base URL that does not parse is ignored rather than failing the feed.
     let base = base_url.and_then(|u| Url::parse(u).ok());
     let base_str = base.as_ref().map(|u| u.as_str().to_string());
-    let ctx = Ctx { base: base.as_ref(), base_str: base_str.as_deref() };
+    let ctx = Ctx { base: base.as_ref(), base_str: base_str.as_deref(), max_items: limits.max_items };
     let mut result = match text.trim_start().as_bytes().first() {
         Some(b'{') => parse_json(&text, &ctx, &mut notes),
         _ if text.contains('<') => parse_xml(&text, &ctx, &mut notes),
         _ => Err(ParseError::Invalid("neither XML nor JSON".into())),
     }?;
+    // Documents the pre-count could not cut (a JSON Feed the repairs had to close) are cut here.
+    if let Some(found) = bound::items(&mut result.items, limits.max_items) {
+        notes.push(bound::note(limits.max_items, found));
+    }
     result.recoveries = notes;
     clean::feed(&mut result);
     if !text.trim_start().starts_with('{') {
@@ -154,6 +193,8 @@ pub(crate) fn publisher_ttl(doc: &str) -> Option<Duration> {
 struct Ctx<'a> {
     base: Option<&'a Url>,
     base_str: Option<&'a str>,
+    /// [`Limits::max_items`].
+    max_items: usize,
 }
 
 /// feed-rs on UTF-8 input, with pantau's date parser and panics contained.
@@ -176,6 +217,11 @@ fn parse_xml(text: &str, ctx: &Ctx<'_>, notes: &mut Vec<String>) -> Result<Parse
     if had_subset {
         notes.push("removed the DTD internal subset".into());
     }
+    let cut = bound::xml(doc, ctx.max_items).map(|(cut, found)| {
+        notes.push(bound::note(ctx.max_items, found));
+        cut
+    });
+    let doc = cut.as_deref().unwrap_or(doc);
     let mut best: Option<ParsedFeed> = None;
     let mut error = match feed_rs(doc, ctx) {
         Ok(f) if !f.items.is_empty() || !has_items(doc) => return Ok(f),
@@ -201,7 +247,7 @@ fn parse_xml(text: &str, ctx: &Ctx<'_>, notes: &mut Vec<String>) -> Result<Parse
             }
         }
     }
-    if let Some(f) = extract::extract_xml(doc, ctx.base) {
+    if let Some(f) = extract::extract_xml(doc, ctx.base, ctx.max_items) {
         let found = f.items.len();
         if best.as_ref().is_none_or(|b| found > b.items.len()) {
             notes.push("extracted with the tolerant scanner".into());
@@ -223,6 +269,11 @@ fn has_items(doc: &str) -> bool {
 }
 
 fn parse_json(text: &str, ctx: &Ctx<'_>, notes: &mut Vec<String>) -> Result<ParsedFeed, ParseError> {
+    let cut = bound::json(text, ctx.max_items).map(|(cut, found)| {
+        notes.push(bound::note(ctx.max_items, found));
+        cut
+    });
+    let text = cut.as_deref().unwrap_or(text);
     let error = match feed_rs(text, ctx) {
         Ok(f) => return Ok(f),
         Err(e) => e,
@@ -236,7 +287,7 @@ fn parse_json(text: &str, ctx: &Ctx<'_>, notes: &mut Vec<String>) -> Result<Pars
             return Ok(f);
         }
     }
-    match extract::extract_json(&value, ctx.base) {
+    match extract::extract_json(&value, ctx.base, ctx.max_items) {
         Some(f) => {
             notes.extend(fixes.0.iter().map(|n| n.to_string()));
             notes.push("extracted with the tolerant scanner".into());
@@ -381,6 +432,7 @@ fn absolute(href: &str, base: Option<&Url>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     const SAMPLE: &[u8] = include_bytes!("../../tests/data/world-news.rss");
 
@@ -539,6 +591,65 @@ mod tests {
         assert_eq!(f.items[0].title, "Rudal dari Pyŏngyang");
         assert_eq!(f.items[0].summary, "Kim \u{2013} \u{FFFD} Jong-un");
         assert_eq!(f.recoveries, ["invalid UTF-8: 1 byte sequence(s) replaced"]);
+    }
+
+    /// A feed of `n` tiny items, the newest last in document order; every third item undated.
+    fn tiny_items(n: usize) -> String {
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        let mut doc = String::from("<rss version=\"2.0\"><channel><title>t</title>");
+        for i in 0..n {
+            doc.push_str(&format!("<item><title>T{i}</title><guid>g{i}</guid>"));
+            if i % 3 != 0 {
+                let date = start + chrono::Duration::seconds(i as i64);
+                doc.push_str(&format!("<pubDate>{}</pubDate>", date.to_rfc2822()));
+            }
+            doc.push_str("</item>");
+        }
+        doc + "</channel></rss>"
+    }
+
+    #[test]
+    fn a_document_of_170000_tiny_items_gives_its_newest_max_items() {
+        let doc = tiny_items(170_000);
+        let f = parse_feed_limited(doc.as_bytes(), None, None, Limits { max_items: 2000 }).unwrap();
+        assert_eq!(f.items.len(), 2000);
+        assert_eq!(f.recoveries, ["kept the newest 2000 of 170000 items (max_items)"]);
+        // The newest by date: the dated items among the last 3000 of the document.
+        let ids: Vec<usize> = f.items.iter().map(|i| i.id[1..].parse().unwrap()).collect();
+        let newest: Vec<usize> = (167_000..170_000).filter(|i| i % 3 != 0).collect();
+        assert!(ids == newest, "kept the newest dated items, in document order: {:?}…", &ids[..10]);
+        // The default bound, and the tolerant scanner's own.
+        assert_eq!(parse_feed(doc.as_bytes(), None).unwrap().items.len(), DEFAULT_MAX_ITEMS);
+        let broken = doc.replace("<rss version=\"2.0\">", "<rss version=\"2.0\"><x a=1 a=2>");
+        let f = parse_feed_limited(broken.as_bytes(), None, None, Limits { max_items: 50 }).unwrap();
+        assert_eq!(f.items.len(), 50);
+        assert_eq!(f.recoveries[0], "kept the newest 50 of 170000 items (max_items)");
+        // Below the bound nothing is cut or noted.
+        let f = parse_feed_limited(tiny_items(10).as_bytes(), None, None, Limits { max_items: 10 }).unwrap();
+        assert_eq!((f.items.len(), f.recoveries.len()), (10, 0));
+    }
+
+    #[test]
+    fn a_json_feed_is_cut_to_its_newest_items_too() {
+        let items: Vec<String> = (0..500)
+            .map(|i| {
+                format!(
+                    r#"{{"id":"{i}","title":"T{i}","date_published":"2026-01-01T00:{:02}:{:02}Z"}}"#,
+                    i / 60,
+                    i % 60
+                )
+            })
+            .collect();
+        let doc =
+            format!(r#"{{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{}]}}"#, items.join(","));
+        let f = parse_feed_limited(doc.as_bytes(), None, None, Limits { max_items: 3 }).unwrap();
+        assert_eq!(f.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["497", "498", "499"]);
+        assert_eq!(f.recoveries, ["kept the newest 3 of 500 items (max_items)"]);
+        // Truncated: the repairs close it, then the parsed items are cut the same way.
+        let cut = &doc[..doc.len() - 30];
+        let f = parse_feed_limited(cut.as_bytes(), None, None, Limits { max_items: 3 }).unwrap();
+        assert_eq!(f.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["496", "497", "498"]);
+        assert!(f.recoveries.contains(&"kept the newest 3 of 500 items (max_items)".to_string()), "{:?}", f.recoveries);
     }
 
     #[test]
