@@ -318,11 +318,21 @@ impl Fetcher {
 
 /// A Retry-After header as a delay: delta-seconds or an HTTP date.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<u64>() {
+    parse_retry_after(headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?)
+}
+
+/// The one Retry-After reading of pantau (feeds and sinks alike): delay-seconds (fractional
+/// seconds accepted, as some services send them), or an HTTP date, a past one meaning now.
+/// Negative, non-finite or unreadable values are no hint. Callers cap the result.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    if let Ok(secs) = value.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).ok();
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
     Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
@@ -386,5 +396,10 @@ mod tests {
         assert!(d > Duration::from_secs(590) && d <= Duration::from_secs(600), "{d:?}");
         h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+        // Fractional seconds, as the sinks' services send them, read the same for feeds.
+        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("1.5"));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_retry_after("-3"), None);
+        assert_eq!(parse_retry_after("NaN"), None);
     }
 }

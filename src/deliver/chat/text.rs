@@ -319,18 +319,9 @@ pub(super) fn secs_f64(secs: f64) -> Option<Duration> {
     Duration::try_from_secs_f64(secs).ok()
 }
 
-/// The `Retry-After` header: delay-seconds or an HTTP date (a past date means "now").
+/// The `Retry-After` header, read as feeds read it ([`crate::fetch::parse_retry_after`]).
 pub(super) fn retry_after_header(headers: &[(String, String)]) -> Option<Duration> {
-    let value = header(headers, "retry-after")?;
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    if let Ok(secs) = value.parse::<f64>() {
-        return secs_f64(secs);
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    crate::fetch::parse_retry_after(header(headers, "retry-after")?)
 }
 
 /// The JSON body of a response, if it is a JSON object.
