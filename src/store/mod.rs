@@ -817,29 +817,17 @@ impl Store {
             let claimed = {
                 let mut stmt = tx.prepare_cached(
                     "SELECT i.id, f.name, i.item_key, i.title, i.link, i.published, i.updated, i.authors,
-                            i.categories, i.summary, i.content, i.article_attempts
+                            i.categories, i.summary, i.content, COALESCE(i.article, ''), i.article_attempts
                      FROM items i JOIN feeds f ON f.id = i.feed_id
                      WHERE i.article_state = 'pending' AND i.article_next_at <= ?1
                      ORDER BY i.article_next_at, i.id LIMIT ?2",
                 )?;
                 let rows = stmt.query_map(params![ms(now), limit as i64], |r| {
-                    let list = |s: String| serde_json::from_str::<Vec<String>>(&s).unwrap_or_default();
                     Ok(PendingArticle {
                         item_id: r.get(0)?,
                         feed: r.get(1)?,
-                        item: Item {
-                            id: r.get(2)?,
-                            title: r.get(3)?,
-                            link: r.get(4)?,
-                            published: r.get::<_, Option<i64>>(5)?.map(from_ms),
-                            updated: r.get::<_, Option<i64>>(6)?.map(from_ms),
-                            authors: list(r.get(7)?),
-                            categories: list(r.get(8)?),
-                            summary: r.get(9)?,
-                            content: r.get(10)?,
-                            article: String::new(),
-                        },
-                        attempts: r.get::<_, i64>(11)?.try_into().unwrap_or(0),
+                        item: item_from_row(r, 2)?,
+                        attempts: r.get::<_, i64>(12)?.try_into().unwrap_or(0),
                     })
                 })?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()?
@@ -1265,22 +1253,10 @@ impl Store {
                  WHERE i.first_seen_at >= ?1 ORDER BY i.first_seen_at, i.id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![ms(since), limit as i64], |r| {
-                let list = |s: String| serde_json::from_str::<Vec<String>>(&s).unwrap_or_default();
                 Ok(StoredItem {
                     feed: r.get(0)?,
                     first_seen_at: from_ms(r.get(1)?),
-                    item: Item {
-                        id: r.get(2)?,
-                        title: r.get(3)?,
-                        link: r.get(4)?,
-                        published: r.get::<_, Option<i64>>(5)?.map(from_ms),
-                        updated: r.get::<_, Option<i64>>(6)?.map(from_ms),
-                        authors: list(r.get(7)?),
-                        categories: list(r.get(8)?),
-                        summary: r.get(9)?,
-                        content: r.get(10)?,
-                        article: r.get(11)?,
-                    },
+                    item: item_from_row(r, 2)?,
                 })
             })?;
             rows.collect()
@@ -1419,6 +1395,24 @@ fn rhythm(first: Option<i64>, last: Option<i64>, batches: i64) -> Option<Duratio
         (Some(a), Some(b)) if batches > 1 => Some(Duration::from_millis(((b - a) / (batches - 1)).max(0) as u64)),
         _ => None,
     }
+}
+
+/// An item from ten columns starting at `first`: key, title, link, published, updated,
+/// authors and categories (JSON lists), summary, content, article.
+fn item_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Item> {
+    let list = |s: String| serde_json::from_str::<Vec<String>>(&s).unwrap_or_default();
+    Ok(Item {
+        id: r.get(first)?,
+        title: r.get(first + 1)?,
+        link: r.get(first + 2)?,
+        published: r.get::<_, Option<i64>>(first + 3)?.map(from_ms),
+        updated: r.get::<_, Option<i64>>(first + 4)?.map(from_ms),
+        authors: list(r.get(first + 5)?),
+        categories: list(r.get(first + 6)?),
+        summary: r.get(first + 7)?,
+        content: r.get(first + 8)?,
+        article: r.get(first + 9)?,
+    })
 }
 
 /// The item (and its feed) that alerts are written for.
