@@ -7,7 +7,7 @@ use crate::util::score;
 /// The floor this test holds; the measured figure is in the README (target 0.97). Set a
 /// little under the measurement so that an extractor update that costs a point is caught
 /// without the test depending on the last digit.
-const MIN_F1: f64 = 0.955;
+const MIN_F1: f64 = 0.96;
 
 #[test]
 fn extraction_quality_on_the_article_data_set() {

@@ -82,7 +82,8 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
             let result = std::panic::catch_unwind(|| rs_trafilatura::extract_with_options(html, &options))
                 .map_err(|_| ExtractError::Failed("the extractor panicked".into()))?
                 .map_err(|e| ExtractError::Failed(e.to_string()))?;
-            (result.metadata.title.filter(|t| !t.trim().is_empty()), result.content_text)
+            let text = confirmed(&result.content_text, html);
+            (result.metadata.title.filter(|t| !t.trim().is_empty()), text)
         }
     };
     let mut text = drop_teasers(&raw);
@@ -99,6 +100,56 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
     }
     let next_pages = base.as_ref().map(|b| next_pages(html, b)).unwrap_or_default();
     Ok(Extracted { title, text, next_pages })
+}
+
+/// Share of a paragraph's word 4-grams the second opinion must also have for it to stay.
+const CONFIRM_SHARE: f64 = 0.5;
+
+/// Below this share of the first extraction's words, the second opinion is taken to have
+/// missed the article (not the first to have kept too much), and is not used.
+const CONFIRM_FLOOR: f64 = 0.2;
+
+/// `text` (rs-trafilatura's paragraphs) without the paragraphs that a second, differently built
+/// extractor (dom_smoothie's Readability scoring) does not also consider article text. Both
+/// keep the article; they disagree mostly on what surrounds it (sidebars of headlines, related
+/// posts, tag lists), so a paragraph both keep is article, and one only the first keeps is
+/// usually furniture. When the second extractor fails or keeps far less, `text` is returned
+/// as it is. Measured on the article data set (see BENCHMARKS.md).
+fn confirmed(text: &str, html: &str) -> String {
+    let config = dom_smoothie::Config { text_mode: dom_smoothie::TextMode::Formatted, ..Default::default() };
+    let reference = std::panic::catch_unwind(|| {
+        dom_smoothie::Readability::new(html, None, Some(config)).ok()?.parse().ok().map(|a| a.text_content.to_string())
+    });
+    let Some(reference) = reference.ok().flatten().filter(|r| !r.trim().is_empty()) else { return text.to_string() };
+    let known = shingles(&reference);
+    let paragraphs: Vec<&str> = text.split('\n').filter(|p| !p.trim().is_empty()).collect();
+    let kept: Vec<&str> = paragraphs
+        .iter()
+        .copied()
+        .filter(|p| {
+            let own = shingles(p);
+            own.is_empty() || own.iter().filter(|s| known.contains(*s)).count() as f64 >= CONFIRM_SHARE * own.len() as f64
+        })
+        .collect();
+    let words = |ps: &[&str]| ps.iter().map(|p| p.split_whitespace().count()).sum::<usize>();
+    if (words(&kept) as f64) < CONFIRM_FLOOR * words(&paragraphs) as f64 {
+        return text.to_string();
+    }
+    kept.join("\n")
+}
+
+/// The word 4-grams of a text (words: runs of letters, digits and `_`, case kept), hashed.
+fn shingles(text: &str) -> std::collections::HashSet<u64> {
+    use std::hash::{Hash, Hasher};
+    let words: Vec<&str> = text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    words
+        .windows(4)
+        .map(|w| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            w.hash(&mut h);
+            h.finish()
+        })
+        .collect()
 }
 
 /// Whether `css` is a selector pantau can use, with the parser's complaint when not.
