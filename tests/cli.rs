@@ -347,6 +347,15 @@ fn inspection_needs_only_the_database_not_the_services_secrets_or_valid_rules() 
     let out = run(&cfg, &["redeliver", "0000"]);
     assert_eq!(out.status.code(), Some(1), "an unknown id, not a config error: {}", show(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("0000: no such alert"), "{}", show(&out));
+    // A database path that names nothing (an unset variable, another directory) is said so,
+    // and no empty database is created there.
+    let elsewhere = TempDir::new("inspect-no-db");
+    let cfg = elsewhere.config("[daemon]\ndatabase = \"${STATE_DIR_UNSET_HERE}/pantau.db\"\n");
+    let out = run(&cfg, &["items"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database yet at"), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no items yet"), "{}", show(&out));
+    assert!(!elsewhere.path().join("${STATE_DIR_UNSET_HERE}").exists(), "no stray database is created");
 }
 
 #[test]

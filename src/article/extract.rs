@@ -58,7 +58,24 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
             let doc = dom_query::Document::from(html);
             let selection = doc.try_select(css).ok_or_else(|| ExtractError::SelectorMissed(css.to_string()))?;
             let mut text = String::new();
+            let chosen: std::collections::HashSet<_> = selection.nodes().iter().map(|n| n.id).collect();
             for node in selection.nodes() {
+                // A selected element inside another selected one is already in its text.
+                let mut up = node.parent();
+                let mut nested = false;
+                while let Some(p) = up {
+                    if chosen.contains(&p.id) {
+                        nested = true;
+                        break;
+                    }
+                    up = p.parent();
+                }
+                if nested {
+                    continue;
+                }
+                if text.len() > MAX_TEXT {
+                    break;
+                }
                 let piece = crate::parse::html::html_to_text(&node.html());
                 if !piece.trim().is_empty() {
                     if !text.is_empty() {
@@ -128,7 +145,8 @@ fn confirmed(text: &str, html: &str) -> String {
         .copied()
         .filter(|p| {
             let own = shingles(p);
-            own.is_empty() || own.iter().filter(|s| known.contains(*s)).count() as f64 >= CONFIRM_SHARE * own.len() as f64
+            own.is_empty()
+                || own.iter().filter(|s| known.contains(*s)).count() as f64 >= CONFIRM_SHARE * own.len() as f64
         })
         .collect();
     let words = |ps: &[&str]| ps.iter().map(|p| p.split_whitespace().count()).sum::<usize>();
@@ -257,6 +275,9 @@ pub fn nesting_depth(html: &str) -> usize {
     ];
     let bytes = html.as_bytes();
     let (mut depth, mut deepest) = (0usize, 0usize);
+    // The next `>` at or after some position, found once and reused by every tag before it, so
+    // a page of `<` without `>` costs one scan, not one per `<`.
+    let mut next_gt = NextByte::new(b'>');
     let mut i = 0;
     while let Some(off) = memchr::memchr(b'<', &bytes[i..]) {
         let start = i + off + 1;
@@ -268,29 +289,64 @@ pub fn nesting_depth(html: &str) -> usize {
         if name_end == name_start {
             continue;
         }
-        let name = html[name_start..name_end].to_ascii_lowercase();
-        if UNCOUNTED.contains(&name.as_str()) {
+        let name = &html[name_start..name_end];
+        if UNCOUNTED.iter().any(|u| u.eq_ignore_ascii_case(name)) {
             continue;
         }
         if closing {
             depth = depth.saturating_sub(1);
             continue;
         }
-        let tag_end = memchr::memchr(b'>', &bytes[name_end..]).map_or(bytes.len(), |n| name_end + n);
+        let tag_end = next_gt.at_or_after(bytes, name_end);
         if tag_end > 0 && bytes.get(tag_end - 1) == Some(&b'/') {
             continue;
         }
         depth += 1;
         deepest = deepest.max(depth);
-        // The text of scripts and styles is not markup.
-        if name == "script" || name == "style" {
-            let close = format!("</{name}");
-            let rest = html[tag_end.min(html.len())..].to_ascii_lowercase();
-            i = rest.find(&close).map_or(bytes.len(), |n| tag_end + n);
+        if deepest > MAX_NESTING {
+            // Past the limit the page is refused; counting further is wasted work.
+            return deepest;
+        }
+        // The text of scripts and styles is not markup: skip to their end tag, found by one
+        // scan of the `</` that follow.
+        if name.eq_ignore_ascii_case("script") || name.eq_ignore_ascii_case("style") {
+            let from = tag_end.min(bytes.len());
+            let end = memchr::memmem::find_iter(&bytes[from..], b"</").map(|n| from + n).find(|&at| {
+                bytes.get(at + 2..at + 2 + name.len()).is_some_and(|b| b.eq_ignore_ascii_case(name.as_bytes()))
+            });
+            i = end.unwrap_or(bytes.len());
         }
     }
     deepest
 }
+
+/// The next occurrence of a byte at or after a position, remembered between calls with
+/// growing positions, so that many questions about one text cost one scan of it.
+struct NextByte {
+    byte: u8,
+    /// The last answer (the text's length: none left).
+    found: Option<usize>,
+}
+
+impl NextByte {
+    fn new(byte: u8) -> NextByte {
+        NextByte { byte, found: None }
+    }
+
+    fn at_or_after(&mut self, bytes: &[u8], from: usize) -> usize {
+        match self.found {
+            Some(f) if f >= from => f,
+            _ => {
+                let f = memchr::memchr(self.byte, &bytes[from.min(bytes.len())..]).map_or(bytes.len(), |n| from + n);
+                self.found = Some(f);
+                f
+            }
+        }
+    }
+}
+
+/// The longest `<a …>` or `<link …>` start tag read for pagination links, in bytes.
+const MAX_TAG: usize = 4096;
 
 /// Link texts that lead to an article's next page (compared lower-cased and trimmed).
 const NEXT_TEXTS: &[&str] = &[
@@ -324,6 +380,7 @@ pub fn next_pages(html: &str, base: &Url) -> Vec<String> {
     // A scan of the markup, not a second DOM: only `<a …>` and `<link …>` tags matter here.
     let lower = html.to_ascii_lowercase();
     let bytes = lower.as_bytes();
+    let mut next_gt = NextByte::new(b'>');
     for at in memchr::memchr_iter(b'<', bytes) {
         let rest = &bytes[at + 1..];
         let name_len = if rest.starts_with(b"a") {
@@ -336,7 +393,15 @@ pub fn next_pages(html: &str, base: &Url) -> Vec<String> {
         if !rest.get(name_len).is_some_and(|b| b.is_ascii_whitespace()) {
             continue;
         }
-        let Some(end) = memchr::memchr(b'>', rest) else { break };
+        let gt = next_gt.at_or_after(bytes, at + 1);
+        if gt >= bytes.len() {
+            break;
+        }
+        // A real `<a>` tag is short; a "tag" running on for kilobytes is text, not markup.
+        if gt - at > MAX_TAG {
+            continue;
+        }
+        let end = gt - (at + 1);
         let tag = &html[at + 1 + name_len..at + 1 + end];
         let Some(href) = attribute(tag, "href") else { continue };
         let rel_next =
@@ -480,7 +545,7 @@ mod tests {
         assert_eq!(nesting_depth("<p>a<p>b<p>c<br><img src=x><hr/>"), 0);
         assert_eq!(nesting_depth("<script>if (a<b) { x = '<div><div>' }</script><div></div>"), 1);
         let deep = "<div>".repeat(100_000);
-        assert_eq!(nesting_depth(&deep), 100_000);
+        assert_eq!(nesting_depth(&deep), MAX_NESTING + 1, "counting stops past the limit");
         assert_eq!(extract(&deep, None, None), Err(ExtractError::TooDeep));
     }
 
@@ -534,6 +599,23 @@ mod tests {
             let _ = extract(&html, None, Some("article p"));
             let _ = nesting_depth(&html);
         }
+    }
+
+    #[test]
+    fn the_markup_scans_are_linear_on_pages_built_to_make_them_quadratic() {
+        // Each of these took hours when every tag rescanned or copied the rest of the page.
+        let base = Url::parse("https://example.id/berita/1").unwrap();
+        let styles = "<style></style>".repeat(200_000);
+        assert_eq!(nesting_depth(&styles), 1);
+        let open_anchors = "<a ".repeat(1_000_000);
+        assert!(next_pages(&open_anchors, &base).is_empty());
+        assert!(nesting_depth(&open_anchors) > MAX_NESTING, "a million unclosed <a> nest too deep");
+        let far_gt = format!("{}{}>", "teks ".repeat(1000), "<link ".repeat(500_000));
+        assert!(next_pages(&far_gt, &base).is_empty());
+        // A selector over nested selected elements reads each text once.
+        let nested = format!("{}{}{}", "<div class=\"c\">".repeat(1500), "isi ".repeat(100_000), "</div>".repeat(1500));
+        let got = extract(&nested, None, Some("div.c")).unwrap();
+        assert_eq!(got.text.matches("isi").count(), 100_000);
     }
 
     #[test]

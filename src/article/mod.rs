@@ -18,6 +18,12 @@ pub mod stage;
 
 pub use extract::{check_selector, ExtractError, Extracted};
 
+/// Pages extracted at once, in the whole process: fewer than the blocking pool's threads
+/// (`service::memory::BLOCKING_THREADS`), so store calls always find a thread.
+pub const EXTRACTIONS: usize = 2;
+
+static EXTRACTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(EXTRACTIONS);
+
 /// Pages of one article followed at most (the first and four more).
 pub const MAX_PAGES: usize = 5;
 
@@ -160,6 +166,9 @@ impl Reader<'_> {
         }
         let bytes = body.len() as u64;
         let selector = self.selector.map(str::to_string);
+        // Extraction runs on the blocking pool, which the store needs too: at most
+        // EXTRACTIONS pages are extracted at once, whatever the number of pages in flight.
+        let _slot = EXTRACTING.acquire().await.map_err(|e| ArticleError::Task(e.to_string()))?;
         let page_url = final_url.clone();
         let extracted = tokio::task::spawn_blocking(move || {
             let html = crate::parse::decode_html(&body, content_type.as_deref());

@@ -25,6 +25,13 @@ use crate::store::{ArticleOutcome, PendingArticle, PollSummary, StoreError};
 /// How long a claimed page is not handed out again (a fetch is bounded by `timeout` per page).
 const CLAIM: Duration = Duration::from_secs(15 * 60);
 
+/// How long a claim lasts: [`CLAIM`], or longer when every page of an article may take the
+/// whole `timeout` (a lapsed claim would let a second task read the same page).
+fn claim_for(poller: &Poller) -> Duration {
+    let per_article = poller.config().daemon.timeout.saturating_mul(super::MAX_PAGES as u32);
+    CLAIM.max(per_article.saturating_mul(2))
+}
+
 /// How the stage ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
@@ -65,8 +72,11 @@ pub async fn run(
     loop {
         let started = Utc::now();
         let free = slots.available_permits();
-        let claimed =
-            if free > 0 { poller.store.claim_articles(Utc::now(), CLAIM, free).await } else { Ok(Vec::new()) };
+        let claimed = if free > 0 {
+            poller.store.claim_articles(Utc::now(), claim_for(&poller), free).await
+        } else {
+            Ok(Vec::new())
+        };
         let next = match claimed {
             Ok(claimed) => {
                 for pending in claimed {
@@ -196,15 +206,27 @@ async fn process(
     let alerts = if match_now {
         let feed = feed.clone();
         let config = Arc::clone(&config);
-        tokio::task::spawn_blocking(move || {
+        let matched = tokio::task::spawn_blocking(move || {
             let alerts = alerts_for(&config, &feed, &item, Utc::now());
             for a in &alerts {
                 tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, article = !item.article.is_empty(), "rule matched");
             }
             alerts
         })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        .await;
+        match matched {
+            Ok(alerts) => alerts,
+            Err(e) => {
+                // Matching panicked on this item: record it as a failure (so it is not tried for
+                // ever) and let the retries decide; nothing is alerted from a broken match.
+                tracing::error!(item_id = pending.item_id, error = %e, "matching an item panicked; recorded as a failed article");
+                let retry_at = RETRY_DELAYS
+                    .get(pending.attempts as usize)
+                    .map(|d| Utc::now() + chrono::Duration::from_std(*d).unwrap_or_default());
+                let outcome = ArticleOutcome::Failed { error: format!("matching failed: {e}"), retry_at };
+                return poller.store.commit_article(pending.item_id, outcome, Vec::new()).await.map(drop);
+            }
+        }
     } else {
         Vec::new()
     };

@@ -70,7 +70,20 @@ where
             return ExitCode::from(failed);
         }
     };
-    let store = match Store::open(&config.daemon.database).await {
+    // Inspection reads what a daemon wrote: a database that is not there yet is shown as empty
+    // (nothing polled yet) and said so, but never created, so a wrong path (an unset variable,
+    // another working directory) leaves no stray empty database behind.
+    let database = if config.daemon.database.exists() {
+        config.daemon.database.clone()
+    } else {
+        eprintln!(
+            "pantau: note: no database yet at {} (the `database` of {}); nothing has been polled with this config",
+            config.daemon.database.display(),
+            path.display()
+        );
+        std::path::PathBuf::from(":memory:")
+    };
+    let store = match Store::open(&database).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pantau: {e}");
@@ -216,7 +229,11 @@ pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: tes
         }
         Source::History(span) => {
             with_store_failing(path, INPUT_FAILED, |_, store| async move {
-                let since = chrono::Utc::now() - chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX);
+                let now = chrono::Utc::now();
+                let since = chrono::Duration::from_std(span)
+                    .ok()
+                    .and_then(|d| now.checked_sub_signed(d))
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
                 let items = store.items_since(since, 1_000_000).await?;
                 let span = humantime::format_duration(span);
                 println!("backtest over {} items first seen in the last {span}\n", items.len());

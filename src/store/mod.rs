@@ -890,19 +890,24 @@ impl Store {
                 .optional()?;
             // Pruned meanwhile: nothing to record.
             let Some((feed_id, story, feed, feed_url)) = row else { return Ok(PollSummary::default()) };
-            match &outcome {
+            // Only a page still pending is recorded: a claim that lapsed while its fetch ran
+            // must not turn a page another task has read back into a pending one.
+            let updated = match &outcome {
                 ArticleOutcome::Fetched { text, pages } => tx.execute(
                     "UPDATE items SET article = ?2, article_state = 'fetched', article_error = NULL,
-                            article_next_at = NULL, article_pages = ?3 WHERE id = ?1",
+                            article_next_at = NULL, article_pages = ?3 WHERE id = ?1 AND article_state = 'pending'",
                     params![item_id, text, pages],
                 )?,
                 ArticleOutcome::Failed { error, retry_at } => tx.execute(
                     "UPDATE items SET article_state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
                             article_error = ?2, article_next_at = ?3, article_attempts = article_attempts + 1
-                     WHERE id = ?1",
+                     WHERE id = ?1 AND article_state = 'pending'",
                     params![item_id, error, retry_at.map(ms)],
                 )?,
             };
+            if updated == 0 {
+                return Ok(PollSummary::default());
+            }
             let target = AlertTarget { item_id, story: story.as_deref(), feed_id, feed: &feed, feed_url: &feed_url };
             let (new_alerts, cross_feed_duplicates) = insert_item_alerts(&tx, &target, &alerts, now)?;
             tx.commit()?;
@@ -1068,7 +1073,7 @@ impl Store {
             let mut stmt = c.prepare(
                 "SELECT f.name, i.first_seen_at, i.item_key, i.title, i.link, i.published,
                         (SELECT COUNT(*) FROM alerts a WHERE a.item_id = i.id), i.pruned,
-                        i.article_state, i.article_error, i.article_attempts, length(i.article)
+                        i.article_state, i.article_error, i.article_attempts, length(CAST(i.article AS BLOB))
                  FROM items i JOIN feeds f ON f.id = i.feed_id
                  WHERE ?1 IS NULL OR f.name = ?1
                  ORDER BY i.first_seen_at DESC, i.id DESC LIMIT ?2",
@@ -1253,11 +1258,7 @@ impl Store {
                  WHERE i.first_seen_at >= ?1 ORDER BY i.first_seen_at, i.id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![ms(since), limit as i64], |r| {
-                Ok(StoredItem {
-                    feed: r.get(0)?,
-                    first_seen_at: from_ms(r.get(1)?),
-                    item: item_from_row(r, 2)?,
-                })
+                Ok(StoredItem { feed: r.get(0)?, first_seen_at: from_ms(r.get(1)?), item: item_from_row(r, 2)? })
             })?;
             rows.collect()
         })
@@ -1448,7 +1449,8 @@ fn insert_item_alerts(
         "UPDATE alerts SET payload = json_set(payload, '$.also_in',
                 json_insert(COALESCE(json_extract(payload, '$.also_in'), json('[]')), '$[#]',
                             json_object('name', ?4, 'url', ?5)))
-         WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending' AND json_valid(payload)",
+         WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending' AND json_valid(payload)
+           AND NOT EXISTS (SELECT 1 FROM json_each(payload, '$.also_in') WHERE json_extract(value, '$.name') = ?4)",
     )?;
     let (mut written, mut duplicates) = (0, 0);
     for a in alerts {

@@ -1018,6 +1018,31 @@ async fn a_pending_article_is_claimed_once_recorded_and_its_alerts_written_with_
 }
 
 #[tokio::test]
+async fn a_late_outcome_of_a_lapsed_claim_changes_nothing() {
+    let dir = TempDir::new("articles-lapsed");
+    let store = store_with_feeds(&dir, &["f"]).await;
+    let mut record = poll("f", vec![(item("a"), vec![])]);
+    record.items[0].fetch_article = true;
+    store.commit_poll(record).await.unwrap();
+    let now = Utc::now();
+    let first = store.claim_articles(now, Duration::from_secs(1), 10).await.unwrap();
+    // The claim lapses and a second task takes the same page and reads it.
+    let later = now + chrono::Duration::seconds(2);
+    let second = store.claim_articles(later, Duration::from_secs(600), 10).await.unwrap();
+    assert_eq!(first[0].item_id, second[0].item_id);
+    let fetched = ArticleOutcome::Fetched { text: "teks".into(), pages: 1 };
+    let s = store.commit_article(second[0].item_id, fetched, vec![alert("f", "a", "r", "s")]).await.unwrap();
+    assert_eq!(s.new_alerts, 1);
+    // The first task's failure arrives late: the page stays read, nothing is written.
+    let failed = ArticleOutcome::Failed { error: "timeout".into(), retry_at: Some(later) };
+    let s = store.commit_article(first[0].item_id, failed, vec![alert("f", "a", "r2", "s")]).await.unwrap();
+    assert_eq!(s.new_alerts, 0);
+    let rows = store.recent_items(None, 10).await.unwrap();
+    assert_eq!(rows[0].article, ArticleState::Fetched { chars: 4 });
+    assert_eq!(query_i64(&dir.db(), "SELECT COUNT(*) FROM alerts"), 1);
+}
+
+#[tokio::test]
 async fn an_article_given_up_on_is_failed_and_counted_for_its_feed() {
     let dir = TempDir::new("articles-failed");
     let store = store_with_feeds(&dir, &["f"]).await;
