@@ -5,13 +5,19 @@
 //! If-None-Match → 304) next to a webhook receiver, writes a config with M watch rules, and drives
 //! the real `pantau` binary through three `once` cycles (all new, all 304, 5 % changed) and an
 //! idle `run`. It also measures ingest in-process (parse + match + store, no HTTP) next to
-//! feed-rs parse-only on the same documents.
+//! feed-rs parse-only on the same documents. With `--articles`, a share of the feeds read their
+//! items' pages (`fetch_article`), which the same server serves as news-site HTML; the bench
+//! reports the CPU the article stage adds per item, the pages read and failed, and how much
+//! later alerts of those items reach the webhook receiver than alerts of feed-only items.
 //!
 //! Run through `scripts/bench.sh`, or directly:
 //! `cargo bench --bench pipeline -- --pantau target/release/pantau --feeds 500 --rules 100 --skip-idle`
 //! (`--help` lists every flag). Nothing leaves 127.0.0.1.
 
-use std::collections::HashSet;
+// getrusage and friends for the CPU and memory figures.
+#![allow(unsafe_code)]
+
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -46,6 +52,12 @@ pantau whole-pipeline benchmark
   --skip-cycles        skip the three `once` cycles
   --skip-ingest        skip the in-process ingest measurement
   --log-filter F       RUST_LOG of the pantau child (default: info, what users run)
+  --articles           also measure the article stage: P % of the feeds get `fetch_article = true` and
+                       their items link to article pages (20–60 KB of HTML) on the bench server; rules
+                       are added that match words found only in those pages. Runs `once` without and
+                       with fetch_article (CPU per article item) and a `run` daemon (alert latency).
+                       Pages are generated up front: about 1.6 MB of memory per article feed
+  --article-pct P      share of feeds with fetch_article under --articles (default 10)
 ";
 
 #[derive(Debug, Clone)]
@@ -66,6 +78,8 @@ struct Args {
     skip_cycles: bool,
     skip_ingest: bool,
     log_filter: String,
+    articles: bool,
+    article_pct: f64,
 }
 
 fn parse_args() -> Args {
@@ -90,6 +104,8 @@ fn parse_args() -> Args {
         skip_cycles: false,
         skip_ingest: false,
         log_filter: "info".into(),
+        articles: false,
+        article_pct: 10.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -122,6 +138,10 @@ fn parse_args() -> Args {
             "--skip-cycles" => a.skip_cycles = true,
             "--skip-ingest" => a.skip_ingest = true,
             "--log-filter" => a.log_filter = value("--log-filter"),
+            "--articles" => a.articles = true,
+            "--article-pct" => {
+                a.article_pct = value("--article-pct").parse().unwrap_or_else(|_| die("--article-pct: a number"))
+            }
             other => die(&format!("unknown flag {other}\n\n{USAGE}")),
         }
     }
@@ -753,6 +773,9 @@ struct FeedMeta {
     /// Items that a new version adds at the top (and drops at the bottom).
     step: usize,
     tags: Vec<&'static str>,
+    /// Under `--articles`, for feeds with `fetch_article`: the bench server's origin, which the
+    /// items' links point to (`{origin}/article/{feed}/{item}/…`).
+    article_origin: Option<String>,
 }
 
 fn feed_meta(seed: u64, idx: usize) -> FeedMeta {
@@ -781,6 +804,7 @@ fn feed_meta(seed: u64, idx: usize) -> FeedMeta {
         count: rng.range(20, 50),
         step: rng.range(3, 6),
         tags,
+        article_origin: None,
     }
 }
 
@@ -947,7 +971,10 @@ fn gen_item(lex: &Lexicon, seed: u64, feed: &FeedMeta, j: usize) -> GenItem {
         .join("-");
     let published = BASE_TIME + (feed.idx as i64 % 600) * 60 + j as i64 * 1800;
     let ymd = chrono::DateTime::from_timestamp(published, 0).unwrap_or_default().format("%Y/%m/%d").to_string();
-    let link = format!("https://{}/{}/{}-{}-{}", feed.host, ymd, slug, feed.idx, j);
+    let link = match &feed.article_origin {
+        Some(origin) => format!("{origin}{}", article_path(feed, j, &title, published)),
+        None => format!("https://{}/{}/{}-{}-{}", feed.host, ymd, slug, feed.idx, j),
+    };
     let cats = (0..rng.range(1, 3)).map(|_| *rng.pick(CATEGORIES)).collect();
     GenItem {
         guid: format!("urn:pantau-bench:{}:{}", feed.idx, j),
@@ -1199,6 +1226,311 @@ fn gen_rules(lex: &Lexicon, seed: u64, m: usize, n_feeds: usize) -> Vec<RuleSpec
 }
 
 // ---------------------------------------------------------------------------------------------
+// Article pages (`--articles`)
+// ---------------------------------------------------------------------------------------------
+
+/// Seed salt of article pages and their rules ("arti").
+const ARTICLE_SALT: u64 = 0x6172_7469;
+
+/// Syllables of the words that only article pages carry. The lexicon's syllables have no q, x
+/// or z, so none of these words can occur in a feed: a rule on one matches an article's text
+/// or nothing.
+const ARTICLE_SYLLABLES: &[&str] =
+    &["qa", "qi", "qu", "qo", "xa", "xe", "xi", "xo", "za", "ze", "zi", "zo", "zu", "quan", "xen", "zor"];
+
+/// How many article-only words there are (each page carries one to three of them).
+const ARTICLE_WORDS: usize = 2_000;
+
+/// Share of article links that answer 404 (a page that cannot be read).
+const ARTICLE_MISSING: f64 = 0.02;
+
+fn article_words(seed: u64) -> Vec<String> {
+    let mut rng = Rng::derive(seed, ARTICLE_SALT, 0);
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(ARTICLE_WORDS);
+    while out.len() < ARTICLE_WORDS {
+        let w: String = (0..3).map(|_| *rng.pick(ARTICLE_SYLLABLES)).collect();
+        if seen.insert(w.clone()) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// Whether feed `idx` reads its articles under `--articles` with `pct` % of the feeds doing so.
+fn is_article_feed(idx: usize, pct: f64) -> bool {
+    if pct <= 0.0 {
+        return false;
+    }
+    let every = (100.0 / pct).round().max(1.0) as usize;
+    idx % every == every / 3
+}
+
+/// Whether the page of item `j` of feed `idx` is missing (the server answers 404).
+fn article_missing(seed: u64, idx: usize, j: usize) -> bool {
+    Rng::derive(seed, ARTICLE_SALT ^ 0x404, ((idx as u64) << 24) | j as u64).chance(ARTICLE_MISSING)
+}
+
+/// The path of item `j`'s page as the feed links it, without the origin.
+fn article_path(feed: &FeedMeta, j: usize, title: &str, published: i64) -> String {
+    let ymd = chrono::DateTime::from_timestamp(published, 0).unwrap_or_default().format("%Y/%m/%d").to_string();
+    let slug: String = title
+        .to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|s| !s.is_empty())
+        .take(8)
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("/article/{}/{j}/{ymd}/{slug}", feed.idx)
+}
+
+/// A headline for the sidebar, teasers and lists: 6–11 words, most capitalised.
+fn headline(lex: &Lexicon, lang: Lang, rng: &mut Rng) -> String {
+    let n = rng.range(6, 11);
+    let mut words = Vec::with_capacity(n);
+    for i in 0..n {
+        if i == 1 && rng.chance(0.25) {
+            words.push(rng.pick(ENTITIES).to_string());
+            continue;
+        }
+        let mut w = String::new();
+        word(lex, lang, rng, &mut w);
+        words.push(if i == 0 || rng.chance(0.6) { capitalize(&w) } else { w });
+    }
+    words.join(" ")
+}
+
+/// One paragraph of 40–80 words in sentences of 8–20, with `inserts` placed at random words.
+fn article_paragraph(lex: &Lexicon, lang: Lang, rng: &mut Rng, inserts: &[&str], out: &mut String) {
+    let n = rng.range(40, 80);
+    let at: Vec<usize> = inserts.iter().map(|_| rng.range(0, n - 1)).collect();
+    let (mut in_sentence, mut sentence_len) = (0, rng.range(8, 20));
+    out.push_str("<p>");
+    for i in 0..n {
+        if i > 0 {
+            out.push(' ');
+        }
+        let start = out.len();
+        if let Some(k) = at.iter().position(|&p| p == i) {
+            out.push_str(inserts[k]);
+        } else if rng.chance(0.03) {
+            out.push_str(rng.pick::<&str>(ENTITIES));
+        } else if rng.chance(0.01) {
+            out.push_str("<strong>");
+            word(lex, lang, rng, out);
+            out.push_str("</strong>");
+        } else {
+            word(lex, lang, rng, out);
+        }
+        if in_sentence == 0 {
+            if let Some(first) = out[start..].chars().next().filter(|c| c.is_ascii_lowercase()) {
+                out.replace_range(start..start + 1, &first.to_ascii_uppercase().to_string());
+            }
+        }
+        in_sentence += 1;
+        if in_sentence >= sentence_len || i + 1 == n {
+            out.push(if rng.chance(0.06) { '?' } else { '.' });
+            in_sentence = 0;
+            sentence_len = rng.range(8, 20);
+        } else if rng.chance(0.05) {
+            out.push(',');
+        }
+    }
+    out.push_str("</p>\n");
+}
+
+/// The HTML page of item `j` of `feed`, shaped like an Indonesian or English news site: head
+/// with meta tags, styles and JSON-LD; header and navigation; breadcrumb, headline, byline and
+/// date; a figure; 5–10 paragraphs of 40–80 words with a "Baca Juga:" / "Read also:" teaser
+/// line among them; tags and a share bar; comments; a sidebar of other headlines; a footer; and
+/// inline scripts (ad slots, page state) up to a size of 20–60 KB. One to three article-only
+/// words (see [`article_words`]) occur in the paragraphs, and nowhere in the feed.
+fn render_article(lex: &Lexicon, art_words: &[String], seed: u64, feed: &FeedMeta, j: usize) -> Vec<u8> {
+    let item = gen_item(lex, seed, feed, j);
+    let mut rng = Rng::derive(seed, ARTICLE_SALT ^ (feed.idx as u64 + 1), j as u64 + 1);
+    let lang = feed.lang;
+    let id = lang == Lang::Id;
+    let target = rng.range(20_000, 60_000);
+    let site = format!("{} {}", if id { "Berita" } else { "News" }, feed.name);
+    let origin = feed.article_origin.as_deref().unwrap_or("");
+    let url = format!("{origin}{}", article_path(feed, j, &item.title, item.published));
+    let category = item.categories.first().copied().unwrap_or("News");
+    let when = chrono::DateTime::from_timestamp(item.published + 7 * 3600, 0).unwrap_or_default();
+    let mut out = String::with_capacity(target + 8192);
+
+    // Head.
+    out.push_str(&format!("<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>", if id { "id" } else { "en" }));
+    xml_escape(&item.title, &mut out);
+    out.push_str(&format!(" - {site}</title>\n<meta name=\"description\" content=\""));
+    xml_escape(&item.summary, &mut out);
+    out.push_str("\">\n<meta property=\"og:title\" content=\"");
+    xml_escape(&item.title, &mut out);
+    out.push_str(&format!("\">\n<meta property=\"og:type\" content=\"article\">\n<meta property=\"og:url\" content=\"{url}\">\n<meta property=\"og:image\" content=\"https://cdn.example.org/img/{}-{j}.jpg\">\n<link rel=\"canonical\" href=\"{url}\">\n", feed.idx));
+    out.push_str("<style>body{margin:0;font-family:Helvetica,Arial,sans-serif;color:#222}.site-header{background:#0b3d91;color:#fff}.main-nav ul{display:flex;list-style:none;margin:0;padding:0 16px}.main-nav a{color:#fff;padding:12px;display:block;text-decoration:none}.container{display:flex;max-width:1160px;margin:0 auto}main{flex:1 1 760px;padding:16px}.sidebar{flex:0 0 340px;padding:16px}.detail__title{font-size:32px;line-height:1.2}.detail__body-text p{font-size:18px;line-height:1.6}.baca-juga{border-left:4px solid #0b3d91;padding-left:8px}.site-footer{background:#111;color:#aaa;padding:24px}.ads{min-height:250px;background:#f4f4f4}</style>\n");
+    let ld = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": item.title,
+        "datePublished": rfc3339(item.published),
+        "author": { "@type": "Person", "name": item.author },
+        "publisher": { "@type": "Organization", "name": site },
+        "mainEntityOfPage": url,
+    });
+    out.push_str(&format!("<script type=\"application/ld+json\">{ld}</script>\n</head>\n"));
+
+    // Header and navigation.
+    out.push_str(&format!("<body class=\"page-article\">\n<header class=\"site-header\">\n<a class=\"logo\" href=\"{origin}/\">{site}</a>\n<nav class=\"main-nav\"><ul>\n<li><a href=\"{origin}/\">Home</a></li>\n"));
+    for _ in 0..rng.range(12, 20) {
+        let c = *rng.pick(CATEGORIES);
+        out.push_str(&format!("<li><a href=\"{origin}/kanal/{}\">{c}</a></li>\n", c.to_lowercase()));
+    }
+    out.push_str("</ul></nav>\n<div class=\"ads ads--top\" id=\"div-gpt-ad-top\"></div>\n</header>\n");
+
+    // The article.
+    out.push_str(&format!("<div class=\"container\">\n<main>\n<div class=\"breadcrumb\"><a href=\"{origin}/\">Home</a> › <a href=\"{origin}/kanal/{}\">{category}</a></div>\n<article class=\"detail\">\n<h1 class=\"detail__title\">", category.to_lowercase()));
+    xml_escape(&item.title, &mut out);
+    out.push_str(&format!(
+        "</h1>\n<div class=\"detail__author\">{} - {site}</div>\n<div class=\"detail__date\">{}</div>\n",
+        item.author,
+        when.format(if id { "%d/%m/%Y, %H:%M WIB" } else { "%B %-d, %Y %H:%M" })
+    ));
+    out.push_str(&format!("<figure class=\"detail__media\"><img src=\"https://cdn.example.org/img/{}-{j}.jpg\" alt=\"foto\" width=\"800\" height=\"450\"><figcaption>", feed.idx));
+    sentence(lex, lang, &mut rng, false, &mut out);
+    out.push_str("</figcaption></figure>\n<div class=\"detail__body-text\">\n");
+    let paragraphs = rng.range(5, 10);
+    let mut inserts: Vec<Vec<&str>> = vec![Vec::new(); paragraphs];
+    for _ in 0..rng.range(1, 3) {
+        let p = rng.range(0, paragraphs - 1);
+        inserts[p].push(rng.pick(art_words).as_str());
+    }
+    let teaser_after = rng.range(1, paragraphs.min(4) - 1);
+    for (p, words) in inserts.iter().enumerate() {
+        article_paragraph(lex, lang, &mut rng, words, &mut out);
+        if p == teaser_after {
+            let other = rng.range(0, j + feed.count);
+            let title = headline(lex, lang, &mut rng);
+            out.push_str(&format!(
+                "<p class=\"baca-juga\"><strong>{}</strong> <a href=\"{origin}{}\">",
+                if id { "Baca Juga:" } else { "Read also:" },
+                article_path(feed, other, &title, item.published - 3600)
+            ));
+            xml_escape(&title, &mut out);
+            out.push_str("</a></p>\n");
+        }
+    }
+    out.push_str("</div>\n<div class=\"detail__tags\">Tag: ");
+    for _ in 0..rng.range(3, 6) {
+        let mut w = String::new();
+        word(lex, lang, &mut rng, &mut w);
+        out.push_str(&format!("<a href=\"{origin}/tag/{w}\">{w}</a> "));
+    }
+    out.push_str(&format!("</div>\n<div class=\"share-bar\">{} <a href=\"https://www.facebook.com/sharer.php?u={url}\">Facebook</a> <a href=\"https://twitter.com/intent/tweet?url={url}\">X</a> <a href=\"https://wa.me/?text={url}\">WhatsApp</a> <a href=\"https://t.me/share/url?url={url}\">Telegram</a></div>\n</article>\n", if id { "Bagikan:" } else { "Share:" }));
+    out.push_str(&format!(
+        "<section class=\"comments\"><h3>{}</h3><p>{}</p></section>\n</main>\n",
+        if id { "Komentar" } else { "Comments" },
+        if id { "Silakan login untuk berkomentar." } else { "Log in to comment." }
+    ));
+
+    // The sidebar: other headlines, until the page has about 60 % of its size in markup.
+    out.push_str(&format!(
+        "<aside class=\"sidebar\">\n<h3>{}</h3>\n<ul class=\"list-berita\">\n",
+        if id { "Berita Terkini" } else { "Latest" }
+    ));
+    let mut listed = 0;
+    while listed < 10 || (out.len() < target * 3 / 5 && listed < 80) {
+        let other = rng.range(0, j + feed.count);
+        let title = headline(lex, lang, &mut rng);
+        let t = item.published - 60 * rng.range(1, 600) as i64;
+        out.push_str(&format!(
+            "<li class=\"list-berita__item\"><a href=\"{origin}{}\"><img src=\"https://cdn.example.org/thumb/{}-{other}.jpg\" alt=\"\" width=\"120\" height=\"80\" loading=\"lazy\"><h4>",
+            article_path(feed, other, &title, t),
+            feed.idx
+        ));
+        xml_escape(&title, &mut out);
+        out.push_str(&format!("</h4></a><span class=\"time\">{}</span></li>\n", rfc3339(t)));
+        listed += 1;
+    }
+    out.push_str(&format!("</ul>\n<h3>{}</h3>\n<ol class=\"popular\">\n", if id { "Terpopuler" } else { "Most read" }));
+    for _ in 0..10 {
+        let other = rng.range(0, j + feed.count);
+        let title = headline(lex, lang, &mut rng);
+        out.push_str(&format!("<li><a href=\"{origin}{}\">", article_path(feed, other, &title, item.published)));
+        xml_escape(&title, &mut out);
+        out.push_str("</a></li>\n");
+    }
+    out.push_str("</ol>\n<div class=\"ads ads--sidebar\" id=\"div-gpt-ad-side\"></div>\n</aside>\n</div>\n");
+
+    // Footer.
+    out.push_str("<footer class=\"site-footer\">\n<ul>\n");
+    let footer: &[&str] = if id {
+        &[
+            "Tentang Kami",
+            "Redaksi",
+            "Pedoman Media Siber",
+            "Kontak",
+            "Karir",
+            "Info Iklan",
+            "Kebijakan Privasi",
+            "Syarat & Ketentuan",
+            "Disclaimer",
+            "Indeks Berita",
+        ]
+    } else {
+        &[
+            "About us",
+            "Newsroom",
+            "Editorial standards",
+            "Contact",
+            "Careers",
+            "Advertise",
+            "Privacy policy",
+            "Terms of use",
+            "Corrections",
+            "Archive",
+        ]
+    };
+    for f in footer {
+        out.push_str(&format!("<li><a href=\"{origin}/{}\">", f.to_lowercase().replace(' ', "-")));
+        xml_escape(f, &mut out);
+        out.push_str("</a></li>\n");
+    }
+    out.push_str(&format!("</ul>\n<p>Copyright © 2025 {site}. All rights reserved.</p>\n</footer>\n"));
+
+    // Inline scripts up to the page's size: ad slots and the page's state, as news sites have.
+    out.push_str("<script>window.dataLayer=window.dataLayer||[];window.__PAGE_STATE__={\"ads\":[");
+    let mut slot = 0;
+    while out.len() + 40 < target {
+        let mut kw = String::new();
+        word(lex, lang, &mut rng, &mut kw);
+        out.push_str(&format!(
+            "{}{{\"slot\":\"div-gpt-ad-{}-{slot}\",\"sizes\":[[300,250],[336,280]],\"targeting\":{{\"kw\":\"{kw}\",\"pos\":{slot},\"kanal\":\"{}\"}}}}",
+            if slot > 0 { "," } else { "" },
+            feed.idx,
+            category.to_lowercase()
+        ));
+        slot += 1;
+    }
+    out.push_str("]};</script>\n</body>\n</html>\n");
+    out.into_bytes()
+}
+
+/// Rules on article-only words (named `a0000`…): plain, scoped with `article:`, or in OR.
+fn gen_article_rules(art_words: &[String], seed: u64, m: usize) -> Vec<RuleSpec> {
+    (0..m)
+        .map(|r| {
+            let mut rng = Rng::derive(seed, ARTICLE_SALT ^ RULE_SALT, r as u64);
+            let a = rng.pick(art_words).clone();
+            let query = match rng.next() % 3 {
+                0 => a,
+                1 => format!("article:{a}"),
+                _ => format!("{a} OR {}", rng.pick(art_words)),
+            };
+            RuleSpec { name: format!("a{r:04}"), query, lang: None, tags: Vec::new(), feeds: Vec::new() }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
 // Config
 // ---------------------------------------------------------------------------------------------
 
@@ -1207,12 +1539,25 @@ fn toml_str(s: &str) -> String {
 }
 
 /// The pantau config: `feeds` served by the bench server, every rule, one webhook sink.
-fn write_config(path: &Path, port: u16, metas: &[FeedMeta], rules: &[RuleSpec], concurrency: usize) {
+///
+/// `max_age` is off: the generated items are dated 2025, and the default of a week would keep
+/// every one of them from alerting (and from having its page read). With `articles` set to
+/// `Some(true)` the feeds whose items link to the bench's article pages read them.
+fn write_config(
+    path: &Path,
+    port: u16,
+    metas: &[FeedMeta],
+    rules: &[RuleSpec],
+    concurrency: usize,
+    articles: Option<bool>,
+) {
     let mut s = String::new();
     s.push_str("# Written by benches/pipeline.rs. Every feed is on 127.0.0.1, so per_host = concurrency.\n");
     s.push_str(&format!(
-        "[daemon]\ndatabase = \"pantau.db\"\ndefault_interval = \"15m\"\nconcurrency = {concurrency}\nper_host = {concurrency}\ntimeout = \"60s\"\nfirst_poll = \"alert\"\nshutdown_grace = \"5s\"\n\n"
+        "[daemon]\ndatabase = \"pantau.db\"\ndefault_interval = \"15m\"\nconcurrency = {concurrency}\nper_host = {concurrency}\ntimeout = \"60s\"\nfirst_poll = \"alert\"\nshutdown_grace = \"5s\"\n"
     ));
+    s.push_str("max_age = \"off\"\n");
+    s.push('\n');
     for m in metas {
         s.push_str(&format!(
             "[[feed]]\nname = \"{}\"\nurl = \"http://127.0.0.1:{port}/feed/{}\"\ntags = [{}]\n\n",
@@ -1220,6 +1565,10 @@ fn write_config(path: &Path, port: u16, metas: &[FeedMeta], rules: &[RuleSpec], 
             m.idx,
             m.tags.iter().map(|t| toml_str(t)).collect::<Vec<_>>().join(", ")
         ));
+        if articles == Some(true) && m.article_origin.is_some() {
+            s.truncate(s.len() - 1);
+            s.push_str("fetch_article = true\n\n");
+        }
     }
     for r in rules {
         s.push_str(&format!("[[rule]]\nname = \"{}\"\nquery = '''{}'''\n", r.name, r.query));
@@ -1258,6 +1607,28 @@ struct Server {
     keys: Mutex<HashSet<String>>,
     first_post: Mutex<Option<Instant>>,
     last_post: Mutex<Option<Instant>>,
+    /// Article pages by (feed, item); a page not here answers 404.
+    pages: RwLock<Pages>,
+    page_ok: AtomicU64,
+    page_missing: AtomicU64,
+    page_bytes: AtomicU64,
+    last_page: Mutex<Option<Instant>>,
+    /// Under `--articles`: when each feed was first asked for since the last reset, and what
+    /// each webhook call carried and when it arrived.
+    record: AtomicBool,
+    polled: Mutex<HashMap<usize, Instant>>,
+    arrivals: Mutex<Vec<Arrival>>,
+}
+
+/// Article pages by (feed index, item index).
+type Pages = HashMap<(usize, usize), Arc<Vec<u8>>>;
+
+/// One webhook call, as the receiver saw it (recorded under `--articles`).
+struct Arrival {
+    at: Instant,
+    feed: String,
+    rule: String,
+    article: bool,
 }
 
 impl Server {
@@ -1268,6 +1639,12 @@ impl Server {
         self.posts.store(0, Ordering::SeqCst);
         *self.first_post.lock().unwrap() = None;
         *self.last_post.lock().unwrap() = None;
+        self.page_ok.store(0, Ordering::SeqCst);
+        self.page_missing.store(0, Ordering::SeqCst);
+        self.page_bytes.store(0, Ordering::SeqCst);
+        *self.last_page.lock().unwrap() = None;
+        self.polled.lock().unwrap().clear();
+        self.arrivals.lock().unwrap().clear();
     }
 }
 
@@ -1373,6 +1750,15 @@ async fn connection(mut sock: TcpStream, st: Arc<Server>) -> std::io::Result<()>
             *st.last_post.lock().unwrap() = Some(now);
             st.posts.fetch_add(1, Ordering::Relaxed);
             st.keys.lock().unwrap().insert(key);
+            if st.record.load(Ordering::Relaxed) {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                st.arrivals.lock().unwrap().push(Arrival {
+                    at: now,
+                    feed: v["feed"]["name"].as_str().unwrap_or_default().to_string(),
+                    rule: v["rule"].as_str().unwrap_or_default().to_string(),
+                    article: v["item"]["article"].as_bool().unwrap_or(false),
+                });
+            }
             sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok").await?;
         } else if let Some(doc) = path
             .strip_prefix("/feed/")
@@ -1380,6 +1766,10 @@ async fn connection(mut sock: TcpStream, st: Arc<Server>) -> std::io::Result<()>
             .and_then(|i| st.docs.read().unwrap().get(i).cloned())
             .filter(|_| method == "GET")
         {
+            if st.record.load(Ordering::Relaxed) {
+                let idx = path["/feed/".len()..].parse::<usize>().unwrap_or(usize::MAX);
+                st.polled.lock().unwrap().entry(idx).or_insert_with(Instant::now);
+            }
             if if_none_match.as_deref() == Some(doc.etag.as_str()) {
                 st.not_modified.fetch_add(1, Ordering::Relaxed);
                 let head = format!("HTTP/1.1 304 Not Modified\r\nETag: {}\r\n\r\n", doc.etag);
@@ -1395,6 +1785,34 @@ async fn connection(mut sock: TcpStream, st: Arc<Server>) -> std::io::Result<()>
                 );
                 sock.write_all(head.as_bytes()).await?;
                 sock.write_all(&doc.body).await?;
+            }
+        } else if let Some(key) = path.strip_prefix("/article/").filter(|_| method == "GET").and_then(|rest| {
+            let mut parts = rest.split('/');
+            Some((parts.next()?.parse::<usize>().ok()?, parts.next()?.parse::<usize>().ok()?))
+        }) {
+            let page = st.pages.read().unwrap().get(&key).cloned();
+            *st.last_page.lock().unwrap() = Some(Instant::now());
+            match page {
+                Some(page) => {
+                    st.page_ok.fetch_add(1, Ordering::Relaxed);
+                    st.page_bytes.fetch_add(page.len() as u64, Ordering::Relaxed);
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+                        page.len()
+                    );
+                    sock.write_all(head.as_bytes()).await?;
+                    sock.write_all(&page).await?;
+                }
+                None => {
+                    st.page_missing.fetch_add(1, Ordering::Relaxed);
+                    let body = "<!DOCTYPE html><html><body><h1>404</h1><p>Halaman tidak ditemukan</p></body></html>";
+                    let head = format!(
+                        "HTTP/1.1 404 Not Found\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    sock.write_all(head.as_bytes()).await?;
+                    sock.write_all(body.as_bytes()).await?;
+                }
             }
         } else {
             sock.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").await?;
@@ -1690,6 +2108,309 @@ fn mb(kb: u64) -> f64 {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The article stage (`--articles`)
+// ---------------------------------------------------------------------------------------------
+
+/// How many lines of a JSON log have a message that starts with `prefix`.
+fn log_count(log: &Path, prefix: &str) -> usize {
+    let Ok(text) = std::fs::read_to_string(log) else { return 0 };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"].as_str().is_some_and(|m| m.starts_with(prefix)))
+        .count()
+}
+
+/// The `p`-th percentile (nearest rank) of sorted `xs`.
+fn percentile(xs: &[f64], p: f64) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs[((p / 100.0 * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1]
+}
+
+/// A fresh directory under `dir` with a config (and so a fresh database).
+fn fresh_config(dir: &Path, name: &str, write: impl FnOnce(&Path)) -> PathBuf {
+    let d = dir.join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", d.display())));
+    let cfg = d.join("pantau.toml");
+    write(&cfg);
+    cfg
+}
+
+/// The article stage, measured three ways on fresh databases: `once` with the same feeds and
+/// rules without and with `fetch_article` (the difference in CPU is the stage's cost), then a
+/// `run` daemon with it, whose alerts are timed from their feed's poll to the webhook receiver.
+fn articles(
+    args: &Args,
+    server: &Server,
+    metas: &[FeedMeta],
+    rules: &[RuleSpec],
+    port: u16,
+    workdir: &Path,
+    rep: &mut Report,
+) {
+    let dir = workdir.join("articles");
+    let write = |fetch: bool| move |p: &Path| write_config(p, port, metas, rules, args.concurrency, Some(fetch));
+    let plain_cfg = fresh_config(&dir, "plain", write(false));
+    let fetch_cfg = fresh_config(&dir, "fetch", write(true));
+    let run_cfg = fresh_config(&dir, "run", write(true));
+    let article_feeds = metas.iter().filter(|m| m.article_origin.is_some()).count();
+    // Every version of a document has `count` items, so this holds after cycle 3 too.
+    let article_items: usize = metas.iter().filter(|m| m.article_origin.is_some()).map(|m| m.count).sum();
+    let is_article_alert = |a: &Arrival| a.rule.starts_with('a');
+    server.record.store(true, Ordering::SeqCst);
+    let mut max_seen = 0;
+
+    eprintln!("bench: articles: `once` without fetch_article …");
+    server.reset_counters();
+    let plain = run_once(args, &plain_cfg, &dir.join("plain").join("once.log"), &mut max_seen);
+    let plain_posts = server.posts.load(Ordering::SeqCst);
+    let plain_article_rule_alerts = server.arrivals.lock().unwrap().iter().filter(|a| is_article_alert(a)).count();
+
+    eprintln!("bench: articles: `once` with fetch_article on {article_feeds} feeds ({article_items} items) …");
+    server.reset_counters();
+    let fetch_log = dir.join("fetch").join("once.log");
+    let fetch = run_once(args, &fetch_cfg, &fetch_log, &mut max_seen);
+    let fetch_posts = server.posts.load(Ordering::SeqCst);
+    let (pages, missing, page_bytes) = (
+        server.page_ok.load(Ordering::SeqCst),
+        server.page_missing.load(Ordering::SeqCst),
+        server.page_bytes.load(Ordering::SeqCst),
+    );
+    let (read, failed) = (log_count(&fetch_log, "read article"), log_count(&fetch_log, "article not read"));
+    let (fetch_article_rule_alerts, fetch_with_text) = {
+        let arrivals = server.arrivals.lock().unwrap();
+        (arrivals.iter().filter(|a| is_article_alert(a)).count(), arrivals.iter().filter(|a| a.article).count())
+    };
+    let cpu_plain = plain.user + plain.sys;
+    let cpu_fetch = fetch.user + fetch.sys;
+    let added = cpu_fetch - cpu_plain;
+    let per_item_us = 1e6 * added / article_items.max(1) as f64;
+    let per_page_us = 1e6 * added / (pages + missing).max(1) as f64;
+
+    eprintln!("bench: articles: `run` daemon with fetch_article, alerts timed from poll to receiver …");
+    server.reset_counters();
+    let expected_pages = pages + missing;
+    let before = children_usage();
+    let start = Instant::now();
+    // The log's clock, to place its lines on the receiver's.
+    let start_utc = chrono::Utc::now();
+    let run_log = dir.join("run").join("run.log");
+    let mut child = pantau_command(args, &run_cfg, &run_log)
+        .arg("run")
+        .spawn()
+        .unwrap_or_else(|e| die(&format!("cannot start {}: {e}", args.pantau.display())));
+    // Done when every feed was polled, every page asked for, and nothing arrived for 3 s; or
+    // when nothing happened for 20 s after the polls (some page was not asked for); or after
+    // 15 minutes.
+    let deadline = start + Duration::from_secs(900);
+    let mut timed_out = false;
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        if let Ok(Some(_)) = child.try_wait() {
+            die("the article daemon exited early; see its log");
+        }
+        let polled = server.polled.lock().unwrap().len();
+        let last = [
+            server.polled.lock().unwrap().values().max().copied(),
+            *server.last_page.lock().unwrap(),
+            *server.last_post.lock().unwrap(),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(start);
+        let asked = server.page_ok.load(Ordering::SeqCst) + server.page_missing.load(Ordering::SeqCst);
+        let quiet = last.elapsed();
+        if polled >= metas.len()
+            && ((asked >= expected_pages && quiet >= Duration::from_secs(3)) || quiet >= Duration::from_secs(20))
+        {
+            break;
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            break;
+        }
+    }
+    let run_wall = start.elapsed();
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { kill(child.id() as i32, SIGTERM) };
+    let status = child.wait().expect("wait for the article daemon");
+    let after = children_usage();
+    let run_cpu = secs(after.utime) - secs(before.utime) + secs(after.stime) - secs(before.stime);
+    let run_pages = server.page_ok.load(Ordering::SeqCst);
+    let (mut with_article, mut feed_only, mut unmatched) = (Vec::new(), Vec::new(), 0usize);
+    {
+        let polled = server.polled.lock().unwrap();
+        for a in server.arrivals.lock().unwrap().iter() {
+            let idx = a.feed.strip_prefix('f').and_then(|n| n.parse::<usize>().ok());
+            let (Some(idx), Some(meta)) = (idx, idx.and_then(|i| metas.get(i))) else {
+                unmatched += 1;
+                continue;
+            };
+            let Some(polled_at) = polled.get(&idx) else {
+                unmatched += 1;
+                continue;
+            };
+            let ms = a.at.saturating_duration_since(*polled_at).as_secs_f64() * 1e3;
+            if meta.article_origin.is_some() {
+                with_article.push(ms);
+            } else {
+                feed_only.push(ms);
+            }
+        }
+    }
+    with_article.sort_by(f64::total_cmp);
+    feed_only.sort_by(f64::total_cmp);
+    // Poll → "rule matched" in the daemon's log: when the alert was queued, before the webhook
+    // worker's queue (which thousands of alerts make long) is waited for.
+    let (mut matched_article, mut matched_feed_only) = (Vec::new(), Vec::new());
+    {
+        let polled = server.polled.lock().unwrap();
+        let text = std::fs::read_to_string(&run_log).unwrap_or_default();
+        for v in text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+            if v["fields"]["message"] != "rule matched" {
+                continue;
+            }
+            let idx = v["fields"]["feed"].as_str().and_then(|f| f.strip_prefix('f')).and_then(|n| n.parse().ok());
+            let at = v["timestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+            let (Some(idx), Some(at)) = (idx, at) else { continue };
+            let (Some(meta), Some(polled_at)) = (metas.get(idx), polled.get(&idx)) else { continue };
+            let matched_ms = (at.with_timezone(&chrono::Utc) - start_utc).num_microseconds().unwrap_or(0) as f64 / 1e3;
+            let polled_ms = polled_at.saturating_duration_since(start).as_secs_f64() * 1e3;
+            let ms = (matched_ms - polled_ms).max(0.0);
+            if meta.article_origin.is_some() {
+                matched_article.push(ms);
+            } else {
+                matched_feed_only.push(ms);
+            }
+        }
+    }
+    matched_article.sort_by(f64::total_cmp);
+    matched_feed_only.sort_by(f64::total_cmp);
+    server.record.store(false, Ordering::SeqCst);
+
+    let (a50, a95) = (percentile(&with_article, 50.0), percentile(&with_article, 95.0));
+    let (f50, f95) = (percentile(&feed_only, 50.0), percentile(&feed_only, 95.0));
+    rep.row(
+        &format!("articles: {article_feeds} feeds with fetch_article ({article_items} items), `once` without / with"),
+        format!(
+            "{:.2} s / {:.2} s{}",
+            plain.wall.as_secs_f64(),
+            fetch.wall.as_secs_f64(),
+            if plain.ok && fetch.ok { "" } else { " (exit ≠ 0)" }
+        ),
+        "",
+        None,
+    );
+    rep.row(
+        "  CPU user + sys without / with",
+        format!("{:.2} s + {:.2} s / {:.2} s + {:.2} s", plain.user, plain.sys, fetch.user, fetch.sys),
+        "",
+        None,
+    );
+    rep.row(
+        "  added CPU per article item / per page asked for",
+        format!("{per_item_us:.0} µs / {per_page_us:.0} µs"),
+        "",
+        None,
+    );
+    rep.row(
+        "  pages served / 404 (log: read / not read)",
+        format!(
+            "{pages} ({:.0} KB each) / {missing} ({read} / {failed})",
+            page_bytes as f64 / pages.max(1) as f64 / 1024.0
+        ),
+        "",
+        None,
+    );
+    rep.row(
+        "  alerts without / with (on article-only words; payloads with article text)",
+        format!(
+            "{plain_posts} / {fetch_posts} ({plain_article_rule_alerts} / {fetch_article_rule_alerts}; {fetch_with_text})"
+        ),
+        "",
+        None,
+    );
+    rep.row(
+        "  `run`: poll → webhook, article items p50 / p95",
+        format!("{a50:.0} ms / {a95:.0} ms ({} alerts)", with_article.len()),
+        "",
+        None,
+    );
+    rep.row(
+        "  `run`: poll → webhook, feed-only items p50 / p95",
+        format!("{f50:.0} ms / {f95:.0} ms ({} alerts)", feed_only.len()),
+        "",
+        None,
+    );
+    rep.row(
+        "  `run`: poll → rule matched (log), article items p50 / p95",
+        format!(
+            "{:.0} ms / {:.0} ms ({} alerts)",
+            percentile(&matched_article, 50.0),
+            percentile(&matched_article, 95.0),
+            matched_article.len()
+        ),
+        "",
+        None,
+    );
+    rep.row(
+        "  `run`: poll → rule matched (log), feed-only items p50 / p95",
+        format!(
+            "{:.0} ms / {:.0} ms ({} alerts)",
+            percentile(&matched_feed_only, 50.0),
+            percentile(&matched_feed_only, 95.0),
+            matched_feed_only.len()
+        ),
+        "",
+        None,
+    );
+    rep.row(
+        "  `run`: pages served; wall until quiet; CPU; exit after SIGTERM",
+        format!(
+            "{run_pages}; {:.1} s{}; {run_cpu:.2} s; {status}{}",
+            run_wall.as_secs_f64(),
+            if timed_out { " (timed out)" } else { "" },
+            if unmatched > 0 { format!(" ({unmatched} alerts of unknown feeds)") } else { String::new() }
+        ),
+        "",
+        None,
+    );
+    rep.kv("articles_feeds", article_feeds);
+    rep.kv("articles_items", article_items);
+    rep.kv("articles_pages", pages);
+    rep.kv("articles_pages_missing", missing);
+    rep.kv("articles_page_kb", format!("{:.1}", page_bytes as f64 / pages.max(1) as f64 / 1024.0));
+    rep.kv("articles_read", read);
+    rep.kv("articles_failures", failed);
+    rep.kv("articles_plain_wall_s", format!("{:.3}", plain.wall.as_secs_f64()));
+    rep.kv("articles_once_wall_s", format!("{:.3}", fetch.wall.as_secs_f64()));
+    rep.kv("articles_plain_cpu_s", format!("{cpu_plain:.2}"));
+    rep.kv("articles_once_cpu_s", format!("{cpu_fetch:.2}"));
+    rep.kv("articles_cpu_us_per_item", format!("{per_item_us:.0}"));
+    rep.kv("articles_cpu_us_per_page", format!("{per_page_us:.0}"));
+    rep.kv("articles_alerts_plain", plain_posts);
+    rep.kv("articles_alerts", fetch_posts);
+    rep.kv("articles_only_alerts", fetch_article_rule_alerts);
+    rep.kv("articles_alerts_with_text", fetch_with_text);
+    let mut latency = |key: &str, xs: &[f64]| {
+        if !xs.is_empty() {
+            rep.kv(&format!("{key}_p50_ms"), format!("{:.0}", percentile(xs, 50.0)));
+            rep.kv(&format!("{key}_p95_ms"), format!("{:.0}", percentile(xs, 95.0)));
+        }
+        rep.kv(&format!("{key}_n"), xs.len());
+    };
+    latency("articles_alert_latency", &with_article);
+    latency("feed_only_alert_latency", &feed_only);
+    latency("articles_match_latency", &matched_article);
+    latency("feed_only_match_latency", &matched_feed_only);
+    rep.kv("articles_run_wall_s", format!("{:.1}", run_wall.as_secs_f64()));
+    rep.kv("articles_run_pages", run_pages);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
 
@@ -1710,10 +2431,23 @@ fn main() {
     let (cores, cpu, ram) = machine();
     eprintln!("bench: {} feeds, {} rules, seed {}, workdir {}", args.feeds, args.rules, args.seed, workdir.display());
 
+    // The server's port comes first: under --articles, the links of items point to it.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio runtime");
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind 127.0.0.1");
+    let port = listener.local_addr().expect("local address").port();
+
     // Generate every document (both cores; each feed is independent).
     let t = Instant::now();
     let lex = Arc::new(Lexicon::new(args.seed));
-    let metas: Vec<FeedMeta> = (0..args.feeds).map(|i| feed_meta(args.seed, i)).collect();
+    let metas: Vec<FeedMeta> = (0..args.feeds)
+        .map(|i| {
+            let mut m = feed_meta(args.seed, i);
+            if args.articles && is_article_feed(i, args.article_pct) {
+                m.article_origin = Some(format!("http://127.0.0.1:{port}"));
+            }
+            m
+        })
+        .collect();
     let generated: Vec<(Vec<u8>, usize)> = {
         let threads = cores.max(1);
         let chunk = args.feeds.div_ceil(threads).max(1);
@@ -1755,7 +2489,44 @@ fn main() {
         })
         .collect();
     drop(generated);
-    let rules = gen_rules(&lex, args.seed, args.rules, args.feeds);
+    let mut rules = gen_rules(&lex, args.seed, args.rules, args.feeds);
+    let mut pages = Pages::new();
+    if args.articles {
+        // Pages of every item of the first two versions of each article feed (cycle 3 serves
+        // the second), but the missing ones.
+        let t = Instant::now();
+        let art_words = article_words(args.seed);
+        rules.extend(gen_article_rules(&art_words, args.seed, (args.rules / 10).max(5)));
+        let article_feeds: Vec<&FeedMeta> = metas.iter().filter(|m| m.article_origin.is_some()).collect();
+        let chunk = article_feeds.len().div_ceil(cores.max(1)).max(1);
+        pages = std::thread::scope(|s| {
+            let handles: Vec<_> = article_feeds
+                .chunks(chunk)
+                .map(|part| {
+                    let (lex, art_words) = (Arc::clone(&lex), &art_words);
+                    s.spawn(move || {
+                        let mut out = Vec::new();
+                        for m in part {
+                            for j in (0..m.count + m.step).filter(|&j| !article_missing(args.seed, m.idx, j)) {
+                                out.push(((m.idx, j), Arc::new(render_article(&lex, art_words, args.seed, m, j))));
+                            }
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("article generator thread")).collect()
+        });
+        let bytes: usize = pages.values().map(|p| p.len()).sum();
+        eprintln!(
+            "bench: generated {} article pages for {} feeds ({:.0} KB each on average, {} rules on article-only words) in {:.1} s",
+            pages.len(),
+            article_feeds.len(),
+            bytes as f64 / pages.len().max(1) as f64 / 1024.0,
+            (args.rules / 10).max(5),
+            t.elapsed().as_secs_f64()
+        );
+    }
 
     if let Some(dir) = &args.write_feeds {
         let _ = std::fs::remove_dir_all(dir);
@@ -1766,14 +2537,11 @@ fn main() {
         eprintln!("bench: wrote {} documents to {}", args.ingest_feeds, dir.display());
     }
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio runtime");
-    let server = Arc::new(Server { docs: RwLock::new(docs), ..Server::default() });
-    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind 127.0.0.1");
-    let port = listener.local_addr().expect("local address").port();
+    let server = Arc::new(Server { docs: RwLock::new(docs), pages: RwLock::new(pages), ..Server::default() });
     rt.spawn(serve(listener, Arc::clone(&server)));
 
     let config_path = workdir.join("pantau.toml");
-    write_config(&config_path, port, &metas, &rules, args.concurrency);
+    write_config(&config_path, port, &metas, &rules, args.concurrency, None);
 
     let mut rep = Report { rows: Vec::new(), kv: Vec::new() };
     rep.kv("machine_cores", cores);
@@ -1989,12 +2757,17 @@ fn main() {
         rep.kv("cycle3_alerts", posts3);
     }
 
+    // 6. The article stage.
+    if args.articles {
+        articles(&args, &server, &metas, &rules, port, &workdir, &mut rep);
+    }
+
     // 5. The idle daemon.
     if !args.skip_idle {
         let dir = workdir.join("idle");
         std::fs::create_dir_all(&dir).expect("idle dir");
         let cfg = dir.join("pantau.toml");
-        write_config(&cfg, port, &metas[..args.idle_feeds], &rules, args.concurrency);
+        write_config(&cfg, port, &metas[..args.idle_feeds], &rules, args.concurrency, None);
         eprintln!(
             "bench: idle daemon with {} feeds for {} …",
             args.idle_feeds,

@@ -7,6 +7,7 @@
 #   scripts/bench.sh                                   # 10,000 feeds, 1,000 rules, 5 min idle wait
 #   scripts/bench.sh --feeds 500 --rules 100 --idle-wait 30s
 #   scripts/bench.sh --compare --skip-idle             # add feedparser
+#   scripts/bench.sh --feeds 2000 --skip-idle --articles   # add the article stage (fetch_article)
 #
 # Own flags: --compare, --compare-files K (feedparser parses the first K documents; default 200),
 # --no-build. Every other flag goes to the bench (run with --help to list them).
@@ -92,6 +93,17 @@ if [[ -n "$fp_ips" ]]; then
 fi
 frs=$(get feed_rs_items_per_s); ing=$(get ingest_items_per_s)
 [[ -n "$frs" && -n "$ing" ]] && row "ingest / feed-rs" "$(python3 -c "print(f'{$ing/$frs:.2f}×')")" "≥ 0.5×"
+if have articles_pages; then
+    row "articles: $(get articles_feeds) feeds with fetch_article ($(get articles_items) items): pages read / 404 / failures" "$(get articles_pages) ($(get articles_page_kb) KB each) / $(get articles_pages_missing) / $(get articles_failures)" ""
+    have articles_plain_wall_s articles_once_wall_s && row "  \`once\` wall without / with fetch_article" "$(get articles_plain_wall_s) s / $(get articles_once_wall_s) s" ""
+    have articles_plain_cpu_s articles_once_cpu_s && row "  \`once\` CPU user+sys without / with" "$(get articles_plain_cpu_s) s / $(get articles_once_cpu_s) s" ""
+    have articles_cpu_us_per_item && row "  added CPU per article item" "$(get articles_cpu_us_per_item) µs" ""
+    have articles_alerts_plain articles_alerts articles_only_alerts && row "  alerts without / with (on article-only words)" "$(get articles_alerts_plain) / $(get articles_alerts) ($(get articles_only_alerts))" ""
+    have articles_alert_latency_p50_ms articles_alert_latency_p95_ms && row "  \`run\`: poll → webhook p50 / p95, article items" "$(get articles_alert_latency_p50_ms) ms / $(get articles_alert_latency_p95_ms) ms ($(get articles_alert_latency_n) alerts)" ""
+    have feed_only_alert_latency_p50_ms feed_only_alert_latency_p95_ms && row "  \`run\`: poll → webhook p50 / p95, feed-only items" "$(get feed_only_alert_latency_p50_ms) ms / $(get feed_only_alert_latency_p95_ms) ms ($(get feed_only_alert_latency_n) alerts)" ""
+    have articles_match_latency_p50_ms articles_match_latency_p95_ms && row "  \`run\`: poll → rule matched p50 / p95, article items" "$(get articles_match_latency_p50_ms) ms / $(get articles_match_latency_p95_ms) ms" ""
+    have feed_only_match_latency_p50_ms feed_only_match_latency_p95_ms && row "  \`run\`: poll → rule matched p50 / p95, feed-only items" "$(get feed_only_match_latency_p50_ms) ms / $(get feed_only_match_latency_p95_ms) ms" ""
+fi
 have idle_rss_mb && row "idle run RSS" "$(get idle_rss_mb) MB" "≤ 15 MB"
 have idle_anon_mb idle_file_mb && row "idle run: anonymous / file-backed" "$(get idle_anon_mb) MB / $(get idle_file_mb) MB" ""
 echo

@@ -7,6 +7,9 @@
 //! free memory back to the system when polling goes quiet ([`release_free_memory`]). On other
 //! C libraries these calls do nothing.
 
+// madvise, mallopt and malloc_trim: the one module of pantau that calls C.
+#![allow(unsafe_code)]
+
 /// Threads of the blocking pool (parsing, matching, SQLite). The store has one connection
 /// behind a mutex, and parsing is CPU-bound, so more threads only add stacks and arenas.
 pub const BLOCKING_THREADS: usize = 8;

@@ -907,6 +907,7 @@ async fn record_deliveries_settles_a_mixed_batch_in_one_call() {
 // Memory
 
 /// Bytes of page cache the store's connection holds now.
+#[allow(unsafe_code)]
 async fn page_cache_bytes(store: &Store) -> usize {
     store
         .with(|c| {
