@@ -187,6 +187,15 @@ fn add(mins: &mut [u32; HASHES], x: u32) {
     }
 }
 
+/// How reprints are grouped into stories (`[daemon] story_window` and `near_duplicate`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grouping {
+    /// How long after an item is first seen a reprint still joins its story.
+    pub window: std::time::Duration,
+    /// How similar a reprint must be.
+    pub threshold: Threshold,
+}
+
 /// How similar two items must be to be one story (`[daemon] near_duplicate`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Threshold {

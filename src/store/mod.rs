@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_retention_health.sql"),
     include_str!("migrations/0006_quiet_ttl.sql"),
     include_str!("migrations/0007_articles.sql"),
+    include_str!("migrations/0008_stories.sql"),
 ];
 
 /// Errors of the storage stage.
@@ -215,6 +216,8 @@ pub struct StoredItem {
 pub struct PollRecord {
     /// The feed.
     pub feed: String,
+    /// How reprints join stories; `None`: they do not.
+    pub grouping: Option<crate::stories::Grouping>,
     /// Items of the document with the alerts each would raise if it is new. An item whose key
     /// is already stored is left alone and raises nothing.
     pub items: Vec<Polled>,
@@ -248,12 +251,20 @@ pub struct Polled {
     /// Whether its page is to be fetched and the item matched once it is (its `alerts` are
     /// then empty: the article stage writes them).
     pub fetch_article: bool,
+    /// Its story signature (none for a text too short, or one whose article is still to come).
+    pub signature: Option<crate::stories::Signature>,
 }
 
 impl Polled {
     /// An item with the identity derived from it and its alerts.
     pub fn new(item: Item, alerts: Vec<NewAlert>) -> Polled {
-        Polled { identity: crate::identity::Identity::of(&item), item, alerts, fetch_article: false }
+        Polled {
+            identity: crate::identity::Identity::of(&item),
+            signature: crate::stories::Signature::of_item(&item),
+            item,
+            alerts,
+            fetch_article: false,
+        }
     }
 }
 
@@ -390,6 +401,10 @@ pub struct PollSummary {
     pub edited: usize,
     /// Alerts not written because another feed already alerted the same story.
     pub cross_feed_duplicates: usize,
+    /// Of those, the ones found as reprints (near duplicates) of an earlier item's story.
+    pub story_duplicates: usize,
+    /// New items that joined an earlier item's story.
+    pub joined_stories: usize,
     /// New items whose page is to be fetched before they are matched.
     pub articles_queued: usize,
 }
@@ -741,7 +756,7 @@ impl Store {
                 let mut want_article = tx.prepare_cached(
                     "UPDATE items SET article_state = 'pending', article_next_at = ?2 WHERE id = ?1",
                 )?;
-                for Polled { item, identity: derived, alerts, fetch_article } in &poll.items {
+                for Polled { item, identity: derived, alerts, fetch_article, signature } in &poll.items {
                     let inserted = insert_item.execute(rusqlite::params_from_iter(item_params(feed_id, item, now, derived)))?;
                     if inserted == 0 {
                         continue;
@@ -752,10 +767,23 @@ impl Store {
                         want_article.execute(params![item_id, now])?;
                         summary.articles_queued += 1;
                     }
-                    let target = AlertTarget { item_id, story: Some(derived.story.as_str()), feed_id, feed: &poll.feed, feed_url: &feed_url };
-                    let (n, dup) = insert_item_alerts(&tx, &target, alerts, now)?;
+                    let root = match (signature, &poll.grouping) {
+                        (Some(sig), Some(g)) => join_story(&tx, item_id, sig, g, now)?,
+                        _ => None,
+                    };
+                    summary.joined_stories += usize::from(root.is_some());
+                    let target = AlertTarget {
+                        item_id,
+                        story: Some(derived.story.as_str()),
+                        root: root.as_deref(),
+                        feed_id,
+                        feed: &poll.feed,
+                        feed_url: &feed_url,
+                    };
+                    let (n, dup, story_dup) = insert_item_alerts(&tx, &target, alerts, now)?;
                     summary.new_alerts += n;
                     summary.cross_feed_duplicates += dup;
+                    summary.story_duplicates += story_dup;
                 }
                 for Polled { item, identity: derived, alerts, .. } in &poll.edits {
                     let row: Option<(i64, Option<String>)> = update_item
@@ -888,6 +916,7 @@ impl Store {
         item_id: i64,
         outcome: ArticleOutcome,
         alerts: Vec<NewAlert>,
+        stories: Option<(crate::stories::Signature, crate::stories::Grouping)>,
     ) -> Result<PollSummary> {
         let now = ms(Utc::now());
         self.with(move |c| {
@@ -915,10 +944,37 @@ impl Store {
                     params![item_id, error, retry_at.map(ms)],
                 )?,
             };
-            let target = AlertTarget { item_id, story: story.as_deref(), feed_id, feed: &feed, feed_url: &feed_url };
-            let (new_alerts, cross_feed_duplicates) = insert_item_alerts(&tx, &target, &alerts, now)?;
+            // The story is found once, on the text the item is first matched on; a later match
+            // (the article after a failure) keeps it.
+            let known: Option<i64> = tx
+                .query_row(
+                    "SELECT story_id FROM items WHERE id = ?1 AND (signature IS NOT NULL OR story_id IS NOT NULL)",
+                    params![item_id],
+                    |r| r.get::<_, Option<i64>>(0).map(|s| s.unwrap_or(item_id)),
+                )
+                .optional()?;
+            let root = match (known, &stories) {
+                (Some(root), _) if root != item_id => root_story(&tx, root)?,
+                (Some(_), _) | (None, None) => None,
+                (None, Some((sig, g))) => join_story(&tx, item_id, sig, g, now)?,
+            };
+            let target = AlertTarget {
+                item_id,
+                story: story.as_deref(),
+                root: root.as_deref(),
+                feed_id,
+                feed: &feed,
+                feed_url: &feed_url,
+            };
+            let (new_alerts, cross_feed_duplicates, story_duplicates) = insert_item_alerts(&tx, &target, &alerts, now)?;
             tx.commit()?;
-            Ok(PollSummary { new_alerts, cross_feed_duplicates, ..PollSummary::default() })
+            Ok(PollSummary {
+                new_alerts,
+                cross_feed_duplicates,
+                story_duplicates,
+                joined_stories: usize::from(root.is_some() && known.is_none()),
+                ..PollSummary::default()
+            })
         })
         .await
     }
@@ -1055,7 +1111,7 @@ impl Store {
                         params![k, batch],
                     )?;
                     let bodies = tx.execute(
-                        "UPDATE items SET summary = '', content = '', article = NULL, pruned = 1 WHERE id IN (SELECT i.id FROM items i
+                        "UPDATE items SET summary = '', content = '', article = NULL, signature = NULL, pruned = 1 WHERE id IN (SELECT i.id FROM items i
                             WHERE i.pruned = 0 AND i.first_seen_at < ?1
                             AND NOT EXISTS (SELECT 1 FROM alerts p WHERE p.item_id = i.id AND p.state = 'pending') LIMIT ?2)",
                         params![b, batch],
@@ -1068,6 +1124,17 @@ impl Store {
             stats.items += round.1;
             stats.bodies += round.2;
             if round.0 < batch as usize && round.1 < batch as usize && round.2 < batch as usize {
+                // The band index goes with the bodies: item ids grow with time, so the rows of
+                // items first seen before `bodies_before` are those below the first id since.
+                self.with(move |c| {
+                    c.execute(
+                        "DELETE FROM story_bands WHERE item_id <
+                            COALESCE((SELECT id FROM items WHERE first_seen_at >= ?1 ORDER BY first_seen_at, id LIMIT 1),
+                                     (SELECT MAX(id) + 1 FROM items), 0)",
+                        params![b],
+                    )
+                })
+                .await?;
                 return Ok(stats);
             }
             tokio::task::yield_now().await;
@@ -1425,6 +1492,8 @@ fn rhythm(first: Option<i64>, last: Option<i64>, batches: i64) -> Option<Duratio
 struct AlertTarget<'a> {
     item_id: i64,
     story: Option<&'a str>,
+    /// The story key of the first item of the story this item joined as a reprint, if any.
+    root: Option<&'a str>,
     feed_id: i64,
     feed: &'a str,
     feed_url: &'a str,
@@ -1439,7 +1508,7 @@ fn insert_item_alerts(
     target: &AlertTarget<'_>,
     alerts: &[NewAlert],
     now: i64,
-) -> rusqlite::Result<(usize, usize)> {
+) -> rusqlite::Result<(usize, usize, usize)> {
     let mut exists = tx.prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?;
     // Cross-feed deduplication is the partial UNIQUE(story_key, rule, sink) index: a second
     // feed carrying the same story inserts nothing.
@@ -1456,11 +1525,16 @@ fn insert_item_alerts(
                             json_object('name', ?4, 'url', ?5)))
          WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending' AND json_valid(payload)",
     )?;
-    let (mut written, mut duplicates) = (0, 0);
+    let (mut written, mut duplicates, mut story_duplicates) = (0, 0, 0);
     for a in alerts {
         if exists.exists(params![a.id])? {
             continue;
         }
+        // A reprint alerts under its story's key, unless the rule wants every copy.
+        let story = match target.root {
+            Some(root) if !a.every_copy => Some(root),
+            _ => target.story,
+        };
         let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
         let n = insert_alert.execute(params![
             a.id,
@@ -1470,16 +1544,86 @@ fn insert_item_alerts(
             matched,
             a.payload,
             now,
-            target.story,
+            story,
             target.feed_id
         ])?;
         written += n;
         if n == 0 {
             duplicates += 1;
-            also_in.execute(params![target.story, a.rule, a.sink, target.feed, target.feed_url])?;
+            story_duplicates += usize::from(story != target.story);
+            also_in.execute(params![story, a.rule, a.sink, target.feed, target.feed_url])?;
         }
     }
-    Ok((written, duplicates))
+    Ok((written, duplicates, story_duplicates))
+}
+
+/// Store an item's signature and bands and, when an item first seen within the window is close
+/// enough, join its story: returns the story key of that story's first item.
+fn join_story(
+    tx: &rusqlite::Transaction<'_>,
+    item_id: i64,
+    sig: &crate::stories::Signature,
+    grouping: &crate::stories::Grouping,
+    now: i64,
+) -> rusqlite::Result<Option<String>> {
+    let since = now - i64::try_from(grouping.window.as_millis()).unwrap_or(i64::MAX / 2);
+    // Item ids grow with time: the window is the items from the first one seen since then.
+    let first: Option<i64> = tx
+        .prepare_cached("SELECT id FROM items WHERE first_seen_at >= ?1 ORDER BY first_seen_at, id LIMIT 1")?
+        .query_row(params![since], |r| r.get(0))
+        .optional()?;
+    let bands = sig.bands();
+    let mut best: Option<(f64, i64)> = None;
+    if let Some(first) = first {
+        let mut lookup = tx.prepare_cached(
+            "SELECT b.item_id, i.signature, COALESCE(i.story_id, i.id) FROM story_bands b JOIN items i ON i.id = b.item_id
+             WHERE b.band = ?1 AND b.item_id >= ?2 AND b.item_id <> ?3",
+        )?;
+        let mut seen = HashSet::new();
+        for band in bands {
+            let rows = lookup.query_map(params![band, first, item_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Vec<u8>>>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            for row in rows {
+                let (candidate, bytes, story) = row?;
+                if !seen.insert(candidate) {
+                    continue;
+                }
+                let Some(other) = bytes.as_deref().and_then(crate::stories::Signature::from_bytes) else { continue };
+                if grouping.threshold.joins(sig, &other) {
+                    let s = sig.similarity(&other);
+                    // The closest, and among equals the oldest story.
+                    if best.is_none_or(|(bs, bstory)| s > bs || (s == bs && story < bstory)) {
+                        best = Some((s, story));
+                    }
+                }
+            }
+        }
+    }
+    tx.prepare_cached("UPDATE items SET signature = ?2, story_id = ?3 WHERE id = ?1")?.execute(params![
+        item_id,
+        sig.to_bytes(),
+        best.map(|b| b.1)
+    ])?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO story_bands (band, item_id) VALUES (?1, ?2)")?;
+    for band in bands {
+        insert.execute(params![band, item_id])?;
+    }
+    match best {
+        Some((similarity, story)) => {
+            tracing::debug!(item = item_id, story, similarity, "item joins an earlier story");
+            root_story(tx, story)
+        }
+        None => Ok(None),
+    }
+}
+
+/// The story key of the item `story` (the first item of a story).
+fn root_story(tx: &rusqlite::Transaction<'_>, story: i64) -> rusqlite::Result<Option<String>> {
+    tx.prepare_cached("SELECT story_key FROM items WHERE id = ?1")?
+        .query_row(params![story], |r| r.get::<_, Option<String>>(0))
+        .optional()
+        .map(Option::flatten)
 }
 
 /// Insert operator alerts (no item) into the outbox; an id already there is left alone.
