@@ -102,6 +102,9 @@ enum Command {
         /// How many items to show, newest first.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Only the copies of this story (the STORY column), its first item first.
+        #[arg(long)]
+        story: Option<i64>,
     },
     /// Put dead (or named) alerts back into the outbox.
     Redeliver {
@@ -186,7 +189,7 @@ fn main() -> ExitCode {
             }
             Command::Feeds => pantau::cli::feeds(&config).await,
             Command::Alerts { failed, limit } => pantau::cli::alerts(&config, failed, limit).await,
-            Command::Items { feed, limit } => pantau::cli::items(&config, feed, limit).await,
+            Command::Items { feed, limit, story } => pantau::cli::items(&config, feed, limit, story).await,
             Command::Redeliver { ids, failed } => pantau::cli::redeliver(&config, ids, failed).await,
             Command::Check | Command::ImportOpml { .. } => unreachable!("handled before the runtime starts"),
         }

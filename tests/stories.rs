@@ -188,4 +188,24 @@ url = \"{}\"
     // Rule "korut-every" (stories = "every"): every copy alerts.
     assert_eq!(of(&one, "korut-every").len(), 4, "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stderr).matches("story_duplicates=2").count() == 2, "{}", show(&out));
+
+    // `pantau items` shows the story and its copies; `--story` lists them.
+    let items = run(&cfg, &["items"]);
+    let text = String::from_utf8_lossy(&items.stdout).to_string();
+    let story = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .find(|w| w[1] == "(+2)")
+        .map(|w| w[0].to_string())
+        .unwrap_or_else(|| panic!("a story with two copies: {text}"));
+    let listed = run(&cfg, &["items", "--story", &story]);
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert_eq!(listed.lines().count(), 4, "a header and three copies: {listed}");
+    assert!(!listed.contains("Kirim Senjata"), "{listed}");
+    // The backtest says what the grouping saved.
+    let history = run(&cfg, &["test-rule", "--history", "1", "\"Korea Utara\" AND senjata"]);
+    let said = String::from_utf8_lossy(&history.stdout).to_string();
+    assert!(said.contains("4 of 4 stored items matched"), "{said}");
+    assert!(said.contains("story grouping saved 2 alert(s) per sink"), "{said}");
 }

@@ -185,6 +185,10 @@ pub struct AlertRow {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Last delivery error.
     pub last_error: Option<String>,
+    /// The item's story id (see [`ItemRow::story`]); 0 for operator alerts.
+    pub story: i64,
+    /// Other feeds' copies recorded on the alert (`also_in`).
+    pub copies: u32,
 }
 
 /// What `redeliver` did with one id.
@@ -209,6 +213,8 @@ pub struct StoredItem {
     pub first_seen_at: DateTime<Utc>,
     /// The item.
     pub item: Item,
+    /// Its story id (see [`ItemRow::story`]).
+    pub story: i64,
 }
 
 /// Everything one successful poll writes, in one transaction.
@@ -328,6 +334,10 @@ pub struct ItemRow {
     pub pruned: bool,
     /// Where fetching its page stands (`fetch_article`).
     pub article: ArticleState,
+    /// Its story: the row id of the story's first item (its own when it is the first).
+    pub story: i64,
+    /// How many later items joined its story (counted on the story's first item only).
+    pub copies: u32,
 }
 
 /// Where fetching an item's page stands.
@@ -1143,16 +1153,32 @@ impl Store {
 
     /// The newest items first, of one feed or all.
     pub async fn recent_items(&self, feed: Option<String>, limit: usize) -> Result<Vec<ItemRow>> {
+        self.items_where(feed, None, limit).await
+    }
+
+    /// The items of the story `story` (a story id as `pantau items` shows it), first first.
+    pub async fn story_items(&self, story: i64, limit: usize) -> Result<Vec<ItemRow>> {
+        self.items_where(None, Some(story), limit).await
+    }
+
+    async fn items_where(&self, feed: Option<String>, story: Option<i64>, limit: usize) -> Result<Vec<ItemRow>> {
+        // A story is listed in the order its copies came; the newest items, newest first.
+        let (filter, order) = match story {
+            Some(_) => ("(i.id = ?3 OR i.story_id = ?3)", "i.first_seen_at, i.id"),
+            None => ("?3 IS NULL", "i.first_seen_at DESC, i.id DESC"),
+        };
         self.with(move |c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare(&format!(
                 "SELECT f.name, i.first_seen_at, i.item_key, i.title, i.link, i.published,
                         (SELECT COUNT(*) FROM alerts a WHERE a.item_id = i.id), i.pruned,
-                        i.article_state, i.article_error, i.article_attempts, length(i.article)
+                        i.article_state, i.article_error, i.article_attempts, length(i.article),
+                        COALESCE(i.story_id, i.id),
+                        CASE WHEN i.story_id IS NULL THEN (SELECT COUNT(*) FROM items j WHERE j.story_id = i.id) ELSE 0 END
                  FROM items i JOIN feeds f ON f.id = i.feed_id
-                 WHERE ?1 IS NULL OR f.name = ?1
-                 ORDER BY i.first_seen_at DESC, i.id DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![feed, limit as i64], |r| {
+                 WHERE (?1 IS NULL OR f.name = ?1) AND {filter}
+                 ORDER BY {order} LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![feed, limit as i64, story], |r| {
                 Ok(ItemRow {
                     feed: r.get(0)?,
                     first_seen_at: from_ms(r.get(1)?),
@@ -1162,6 +1188,8 @@ impl Store {
                     published: r.get::<_, Option<i64>>(5)?.map(from_ms),
                     alerts: r.get::<_, i64>(6)?.try_into().unwrap_or(0),
                     pruned: r.get(7)?,
+                    story: r.get(12)?,
+                    copies: r.get::<_, i64>(13)?.try_into().unwrap_or(0),
                     article: match r.get::<_, Option<String>>(8)?.as_deref() {
                         None => ArticleState::None,
                         Some("fetched") => {
@@ -1249,7 +1277,8 @@ impl Store {
                 "SELECT a.id, a.created_at, a.state, a.attempts, a.rule, a.sink, COALESCE(f.name, ''),
                         COALESCE(i.title, json_extract(a.payload, '$.item.title'), ''),
                         COALESCE(i.link, json_extract(a.payload, '$.item.link')),
-                        a.next_attempt_at, a.last_error
+                        a.next_attempt_at, a.last_error, COALESCE(i.story_id, i.id, 0),
+                        CASE WHEN json_valid(a.payload) THEN COALESCE(json_array_length(a.payload, '$.also_in'), 0) ELSE 0 END
                  FROM alerts a LEFT JOIN items i ON i.id = a.item_id LEFT JOIN feeds f ON f.id = a.feed_id
                  WHERE ?1 = 0 OR a.state = 'dead' OR (a.state = 'pending' AND a.last_error IS NOT NULL)
                  ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?2",
@@ -1267,6 +1296,8 @@ impl Store {
                     link: r.get(8)?,
                     next_attempt_at: if state == "pending" { Some(from_ms(r.get(9)?)) } else { None },
                     last_error: r.get(10)?,
+                    story: r.get(11)?,
+                    copies: r.get::<_, i64>(12)?.try_into().unwrap_or(0),
                     state,
                 })
             })?;
@@ -1327,7 +1358,7 @@ impl Store {
         self.with(move |c| {
             let mut stmt = c.prepare(
                 "SELECT f.name, i.first_seen_at, i.item_key, i.title, i.link, i.published, i.updated, i.authors,
-                        i.categories, i.summary, i.content, COALESCE(i.article, '')
+                        i.categories, i.summary, i.content, COALESCE(i.article, ''), COALESCE(i.story_id, i.id)
                  FROM items i JOIN feeds f ON f.id = i.feed_id
                  WHERE i.first_seen_at >= ?1 ORDER BY i.first_seen_at, i.id LIMIT ?2",
             )?;
@@ -1348,6 +1379,7 @@ impl Store {
                         content: r.get(10)?,
                         article: r.get(11)?,
                     },
+                    story: r.get(12)?,
                 })
             })?;
             rows.collect()
