@@ -11,7 +11,9 @@ mod story_set;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use pantau::stories::{Signature, Threshold, DEFAULT_THRESHOLD};
+use pantau::model::{FeedRef, Item};
+use pantau::store::{PollRecord, Polled, Store};
+use pantau::stories::{Grouping, Signature, Threshold, DEFAULT_THRESHOLD};
 
 fn main() {
     let dir = std::env::var_os("PANTAU_ARTICLES")
@@ -61,6 +63,79 @@ fn main() {
             tp as f64 / pos as f64,
             pos,
             set.pairs.len() - pos
+        );
+    }
+
+    store_cost(&bodies);
+}
+
+/// The store's cost per item with and without grouping: 50,000 items of 300 words drawn from
+/// the set's vocabulary are committed in polls of 50 items; the last 5,000 are timed, each run
+/// on its own database.
+fn store_cost(bodies: &[String]) {
+    let vocabulary: Vec<&str> = bodies.iter().flat_map(|b| b.split_whitespace()).collect();
+    let mut seed = 7u64;
+    let mut next = |n: usize| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((seed >> 33) % n as u64) as usize
+    };
+    let total = 50_000;
+    let items: Vec<Item> = (0..total)
+        .map(|i| Item {
+            id: format!("item-{i}"),
+            title: format!("Headline {i}"),
+            content: (0..300).map(|_| vocabulary[next(vocabulary.len())]).collect::<Vec<_>>().join(" "),
+            ..Item::default()
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    for grouping in
+        [None, Some(Grouping { window: std::time::Duration::from_secs(3 * 86400), threshold: Threshold::default() })]
+    {
+        let dir =
+            std::env::temp_dir().join(format!("pantau-bench-stories-{}-{}", std::process::id(), grouping.is_some()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (signing, storing) = rt.block_on(async {
+            let store = Store::open(&dir.join("bench.db")).await.expect("open");
+            store.sync_feeds(vec![FeedRef { name: "f".into(), url: "https://ex.id/rss".into() }]).await.expect("feeds");
+            let (mut signing, mut storing) = (0.0, 0.0);
+            for (n, chunk) in items.chunks(50).enumerate() {
+                let timed = n * 50 >= total - 5_000;
+                let started = Instant::now();
+                let polled: Vec<Polled> = chunk
+                    .iter()
+                    .map(|item| {
+                        let mut p = Polled::new(item.clone(), Vec::new());
+                        if grouping.is_none() {
+                            p.signature = None;
+                        }
+                        p
+                    })
+                    .collect();
+                let signed = started.elapsed().as_secs_f64();
+                let started = Instant::now();
+                let record = PollRecord {
+                    feed: "f".into(),
+                    items: polled,
+                    grouping,
+                    status: "200".into(),
+                    ..PollRecord::default()
+                };
+                store.commit_poll(record).await.expect("commit");
+                if timed {
+                    signing += signed;
+                    storing += started.elapsed().as_secs_f64();
+                }
+            }
+            (signing / 5_000.0, storing / 5_000.0)
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        println!(
+            "store, {}: {:.1} µs per item to build it (identity{}), {:.1} µs per item to commit it ({total} items stored)",
+            if grouping.is_some() { "grouping on" } else { "grouping off" },
+            signing * 1e6,
+            if grouping.is_some() { " + signature" } else { " + signature, dropped" },
+            storing * 1e6
         );
     }
 }

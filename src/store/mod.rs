@@ -1608,8 +1608,10 @@ fn join_story(
     let mut best: Option<(f64, i64)> = None;
     if let Some(first) = first {
         let mut lookup = tx.prepare_cached(
-            "SELECT b.item_id, i.signature, COALESCE(i.story_id, i.id) FROM story_bands b JOIN items i ON i.id = b.item_id
-             WHERE b.band = ?1 AND b.item_id >= ?2 AND b.item_id <> ?3",
+            // CROSS JOIN keeps the band index the outer loop: without statistics the planner
+            // could otherwise scan the items and probe the index for each.
+            "SELECT b.item_id, i.signature, COALESCE(i.story_id, i.id) FROM story_bands b CROSS JOIN items i
+             WHERE b.band = ?1 AND b.item_id >= ?2 AND b.item_id <> ?3 AND i.id = b.item_id",
         )?;
         let mut seen = HashSet::new();
         for band in bands {
