@@ -1137,12 +1137,11 @@ impl Store {
                 // The band index goes with the bodies: item ids grow with time, so the rows of
                 // items first seen before `bodies_before` are those below the first id since.
                 self.with(move |c| {
-                    c.execute(
-                        "DELETE FROM story_bands WHERE item_id <
-                            COALESCE((SELECT id FROM items WHERE first_seen_at >= ?1 ORDER BY first_seen_at, id LIMIT 1),
-                                     (SELECT MAX(id) + 1 FROM items), 0)",
-                        params![b],
-                    )
+                    let first =
+                        "COALESCE((SELECT id FROM items WHERE first_seen_at >= ?1 ORDER BY first_seen_at, id LIMIT 1),
+                                          (SELECT MAX(id) + 1 FROM items), 0)";
+                    c.execute(&format!("DELETE FROM story_bands WHERE item_id < {first}"), params![b])?;
+                    c.execute(&format!("DELETE FROM story_bands_new WHERE item_id < {first}"), params![b])
                 })
                 .await?;
                 return Ok(stats);
@@ -1589,6 +1588,9 @@ fn insert_item_alerts(
     Ok((written, duplicates, story_duplicates))
 }
 
+/// How many item ids apart the new band rows are moved into the big index.
+const MERGE_EVERY: i64 = 2000;
+
 /// Store an item's signature and bands and, when an item first seen within the window is close
 /// enough, join its story: returns the story key of that story's first item.
 fn join_story(
@@ -1610,8 +1612,11 @@ fn join_story(
         let mut lookup = tx.prepare_cached(
             // CROSS JOIN keeps the band index the outer loop: without statistics the planner
             // could otherwise scan the items and probe the index for each.
-            "SELECT b.item_id, i.signature, COALESCE(i.story_id, i.id) FROM story_bands b CROSS JOIN items i
-             WHERE b.band = ?1 AND b.item_id >= ?2 AND b.item_id <> ?3 AND i.id = b.item_id",
+            "SELECT b.item_id, i.signature, COALESCE(i.story_id, i.id)
+             FROM (SELECT item_id FROM story_bands WHERE band = ?1 AND item_id >= ?2
+                   UNION ALL SELECT item_id FROM story_bands_new WHERE band = ?1 AND item_id >= ?2) b
+             CROSS JOIN items i
+             WHERE b.item_id <> ?3 AND i.id = b.item_id",
         )?;
         let mut seen = HashSet::new();
         for band in bands {
@@ -1639,9 +1644,17 @@ fn join_story(
         sig.to_bytes(),
         best.map(|b| b.1)
     ])?;
-    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO story_bands (band, item_id) VALUES (?1, ?2)")?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO story_bands_new (band, item_id) VALUES (?1, ?2)")?;
     for band in bands {
         insert.execute(params![band, item_id])?;
+    }
+    // Every MERGE_EVERY items, the new rows move into the big index in band order: each of its
+    // pages is then written once for many rows.
+    if item_id % MERGE_EVERY == 0 {
+        tx.execute_batch(
+            "INSERT OR IGNORE INTO story_bands (band, item_id) SELECT band, item_id FROM story_bands_new ORDER BY band, item_id;
+             DELETE FROM story_bands_new;",
+        )?;
     }
     match best {
         Some((similarity, story)) => {

@@ -1079,6 +1079,12 @@ async fn a_reprint_in_another_feed_joins_the_story_and_alerts_once_unless_the_ru
     let every = |a: NewAlert| NewAlert { every_copy: true, ..a };
     let s1 = store.commit_poll(with("f", original, vec![alert("f", "a", "r", "s")])).await.unwrap();
     assert_eq!((s1.new_alerts, s1.joined_stories), (1, 0));
+    // The original's rows are found in the big index too, where the merge moves them.
+    raw(&path)
+        .execute_batch(
+            "INSERT INTO story_bands SELECT band, item_id FROM story_bands_new; DELETE FROM story_bands_new;",
+        )
+        .unwrap();
     let s2 = store
         .commit_poll(with("g", reprint, vec![alert("g", "b", "r", "s"), every(alert("g", "b", "r2", "s"))]))
         .await
@@ -1095,5 +1101,8 @@ async fn a_reprint_in_another_feed_joins_the_story_and_alerts_once_unless_the_ru
     let s3 = store.commit_poll(with("h", other, vec![alert("h", "c", "r", "s")])).await.unwrap();
     assert_eq!((s3.new_alerts, s3.joined_stories), (1, 0), "another story on the same subject alerts");
     assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items WHERE story_id IS NOT NULL"), 1);
-    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM story_bands"), 3 * crate::stories::BANDS as i64);
+    assert_eq!(
+        query_i64(&path, "SELECT (SELECT COUNT(*) FROM story_bands) + (SELECT COUNT(*) FROM story_bands_new)"),
+        3 * crate::stories::BANDS as i64
+    );
 }
