@@ -2034,6 +2034,7 @@ fn ingest(rt: &tokio::runtime::Runtime, dir: &Path, config_path: &Path, docs: &[
                 feed: feed.name.clone(),
                 etag: Some(format!("\"v0-{}\"", m.idx)),
                 status: "200".into(),
+                grouping: config.daemon.grouping(),
                 ..Default::default()
             };
             let mut seen = HashSet::new();
@@ -2045,7 +2046,14 @@ fn ingest(rt: &tokio::runtime::Runtime, dir: &Path, config_path: &Path, docs: &[
                 let alerts = pantau::pipeline::alerts_for(&config, feed, &item, now);
                 r.alerts += alerts.len();
                 r.items_alerting += usize::from(!alerts.is_empty());
-                record.items.push(pantau::store::Polled { item, identity: id, alerts, fetch_article: false });
+                let signature = pantau::stories::Signature::of_item(&item);
+                record.items.push(pantau::store::Polled {
+                    item,
+                    identity: id,
+                    alerts,
+                    fetch_article: false,
+                    signature,
+                });
             }
             r.matching += t.elapsed();
 

@@ -34,3 +34,4 @@ pub mod rules;
 pub mod scheduler;
 pub mod service;
 pub mod store;
+pub mod stories;

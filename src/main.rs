@@ -140,6 +140,9 @@ enum Command {
         /// One JSON array of item objects.
         #[arg(long)]
         json: bool,
+        /// Only the copies of this story (the STORY column), its first item first.
+        #[arg(long)]
+        story: Option<i64>,
     },
     /// Put dead (or named) alerts back into the outbox.
     #[command(
@@ -237,7 +240,7 @@ fn main() -> ExitCode {
             }
             Command::Feeds { json } => pantau::cli::feeds(&config, json).await,
             Command::Alerts { failed, limit, json } => pantau::cli::alerts(&config, failed, limit, json).await,
-            Command::Items { feed, limit, json } => pantau::cli::items(&config, feed, limit, json).await,
+            Command::Items { feed, limit, json, story } => pantau::cli::items(&config, feed, limit, story, json).await,
             Command::Redeliver { ids, failed } => pantau::cli::redeliver(&config, ids, failed).await,
             Command::Check | Command::ImportOpml { .. } => unreachable!("handled before the runtime starts"),
         }

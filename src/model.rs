@@ -76,6 +76,8 @@ pub struct NewAlert {
     /// The JSON body of CONTRACT §4, rendered once so that delivery never depends on a later
     /// config (a renamed rule or feed must not change what an already queued alert says).
     pub payload: String,
+    /// The rule alerts on every copy of a story (`stories = "every"`), not only the first.
+    pub every_copy: bool,
 }
 
 /// An alert taken from the outbox for delivery.

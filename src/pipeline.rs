@@ -155,7 +155,7 @@ pub fn operator_alerts(
         .map(|sink| {
             let id = model::alert_id(&about.name, key, rule, sink);
             let payload = payload(&id, rule, about, &item, &[], &[], now);
-            NewAlert { id, rule: rule.to_string(), sink: sink.clone(), matched: Vec::new(), payload }
+            NewAlert { id, rule: rule.to_string(), sink: sink.clone(), matched: Vec::new(), payload, every_copy: true }
         })
         .collect()
 }
@@ -328,6 +328,12 @@ impl Poller {
             record.items.iter().chain(&record.edits).flat_map(|p| p.alerts.iter().map(|a| a.rule.clone())).collect();
         let summary = self.store.commit_poll(record).await?;
         self.metrics.inc("pantau_items_new_total", &[], summary.new_items as u64);
+        if summary.cross_feed_duplicates > 0 {
+            self.metrics.inc("pantau_cross_feed_duplicates_total", &[], summary.cross_feed_duplicates as u64);
+        }
+        if summary.story_duplicates > 0 {
+            self.metrics.inc("pantau_story_duplicates_total", &[], summary.story_duplicates as u64);
+        }
         if summary.new_alerts > 0 {
             for rule in queued {
                 self.metrics.inc("pantau_matches_total", &[("rule", &rule)], 1);
@@ -342,6 +348,7 @@ impl Poller {
         tracing::info!(
             feed = %feed.name, status, items = total, new_items = summary.new_items, edited = summary.edited,
             new_alerts = summary.new_alerts, cross_feed_duplicates = summary.cross_feed_duplicates,
+            joined_stories = summary.joined_stories, story_duplicates = summary.story_duplicates,
             articles_queued = summary.articles_queued, "polled feed"
         );
         Ok(PollOutcome::Updated { items: total, new_items: summary.new_items, new_alerts: summary.new_alerts, ttl })
@@ -378,6 +385,7 @@ impl Poller {
             etag: validators.etag,
             last_modified: validators.last_modified,
             status: status.to_string(),
+            grouping: config.daemon.grouping(),
             ..PollRecord::default()
         };
         // Matching is CPU work: run it on the blocking pool, off the async workers.
@@ -402,7 +410,7 @@ impl Poller {
                             Vec::new()
                         };
                         tracing::info!(feed = %feed.name, item = %id.key, title = %item.title, realert, "item edited");
-                        record.edits.push(Polled { item, identity: id, alerts, fetch_article: false });
+                        record.edits.push(Polled { item, identity: id, alerts, fetch_article: false, signature: None });
                     }
                     Some(_) => {}
                     None if feed.id_policy == IdPolicy::Auto && id.link.as_ref().is_some_and(|l| known.links.contains(l)) => {
@@ -418,7 +426,14 @@ impl Poller {
                         for a in &alerts {
                             tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, "rule matched");
                         }
-                        record.items.push(Polled { item, identity: id, alerts, fetch_article });
+                        // The signature of an item whose article is to come is computed on
+                        // the article, by the article stage.
+                        let signature = if fetch_article || record.grouping.is_none() {
+                            None
+                        } else {
+                            crate::stories::Signature::of_item(&item)
+                        };
+                        record.items.push(Polled { item, identity: id, alerts, fetch_article, signature });
                     }
                 }
             }
@@ -479,7 +494,14 @@ fn alerts_for_version(config: &Config, feed: &Feed, item: &Item, version: &str, 
             let id = model::alert_id(&feed.name, version, &rule.name, sink);
             let matched = hit.terms.to_vec();
             let payload = payload(&id, &rule.name, &feed_ref, item, &matched, &fields, now);
-            out.push(NewAlert { id, rule: rule.name.clone(), sink: sink.clone(), matched, payload });
+            out.push(NewAlert {
+                id,
+                rule: rule.name.clone(),
+                sink: sink.clone(),
+                matched,
+                payload,
+                every_copy: rule.every_copy,
+            });
         }
     }
     out

@@ -16,3 +16,4 @@ mod resilience;
 mod secrets;
 mod service;
 mod sinks;
+mod stories;

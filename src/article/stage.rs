@@ -136,13 +136,14 @@ async fn commit(
     item_id: i64,
     outcome: ArticleOutcome,
     alerts: Vec<NewAlert>,
+    stories: Option<(crate::stories::Signature, crate::stories::Grouping)>,
     until: Until,
     cancel: &CancellationToken,
 ) -> Result<Option<PollSummary>, StoreError> {
     match until {
-        Until::Drained => poller.store.commit_article(item_id, outcome, alerts).await.map(Some),
+        Until::Drained => poller.store.commit_article(item_id, outcome, alerts, stories).await.map(Some),
         Until::Cancelled => Ok(health::retry(&poller.metrics, TASK, cancel, || {
-            poller.store.commit_article(item_id, outcome.clone(), alerts.clone())
+            poller.store.commit_article(item_id, outcome.clone(), alerts.clone(), stories.clone())
         })
         .await),
     }
@@ -160,7 +161,7 @@ async fn process(
     let Some(feed) = config.feeds.iter().find(|f| f.name == pending.feed) else {
         // The feed left the config: match on what it gave, as a failure would.
         let outcome = ArticleOutcome::Failed { error: "feed no longer configured".into(), retry_at: None };
-        return commit(poller, pending.item_id, outcome, Vec::new(), until, cancel).await.map(drop);
+        return commit(poller, pending.item_id, outcome, Vec::new(), None, until, cancel).await.map(drop);
     };
     let link = pending.item.link.clone().unwrap_or_default();
     let started = std::time::Instant::now();
@@ -203,6 +204,7 @@ async fn process(
             (ArticleOutcome::Failed { error: failure_text(&e), retry_at }, pending.attempts == 0)
         }
     };
+    let item_text = item.clone();
     let alerts = if match_now {
         let feed = feed.clone();
         let config = Arc::clone(&config);
@@ -224,14 +226,25 @@ async fn process(
                     .get(pending.attempts as usize)
                     .map(|d| Utc::now() + chrono::Duration::from_std(*d).unwrap_or_default());
                 let outcome = ArticleOutcome::Failed { error: format!("matching failed: {e}"), retry_at };
-                return poller.store.commit_article(pending.item_id, outcome, Vec::new()).await.map(drop);
+                return poller.store.commit_article(pending.item_id, outcome, Vec::new(), None).await.map(drop);
             }
         }
     } else {
         Vec::new()
     };
     let rules: Vec<String> = alerts.iter().map(|a| a.rule.clone()).collect();
-    let Some(summary) = commit(poller, pending.item_id, outcome, alerts, until, cancel).await? else { return Ok(()) };
+    // The story is found on the text the item is matched on: the article, else the feed's.
+    let stories = if match_now {
+        config.daemon.grouping().and_then(|g| crate::stories::Signature::of_item(&item_text).map(|s| (s, g)))
+    } else {
+        None
+    };
+    let Some(summary) = commit(poller, pending.item_id, outcome, alerts, stories, until, cancel).await? else {
+        return Ok(());
+    };
+    if summary.story_duplicates > 0 {
+        poller.metrics.inc("pantau_story_duplicates_total", &[], summary.story_duplicates as u64);
+    }
     if summary.new_alerts > 0 {
         for rule in rules {
             poller.metrics.inc("pantau_matches_total", &[("rule", &rule)], 1);

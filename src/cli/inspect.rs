@@ -174,6 +174,7 @@ pub async fn alerts(store: &Store, failed: bool, limit: usize, json: bool) -> an
                 a.rule.clone(),
                 a.sink.clone(),
                 a.feed.clone(),
+                if a.story == 0 { "-".into() } else { story_cell(a.story, a.copies) },
                 truncate_chars(&a.title, 60),
                 detail,
             ]
@@ -183,10 +184,19 @@ pub async fn alerts(store: &Store, failed: bool, limit: usize, json: bool) -> an
     if rows.is_empty() {
         let _ = writeln!(out, "{}", if failed { "no failed alerts" } else { "no alerts yet" });
     } else {
-        let header = ["ID", "CREATED", "STATE", "ATTEMPTS", "RULE", "SINK", "FEED", "TITLE", "LAST ERROR"];
+        let header = ["ID", "CREATED", "STATE", "ATTEMPTS", "RULE", "SINK", "FEED", "STORY", "TITLE", "LAST ERROR"];
         let _ = out.write_all(table::render(&header, &table_rows).as_bytes());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A story id, with the number of other copies when there are any: `12 (+2)`.
+fn story_cell(story: i64, copies: u32) -> String {
+    if copies == 0 {
+        story.to_string()
+    } else {
+        format!("{story} (+{copies})")
+    }
 }
 
 /// `pantau redeliver ID…|--failed`: 0 when every named alert is queued, 1 when an id is unknown.
@@ -221,9 +231,19 @@ pub async fn redeliver(store: &Store, ids: Vec<String>, failed: bool) -> anyhow:
     Ok(code)
 }
 
-/// `pantau items [--feed F] [--limit N] [--json]`: the newest stored items.
-pub async fn items(store: &Store, feed: Option<String>, limit: usize, json: bool) -> anyhow::Result<ExitCode> {
-    let rows = store.recent_items(feed, limit).await?;
+/// `pantau items [--feed F] [--limit N] [--story ID] [--json]`: the newest stored items, or
+/// the copies of one story (its first item first).
+pub async fn items(
+    store: &Store,
+    feed: Option<String>,
+    limit: usize,
+    story: Option<i64>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let rows = match story {
+        Some(id) => store.story_items(id, limit).await?,
+        None => store.recent_items(feed, limit).await?,
+    };
     if json {
         let list = rows
             .iter()
@@ -259,13 +279,14 @@ pub async fn items(store: &Store, feed: Option<String>, limit: usize, json: bool
                 i.feed.clone(),
                 i.published.map_or_else(|| "-".into(), rfc3339),
                 i.alerts.to_string(),
+                story_cell(i.story, i.copies),
                 truncate_chars(&i.title, 70) + if i.pruned { " (body pruned)" } else { "" },
                 i.link.clone().unwrap_or_default(),
                 truncate_chars(&i.article.to_string(), 90),
             ]
         })
         .collect();
-    let header = ["FIRST SEEN", "FEED", "PUBLISHED", "ALERTS", "TITLE", "LINK", "ARTICLE"];
+    let header = ["FIRST SEEN", "FEED", "PUBLISHED", "ALERTS", "STORY", "TITLE", "LINK", "ARTICLE"];
     let _ = out.write_all(table::render(&header, &table_rows).as_bytes());
     Ok(ExitCode::SUCCESS)
 }

@@ -152,9 +152,9 @@ pub async fn alerts(path: &Path, failed: bool, limit: usize, json: bool) -> Exit
     with_store(path, |_, store| async move { inspect::alerts(&store, failed, limit, json).await }).await
 }
 
-/// `pantau items [--feed F] [--limit N]`: the newest stored items.
-pub async fn items(path: &Path, feed: Option<String>, limit: usize, json: bool) -> ExitCode {
-    with_store(path, |_, store| async move { inspect::items(&store, feed, limit, json).await }).await
+/// `pantau items [--feed F] [--limit N] [--story ID] [--json]`: the newest stored items, or one story's.
+pub async fn items(path: &Path, feed: Option<String>, limit: usize, story: Option<i64>, json: bool) -> ExitCode {
+    with_store(path, |_, store| async move { inspect::items(&store, feed, limit, story, json).await }).await
 }
 
 /// `pantau redeliver ID…|--failed`: put alerts back into the outbox.
@@ -237,7 +237,11 @@ pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: tes
                 let items = store.items_since(since, 1_000_000).await?;
                 let span = humantime::format_duration(span);
                 println!("backtest over {} items first seen in the last {span}\n", items.len());
-                Ok(test_rule::on_items(&rule, items.iter().map(|s| (s.feed.as_str(), &s.item)), "stored items"))
+                Ok(test_rule::on_stories(
+                    &rule,
+                    items.iter().map(|s| (s.feed.as_str(), &s.item, Some(s.story))),
+                    "stored items",
+                ))
             })
             .await
         }

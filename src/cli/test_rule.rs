@@ -159,16 +159,33 @@ pub fn on_text(rule: &Rule, text: &str) -> ExitCode {
 
 /// Evaluate a rule against items; prints the matching ones and a count; 0 when any matched.
 pub fn on_items<'a>(rule: &Rule, items: impl Iterator<Item = (&'a str, &'a Item)>, what: &str) -> ExitCode {
+    on_stories(rule, items.map(|(feed, item)| (feed, item, None)), what)
+}
+
+/// [`on_items`] for stored items with their story ids: also says how many alerts grouping
+/// reprints into stories saved (matching copies of a story already matched).
+pub fn on_stories<'a>(
+    rule: &Rule,
+    items: impl Iterator<Item = (&'a str, &'a Item, Option<i64>)>,
+    what: &str,
+) -> ExitCode {
     // Collected first, so results never interleave with the progress bar on a terminal.
     let mut out: Vec<u8> = Vec::new();
     let (mut total, mut matched) = (0usize, 0usize);
+    let mut stories = std::collections::HashSet::new();
+    let mut copies = 0usize;
     let bar = progress::start("matching", items.size_hint().0 as u64, what);
-    for (feed, item) in items {
+    for (feed, item, story) in items {
         total += 1;
         bar.advance(1);
         let doc = item_document(item, feed);
         let Some(m) = rule.matches(&doc) else { continue };
         matched += 1;
+        if let Some(story) = story {
+            if !stories.insert(story) {
+                copies += 1;
+            }
+        }
         let title = if item.title.is_empty() { "(no title)" } else { &item.title };
         let _ = writeln!(out, "* {title}");
         if !feed.is_empty() {
@@ -195,6 +212,13 @@ pub fn on_items<'a>(rule: &Rule, items: impl Iterator<Item = (&'a str, &'a Item)
     }
     drop(bar);
     let _ = writeln!(out, "{matched} of {total} {what} matched");
+    if copies > 0 {
+        let _ = writeln!(
+            out,
+            "story grouping saved {copies} alert(s) per sink: {copies} of the matches were copies of a story already matched ({} stories)",
+            stories.len()
+        );
+    }
     let _ = std::io::stdout().lock().write_all(&out);
     if matched > 0 {
         ExitCode::SUCCESS

@@ -153,6 +153,20 @@ pub struct Daemon {
     pub watch_config: bool,
     /// Default for feeds: fetch each new item's page and match its article text too.
     pub fetch_article: bool,
+    /// How long after an item is first seen a reprint still joins its story.
+    pub story_window: Duration,
+    /// The similarity a reprint needs to join a story; `None` (`"off"`) groups no reprints.
+    pub near_duplicate: Option<f64>,
+}
+
+impl Daemon {
+    /// How reprints are grouped into stories, unless that is off.
+    pub fn grouping(&self) -> Option<crate::stories::Grouping> {
+        self.near_duplicate.map(|long| crate::stories::Grouping {
+            window: self.story_window,
+            threshold: crate::stories::Threshold { long },
+        })
+    }
 }
 
 /// When a feed is polled.
@@ -225,6 +239,8 @@ pub struct Rule {
     pub sinks: Vec<String>,
     /// The language hint it was compiled with.
     pub lang: Option<String>,
+    /// `stories = "every"`: every copy of a story alerts, not only the first.
+    pub every_copy: bool,
 }
 
 impl Rule {
@@ -719,6 +735,35 @@ impl Validator<'_> {
             honor_ttl: raw.honor_ttl.unwrap_or(false),
             watch_config: raw.watch_config.unwrap_or(false),
             fetch_article: raw.fetch_article.unwrap_or(false),
+            story_window: raw
+                .story_window
+                .as_ref()
+                .and_then(|w| self.duration(w, "story_window"))
+                .unwrap_or(Duration::from_secs(3 * 86400)),
+            near_duplicate: match &raw.near_duplicate {
+                None => Some(crate::stories::DEFAULT_THRESHOLD),
+                Some(v) => self.near_duplicate(v),
+            },
+        }
+    }
+
+    /// `near_duplicate`: a similarity above 0 and at most 1, or `"off"`.
+    fn near_duplicate(&mut self, value: &Spanned<toml::Value>) -> Option<f64> {
+        let number = match value.get_ref() {
+            toml::Value::String(s) if s.trim().eq_ignore_ascii_case("off") => return None,
+            toml::Value::Float(f) => Some(*f),
+            toml::Value::Integer(i) => Some(*i as f64),
+            _ => None,
+        };
+        match number {
+            Some(n) if n > 0.0 && n <= 1.0 => Some(n),
+            _ => {
+                self.error(
+                    value.span().start,
+                    "near_duplicate must be a similarity above 0 and at most 1 (e.g. 0.5), or \"off\"",
+                );
+                Some(crate::stories::DEFAULT_THRESHOLD)
+            }
         }
     }
 
@@ -1137,6 +1182,17 @@ impl Validator<'_> {
                     format!("rule {:?} has no sink to send to; add a [[sink]]", r.name.get_ref()),
                 );
             }
+            let every_copy = match r.stories.as_ref() {
+                None => false,
+                Some(v) => match v.get_ref().as_str() {
+                    "first" => false,
+                    "every" => true,
+                    other => {
+                        self.error(v.span().start, format!("stories must be \"first\" or \"every\", not {other:?}"));
+                        false
+                    }
+                },
+            };
             if let (Some(matcher), true) = (matcher, r.enabled.unwrap_or(true)) {
                 out.push(Rule {
                     name: r.name.get_ref().clone(),
@@ -1146,6 +1202,7 @@ impl Validator<'_> {
                     tags,
                     sinks: sink_names,
                     lang,
+                    every_copy,
                 });
             }
         }

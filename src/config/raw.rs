@@ -70,6 +70,10 @@ pub struct RawDaemon {
     pub watch_config: Option<bool>,
     /// Default for feeds: fetch each new item's page and match its article text too.
     pub fetch_article: Option<bool>,
+    /// How long after an item is first seen a reprint still joins its story (humantime).
+    pub story_window: Option<Spanned<String>>,
+    /// The similarity a reprint needs to join a story (0 to 1), or "off".
+    pub near_duplicate: Option<Spanned<toml::Value>>,
 }
 
 /// `[[feed]]`.
@@ -138,6 +142,8 @@ pub struct RawRule {
     pub sinks: Option<Vec<Spanned<String>>>,
     /// Set to false to keep a rule in the file without matching it.
     pub enabled: Option<bool>,
+    /// "first" (only a story's first item alerts) or "every".
+    pub stories: Option<Spanned<String>>,
 }
 
 /// `[[sink]]`: every key any sink type takes; `config::load` checks which apply to the type.

@@ -348,3 +348,9 @@ pub fn known_lang(lang: &str) -> bool {
 pub fn fold(text: &str) -> String {
     text::fold(text)
 }
+
+/// Calls `emit` with every word of `text` as the engine splits and folds it (UAX #29 words,
+/// NFKC, case and accent folding), exposed for other stages.
+pub fn for_each_folded_word(text: &str, emit: impl FnMut(&str)) {
+    text::for_each_folded_word(text, emit)
+}

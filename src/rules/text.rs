@@ -346,6 +346,18 @@ pub(crate) fn fold_into(word: &str, out: &mut String) {
     }
 }
 
+/// Calls `emit` with the folded form of every word of `text`, in order: the words and the
+/// folding that documents get, for other stages (story signatures) that compare texts by words.
+pub(crate) fn for_each_folded_word(text: &str, mut emit: impl FnMut(&str)) {
+    let normalised = nfkc(text);
+    let mut folded = String::new();
+    for_each_word(&normalised, Split::Words, |w| {
+        folded.clear();
+        fold_into(w, &mut folded);
+        emit(&folded);
+    });
+}
+
 /// Normalises and splits a text into words carrying both their exact and folded forms.
 pub(crate) fn words(text: &str, split: Split) -> Vec<Word> {
     let normalised = nfkc(text);

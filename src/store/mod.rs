@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_retention_health.sql"),
     include_str!("migrations/0006_quiet_ttl.sql"),
     include_str!("migrations/0007_articles.sql"),
+    include_str!("migrations/0008_stories.sql"),
 ];
 
 /// Errors of the storage stage.
@@ -184,6 +185,10 @@ pub struct AlertRow {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Last delivery error.
     pub last_error: Option<String>,
+    /// The item's story id (see [`ItemRow::story`]); 0 for operator alerts.
+    pub story: i64,
+    /// Other feeds' copies recorded on the alert (`also_in`).
+    pub copies: u32,
 }
 
 /// What `redeliver` did with one id.
@@ -208,6 +213,8 @@ pub struct StoredItem {
     pub first_seen_at: DateTime<Utc>,
     /// The item.
     pub item: Item,
+    /// Its story id (see [`ItemRow::story`]).
+    pub story: i64,
 }
 
 /// Everything one successful poll writes, in one transaction.
@@ -215,6 +222,8 @@ pub struct StoredItem {
 pub struct PollRecord {
     /// The feed.
     pub feed: String,
+    /// How reprints join stories; `None`: they do not.
+    pub grouping: Option<crate::stories::Grouping>,
     /// Items of the document with the alerts each would raise if it is new. An item whose key
     /// is already stored is left alone and raises nothing.
     pub items: Vec<Polled>,
@@ -248,12 +257,20 @@ pub struct Polled {
     /// Whether its page is to be fetched and the item matched once it is (its `alerts` are
     /// then empty: the article stage writes them).
     pub fetch_article: bool,
+    /// Its story signature (none for a text too short, or one whose article is still to come).
+    pub signature: Option<crate::stories::Signature>,
 }
 
 impl Polled {
     /// An item with the identity derived from it and its alerts.
     pub fn new(item: Item, alerts: Vec<NewAlert>) -> Polled {
-        Polled { identity: crate::identity::Identity::of(&item), item, alerts, fetch_article: false }
+        Polled {
+            identity: crate::identity::Identity::of(&item),
+            signature: crate::stories::Signature::of_item(&item),
+            item,
+            alerts,
+            fetch_article: false,
+        }
     }
 }
 
@@ -317,6 +334,10 @@ pub struct ItemRow {
     pub pruned: bool,
     /// Where fetching its page stands (`fetch_article`).
     pub article: ArticleState,
+    /// Its story: the row id of the story's first item (its own when it is the first).
+    pub story: i64,
+    /// How many later items joined its story (counted on the story's first item only).
+    pub copies: u32,
 }
 
 /// Where fetching an item's page stands.
@@ -390,6 +411,10 @@ pub struct PollSummary {
     pub edited: usize,
     /// Alerts not written because another feed already alerted the same story.
     pub cross_feed_duplicates: usize,
+    /// Of those, the ones found as reprints (near duplicates) of an earlier item's story.
+    pub story_duplicates: usize,
+    /// New items that joined an earlier item's story.
+    pub joined_stories: usize,
     /// New items whose page is to be fetched before they are matched.
     pub articles_queued: usize,
 }
@@ -741,7 +766,7 @@ impl Store {
                 let mut want_article = tx.prepare_cached(
                     "UPDATE items SET article_state = 'pending', article_next_at = ?2 WHERE id = ?1",
                 )?;
-                for Polled { item, identity: derived, alerts, fetch_article } in &poll.items {
+                for Polled { item, identity: derived, alerts, fetch_article, signature } in &poll.items {
                     let inserted = insert_item.execute(rusqlite::params_from_iter(item_params(feed_id, item, now, derived)))?;
                     if inserted == 0 {
                         continue;
@@ -752,10 +777,23 @@ impl Store {
                         want_article.execute(params![item_id, now])?;
                         summary.articles_queued += 1;
                     }
-                    let target = AlertTarget { item_id, story: Some(derived.story.as_str()), feed_id, feed: &poll.feed, feed_url: &feed_url };
-                    let (n, dup) = insert_item_alerts(&tx, &target, alerts, now)?;
+                    let root = match (signature, &poll.grouping) {
+                        (Some(sig), Some(g)) => join_story(&tx, item_id, sig, g, now)?,
+                        _ => None,
+                    };
+                    summary.joined_stories += usize::from(root.is_some());
+                    let target = AlertTarget {
+                        item_id,
+                        story: Some(derived.story.as_str()),
+                        root: root.as_deref(),
+                        feed_id,
+                        feed: &poll.feed,
+                        feed_url: &feed_url,
+                    };
+                    let (n, dup, story_dup) = insert_item_alerts(&tx, &target, alerts, now)?;
                     summary.new_alerts += n;
                     summary.cross_feed_duplicates += dup;
+                    summary.story_duplicates += story_dup;
                 }
                 for Polled { item, identity: derived, alerts, .. } in &poll.edits {
                     let row: Option<(i64, Option<String>)> = update_item
@@ -876,6 +914,7 @@ impl Store {
         item_id: i64,
         outcome: ArticleOutcome,
         alerts: Vec<NewAlert>,
+        stories: Option<(crate::stories::Signature, crate::stories::Grouping)>,
     ) -> Result<PollSummary> {
         let now = ms(Utc::now());
         self.with(move |c| {
@@ -908,10 +947,37 @@ impl Store {
             if updated == 0 {
                 return Ok(PollSummary::default());
             }
-            let target = AlertTarget { item_id, story: story.as_deref(), feed_id, feed: &feed, feed_url: &feed_url };
-            let (new_alerts, cross_feed_duplicates) = insert_item_alerts(&tx, &target, &alerts, now)?;
+            // The story is found once, on the text the item is first matched on; a later match
+            // (the article after a failure) keeps it.
+            let known: Option<i64> = tx
+                .query_row(
+                    "SELECT story_id FROM items WHERE id = ?1 AND (signature IS NOT NULL OR story_id IS NOT NULL)",
+                    params![item_id],
+                    |r| r.get::<_, Option<i64>>(0).map(|s| s.unwrap_or(item_id)),
+                )
+                .optional()?;
+            let root = match (known, &stories) {
+                (Some(root), _) if root != item_id => root_story(&tx, root)?,
+                (Some(_), _) | (None, None) => None,
+                (None, Some((sig, g))) => join_story(&tx, item_id, sig, g, now)?,
+            };
+            let target = AlertTarget {
+                item_id,
+                story: story.as_deref(),
+                root: root.as_deref(),
+                feed_id,
+                feed: &feed,
+                feed_url: &feed_url,
+            };
+            let (new_alerts, cross_feed_duplicates, story_duplicates) = insert_item_alerts(&tx, &target, &alerts, now)?;
             tx.commit()?;
-            Ok(PollSummary { new_alerts, cross_feed_duplicates, ..PollSummary::default() })
+            Ok(PollSummary {
+                new_alerts,
+                cross_feed_duplicates,
+                story_duplicates,
+                joined_stories: usize::from(root.is_some() && known.is_none()),
+                ..PollSummary::default()
+            })
         })
         .await
     }
@@ -1048,7 +1114,7 @@ impl Store {
                         params![k, batch],
                     )?;
                     let bodies = tx.execute(
-                        "UPDATE items SET summary = '', content = '', article = NULL, pruned = 1 WHERE id IN (SELECT i.id FROM items i
+                        "UPDATE items SET summary = '', content = '', article = NULL, signature = NULL, pruned = 1 WHERE id IN (SELECT i.id FROM items i
                             WHERE i.pruned = 0 AND i.first_seen_at < ?1
                             AND NOT EXISTS (SELECT 1 FROM alerts p WHERE p.item_id = i.id AND p.state = 'pending') LIMIT ?2)",
                         params![b, batch],
@@ -1061,6 +1127,16 @@ impl Store {
             stats.items += round.1;
             stats.bodies += round.2;
             if round.0 < batch as usize && round.1 < batch as usize && round.2 < batch as usize {
+                // The band index goes with the bodies: item ids grow with time, so the rows of
+                // items first seen before `bodies_before` are those below the first id since.
+                self.with(move |c| {
+                    let first =
+                        "COALESCE((SELECT id FROM items WHERE first_seen_at >= ?1 ORDER BY first_seen_at, id LIMIT 1),
+                                          (SELECT MAX(id) + 1 FROM items), 0)";
+                    c.execute(&format!("DELETE FROM story_bands WHERE item_id < {first}"), params![b])?;
+                    c.execute(&format!("DELETE FROM story_bands_new WHERE item_id < {first}"), params![b])
+                })
+                .await?;
                 return Ok(stats);
             }
             tokio::task::yield_now().await;
@@ -1069,16 +1145,32 @@ impl Store {
 
     /// The newest items first, of one feed or all.
     pub async fn recent_items(&self, feed: Option<String>, limit: usize) -> Result<Vec<ItemRow>> {
+        self.items_where(feed, None, limit).await
+    }
+
+    /// The items of the story `story` (a story id as `pantau items` shows it), first first.
+    pub async fn story_items(&self, story: i64, limit: usize) -> Result<Vec<ItemRow>> {
+        self.items_where(None, Some(story), limit).await
+    }
+
+    async fn items_where(&self, feed: Option<String>, story: Option<i64>, limit: usize) -> Result<Vec<ItemRow>> {
+        // A story is listed in the order its copies came; the newest items, newest first.
+        let (filter, order) = match story {
+            Some(_) => ("(i.id = ?3 OR i.story_id = ?3)", "i.first_seen_at, i.id"),
+            None => ("?3 IS NULL", "i.first_seen_at DESC, i.id DESC"),
+        };
         self.with(move |c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare(&format!(
                 "SELECT f.name, i.first_seen_at, i.item_key, i.title, i.link, i.published,
                         (SELECT COUNT(*) FROM alerts a WHERE a.item_id = i.id), i.pruned,
-                        i.article_state, i.article_error, i.article_attempts, length(CAST(i.article AS BLOB))
+                        i.article_state, i.article_error, i.article_attempts, length(CAST(i.article AS BLOB)),
+                        COALESCE(i.story_id, i.id),
+                        CASE WHEN i.story_id IS NULL THEN (SELECT COUNT(*) FROM items j WHERE j.story_id = i.id) ELSE 0 END
                  FROM items i JOIN feeds f ON f.id = i.feed_id
-                 WHERE ?1 IS NULL OR f.name = ?1
-                 ORDER BY i.first_seen_at DESC, i.id DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![feed, limit as i64], |r| {
+                 WHERE (?1 IS NULL OR f.name = ?1) AND {filter}
+                 ORDER BY {order} LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![feed, limit as i64, story], |r| {
                 Ok(ItemRow {
                     feed: r.get(0)?,
                     first_seen_at: from_ms(r.get(1)?),
@@ -1088,6 +1180,8 @@ impl Store {
                     published: r.get::<_, Option<i64>>(5)?.map(from_ms),
                     alerts: r.get::<_, i64>(6)?.try_into().unwrap_or(0),
                     pruned: r.get(7)?,
+                    story: r.get(12)?,
+                    copies: r.get::<_, i64>(13)?.try_into().unwrap_or(0),
                     article: match r.get::<_, Option<String>>(8)?.as_deref() {
                         None => ArticleState::None,
                         Some("fetched") => {
@@ -1175,7 +1269,8 @@ impl Store {
                 "SELECT a.id, a.created_at, a.state, a.attempts, a.rule, a.sink, COALESCE(f.name, ''),
                         COALESCE(i.title, json_extract(a.payload, '$.item.title'), ''),
                         COALESCE(i.link, json_extract(a.payload, '$.item.link')),
-                        a.next_attempt_at, a.last_error
+                        a.next_attempt_at, a.last_error, COALESCE(i.story_id, i.id, 0),
+                        CASE WHEN json_valid(a.payload) THEN COALESCE(json_array_length(a.payload, '$.also_in'), 0) ELSE 0 END
                  FROM alerts a LEFT JOIN items i ON i.id = a.item_id LEFT JOIN feeds f ON f.id = a.feed_id
                  WHERE ?1 = 0 OR a.state = 'dead' OR (a.state = 'pending' AND a.last_error IS NOT NULL)
                  ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?2",
@@ -1193,6 +1288,8 @@ impl Store {
                     link: r.get(8)?,
                     next_attempt_at: if state == "pending" { Some(from_ms(r.get(9)?)) } else { None },
                     last_error: r.get(10)?,
+                    story: r.get(11)?,
+                    copies: r.get::<_, i64>(12)?.try_into().unwrap_or(0),
                     state,
                 })
             })?;
@@ -1253,12 +1350,17 @@ impl Store {
         self.with(move |c| {
             let mut stmt = c.prepare(
                 "SELECT f.name, i.first_seen_at, i.item_key, i.title, i.link, i.published, i.updated, i.authors,
-                        i.categories, i.summary, i.content, COALESCE(i.article, '')
+                        i.categories, i.summary, i.content, COALESCE(i.article, ''), COALESCE(i.story_id, i.id)
                  FROM items i JOIN feeds f ON f.id = i.feed_id
                  WHERE i.first_seen_at >= ?1 ORDER BY i.first_seen_at, i.id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![ms(since), limit as i64], |r| {
-                Ok(StoredItem { feed: r.get(0)?, first_seen_at: from_ms(r.get(1)?), item: item_from_row(r, 2)? })
+                Ok(StoredItem {
+                    feed: r.get(0)?,
+                    first_seen_at: from_ms(r.get(1)?),
+                    item: item_from_row(r, 2)?,
+                    story: r.get(12)?,
+                })
             })?;
             rows.collect()
         })
@@ -1420,6 +1522,8 @@ fn item_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Item> 
 struct AlertTarget<'a> {
     item_id: i64,
     story: Option<&'a str>,
+    /// The story key of the first item of the story this item joined as a reprint, if any.
+    root: Option<&'a str>,
     feed_id: i64,
     feed: &'a str,
     feed_url: &'a str,
@@ -1434,7 +1538,7 @@ fn insert_item_alerts(
     target: &AlertTarget<'_>,
     alerts: &[NewAlert],
     now: i64,
-) -> rusqlite::Result<(usize, usize)> {
+) -> rusqlite::Result<(usize, usize, usize)> {
     let mut exists = tx.prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?;
     // Cross-feed deduplication is the partial UNIQUE(story_key, rule, sink) index: a second
     // feed carrying the same story inserts nothing.
@@ -1452,11 +1556,16 @@ fn insert_item_alerts(
          WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending' AND json_valid(payload)
            AND NOT EXISTS (SELECT 1 FROM json_each(payload, '$.also_in') WHERE json_extract(value, '$.name') = ?4)",
     )?;
-    let (mut written, mut duplicates) = (0, 0);
+    let (mut written, mut duplicates, mut story_duplicates) = (0, 0, 0);
     for a in alerts {
         if exists.exists(params![a.id])? {
             continue;
         }
+        // A reprint alerts under its story's key, unless the rule wants every copy.
+        let story = match target.root {
+            Some(root) if !a.every_copy => Some(root),
+            _ => target.story,
+        };
         let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
         let n = insert_alert.execute(params![
             a.id,
@@ -1466,16 +1575,102 @@ fn insert_item_alerts(
             matched,
             a.payload,
             now,
-            target.story,
+            story,
             target.feed_id
         ])?;
         written += n;
         if n == 0 {
             duplicates += 1;
-            also_in.execute(params![target.story, a.rule, a.sink, target.feed, target.feed_url])?;
+            story_duplicates += usize::from(story != target.story);
+            also_in.execute(params![story, a.rule, a.sink, target.feed, target.feed_url])?;
         }
     }
-    Ok((written, duplicates))
+    Ok((written, duplicates, story_duplicates))
+}
+
+/// How many item ids apart the new band rows are moved into the big index.
+const MERGE_EVERY: i64 = 2000;
+
+/// Store an item's signature and bands and, when an item first seen within the window is close
+/// enough, join its story: returns the story key of that story's first item.
+fn join_story(
+    tx: &rusqlite::Transaction<'_>,
+    item_id: i64,
+    sig: &crate::stories::Signature,
+    grouping: &crate::stories::Grouping,
+    now: i64,
+) -> rusqlite::Result<Option<String>> {
+    let since = now - i64::try_from(grouping.window.as_millis()).unwrap_or(i64::MAX / 2);
+    // Item ids grow with time: the window is the items from the first one seen since then.
+    let first: Option<i64> = tx
+        .prepare_cached("SELECT id FROM items WHERE first_seen_at >= ?1 ORDER BY first_seen_at, id LIMIT 1")?
+        .query_row(params![since], |r| r.get(0))
+        .optional()?;
+    let bands = sig.bands();
+    let mut best: Option<(f64, i64)> = None;
+    if let Some(first) = first {
+        let mut lookup = tx.prepare_cached(
+            // CROSS JOIN keeps the band index the outer loop: without statistics the planner
+            // could otherwise scan the items and probe the index for each.
+            "SELECT b.item_id, i.signature, COALESCE(i.story_id, i.id)
+             FROM (SELECT item_id FROM story_bands WHERE band = ?1 AND item_id >= ?2
+                   UNION ALL SELECT item_id FROM story_bands_new WHERE band = ?1 AND item_id >= ?2) b
+             CROSS JOIN items i
+             WHERE b.item_id <> ?3 AND i.id = b.item_id",
+        )?;
+        let mut seen = HashSet::new();
+        for band in bands {
+            let rows = lookup.query_map(params![band, first, item_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Vec<u8>>>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            for row in rows {
+                let (candidate, bytes, story) = row?;
+                if !seen.insert(candidate) {
+                    continue;
+                }
+                let Some(other) = bytes.as_deref().and_then(crate::stories::Signature::from_bytes) else { continue };
+                if grouping.threshold.joins(sig, &other) {
+                    let s = sig.similarity(&other);
+                    // The closest, and among equals the oldest story.
+                    if best.is_none_or(|(bs, bstory)| s > bs || (s == bs && story < bstory)) {
+                        best = Some((s, story));
+                    }
+                }
+            }
+        }
+    }
+    tx.prepare_cached("UPDATE items SET signature = ?2, story_id = ?3 WHERE id = ?1")?.execute(params![
+        item_id,
+        sig.to_bytes(),
+        best.map(|b| b.1)
+    ])?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO story_bands_new (band, item_id) VALUES (?1, ?2)")?;
+    for band in bands {
+        insert.execute(params![band, item_id])?;
+    }
+    // Every MERGE_EVERY items, the new rows move into the big index in band order: each of its
+    // pages is then written once for many rows.
+    if item_id % MERGE_EVERY == 0 {
+        tx.execute_batch(
+            "INSERT OR IGNORE INTO story_bands (band, item_id) SELECT band, item_id FROM story_bands_new ORDER BY band, item_id;
+             DELETE FROM story_bands_new;",
+        )?;
+    }
+    match best {
+        Some((similarity, story)) => {
+            tracing::debug!(item = item_id, story, similarity, "item joins an earlier story");
+            root_story(tx, story)
+        }
+        None => Ok(None),
+    }
+}
+
+/// The story key of the item `story` (the first item of a story).
+fn root_story(tx: &rusqlite::Transaction<'_>, story: i64) -> rusqlite::Result<Option<String>> {
+    tx.prepare_cached("SELECT story_key FROM items WHERE id = ?1")?
+        .query_row(params![story], |r| r.get::<_, Option<String>>(0))
+        .optional()
+        .map(Option::flatten)
 }
 
 /// Insert operator alerts (no item) into the outbox; an id already there is left alone.

@@ -41,6 +41,10 @@ fn query_i64(path: &Path, sql: &str) -> i64 {
     raw(path).query_row(sql, [], |r| r.get(0)).expect(sql)
 }
 
+fn query_text(path: &Path, sql: &str) -> String {
+    raw(path).query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
 fn user_version(path: &Path) -> i64 {
     raw(path).pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version")
 }
@@ -70,6 +74,7 @@ fn alert(feed: &str, key: &str, rule: &str, sink: &str) -> NewAlert {
         rule: rule.to_string(),
         sink: sink.to_string(),
         matched: vec!["word".to_string()],
+        every_copy: false,
     }
 }
 
@@ -977,7 +982,7 @@ async fn a_pending_article_is_claimed_once_recorded_and_its_alerts_written_with_
     // A failure with a retry: matched on the feed's text now (rule r1), tried again later.
     let retry_at = now + chrono::Duration::minutes(2);
     let failed = ArticleOutcome::Failed { error: "HTTP 503".into(), retry_at: Some(retry_at) };
-    let s = store.commit_article(again[0].item_id, failed, vec![alert("f", "a", "r1", "s")]).await.unwrap();
+    let s = store.commit_article(again[0].item_id, failed, vec![alert("f", "a", "r1", "s")], None).await.unwrap();
     assert_eq!(s.new_alerts, 1);
     assert!(store.claim_articles(now, Duration::from_secs(600), 10).await.unwrap().is_empty(), "not due yet");
     assert_eq!(
@@ -995,7 +1000,7 @@ async fn a_pending_article_is_claimed_once_recorded_and_its_alerts_written_with_
     assert_eq!(retried.iter().map(|c| c.attempts).collect::<Vec<_>>(), [1]);
     let fetched = ArticleOutcome::Fetched { text: "Korea Utara membeli senjata".into(), pages: 2 };
     let alerts = vec![alert("f", "a", "r1", "s"), alert("f", "a", "r2", "s")];
-    let s = store.commit_article(retried[0].item_id, fetched, alerts).await.unwrap();
+    let s = store.commit_article(retried[0].item_id, fetched, alerts, None).await.unwrap();
     assert_eq!((s.new_alerts, s.cross_feed_duplicates), (1, 0), "r1 had alerted already");
     assert_eq!(
         query_i64(&dir.db(), "SELECT COUNT(*) FROM alerts WHERE item_id = (SELECT id FROM items WHERE item_key = 'a')"),
@@ -1032,11 +1037,11 @@ async fn a_late_outcome_of_a_lapsed_claim_changes_nothing() {
     let second = store.claim_articles(later, Duration::from_secs(600), 10).await.unwrap();
     assert_eq!(first[0].item_id, second[0].item_id);
     let fetched = ArticleOutcome::Fetched { text: "teks".into(), pages: 1 };
-    let s = store.commit_article(second[0].item_id, fetched, vec![alert("f", "a", "r", "s")]).await.unwrap();
+    let s = store.commit_article(second[0].item_id, fetched, vec![alert("f", "a", "r", "s")], None).await.unwrap();
     assert_eq!(s.new_alerts, 1);
     // The first task's failure arrives late: the page stays read, nothing is written.
     let failed = ArticleOutcome::Failed { error: "timeout".into(), retry_at: Some(later) };
-    let s = store.commit_article(first[0].item_id, failed, vec![alert("f", "a", "r2", "s")]).await.unwrap();
+    let s = store.commit_article(first[0].item_id, failed, vec![alert("f", "a", "r2", "s")], None).await.unwrap();
     assert_eq!(s.new_alerts, 0);
     let rows = store.recent_items(None, 10).await.unwrap();
     assert_eq!(rows[0].article, ArticleState::Fetched { chars: 4 });
@@ -1052,7 +1057,7 @@ async fn an_article_given_up_on_is_failed_and_counted_for_its_feed() {
     store.commit_poll(record).await.unwrap();
     let claimed = store.claim_articles(Utc::now(), Duration::from_secs(60), 10).await.unwrap();
     let failed = ArticleOutcome::Failed { error: "not an HTML page (image/png)".into(), retry_at: None };
-    store.commit_article(claimed[0].item_id, failed, vec![]).await.unwrap();
+    store.commit_article(claimed[0].item_id, failed, vec![], None).await.unwrap();
     assert_eq!(store.next_article_due().await.unwrap(), None);
     let rows = store.recent_items(None, 10).await.unwrap();
     assert_eq!(rows[0].article, ArticleState::Failed { error: "not an HTML page (image/png)".into() });
@@ -1060,4 +1065,70 @@ async fn an_article_given_up_on_is_failed_and_counted_for_its_feed() {
     let status = store.feed_statuses().await.unwrap();
     assert_eq!((status[0].articles_fetched, status[0].article_failures), (0, 1));
     assert_eq!(status[0].last_article_error.as_deref(), Some("not an HTML page (image/png)"));
+}
+
+/// A long news text, `n` sentences of one story.
+fn story_text(topic: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("Sentence {i} of the report on {topic} says the ministry confirmed detail number {i} to reporters today."))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn a_reprint_in_another_feed_joins_the_story_and_alerts_once_unless_the_rule_wants_every_copy() {
+    let dir = TempDir::new("stories");
+    let path = dir.db();
+    let store = store_with_feeds(&dir, &["f", "g", "h"]).await;
+    let grouping = Some(crate::stories::Grouping {
+        window: std::time::Duration::from_secs(3 * 86400),
+        threshold: crate::stories::Threshold::default(),
+    });
+    let text = story_text("missiles", 12);
+    let original = Item { content: text.clone(), ..item("a") };
+    let reprint = Item {
+        title: "Another headline".into(),
+        link: Some("https://other.example/reprint".into()),
+        content: format!("Jakarta (ANTARA) - {text} Read more news on our site."),
+        ..item("b")
+    };
+    let other = Item {
+        link: Some("https://other.example/c".into()),
+        content: "North Korea fired another ballistic missile towards the sea on Thursday morning, \
+        the South Korean military said, its third launch this month after joint drills of the United States and \
+        South Korea. Japan protested through diplomatic channels and its coast guard warned ships in the area. \
+        Analysts in Seoul expect more tests before the party congress."
+            .into(),
+        ..item("c")
+    };
+    let with = |feed: &str, it: Item, alerts: Vec<NewAlert>| PollRecord { grouping, ..poll(feed, vec![(it, alerts)]) };
+    let every = |a: NewAlert| NewAlert { every_copy: true, ..a };
+    let s1 = store.commit_poll(with("f", original, vec![alert("f", "a", "r", "s")])).await.unwrap();
+    assert_eq!((s1.new_alerts, s1.joined_stories), (1, 0));
+    // The original's rows are found in the big index too, where the merge moves them.
+    raw(&path)
+        .execute_batch(
+            "INSERT INTO story_bands SELECT band, item_id FROM story_bands_new; DELETE FROM story_bands_new;",
+        )
+        .unwrap();
+    let s2 = store
+        .commit_poll(with("g", reprint, vec![alert("g", "b", "r", "s"), every(alert("g", "b", "r2", "s"))]))
+        .await
+        .unwrap();
+    assert_eq!((s2.new_alerts, s2.cross_feed_duplicates, s2.story_duplicates, s2.joined_stories), (1, 1, 1, 1));
+    let also: String = query_text(
+        &path,
+        &format!(
+            "SELECT json_extract(payload, '$.also_in[0].name') FROM alerts WHERE id = '{}'",
+            alert_id("f", "a", "r", "s")
+        ),
+    );
+    assert_eq!(also, "g");
+    let s3 = store.commit_poll(with("h", other, vec![alert("h", "c", "r", "s")])).await.unwrap();
+    assert_eq!((s3.new_alerts, s3.joined_stories), (1, 0), "another story on the same subject alerts");
+    assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items WHERE story_id IS NOT NULL"), 1);
+    assert_eq!(
+        query_i64(&path, "SELECT (SELECT COUNT(*) FROM story_bands) + (SELECT COUNT(*) FROM story_bands_new)"),
+        3 * crate::stories::BANDS as i64
+    );
 }

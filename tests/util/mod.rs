@@ -379,6 +379,7 @@ pub fn rule_and_hook(hook_url: &str) -> String {
 }
 
 pub mod score;
+pub mod story_set;
 
 /// A data set of `../shared` (`name`, recognised by its file `marker`), or `None` with a loud
 /// SKIPPED line when it is absent (a clone without `../shared`). In CI (`CI` set), where
