@@ -99,7 +99,7 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
             let result = std::panic::catch_unwind(|| rs_trafilatura::extract_with_options(html, &options))
                 .map_err(|_| ExtractError::Failed("the extractor panicked".into()))?
                 .map_err(|e| ExtractError::Failed(e.to_string()))?;
-            let text = confirmed(&result.content_text, html);
+            let text = without_link_lines(&confirmed(&result.content_text, html), html);
             (result.metadata.title.filter(|t| !t.trim().is_empty()), text)
         }
     };
@@ -168,6 +168,39 @@ fn shingles(text: &str) -> std::collections::HashSet<u64> {
             h.finish()
         })
         .collect()
+}
+
+/// `text` without the paragraphs that are, word for word, the text of a link on the page: the
+/// headlines of other stories in a list that the extractor took for part of the article.
+fn without_link_lines(text: &str, html: &str) -> String {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let mut links = std::collections::HashSet::new();
+    let lower = html.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut next_gt = NextByte::new(b'>');
+    for at in memchr::memmem::find_iter(bytes, b"<a") {
+        if !bytes.get(at + 2).is_some_and(|b| b.is_ascii_whitespace() || *b == b'>') {
+            continue;
+        }
+        let gt = next_gt.at_or_after(bytes, at + 2);
+        if gt >= bytes.len() || gt - at > MAX_TAG {
+            continue;
+        }
+        let start = gt + 1;
+        let mut end = (start + 1000).min(lower.len());
+        while !lower.is_char_boundary(end) {
+            end -= 1;
+        }
+        let Some(close) = lower[start..end].find("</a") else { continue };
+        let words = norm(&crate::parse::html::html_to_text(&html[start..start + close]));
+        if words.split(' ').count() >= 2 {
+            links.insert(words);
+        }
+    }
+    if links.is_empty() {
+        return text.to_string();
+    }
+    text.split('\n').filter(|p| !links.contains(&norm(p))).collect::<Vec<_>>().join("\n")
 }
 
 /// Whether `css` is a selector pantau can use, with the parser's complaint when not.
@@ -537,6 +570,15 @@ mod tests {
         // Nothing long enough: left as it is, but for the headline.
         assert_eq!(trim_edges("Judul\n\nsatu dua", Some("Judul")), "satu dua");
         assert_eq!(trim_edges("satu dua\n\ntiga", None), "satu dua\n\ntiga");
+    }
+
+    #[test]
+    fn a_paragraph_that_is_a_links_text_is_another_storys_headline() {
+        let html = "<p>Isi berita.</p><ul><li><a href='/a/2'>Korea Utara Uji Rudal Baru</a></li>\
+                    <li><a href=\"/a/3\" class=x>Harga <b>Beras</b> Naik</a></li></ul><a href=/x>OK</a>";
+        let text = "Isi berita yang panjang.\nKorea Utara uji rudal baru\nHarga Beras Naik\nOK";
+        assert_eq!(without_link_lines(text, html), "Isi berita yang panjang.\nOK", "a one-word link text stays");
+        assert_eq!(without_link_lines(text, "<p>no links</p>"), text);
     }
 
     #[test]
