@@ -53,6 +53,8 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
         return Err(ExtractError::TooDeep);
     }
     let base = url.and_then(|u| Url::parse(u).ok());
+    // The page's links, read once: other stories' headlines and the pagination come from them.
+    let links = scan_links(html);
     let (title, raw) = match selector {
         Some(css) => {
             let doc = dom_query::Document::from(html);
@@ -99,7 +101,7 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
             let result = std::panic::catch_unwind(|| rs_trafilatura::extract_with_options(html, &options))
                 .map_err(|_| ExtractError::Failed("the extractor panicked".into()))?
                 .map_err(|e| ExtractError::Failed(e.to_string()))?;
-            let text = without_link_lines(&confirmed(&result.content_text, html), html);
+            let text = without_link_lines(&confirmed(&result.content_text, html), &links);
             (result.metadata.title.filter(|t| !t.trim().is_empty()), text)
         }
     };
@@ -115,7 +117,7 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
     if text.trim().is_empty() {
         return Err(ExtractError::Empty);
     }
-    let next_pages = base.as_ref().map(|b| next_pages(html, b)).unwrap_or_default();
+    let next_pages = base.as_ref().map(|b| next_pages_of(&links, b)).unwrap_or_default();
     Ok(Extracted { title, text, next_pages })
 }
 
@@ -172,35 +174,89 @@ fn shingles(text: &str) -> std::collections::HashSet<u64> {
 
 /// `text` without the paragraphs that are, word for word, the text of a link on the page: the
 /// headlines of other stories in a list that the extractor took for part of the article.
-fn without_link_lines(text: &str, html: &str) -> String {
+fn without_link_lines(text: &str, links: &[Link]) -> String {
+    let texts: std::collections::HashSet<&str> = links
+        .iter()
+        .filter(|l| l.close.is_some_and(|c| c + 3 <= LINK_LINE_TEXT) && l.text.split(' ').count() >= 2)
+        .map(|l| l.text.as_str())
+        .collect();
+    if texts.is_empty() {
+        return text.to_string();
+    }
     let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    let mut links = std::collections::HashSet::new();
+    text.split('\n').filter(|p| !texts.contains(norm(p).as_str())).collect::<Vec<_>>().join("\n")
+}
+
+/// How far after its start tag a link's text may end, in bytes, for a paragraph equal to it to
+/// be taken for another story's headline.
+const LINK_LINE_TEXT: usize = 1000;
+
+/// How far after its start tag a link's text may end, in bytes, to be read as "next page".
+const NEXT_LINK_TEXT: usize = 300;
+
+/// One `<a …>` or `<link …>` start tag of a page, as the article layer reads it.
+#[derive(Debug)]
+struct Link {
+    /// Whether it is an `<a>` (else a `<link>`).
+    anchor: bool,
+    /// Its `href`, unquoted.
+    href: Option<String>,
+    /// Its `rel` says `next`.
+    rel_next: bool,
+    /// An anchor's text up to its `</a` (whitespace collapsed, lower case); empty when the
+    /// `</a` is not within [`LINK_LINE_TEXT`] bytes, or for a `<link>`.
+    text: String,
+    /// Where that `</a` starts, in bytes after the start tag, when found.
+    close: Option<usize>,
+}
+
+/// Every `<a …>` and `<link …>` start tag of `html`, in one linear scan of the markup (not a
+/// DOM): the next `>` is remembered between tags, and a "tag" running on for more than
+/// [`MAX_TAG`] bytes is text, not markup.
+fn scan_links(html: &str) -> Vec<Link> {
     let lower = html.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let mut next_gt = NextByte::new(b'>');
-    for at in memchr::memmem::find_iter(bytes, b"<a") {
-        if !bytes.get(at + 2).is_some_and(|b| b.is_ascii_whitespace() || *b == b'>') {
+    let mut out = Vec::new();
+    for at in memchr::memchr_iter(b'<', bytes) {
+        let rest = &bytes[at + 1..];
+        let name_len = if rest.starts_with(b"a") {
+            1
+        } else if rest.starts_with(b"link") {
+            4
+        } else {
+            continue;
+        };
+        if !rest.get(name_len).is_some_and(|b| b.is_ascii_whitespace() || *b == b'>') {
             continue;
         }
-        let gt = next_gt.at_or_after(bytes, at + 2);
-        if gt >= bytes.len() || gt - at > MAX_TAG {
+        let gt = next_gt.at_or_after(bytes, at + 1);
+        if gt >= bytes.len() {
+            break;
+        }
+        if gt - at > MAX_TAG {
             continue;
         }
-        let start = gt + 1;
-        let mut end = (start + 1000).min(lower.len());
-        while !lower.is_char_boundary(end) {
-            end -= 1;
+        let tag = &html[at + 1 + name_len..gt];
+        let rel_next =
+            attribute(tag, "rel").is_some_and(|r| r.split_ascii_whitespace().any(|v| v.eq_ignore_ascii_case("next")));
+        let mut link =
+            Link { anchor: name_len == 1, href: attribute(tag, "href"), rel_next, text: String::new(), close: None };
+        if link.anchor {
+            let start = gt + 1;
+            let mut end = (start + LINK_LINE_TEXT).min(lower.len());
+            while !lower.is_char_boundary(end) {
+                end -= 1;
+            }
+            if let Some(close) = lower[start..end].find("</a") {
+                let text = crate::parse::html::html_to_text(&html[start..start + close]);
+                link.text = text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+                link.close = Some(close);
+            }
         }
-        let Some(close) = lower[start..end].find("</a") else { continue };
-        let words = norm(&crate::parse::html::html_to_text(&html[start..start + close]));
-        if words.split(' ').count() >= 2 {
-            links.insert(words);
-        }
+        out.push(link);
     }
-    if links.is_empty() {
-        return text.to_string();
-    }
-    text.split('\n').filter(|p| !links.contains(&norm(p))).collect::<Vec<_>>().join("\n")
+    out
 }
 
 /// Whether `css` is a selector pantau can use, with the parser's complaint when not.
@@ -402,71 +458,35 @@ const NEXT_TEXTS: &[&str] = &[
 /// (the same path with another query or a page number appended) count, so a "next story"
 /// link is never taken for a next page.
 pub fn next_pages(html: &str, base: &Url) -> Vec<String> {
+    next_pages_of(&scan_links(html), base)
+}
+
+/// [`next_pages`] from the links of a page already scanned.
+fn next_pages_of(links: &[Link], base: &Url) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut add = |href: &str| {
-        let Ok(mut url) = base.join(crate::parse::html::decode_entities(href.trim()).as_str()) else { return };
+    for link in links {
+        let Some(href) = &link.href else { continue };
+        let next = link.rel_next || {
+            // An anchor's text, if it ends near: "Halaman selanjutnya", "Halaman 2", "2", …
+            let text = &link.text;
+            let near = link.anchor && link.close.is_some_and(|c| c + 3 <= NEXT_LINK_TEXT);
+            let numbered = text
+                .strip_prefix("halaman ")
+                .or_else(|| text.strip_prefix("page "))
+                .unwrap_or(text)
+                .parse::<u32>()
+                .is_ok_and(|n| (2..=5).contains(&n));
+            near && (numbered || NEXT_TEXTS.contains(&text.as_str()))
+        };
+        if !next {
+            continue;
+        }
+        let Ok(mut url) = base.join(crate::parse::html::decode_entities(href.trim()).as_str()) else { continue };
         url.set_fragment(None);
         if continues(base, &url) && !out.iter().any(|u| u == url.as_str()) {
             out.push(url.to_string());
         }
-    };
-    // A scan of the markup, not a second DOM: only `<a …>` and `<link …>` tags matter here.
-    let lower = html.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    let mut next_gt = NextByte::new(b'>');
-    for at in memchr::memchr_iter(b'<', bytes) {
-        let rest = &bytes[at + 1..];
-        let name_len = if rest.starts_with(b"a") {
-            1
-        } else if rest.starts_with(b"link") {
-            4
-        } else {
-            continue;
-        };
-        if !rest.get(name_len).is_some_and(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        let gt = next_gt.at_or_after(bytes, at + 1);
-        if gt >= bytes.len() {
-            break;
-        }
-        // A real `<a>` tag is short; a "tag" running on for kilobytes is text, not markup.
-        if gt - at > MAX_TAG {
-            continue;
-        }
-        let end = gt - (at + 1);
-        let tag = &html[at + 1 + name_len..at + 1 + end];
-        let Some(href) = attribute(tag, "href") else { continue };
-        let rel_next =
-            attribute(tag, "rel").is_some_and(|r| r.split_ascii_whitespace().any(|v| v.eq_ignore_ascii_case("next")));
-        if rel_next {
-            add(&href);
-            continue;
-        }
-        if name_len != 1 {
-            continue;
-        }
-        // The link's text: up to its `</a`, if that is near.
-        let text_start = at + 1 + end + 1;
-        let mut window_end = (text_start + 300).min(lower.len());
-        while !lower.is_char_boundary(window_end) {
-            window_end -= 1;
-        }
-        let window = &lower[text_start..window_end];
-        let Some(close) = window.find("</a") else { continue };
-        let text = crate::parse::html::html_to_text(&html[text_start..text_start + close]).to_lowercase();
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let numbered = text
-            .strip_prefix("halaman ")
-            .or_else(|| text.strip_prefix("page "))
-            .unwrap_or(&text)
-            .parse::<u32>()
-            .is_ok_and(|n| (2..=5).contains(&n));
-        if numbered || NEXT_TEXTS.contains(&text.as_str()) {
-            add(&href);
-        }
     }
-    // rel="next" first: it is the page's own statement.
     out.truncate(crate::article::MAX_PAGES - 1);
     out
 }
@@ -577,8 +597,12 @@ mod tests {
         let html = "<p>Isi berita.</p><ul><li><a href='/a/2'>Korea Utara Uji Rudal Baru</a></li>\
                     <li><a href=\"/a/3\" class=x>Harga <b>Beras</b> Naik</a></li></ul><a href=/x>OK</a>";
         let text = "Isi berita yang panjang.\nKorea Utara uji rudal baru\nHarga Beras Naik\nOK";
-        assert_eq!(without_link_lines(text, html), "Isi berita yang panjang.\nOK", "a one-word link text stays");
-        assert_eq!(without_link_lines(text, "<p>no links</p>"), text);
+        assert_eq!(
+            without_link_lines(text, &scan_links(html)),
+            "Isi berita yang panjang.\nOK",
+            "a one-word link text stays"
+        );
+        assert_eq!(without_link_lines(text, &scan_links("<p>no links</p>")), text);
     }
 
     #[test]
