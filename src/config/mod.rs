@@ -343,15 +343,20 @@ const SINK_TYPES: &[(&str, &[&str])] = &[
 /// Read, validate and compile the config file at `path`, expanding `${VAR}` from the process
 /// environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let source = std::fs::read_to_string(path).map_err(|e| {
-        let hint =
-            if e.kind() == std::io::ErrorKind::NotFound { " (pass --config PATH or set PANTAU_CONFIG)" } else { "" };
-        ConfigErrors(vec![Diagnostic::whole_file(path, format!("cannot read config file: {e}{hint}"))])
-    })?;
+    let source = read_source(path)?;
     let config = load_str(path, &source, &|name| std::env::var(name).ok())?;
     // From now on every log line and stored error of this process is scrubbed of them.
     secrets::remember(&config.secrets);
     Ok(config)
+}
+
+/// The config file's text, or the error naming it (with a hint when it is missing).
+fn read_source(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let hint =
+            if e.kind() == std::io::ErrorKind::NotFound { " (pass --config PATH or set PANTAU_CONFIG)" } else { "" };
+        ConfigErrors(vec![Diagnostic::whole_file(path, format!("cannot read config file: {e}{hint}"))])
+    })
 }
 
 /// The config for commands that only read the database (`feeds`, `items`, `alerts`,
@@ -360,11 +365,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 /// them. What could not be validated is returned as diagnostics to mention; only a file that
 /// cannot be read or is not TOML is an error.
 pub fn load_for_inspection(path: &Path) -> Result<(Config, Vec<Diagnostic>), ConfigErrors> {
-    let source = std::fs::read_to_string(path).map_err(|e| {
-        let hint =
-            if e.kind() == std::io::ErrorKind::NotFound { " (pass --config PATH or set PANTAU_CONFIG)" } else { "" };
-        ConfigErrors(vec![Diagnostic::whole_file(path, format!("cannot read config file: {e}{hint}"))])
-    })?;
+    let source = read_source(path)?;
     // An unset variable reads as its own reference, which is never a secret and never sent.
     // ($STATE_DIRECTORY is looked up as itself: unset, the database is placed as usual.)
     let env = |name: &str| match std::env::var(name) {
