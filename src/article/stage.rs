@@ -187,8 +187,7 @@ async fn process(
         }
         Err(e) => {
             poller.metrics.inc("pantau_articles_total", &[("result", "failed")], 1);
-            let retry = RETRY_DELAYS.get(pending.attempts as usize).filter(|_| e.is_transient());
-            let retry_at = retry.map(|d| Utc::now() + chrono::Duration::from_std(*d).unwrap_or_default());
+            let retry_at = next_try(pending.attempts).filter(|_| e.is_transient());
             match retry_at {
                 Some(at) => tracing::warn!(
                     feed = %feed.name, item = %item.id, error = %e, attempt = pending.attempts + 1, next_try = %at,
@@ -222,9 +221,7 @@ async fn process(
                 // Matching panicked on this item: record it as a failure (so it is not tried for
                 // ever) and let the retries decide; nothing is alerted from a broken match.
                 tracing::error!(item_id = pending.item_id, error = %e, "matching an item panicked; recorded as a failed article");
-                let retry_at = RETRY_DELAYS
-                    .get(pending.attempts as usize)
-                    .map(|d| Utc::now() + chrono::Duration::from_std(*d).unwrap_or_default());
+                let retry_at = next_try(pending.attempts);
                 let outcome = ArticleOutcome::Failed { error: format!("matching failed: {e}"), retry_at };
                 return poller.store.commit_article(pending.item_id, outcome, Vec::new(), None).await.map(drop);
             }
@@ -252,6 +249,11 @@ async fn process(
         poller.wake.notify_waiters();
     }
     Ok(())
+}
+
+/// When a page that has failed `attempts` times before this failure is tried again, if at all.
+fn next_try(attempts: u32) -> Option<chrono::DateTime<Utc>> {
+    RETRY_DELAYS.get(attempts as usize).map(|d| Utc::now() + chrono::Duration::from_std(*d).unwrap_or_default())
 }
 
 /// The error as stored for `pantau items` and `pantau feeds`: the message, one line.
