@@ -367,3 +367,31 @@ fn hostile_pages_cost_one_recorded_error_each_and_the_items_still_alert() {
         assert!(listing.contains(says), "{says}: {listing}");
     }
 }
+
+#[test]
+fn an_article_over_two_pages_is_joined_and_parse_article_carries_its_text() {
+    let dir = TempDir::new("articles-pages");
+    let feeds = FeedServer::start();
+    serve(&feeds);
+    let html = |body: String| Response::body(200, body).header("Content-Type", "text/html; charset=utf-8");
+    let first = page("Intelijen AS: Rusia Beli Roket dari Korut", &KORUT[..3])
+        .replace("</head>", &format!("<link rel=\"next\" href=\"{}\"></head>", "/a/rusia-beli-roket/2"));
+    feeds.set_response("/a/rusia-beli-roket", html(first));
+    feeds.set_response("/a/rusia-beli-roket/2", html(page("Intelijen AS: Rusia Beli Roket dari Korut", &KORUT[3..])));
+    let cfg = dir.config("");
+    let out = run(&cfg, &["article", &feeds.url("/a/rusia-beli-roket"), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = v["text"].as_str().unwrap();
+    assert_eq!(v["pages"], 2, "{v}");
+    assert!(text.contains("Jakarta - Intelijen Amerika Serikat") && text.contains("Para analis menilai"), "{text}");
+    // parse --article --json: items whose page was read carry its text.
+    let out = run(&cfg, &["parse", &feeds.url("/teaser.rss"), "--json", "--article"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = v["items"].as_array().unwrap();
+    let korut = items.iter().find(|i| i["title"].as_str().unwrap().starts_with("Intelijen")).unwrap();
+    assert!(korut["article"].as_str().unwrap().contains("Para analis menilai"), "{korut}");
+    let missing = items.iter().find(|i| i["title"].as_str().unwrap().starts_with("Korea Utara Jual")).unwrap();
+    assert!(missing.get("article").is_none(), "no page, no article field: {missing}");
+}
