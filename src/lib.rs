@@ -15,7 +15,8 @@
 //!   and matched; the daemon's article stage.
 //! - [`rules`]: the watch-rule language (pure).
 //! - [`store`]: the only home of SQL: feeds, deduplicated items, the alert outbox.
-//! - [`deliver`]: outbox workers and one module per sink type.
+//! - [`sinks`]: one module per sink type: its keys, defaults and rendering (pure).
+//! - [`deliver`]: outbox workers: they send what [`sinks`] renders.
 //! - [`daemon`]: wiring for `run` and `once`; [`cli`]: the commands.
 //! - [`model`]: plain domain types shared by the stages; [`opml`]: subscription lists.
 
@@ -33,5 +34,6 @@ pub mod pipeline;
 pub mod rules;
 pub mod scheduler;
 pub mod service;
+pub mod sinks;
 pub mod store;
 pub mod stories;

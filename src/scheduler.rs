@@ -249,7 +249,7 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
     for feed in wanted {
         match slots.get_mut(&feed.name) {
             Some(slot) => {
-                if format!("{:?}", slot.feed) != format!("{feed:?}") {
+                if slot.feed != *feed {
                     // A changed schedule applies from now: never later than the new plan.
                     let fresh = next_poll(&feed.schedule, now, 0, &feed.name);
                     if !slot.running {

@@ -4,9 +4,14 @@
 //! compiled settings the rest of pantau uses, so downstream code never sees raw strings.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use toml::Spanned;
+
+use crate::sinks::{self, KeyValue, RawValue};
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -146,35 +151,14 @@ pub struct RawRule {
     pub stories: Option<Spanned<String>>,
 }
 
-/// `[[sink]]`: every key any sink type takes; `config::load` checks which apply to the type.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[[sink]]`: the keys every sink takes, and the keys of its type as written (the type's
+/// module in `crate::sinks` reads and checks them; `config::load` checks which apply).
+#[derive(Debug)]
 pub struct RawSink {
     /// Unique name.
     pub name: Spanned<String>,
     /// The sink type.
-    #[serde(rename = "type")]
     pub kind: Spanned<String>,
-    /// Endpoint URL.
-    pub url: Option<Spanned<String>>,
-    /// Standard Webhooks signing secret.
-    pub secret: Option<Spanned<String>>,
-    /// Extra request headers.
-    pub headers: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
-    /// Telegram bot token, ntfy or gotify token.
-    pub token: Option<Spanned<String>>,
-    /// Telegram chat.
-    pub chat_id: Option<Spanned<toml::Value>>,
-    /// Telegram API base URL.
-    pub api_url: Option<Spanned<String>>,
-    /// Matrix homeserver base URL.
-    pub homeserver: Option<Spanned<String>>,
-    /// Matrix access token.
-    pub access_token: Option<Spanned<String>>,
-    /// Matrix room id.
-    pub room: Option<Spanned<String>>,
-    /// ntfy topic.
-    pub topic: Option<Spanned<String>>,
     /// Delivery rate limit such as "1/s" or "20/min".
     pub rate: Option<Spanned<String>>,
     /// More alerts than this from one poll are sent as one digest message (chat sinks).
@@ -191,4 +175,104 @@ pub struct RawSink {
     pub digest_window: Option<Spanned<String>>,
     /// Messages in flight at once.
     pub concurrency: Option<Spanned<i64>>,
+    /// The keys of sink types (`url`, `token`, …), in file order.
+    pub service: Vec<(String, RawValue)>,
+}
+
+impl RawSink {
+    /// The value of the type key `key`, if the table has it.
+    pub fn service(&self, key: &str) -> Option<&RawValue> {
+        self.service.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+/// The keys every sink takes besides its type's: before (`name`, `type`) and after the
+/// types' keys in the list an unknown key's message gives.
+const FIRST: [&str; 2] = ["name", "type"];
+const LAST: [&str; 8] =
+    ["rate", "burst", "digest", "max_attempts", "max_age", "template", "digest_window", "concurrency"];
+
+/// Every key a `[[sink]]` table may have: the ones every sink takes and every type's own.
+fn sink_keys() -> &'static [&'static str] {
+    static KEYS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let types = sinks::all_keys().into_iter().map(|k| k.name);
+        FIRST.into_iter().chain(types).chain(LAST).collect()
+    })
+}
+
+/// A `[[sink]]` key, refused (at its place in the file) unless some sink takes it.
+struct SinkKey;
+
+impl<'de> DeserializeSeed<'de> for SinkKey {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        match sink_keys().contains(&key.as_str()) {
+            true => Ok(key),
+            false => Err(de::Error::unknown_field(&key, sink_keys())),
+        }
+    }
+}
+
+/// Reads a `[[sink]]` table as `#[serde(deny_unknown_fields)]` would, keeping the keys of
+/// sink types aside with the value kind their type declares.
+struct SinkVisitor;
+
+impl<'de> Visitor<'de> for SinkVisitor {
+    type Value = RawSink;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct RawSink")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawSink, A::Error> {
+        let (mut name, mut kind) = (None, None);
+        let mut sink = RawSink {
+            name: Spanned::new(0..0, String::new()),
+            kind: Spanned::new(0..0, String::new()),
+            rate: None,
+            burst: None,
+            digest: None,
+            max_attempts: None,
+            max_age: None,
+            template: None,
+            digest_window: None,
+            concurrency: None,
+            service: Vec::new(),
+        };
+        while let Some(key) = map.next_key_seed(SinkKey)? {
+            match key.as_str() {
+                "name" => name = Some(map.next_value()?),
+                "type" => kind = Some(map.next_value()?),
+                "rate" => sink.rate = Some(map.next_value()?),
+                "burst" => sink.burst = Some(map.next_value()?),
+                "digest" => sink.digest = Some(map.next_value()?),
+                "max_attempts" => sink.max_attempts = Some(map.next_value()?),
+                "max_age" => sink.max_age = Some(map.next_value()?),
+                "template" => sink.template = Some(map.next_value()?),
+                "digest_window" => sink.digest_window = Some(map.next_value()?),
+                "concurrency" => sink.concurrency = Some(map.next_value()?),
+                _ => {
+                    let declared = sinks::all_keys().into_iter().find(|k| k.name == key).map(|k| k.value);
+                    let value = match declared {
+                        Some(KeyValue::Table) => RawValue::Table(map.next_value()?),
+                        Some(KeyValue::Any) => RawValue::Any(map.next_value()?),
+                        _ => RawValue::Text(map.next_value()?),
+                    };
+                    sink.service.push((key, value));
+                }
+            }
+        }
+        sink.name = name.ok_or_else(|| de::Error::missing_field("name"))?;
+        sink.kind = kind.ok_or_else(|| de::Error::missing_field("type"))?;
+        Ok(sink)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawSink {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawSink, D::Error> {
+        deserializer.deserialize_struct("RawSink", sink_keys(), SinkVisitor)
+    }
 }

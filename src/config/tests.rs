@@ -58,7 +58,7 @@ fn a_good_config_compiles_with_defaults_and_resolved_paths() {
     assert_eq!(c.rules.len(), 1);
     assert!(c.rules[0].applies_to(&c.feeds[0]));
     assert!(!c.rules[0].applies_to(&c.feeds[1]));
-    assert_eq!(c.sinks[0].kind, SinkKind::Console);
+    assert_eq!(c.sinks[0].kind, SinkKind::new(crate::sinks::console::Console));
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
 
@@ -87,7 +87,11 @@ fn missing_environment_variable_is_named() {
     let ok = load_vars(src, &[("OPS_WEBHOOK_URL", "http://127.0.0.1:9/hook")]).unwrap();
     assert_eq!(
         ok.sinks[0].kind,
-        SinkKind::Webhook { url: "http://127.0.0.1:9/hook".into(), secret: None, headers: vec![] }
+        SinkKind::new(crate::sinks::webhook::Webhook {
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: None,
+            headers: vec![]
+        })
     );
 }
 

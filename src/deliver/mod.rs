@@ -4,11 +4,11 @@
 //! good). Every attempt carries the alert's stable id as the idempotency key, so a receiver
 //! can drop the duplicates that a crash between "sent" and "marked delivered" can cause.
 
-pub mod chat;
 mod console;
 mod sign;
-pub mod template;
 mod webhook;
+
+pub use crate::sinks::{chat, template};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,14 +19,15 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{DigestMode, Sink, SinkKind};
+use crate::config::{DigestMode, Sink};
 use crate::model::{AlertPayload, OutboxAlert};
 use crate::service::health;
 use crate::service::metrics::Metrics;
+use crate::sinks::Delivery;
 use crate::store::{Attempted, Store, StoreError};
 
 /// After this many failed attempts an alert is moved to `dead`, unless the sink says otherwise.
-pub const MAX_ATTEMPTS: u32 = 25;
+pub const MAX_ATTEMPTS: u32 = crate::config::DEFAULT_MAX_ATTEMPTS;
 
 /// The longest pause between two attempts of one alert.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
@@ -94,12 +95,12 @@ enum SenderKind {
 impl Sender {
     /// Build the sender of `sink`, sharing `client` for HTTP.
     pub fn new(sink: &Sink, client: reqwest::Client) -> Sender {
-        let kind = match &sink.kind {
-            SinkKind::Console => SenderKind::Console,
-            SinkKind::Webhook { url, secret, headers } => {
-                SenderKind::Webhook(webhook::Webhook::new(client, url.clone(), secret.clone(), headers.clone()))
+        let kind = match sink.kind.delivery() {
+            Delivery::Console => SenderKind::Console,
+            Delivery::Webhook(w) => {
+                SenderKind::Webhook(webhook::Webhook::new(client, w.url.clone(), w.secret.clone(), w.headers.clone()))
             }
-            SinkKind::Chat(target) => SenderKind::Chat { client, target: target.clone() },
+            Delivery::Chat(target) => SenderKind::Chat { client, target },
         };
         Sender {
             kind,

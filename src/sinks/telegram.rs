@@ -3,12 +3,120 @@
 //! the visible text after entity parsing, so tags are free and an entity counts once. Cuts
 //! are made on the raw text, so a tag or an entity is never split.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
-use super::text::{self, defang, escape_html, Fields, Unit};
-use super::{digest_heading, HttpRequest, Method};
+use super::text::{self, defang, escape_html, Unit};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
+use super::template::Escaper;
+use super::{Configured, Delivery, Key, KeyValue, Keys, RawValue, Service, Type};
+use toml::Spanned;
+
+use crate::model::AlertPayload;
+
+/// The Telegram Bot API's default root.
+const API_URL: &str = "https://api.telegram.org";
+
+/// The `telegram` sink type: `token`, `chat_id`, optional `api_url`.
+pub static TYPE: Type = Type {
+    name: "telegram",
+    keys: &[Key::text("token"), Key { name: "chat_id", value: KeyValue::Any }, Key::text("api_url")],
+    configure,
+};
+
+fn configure(keys: &mut dyn Keys) -> Configured {
+    let token = keys.required("token");
+    let chat_id = match keys.raw("chat_id").cloned() {
+        Some(RawValue::Any(v)) => match v.get_ref() {
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::String(text) => keys.expand(&Spanned::new(v.span(), text.clone())),
+            _ => {
+                keys.error(v.span().start, "chat_id must be a number or a string such as \"@channel\"".into());
+                String::new()
+            }
+        },
+        _ => {
+            keys.missing("a telegram sink needs chat_id".into());
+            String::new()
+        }
+    };
+    let api_url = keys.url("api_url", "api_url").unwrap_or_else(|| API_URL.to_string());
+    Configured::new(Telegram { api_url, token, chat_id })
+}
+
+/// A configured Telegram sink: Bot API `sendMessage` to one chat.
+#[derive(Clone, PartialEq)]
+pub struct Telegram {
+    /// The Bot API root, e.g. `https://api.telegram.org`.
+    pub api_url: String,
+    /// The bot token (a secret).
+    pub token: String,
+    /// The chat: a numeric id (negative for groups) or `@channelname`.
+    pub chat_id: String,
+}
+
+/// Never shows the token.
+impl fmt::Debug for Telegram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telegram")
+            .field("api_url", &self.api_url)
+            .field("token", &"<redacted>")
+            .field("chat_id", &self.chat_id)
+            .finish()
+    }
+}
+
+impl Service for Telegram {
+    fn kind(&self) -> &'static str {
+        "telegram"
+    }
+
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery::Chat(Arc::new(self.clone()))
+    }
+
+    /// 1 s; 3 s for a group, whose chat id starts with `-` (20 messages a minute).
+    fn default_interval(&self) -> Duration {
+        if self.chat_id.trim_start().starts_with('-') {
+            Duration::from_secs(3)
+        } else {
+            Duration::from_secs(1)
+        }
+    }
+
+    fn digests(&self) -> bool {
+        true
+    }
+
+    fn template_escaper(&self) -> Escaper {
+        escape_html
+    }
+}
+
+impl Chat for Telegram {
+    fn render(&self, _id: &str, _published: Option<&str>, fields: &Fields) -> HttpRequest {
+        request(&self.api_url, &self.token, &self.chat_id, fields)
+    }
+
+    fn custom_request(&self, _alert: &AlertPayload, message: &str) -> Option<HttpRequest> {
+        custom(&self.api_url, &self.token, &self.chat_id, message)
+    }
+
+    fn digest(&self, alerts: &[Fields], _digest_id: &str) -> HttpRequest {
+        digest(&self.api_url, &self.token, &self.chat_id, alerts)
+    }
+
+    fn own_retry_hint(&self, _headers: &[(String, String)], body: &str) -> Option<Duration> {
+        retry_hint(body)
+    }
+
+    fn accepts_body(&self, body: &str) -> bool {
+        ok(body)
+    }
+}
 
 /// Most visible units (UTF-16, as Telegram counts entity offsets) in a message.
 const TEXT_MAX: usize = 4096;
@@ -130,15 +238,16 @@ mod tests {
     use serde_json::json;
 
     use super::super::tests::{body, headers, many, nasty, normal, JSON, NASTY_TITLE};
-    use super::super::{digest_request, Method, Target};
+    use super::super::chat::{digest_request, Method, Target};
+    use super::super::tests::chat;
     use super::TEXT_MAX;
 
     fn target(chat_id: &str) -> Target {
-        Target::Telegram {
+        chat(crate::sinks::telegram::Telegram {
             api_url: "https://api.telegram.org/".into(),
             token: "123:ABC".into(),
             chat_id: chat_id.into(),
-        }
+        })
     }
 
     /// What a reader sees of Telegram HTML: tags dropped, the four entities decoded.

@@ -4,8 +4,85 @@
 
 use serde_json::{Map, Value};
 
-use super::text::{self, Fields, Unit};
-use super::{digest_heading, HttpRequest, Method};
+use super::text::{self, Unit};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
+use super::template::Escaper;
+use super::{Configured, Delivery, Key, Keys, Service, Type};
+use crate::model::AlertPayload;
+
+/// The `ntfy` sink type: `url` (the server), `topic`, optional `token`.
+pub static TYPE: Type =
+    Type { name: "ntfy", keys: &[Key::text("url"), Key::text("topic"), Key::text("token")], configure };
+
+fn configure(keys: &mut dyn Keys) -> Configured {
+    let url = keys.required_url("ntfy server url");
+    let topic = keys.required("topic");
+    let token = keys.secret("token");
+    Configured::new(Ntfy { url, topic, token })
+}
+
+/// A configured ntfy sink: one topic of one server.
+#[derive(Clone, PartialEq)]
+pub struct Ntfy {
+    /// The server root, e.g. `https://ntfy.sh`.
+    pub url: String,
+    /// The topic (on a public server, knowing it is enough to read it: treated as a secret).
+    pub topic: String,
+    /// Access token, if the topic is protected (a secret).
+    pub token: Option<String>,
+}
+
+/// Never shows the topic or the token.
+impl fmt::Debug for Ntfy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const R: &str = "<redacted>";
+        f.debug_struct("Ntfy")
+            .field("url", &self.url)
+            .field("topic", &R)
+            .field("token", &self.token.as_ref().map(|_| R))
+            .finish()
+    }
+}
+
+impl Service for Ntfy {
+    fn kind(&self) -> &'static str {
+        "ntfy"
+    }
+
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery::Chat(Arc::new(self.clone()))
+    }
+
+    fn default_interval(&self) -> Duration {
+        Duration::from_millis(100)
+    }
+
+    fn digests(&self) -> bool {
+        true
+    }
+
+    fn template_escaper(&self) -> Escaper {
+        crate::sinks::template::plain
+    }
+}
+
+impl Chat for Ntfy {
+    fn render(&self, _id: &str, _published: Option<&str>, fields: &Fields) -> HttpRequest {
+        request(&self.url, &self.topic, self.token.as_deref(), fields)
+    }
+
+    fn custom_request(&self, alert: &AlertPayload, message: &str) -> Option<HttpRequest> {
+        Some(custom(&self.url, &self.topic, self.token.as_deref(), &Fields::of(alert), message))
+    }
+
+    fn digest(&self, alerts: &[Fields], _digest_id: &str) -> HttpRequest {
+        digest(&self.url, &self.topic, self.token.as_deref(), alerts)
+    }
+}
 
 /// Most bytes of a message (beyond it ntfy turns the message into an attachment).
 const MESSAGE_MAX: usize = 4096;
@@ -88,11 +165,12 @@ mod tests {
     use serde_json::json;
 
     use super::super::tests::{body, headers, many, nasty, normal, JSON, NASTY_TITLE};
-    use super::super::{digest_request, Method, Target};
+    use super::super::chat::{digest_request, Method, Target};
+    use super::super::tests::chat;
     use super::MESSAGE_MAX;
 
     fn target(token: Option<&str>) -> Target {
-        Target::Ntfy { url: "https://ntfy.sh/".into(), topic: "pantau-ops".into(), token: token.map(String::from) }
+        chat(crate::sinks::ntfy::Ntfy { url: "https://ntfy.sh/".into(), topic: "pantau-ops".into(), token: token.map(String::from) })
     }
 
     #[test]
@@ -113,7 +191,7 @@ mod tests {
                 "markdown": false,
             })
         );
-        let req = Target::Ntfy { url: "https://ex.id/ntfy".into(), topic: "t".into(), token: None }.request(&normal());
+        let req = chat(crate::sinks::ntfy::Ntfy { url: "https://ex.id/ntfy".into(), topic: "t".into(), token: None }).request(&normal());
         assert_eq!(req.url, "https://ex.id/ntfy/");
         assert_eq!(headers(&req), [JSON]);
     }

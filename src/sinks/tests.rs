@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{digest_request, HttpRequest, Method, Target};
+use super::chat::{digest_request, Chat, HttpRequest, Method, Target};
 use crate::model::{AlertPayload, PayloadFeed, PayloadItem};
 
 /// The id of the normal alert.
@@ -87,26 +87,39 @@ pub(super) fn headers(req: &HttpRequest) -> Vec<(&str, &str)> {
 /// The `Content-Type` header every request carries.
 pub(super) const JSON: (&str, &str) = ("Content-Type", "application/json");
 
+/// A configured chat service, as the delivery worker holds it.
+pub(super) fn chat(service: impl Chat + 'static) -> Target {
+    std::sync::Arc::new(service)
+}
+
 /// One target of every kind, with recognisable secrets.
 pub(super) fn targets() -> Vec<Target> {
     vec![
-        Target::Slack { url: "https://hooks.slack.com/services/T0/B0/SECRETSLACK".into() },
-        Target::Discord { url: "https://discord.com/api/webhooks/1/SECRETDISCORD".into() },
-        Target::Mattermost { url: "https://mm.ex.id/hooks/SECRETMM".into() },
-        Target::Teams { url: "https://prod.westus.logic.azure.com/workflows/x?sig=SECRETTEAMS".into() },
-        Target::GoogleChat { url: "https://chat.googleapis.com/v1/spaces/S/messages?key=K&token=SECRETGCHAT".into() },
-        Target::Telegram {
+        chat(crate::sinks::slack::Slack { url: "https://hooks.slack.com/services/T0/B0/SECRETSLACK".into() }),
+        chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/SECRETDISCORD".into() }),
+        chat(crate::sinks::mattermost::Mattermost { url: "https://mm.ex.id/hooks/SECRETMM".into() }),
+        chat(crate::sinks::teams::Teams {
+            url: "https://prod.westus.logic.azure.com/workflows/x?sig=SECRETTEAMS".into(),
+        }),
+        chat(crate::sinks::googlechat::GoogleChat {
+            url: "https://chat.googleapis.com/v1/spaces/S/messages?key=K&token=SECRETGCHAT".into(),
+        }),
+        chat(crate::sinks::telegram::Telegram {
             api_url: "https://api.telegram.org".into(),
             token: "123:SECRETTG".into(),
             chat_id: "-100123".into(),
-        },
-        Target::Matrix {
+        }),
+        chat(crate::sinks::matrix::Matrix {
             homeserver: "https://matrix.ex.id".into(),
             access_token: "SECRETMATRIX".into(),
             room: "!room:ex.id".into(),
-        },
-        Target::Ntfy { url: "https://ntfy.sh/".into(), topic: "SECRETTOPIC".into(), token: Some("SECRETNTFY".into()) },
-        Target::Gotify { url: "https://gotify.ex.id".into(), token: "SECRETGOTIFY".into() },
+        }),
+        chat(crate::sinks::ntfy::Ntfy {
+            url: "https://ntfy.sh/".into(),
+            topic: "SECRETTOPIC".into(),
+            token: Some("SECRETNTFY".into()),
+        }),
+        chat(crate::sinks::gotify::Gotify { url: "https://gotify.ex.id".into(), token: "SECRETGOTIFY".into() }),
     ]
 }
 
@@ -122,7 +135,7 @@ pub(super) fn strings(v: &Value) -> Vec<String> {
 
 #[test]
 fn kinds_are_the_config_types() {
-    let kinds: Vec<&str> = targets().iter().map(Target::kind).collect();
+    let kinds: Vec<&str> = targets().iter().map(|t| t.kind()).collect();
     assert_eq!(
         kinds,
         ["slack", "discord", "mattermost", "teams", "googlechat", "telegram", "matrix", "ntfy", "gotify"]
@@ -140,9 +153,9 @@ fn debug_never_shows_secrets() {
         let shown = format!("{:?}", digest_request(&t, &many(3), "d1"));
         assert!(!shown.contains("SECRET") || shown.contains("SECRETTOPIC"), "{shown}");
     }
-    let t = Target::Slack { url: "https://hooks.slack.com/services/T0/B0/SECRETSLACK".into() };
+    let t = chat(crate::sinks::slack::Slack { url: "https://hooks.slack.com/services/T0/B0/SECRETSLACK".into() });
     assert_eq!(format!("{t:?}"), r#"Slack { url: "https://hooks.slack.com/…" }"#);
-    let t = Target::Ntfy { url: "https://ntfy.sh".into(), topic: "SECRET".into(), token: None };
+    let t = chat(crate::sinks::ntfy::Ntfy { url: "https://ntfy.sh".into(), topic: "SECRET".into(), token: None });
     assert_eq!(format!("{t:?}"), r#"Ntfy { url: "https://ntfy.sh", topic: "<redacted>", token: None }"#);
 }
 
@@ -255,8 +268,11 @@ fn default_intervals() {
             ("gotify", 100)
         ]
     );
-    let private =
-        Target::Telegram { api_url: "https://api.telegram.org".into(), token: "t".into(), chat_id: "42".into() };
+    let private = chat(crate::sinks::telegram::Telegram {
+        api_url: "https://api.telegram.org".into(),
+        token: "t".into(),
+        chat_id: "42".into(),
+    });
     assert_eq!(private.default_interval(), Duration::from_secs(1));
 }
 
@@ -359,7 +375,7 @@ fn limits_hold_for_every_digest() {
 
 #[test]
 fn an_empty_rate_limit_bucket_holds_the_next_send_until_it_refills() {
-    let discord = Target::Discord { url: "https://discord.com/api/webhooks/1/tok".into() };
+    let discord = chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/tok".into() });
     let h = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     };
@@ -378,21 +394,37 @@ fn an_empty_rate_limit_bucket_holds_the_next_send_until_it_refills() {
 fn templated_messages_land_where_each_service_shows_text() {
     let p = normal();
     let cases: Vec<(Target, &str)> = vec![
-        (Target::Slack { url: "https://hooks.slack.com/services/x".into() }, "/text"),
-        (Target::Discord { url: "https://discord.com/api/webhooks/1/tok".into() }, "/content"),
-        (Target::Mattermost { url: "https://mm.example/hooks/x".into() }, "/text"),
-        (Target::Teams { url: "https://teams.example/x".into() }, "/attachments/0/content/body/0/text"),
-        (Target::GoogleChat { url: "https://chat.googleapis.com/v1/spaces/x/messages?key=k".into() }, "/text"),
+        (chat(crate::sinks::slack::Slack { url: "https://hooks.slack.com/services/x".into() }), "/text"),
+        (chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/tok".into() }), "/content"),
+        (chat(crate::sinks::mattermost::Mattermost { url: "https://mm.example/hooks/x".into() }), "/text"),
         (
-            Target::Telegram { api_url: "https://api.telegram.org".into(), token: "t".into(), chat_id: "1".into() },
+            chat(crate::sinks::teams::Teams { url: "https://teams.example/x".into() }),
+            "/attachments/0/content/body/0/text",
+        ),
+        (
+            chat(crate::sinks::googlechat::GoogleChat {
+                url: "https://chat.googleapis.com/v1/spaces/x/messages?key=k".into(),
+            }),
             "/text",
         ),
         (
-            Target::Matrix { homeserver: "https://m.example".into(), access_token: "t".into(), room: "!r:m".into() },
+            chat(crate::sinks::telegram::Telegram {
+                api_url: "https://api.telegram.org".into(),
+                token: "t".into(),
+                chat_id: "1".into(),
+            }),
+            "/text",
+        ),
+        (
+            chat(crate::sinks::matrix::Matrix {
+                homeserver: "https://m.example".into(),
+                access_token: "t".into(),
+                room: "!r:m".into(),
+            }),
             "/formatted_body",
         ),
-        (Target::Ntfy { url: "https://ntfy.sh".into(), topic: "t".into(), token: None }, "/message"),
-        (Target::Gotify { url: "https://g.example".into(), token: "t".into() }, "/message"),
+        (chat(crate::sinks::ntfy::Ntfy { url: "https://ntfy.sh".into(), topic: "t".into(), token: None }), "/message"),
+        (chat(crate::sinks::gotify::Gotify { url: "https://g.example".into(), token: "t".into() }), "/message"),
     ];
     for (target, pointer) in cases {
         let req = target.custom_request(&p, "<b>mine</b>").unwrap_or_else(|| panic!("{}", target.kind()));
@@ -401,14 +433,20 @@ fn templated_messages_land_where_each_service_shows_text() {
         // The same endpoint and idempotency as the built-in layout.
         assert_eq!(req.url, target.request(&p).url, "{}", target.kind());
     }
-    let matrix =
-        Target::Matrix { homeserver: "https://m.example".into(), access_token: "t".into(), room: "!r:m".into() };
+    let matrix = chat(crate::sinks::matrix::Matrix {
+        homeserver: "https://m.example".into(),
+        access_token: "t".into(),
+        room: "!r:m".into(),
+    });
     let v: serde_json::Value = serde_json::from_str(&matrix.custom_request(&p, "<b>mine</b>").unwrap().body).unwrap();
     assert_eq!(v["body"], "mine", "Matrix's plain body is the text of the HTML");
-    let telegram =
-        Target::Telegram { api_url: "https://api.telegram.org".into(), token: "t".into(), chat_id: "1".into() };
+    let telegram = chat(crate::sinks::telegram::Telegram {
+        api_url: "https://api.telegram.org".into(),
+        token: "t".into(),
+        chat_id: "1".into(),
+    });
     assert!(telegram.custom_request(&p, &"<b>x</b>".repeat(1000)).is_none(), "HTML is never cut");
-    let discord = Target::Discord { url: "https://discord.com/api/webhooks/1/tok".into() };
+    let discord = chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/tok".into() });
     let v: serde_json::Value =
         serde_json::from_str(&discord.custom_request(&p, &"é".repeat(5000)).unwrap().body).unwrap();
     assert_eq!(v["content"].as_str().unwrap().chars().count(), 2000, "cut to Discord's content limit");
@@ -420,10 +458,10 @@ fn template_values_are_escaped_for_each_service() {
     let nasty = "<b>&*_";
     let esc = |t: Target| (t.template_escaper())(nasty);
     assert_eq!(
-        esc(Target::Telegram { api_url: "a".into(), token: "t".into(), chat_id: "1".into() }),
+        esc(chat(crate::sinks::telegram::Telegram { api_url: "a".into(), token: "t".into(), chat_id: "1".into() })),
         "&lt;b&gt;&amp;*_"
     );
-    assert_eq!(esc(Target::Slack { url: "u".into() }), "&lt;b&gt;&amp;*_");
-    assert_eq!(esc(Target::Discord { url: "u".into() }), "<b>&\\*\\_");
-    assert_eq!(esc(Target::Ntfy { url: "u".into(), topic: "t".into(), token: None }), nasty);
+    assert_eq!(esc(chat(crate::sinks::slack::Slack { url: "u".into() })), "&lt;b&gt;&amp;*_");
+    assert_eq!(esc(chat(crate::sinks::discord::Discord { url: "u".into() })), "<b>&\\*\\_");
+    assert_eq!(esc(chat(crate::sinks::ntfy::Ntfy { url: "u".into(), topic: "t".into(), token: None })), nasty);
 }

@@ -6,8 +6,72 @@
 
 use serde_json::json;
 
-use super::text::{self, escape_mattermost as esc, Fields, Unit};
-use super::{digest_heading, HttpRequest, Method};
+use super::text::{self, escape_mattermost as esc, Unit};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
+use super::template::Escaper;
+use super::{Configured, Delivery, Key, Keys, Service, Type};
+use crate::model::AlertPayload;
+
+/// The `mattermost` sink type: `url` (the incoming-webhook URL).
+pub static TYPE: Type = Type { name: "mattermost", keys: &[Key::text("url")], configure };
+
+fn configure(keys: &mut dyn Keys) -> Configured {
+    Configured::new(Mattermost { url: keys.required_url("webhook url") })
+}
+
+/// A configured Mattermost sink.
+#[derive(Clone, PartialEq)]
+pub struct Mattermost {
+    /// The webhook URL (a secret).
+    pub url: String,
+}
+
+/// Shows only the URL's origin: the rest of a webhook URL is its secret.
+impl fmt::Debug for Mattermost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mattermost").field("url", &origin(&self.url)).finish()
+    }
+}
+
+impl Service for Mattermost {
+    fn kind(&self) -> &'static str {
+        "mattermost"
+    }
+
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery::Chat(Arc::new(self.clone()))
+    }
+
+    fn default_interval(&self) -> Duration {
+        Duration::from_millis(100)
+    }
+
+    fn digests(&self) -> bool {
+        true
+    }
+
+    fn template_escaper(&self) -> Escaper {
+        text::escape_mattermost
+    }
+}
+
+impl Chat for Mattermost {
+    fn render(&self, _id: &str, _published: Option<&str>, fields: &Fields) -> HttpRequest {
+        request(&self.url, fields)
+    }
+
+    fn custom_request(&self, _alert: &AlertPayload, message: &str) -> Option<HttpRequest> {
+        Some(custom(&self.url, message))
+    }
+
+    fn digest(&self, alerts: &[Fields], _digest_id: &str) -> HttpRequest {
+        digest(&self.url, alerts)
+    }
+}
 
 /// Most characters in a post.
 const TEXT_MAX: usize = 16_383;
@@ -77,11 +141,12 @@ mod tests {
     use serde_json::json;
 
     use super::super::tests::{body, headers, many, nasty, normal, JSON};
-    use super::super::{digest_request, Method, Target};
+    use super::super::chat::{digest_request, Method, Target};
+    use super::super::tests::chat;
     use super::TEXT_MAX;
 
     fn target() -> Target {
-        Target::Mattermost { url: "https://mm.ex.id/hooks/abc".into() }
+        chat(crate::sinks::mattermost::Mattermost { url: "https://mm.ex.id/hooks/abc".into() })
     }
 
     #[test]

@@ -3,12 +3,78 @@
 //! Limits (UTF-16 units, which never undercount): content 2,000, embed title 256,
 //! description 4,096, all embeds together 6,000.
 
-use std::time::Duration;
-
 use serde_json::{json, Map, Value};
 
-use super::text::{self, escape_markdown, Fields, Unit};
-use super::{digest_heading, HttpRequest, Method};
+use super::text::{self, escape_markdown, Unit};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
+use super::template::Escaper;
+use super::{Configured, Delivery, Key, Keys, Service, Type};
+use crate::model::AlertPayload;
+
+/// The `discord` sink type: `url` (the incoming-webhook URL).
+pub static TYPE: Type = Type { name: "discord", keys: &[Key::text("url")], configure };
+
+fn configure(keys: &mut dyn Keys) -> Configured {
+    Configured::new(Discord { url: keys.required_url("webhook url") })
+}
+
+/// A configured Discord sink.
+#[derive(Clone, PartialEq)]
+pub struct Discord {
+    /// The webhook URL (a secret).
+    pub url: String,
+}
+
+/// Shows only the URL's origin: the rest of a webhook URL is its secret.
+impl fmt::Debug for Discord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Discord").field("url", &origin(&self.url)).finish()
+    }
+}
+
+impl Service for Discord {
+    fn kind(&self) -> &'static str {
+        "discord"
+    }
+
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery::Chat(Arc::new(self.clone()))
+    }
+
+    fn default_interval(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn digests(&self) -> bool {
+        true
+    }
+
+    fn template_escaper(&self) -> Escaper {
+        text::escape_markdown
+    }
+}
+
+impl Chat for Discord {
+    fn render(&self, _id: &str, published: Option<&str>, fields: &Fields) -> HttpRequest {
+        request(&self.url, fields, published)
+    }
+
+    fn custom_request(&self, _alert: &AlertPayload, message: &str) -> Option<HttpRequest> {
+        Some(custom(&self.url, message))
+    }
+
+    fn digest(&self, alerts: &[Fields], _digest_id: &str) -> HttpRequest {
+        digest(&self.url, alerts)
+    }
+
+    fn own_retry_hint(&self, headers: &[(String, String)], body: &str) -> Option<Duration> {
+        retry_hint(headers, body)
+    }
+}
 
 /// Most units in an embed title.
 const TITLE_MAX: usize = 256;
@@ -127,10 +193,11 @@ mod tests {
     use serde_json::json;
 
     use super::super::tests::{body, headers, many, nasty, normal, JSON};
-    use super::super::{digest_request, Method, Target};
+    use super::super::chat::{digest_request, Method, Target};
+    use super::super::tests::chat;
 
     fn target() -> Target {
-        Target::Discord { url: "https://discord.com/api/webhooks/1/tok".into() }
+        chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/tok".into() })
     }
 
     #[test]
@@ -157,7 +224,7 @@ mod tests {
 
     #[test]
     fn wait_is_added_to_an_existing_query() {
-        let t = Target::Discord { url: "https://discord.com/api/webhooks/1/tok?thread_id=9".into() };
+        let t = chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/tok?thread_id=9".into() });
         assert_eq!(t.request(&normal()).url, "https://discord.com/api/webhooks/1/tok?thread_id=9&wait=true");
     }
 

@@ -6,8 +6,72 @@
 
 use serde_json::{json, Value};
 
-use super::text::{self, escape_markdown as esc, Fields};
-use super::{digest_heading, HttpRequest, Method};
+use super::text::{self, escape_markdown as esc};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
+use super::template::Escaper;
+use super::{Configured, Delivery, Key, Keys, Service, Type};
+use crate::model::AlertPayload;
+
+/// The `teams` sink type: `url` (the incoming-webhook URL).
+pub static TYPE: Type = Type { name: "teams", keys: &[Key::text("url")], configure };
+
+fn configure(keys: &mut dyn Keys) -> Configured {
+    Configured::new(Teams { url: keys.required_url("webhook url") })
+}
+
+/// A configured Teams sink.
+#[derive(Clone, PartialEq)]
+pub struct Teams {
+    /// The webhook URL (a secret).
+    pub url: String,
+}
+
+/// Shows only the URL's origin: the rest of a webhook URL is its secret.
+impl fmt::Debug for Teams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Teams").field("url", &origin(&self.url)).finish()
+    }
+}
+
+impl Service for Teams {
+    fn kind(&self) -> &'static str {
+        "teams"
+    }
+
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery::Chat(Arc::new(self.clone()))
+    }
+
+    fn default_interval(&self) -> Duration {
+        Duration::from_millis(100)
+    }
+
+    fn digests(&self) -> bool {
+        true
+    }
+
+    fn template_escaper(&self) -> Escaper {
+        text::escape_markdown
+    }
+}
+
+impl Chat for Teams {
+    fn render(&self, _id: &str, _published: Option<&str>, fields: &Fields) -> HttpRequest {
+        request(&self.url, fields)
+    }
+
+    fn custom_request(&self, _alert: &AlertPayload, message: &str) -> Option<HttpRequest> {
+        Some(custom(&self.url, message))
+    }
+
+    fn digest(&self, alerts: &[Fields], _digest_id: &str) -> HttpRequest {
+        digest(&self.url, alerts)
+    }
+}
 
 /// Most bytes of the request body.
 const BODY_MAX: usize = 27 * 1024;
@@ -100,13 +164,14 @@ mod tests {
     use serde_json::json;
 
     use super::super::tests::{body, headers, many, nasty, normal, JSON, NASTY_TITLE};
-    use super::super::{digest_request, Method, Target};
+    use super::super::chat::{digest_request, Method, Target};
+    use super::super::tests::chat;
     use super::BODY_MAX;
 
     fn target() -> Target {
-        Target::Teams {
+        chat(crate::sinks::teams::Teams {
             url: "https://prod.westus.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=S".into(),
-        }
+        })
     }
 
     #[test]

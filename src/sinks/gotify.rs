@@ -4,8 +4,76 @@
 
 use serde_json::{json, Map, Value};
 
-use super::text::{self, escape_markdown, Fields, Unit};
-use super::{digest_heading, HttpRequest, Method};
+use super::text::{self, escape_markdown, Unit};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
+use super::template::Escaper;
+use super::{Configured, Delivery, Key, Keys, Service, Type};
+use crate::model::AlertPayload;
+
+/// The `gotify` sink type: `url` (the server), `token`.
+pub static TYPE: Type = Type { name: "gotify", keys: &[Key::text("url"), Key::text("token")], configure };
+
+fn configure(keys: &mut dyn Keys) -> Configured {
+    let url = keys.required_url("gotify server url");
+    let token = keys.required("token");
+    Configured::new(Gotify { url, token })
+}
+
+/// A configured Gotify sink.
+#[derive(Clone, PartialEq)]
+pub struct Gotify {
+    /// The server root.
+    pub url: String,
+    /// The application token (a secret).
+    pub token: String,
+}
+
+/// Never shows the token.
+impl fmt::Debug for Gotify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gotify").field("url", &self.url).field("token", &"<redacted>").finish()
+    }
+}
+
+impl Service for Gotify {
+    fn kind(&self) -> &'static str {
+        "gotify"
+    }
+
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery::Chat(Arc::new(self.clone()))
+    }
+
+    fn default_interval(&self) -> Duration {
+        Duration::from_millis(100)
+    }
+
+    fn digests(&self) -> bool {
+        true
+    }
+
+    fn template_escaper(&self) -> Escaper {
+        escape_markdown
+    }
+}
+
+impl Chat for Gotify {
+    fn render(&self, _id: &str, _published: Option<&str>, fields: &Fields) -> HttpRequest {
+        request(&self.url, &self.token, fields)
+    }
+
+    fn custom_request(&self, alert: &AlertPayload, message: &str) -> Option<HttpRequest> {
+        Some(custom(&self.url, &self.token, &Fields::of(alert), message))
+    }
+
+    fn digest(&self, alerts: &[Fields], _digest_id: &str) -> HttpRequest {
+        digest(&self.url, &self.token, alerts)
+    }
+}
 
 /// Most bytes of a message (Gotify sets no limit; this keeps a digest readable).
 const MESSAGE_MAX: usize = 16 * 1024;
@@ -97,11 +165,12 @@ mod tests {
     use serde_json::json;
 
     use super::super::tests::{body, headers, many, nasty, normal, JSON, NASTY_TITLE};
-    use super::super::{digest_request, Method, Target};
+    use super::super::chat::{digest_request, Method, Target};
+    use super::super::tests::chat;
     use super::MESSAGE_MAX;
 
     fn target() -> Target {
-        Target::Gotify { url: "https://gotify.ex.id/".into(), token: "AppTok".into() }
+        chat(crate::sinks::gotify::Gotify { url: "https://gotify.ex.id/".into(), token: "AppTok".into() })
     }
 
     #[test]

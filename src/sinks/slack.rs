@@ -3,8 +3,72 @@
 
 use serde_json::{json, Value};
 
-use super::text::{self, escape_slack, Fields, Unit};
-use super::{digest_heading, HttpRequest, Method};
+use super::text::{self, escape_slack, Unit};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
+use super::template::Escaper;
+use super::{Configured, Delivery, Key, Keys, Service, Type};
+use crate::model::AlertPayload;
+
+/// The `slack` sink type: `url` (the incoming-webhook URL).
+pub static TYPE: Type = Type { name: "slack", keys: &[Key::text("url")], configure };
+
+fn configure(keys: &mut dyn Keys) -> Configured {
+    Configured::new(Slack { url: keys.required_url("webhook url") })
+}
+
+/// A configured Slack sink.
+#[derive(Clone, PartialEq)]
+pub struct Slack {
+    /// The webhook URL (a secret).
+    pub url: String,
+}
+
+/// Shows only the URL's origin: the rest of a webhook URL is its secret.
+impl fmt::Debug for Slack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Slack").field("url", &origin(&self.url)).finish()
+    }
+}
+
+impl Service for Slack {
+    fn kind(&self) -> &'static str {
+        "slack"
+    }
+
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery::Chat(Arc::new(self.clone()))
+    }
+
+    fn default_interval(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn digests(&self) -> bool {
+        true
+    }
+
+    fn template_escaper(&self) -> Escaper {
+        text::escape_slack
+    }
+}
+
+impl Chat for Slack {
+    fn render(&self, _id: &str, _published: Option<&str>, fields: &Fields) -> HttpRequest {
+        request(&self.url, fields)
+    }
+
+    fn custom_request(&self, _alert: &AlertPayload, message: &str) -> Option<HttpRequest> {
+        Some(custom(&self.url, message))
+    }
+
+    fn digest(&self, alerts: &[Fields], _digest_id: &str) -> HttpRequest {
+        digest(&self.url, alerts)
+    }
+}
 
 /// Most characters in one section or context block's text.
 const BLOCK_MAX: usize = 3000;
@@ -122,11 +186,12 @@ mod tests {
     use serde_json::json;
 
     use super::super::tests::{body, headers, many, nasty, normal, strings, JSON};
-    use super::super::{digest_request, Method, Target};
+    use super::super::chat::{digest_request, Method, Target};
+    use super::super::tests::chat;
     use super::BLOCK_MAX;
 
     fn target() -> Target {
-        Target::Slack { url: "https://hooks.slack.com/services/T0/B0/X".into() }
+        chat(crate::sinks::slack::Slack { url: "https://hooks.slack.com/services/T0/B0/X".into() })
     }
 
     #[test]

@@ -250,7 +250,7 @@ pub(super) fn one_line(s: &str) -> String {
 /// What every message shows, taken from the payload once: plain text, single-line, each field
 /// cut to a sane length (a service cuts further to its own limits).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Fields {
+pub struct Fields {
     /// The headline (never empty).
     pub title: String,
     /// A link safe to put in markup.
@@ -267,7 +267,7 @@ pub(super) struct Fields {
 
 impl Fields {
     /// The fields of `alert`.
-    pub(super) fn of(alert: &AlertPayload) -> Fields {
+    pub fn of(alert: &AlertPayload) -> Fields {
         let title = one_line(&alert.item.title);
         let title = if title.is_empty() { "(untitled)".to_string() } else { cut(&title, TITLE_MAX, Unit::Chars) };
         let matched: Vec<String> = alert.matched.iter().map(|m| one_line(m)).filter(|m| !m.is_empty()).collect();

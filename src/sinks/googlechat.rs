@@ -6,8 +6,72 @@
 
 use serde_json::json;
 
-use super::text::{self, Fields, Unit, ZWSP};
-use super::{digest_heading, HttpRequest, Method};
+use super::text::{self, Unit, ZWSP};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
+use super::template::Escaper;
+use super::{Configured, Delivery, Key, Keys, Service, Type};
+use crate::model::AlertPayload;
+
+/// The `googlechat` sink type: `url` (the incoming-webhook URL).
+pub static TYPE: Type = Type { name: "googlechat", keys: &[Key::text("url")], configure };
+
+fn configure(keys: &mut dyn Keys) -> Configured {
+    Configured::new(GoogleChat { url: keys.required_url("webhook url") })
+}
+
+/// A configured GoogleChat sink.
+#[derive(Clone, PartialEq)]
+pub struct GoogleChat {
+    /// The webhook URL (a secret).
+    pub url: String,
+}
+
+/// Shows only the URL's origin: the rest of a webhook URL is its secret.
+impl fmt::Debug for GoogleChat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GoogleChat").field("url", &origin(&self.url)).finish()
+    }
+}
+
+impl Service for GoogleChat {
+    fn kind(&self) -> &'static str {
+        "googlechat"
+    }
+
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery::Chat(Arc::new(self.clone()))
+    }
+
+    fn default_interval(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn digests(&self) -> bool {
+        true
+    }
+
+    fn template_escaper(&self) -> Escaper {
+        inert
+    }
+}
+
+impl Chat for GoogleChat {
+    fn render(&self, id: &str, _published: Option<&str>, fields: &Fields) -> HttpRequest {
+        request(&self.url, fields, id)
+    }
+
+    fn custom_request(&self, alert: &AlertPayload, message: &str) -> Option<HttpRequest> {
+        Some(custom(&self.url, message, &alert.id))
+    }
+
+    fn digest(&self, alerts: &[Fields], digest_id: &str) -> HttpRequest {
+        digest(&self.url, alerts, digest_id)
+    }
+}
 
 /// Most bytes of a message's text.
 const TEXT_MAX: usize = 32_000;
@@ -76,11 +140,12 @@ mod tests {
     use serde_json::json;
 
     use super::super::tests::{body, headers, many, nasty, normal, JSON};
-    use super::super::{digest_request, Method, Target};
+    use super::super::chat::{digest_request, Method, Target};
+    use super::super::tests::chat;
     use super::TEXT_MAX;
 
     fn target() -> Target {
-        Target::GoogleChat { url: "https://chat.googleapis.com/v1/spaces/S/messages?key=K&token=T".into() }
+        chat(crate::sinks::googlechat::GoogleChat { url: "https://chat.googleapis.com/v1/spaces/S/messages?key=K&token=T".into() })
     }
 
     #[test]
@@ -102,7 +167,7 @@ mod tests {
 
     #[test]
     fn request_id_without_a_query() {
-        let t = Target::GoogleChat { url: "https://chat.example/hook".into() };
+        let t = chat(crate::sinks::googlechat::GoogleChat { url: "https://chat.example/hook".into() });
         assert_eq!(t.request(&normal()).url, "https://chat.example/hook?requestId=0123456789abcdef0123456789abcdef");
         assert_eq!(t.request(&nasty()).url, "https://chat.example/hook?requestId=nasty%2Fid%20with%20space");
     }

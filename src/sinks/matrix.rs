@@ -5,12 +5,101 @@
 //! formatted body; each of the two bodies is kept under [`FIELD_MAX`] bytes, so the event
 //! stays well under the 64 KiB limit.
 
-use std::time::Duration;
-
 use serde_json::json;
 
-use super::text::{self, defang, escape_html, json_len, Fields};
-use super::{digest_heading, HttpRequest, Method};
+use super::text::{self, defang, escape_html, json_len};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
+use super::template::Escaper;
+use super::{Configured, Delivery, Key, Keys, RawValue, Service, Type};
+use crate::model::AlertPayload;
+
+/// The `matrix` sink type: `homeserver`, `access_token`, `room` (a room id).
+pub static TYPE: Type = Type {
+    name: "matrix",
+    keys: &[Key::text("homeserver"), Key::text("access_token"), Key::text("room")],
+    configure,
+};
+
+fn configure(keys: &mut dyn Keys) -> Configured {
+    let homeserver = match keys.url("homeserver", "homeserver") {
+        Some(url) => url,
+        None => keys.required("homeserver"),
+    };
+    let access_token = keys.required("access_token");
+    let room = keys.required("room");
+    if let Some(at) = keys.raw("room").map(RawValue::start) {
+        if !room.is_empty() && !room.starts_with('!') {
+            keys.error(at, "room must be a room id such as \"!abc123:example.org\" (not an alias)".into());
+        }
+    }
+    Configured::new(Matrix { homeserver, access_token, room })
+}
+
+/// A configured Matrix sink: the client-server API, one room.
+#[derive(Clone, PartialEq)]
+pub struct Matrix {
+    /// The homeserver's base URL.
+    pub homeserver: String,
+    /// The access token (a secret; one token, so that transaction ids keep deduplicating).
+    pub access_token: String,
+    /// The room id, e.g. `!abc:example.org`.
+    pub room: String,
+}
+
+/// Never shows the access token.
+impl fmt::Debug for Matrix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Matrix")
+            .field("homeserver", &self.homeserver)
+            .field("access_token", &"<redacted>")
+            .field("room", &self.room)
+            .finish()
+    }
+}
+
+impl Service for Matrix {
+    fn kind(&self) -> &'static str {
+        "matrix"
+    }
+
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery::Chat(Arc::new(self.clone()))
+    }
+
+    fn default_interval(&self) -> Duration {
+        Duration::from_millis(200)
+    }
+
+    fn digests(&self) -> bool {
+        true
+    }
+
+    fn template_escaper(&self) -> Escaper {
+        escape_html
+    }
+}
+
+impl Chat for Matrix {
+    fn render(&self, id: &str, _published: Option<&str>, fields: &Fields) -> HttpRequest {
+        request(&self.homeserver, &self.access_token, &self.room, id, fields)
+    }
+
+    fn custom_request(&self, alert: &AlertPayload, message: &str) -> Option<HttpRequest> {
+        custom(&self.homeserver, &self.access_token, &self.room, &alert.id, message)
+    }
+
+    fn digest(&self, alerts: &[Fields], digest_id: &str) -> HttpRequest {
+        digest(&self.homeserver, &self.access_token, &self.room, digest_id, alerts)
+    }
+
+    fn own_retry_hint(&self, _headers: &[(String, String)], body: &str) -> Option<Duration> {
+        retry_hint(body)
+    }
+}
 
 /// Most bytes (as JSON) of `body`, and of `formatted_body`.
 const FIELD_MAX: usize = 16 * 1024;
@@ -121,15 +210,16 @@ mod tests {
     use serde_json::json;
 
     use super::super::tests::{body, headers, many, nasty, normal, JSON};
-    use super::super::{digest_request, Method, Target};
+    use super::super::chat::{digest_request, Method, Target};
+    use super::super::tests::chat;
     use super::FIELD_MAX;
 
     fn target() -> Target {
-        Target::Matrix {
+        chat(crate::sinks::matrix::Matrix {
             homeserver: "https://matrix.ex.id/".into(),
             access_token: "syt_tok".into(),
             room: "!abc:ex.id".into(),
-        }
+        })
     }
 
     #[test]
