@@ -66,7 +66,7 @@ pub struct Daemon {
     pub per_host: usize,
     /// Default first-poll behaviour.
     pub first_poll: FirstPoll,
-    /// Default maximum item age for alerts ([`DEFAULT_MAX_AGE`] unless set); `None` (`"off"`)
+    /// Default maximum item age for alerts ([`DEFAULT_MAX_AGE`](super::DEFAULT_MAX_AGE) unless set); `None` (`"off"`)
     /// means no limit.
     pub max_age: Option<Duration>,
     /// Total deadline of one fetch.

@@ -1,9 +1,10 @@
-//! Chat sinks: render an alert (or a digest of alerts) as the HTTP request of each chat
-//! service, and read each service's answers (accepted? retry when?). No IO here.
+//! Chat sinks: the [`Chat`] trait through which a chat service renders an alert (or a digest
+//! of alerts) as its HTTP request and reads its answers (accepted? retry when? rate-limit
+//! headers), and the request type the delivery worker sends. No IO here.
 //!
-//! One module per service holds its message format, escaping and limits; `text` holds what
-//! they share. Every cut is made on the
-//! raw text and measured on its rendering, so a character, an escape or a tag is never split.
+//! Each service's module (a sibling of this one) holds its message format, escaping and limits;
+//! `text` holds what they share. Every cut is made on the raw text and measured on its
+//! rendering, so a character, an escape or a tag is never split.
 
 use std::fmt;
 use std::sync::Arc;

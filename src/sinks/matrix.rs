@@ -2,7 +2,7 @@
 //! with an `m.notice` carrying a plain `body` and an HTML `formatted_body`. The alert id is the
 //! transaction id, so a retry with the same access token returns the same event instead of
 //! posting twice. Feed text is defanged (`@room` cannot notify) and HTML-escaped in the
-//! formatted body; each of the two bodies is kept under [`FIELD_MAX`] bytes, so the event
+//! formatted body; each of the two bodies is kept under `FIELD_MAX` bytes, so the event
 //! stays well under the 64 KiB limit.
 
 use serde_json::json;

@@ -6,7 +6,7 @@
 //! limits, escaping, retry hints and rate-limit headers. All of it is pure: `config` uses this
 //! module to validate a file, `deliver` to send; this module uses neither.
 //!
-//! Adding a service is one file beside the others and one name in the [`registry!`] below.
+//! Adding a service is one file beside the others and one name in the `registry!` line below.
 
 use std::any::Any;
 use std::collections::BTreeMap;
