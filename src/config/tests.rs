@@ -362,3 +362,60 @@ fn max_items_defaults_to_two_thousand_and_a_feed_may_set_its_own() {
         assert_eq!(e.0[0].to_string(), "/x/p.toml:2:13: max_items must be a number from 1 to 100000");
     }
 }
+
+#[test]
+fn an_unknown_sink_key_is_refused_at_its_place_with_every_sink_key_listed() {
+    let src = "[[sink]]\nname = \"s\"\ntype = \"slack\"\nurll = \"https://hooks.example/x\"\n";
+    assert_eq!(
+        errors(src),
+        ["/etc/pantau/pantau.toml:4:1: unknown field `urll`, expected one of `name`, `type`, `url`, `secret`, \
+             `headers`, `token`, `chat_id`, `api_url`, `homeserver`, `access_token`, `room`, `topic`, `rate`, \
+             `burst`, `digest`, `max_attempts`, `max_age`, `template`, `digest_window`, `concurrency`"]
+    );
+    let src = "[[sink]]\ntype = \"console\"\n";
+    assert!(errors(src)[0].contains("missing field `name`"), "{:?}", errors(src));
+}
+
+#[test]
+fn a_sink_key_of_the_wrong_kind_is_a_type_error() {
+    let src = "[[sink]]\nname = \"s\"\ntype = \"slack\"\nurl = 5\n";
+    assert!(errors(src)[0].starts_with("/etc/pantau/pantau.toml:4:7: invalid type: integer `5`"), "{:?}", errors(src));
+}
+
+#[test]
+fn reload_compares_settings_by_value() {
+    let old = load(GOOD).unwrap();
+    assert!(diff(&old, &load(GOOD).unwrap()) == Diff::default());
+    let new = load(&GOOD.replace("schedule = \"0 */5 * * * *\"", "schedule = \"0 */10 * * * *\"")).unwrap();
+    assert_eq!(diff(&old, &new).feeds.changed, ["tech"]);
+    let new = load(&GOOD.replace("feeds = [\"wor*\"]", "feeds = [\"wor*\"]\nstories = \"every\"")).unwrap();
+    assert_eq!(diff(&old, &new).rules.changed, ["korut-senjata"]);
+    let new = load(&GOOD.replace("type = \"console\"", "type = \"console\"\nrate = \"1/min\"")).unwrap();
+    assert_eq!(diff(&old, &new).sinks.changed, ["out"]);
+}
+
+#[test]
+fn every_sink_type_is_registered_once_with_its_defaults() {
+    let names: Vec<&str> = crate::sinks::TYPES.iter().map(|t| t.name).collect();
+    assert_eq!(
+        names,
+        [
+            "console",
+            "webhook",
+            "slack",
+            "discord",
+            "mattermost",
+            "teams",
+            "googlechat",
+            "telegram",
+            "matrix",
+            "ntfy",
+            "gotify"
+        ]
+    );
+    let src = "[[sink]]\nname = \"w\"\ntype = \"webhook\"\nurl = \"https://hooks.example/x\"\n[[sink]]\nname = \"t\"\ntype = \"telegram\"\ntoken = \"x\"\nchat_id = -100\n";
+    let c = load(src).unwrap();
+    assert_eq!((c.sinks[0].concurrency, c.sinks[0].interval), (DEFAULT_WEBHOOK_CONCURRENCY, Duration::ZERO));
+    assert_eq!((c.sinks[1].concurrency, c.sinks[1].interval), (1, Duration::from_secs(3)));
+    assert_eq!(c.sinks[1].kind.kind(), "telegram");
+}
