@@ -3,15 +3,15 @@
 //! Limits (UTF-16 units, which never undercount): content 2,000, embed title 256,
 //! description 4,096, all embeds together 6,000.
 
-use serde_json::{json, Map, Value};
-
-use super::text::{self, escape_markdown, Unit};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::{json, Map, Value};
+
 use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
+use super::text::{self, escape_markdown, Unit};
 use super::{Configured, Delivery, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 

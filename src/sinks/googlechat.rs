@@ -4,15 +4,15 @@
 //! feed text gets a zero-width space after every `<` (no `<users/all>` mention, no forged
 //! link can form), and a link label loses the `|` and `>` that would end it.
 
-use serde_json::json;
-
-use super::text::{self, Unit, ZWSP};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::json;
+
 use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
+use super::text::{self, Unit, ZWSP};
 use super::{Configured, Delivery, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 

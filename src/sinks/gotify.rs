@@ -2,15 +2,15 @@
 //! (`extras.client::display.contentType = text/markdown`). Feed text is backslash-escaped,
 //! `<` and `&` included, so that it can neither format nor inject HTML.
 
-use serde_json::{json, Map, Value};
-
-use super::text::{self, escape_markdown, Unit};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::{json, Map, Value};
+
 use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
+use super::text::{self, escape_markdown, Unit};
 use super::{Configured, Delivery, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 

@@ -5,15 +5,15 @@
 //! formatted body; each of the two bodies is kept under `FIELD_MAX` bytes, so the event
 //! stays well under the 64 KiB limit.
 
-use serde_json::json;
-
-use super::text::{self, defang, escape_html, json_len};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::json;
+
 use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
+use super::text::{self, defang, escape_html, json_len};
 use super::{Configured, Delivery, Key, Keys, RawValue, Service, Type};
 use crate::model::AlertPayload;
 

@@ -4,15 +4,15 @@
 //! `<!all>`, `<@id>` and `<url|label>` in a webhook's text into mentions and masked links before
 //! rendering, so feed text must never carry a `<`.
 
-use serde_json::json;
-
-use super::text::{self, escape_mattermost as esc, Unit};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::json;
+
 use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
+use super::text::{self, escape_mattermost as esc, Unit};
 use super::{Configured, Delivery, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 

@@ -2,15 +2,15 @@
 //! than headers so non-ASCII titles need no encoding), with `Authorization: Bearer` when the
 //! topic is protected. Plain text (`markdown: false`), message at most 4,096 bytes.
 
-use serde_json::{Map, Value};
-
-use super::text::{self, Unit};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::{Map, Value};
+
 use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
+use super::text::{self, Unit};
 use super::{Configured, Delivery, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 

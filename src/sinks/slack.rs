@@ -1,15 +1,15 @@
 //! Slack incoming webhooks: `{"text", "blocks"}` in mrkdwn, where only `&`, `<` and `>` are
 //! escaped and links are `<url|label>`; a section block holds at most 3,000 characters.
 
-use serde_json::{json, Value};
-
-use super::text::{self, escape_slack, Unit};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::{json, Value};
+
 use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
+use super::text::{self, escape_slack, Unit};
 use super::{Configured, Delivery, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 

@@ -4,15 +4,15 @@
 //! feed text is backslash-escaped in every block: a headline cannot plant a masked link, start
 //! a list or break the digest's own `[title](link)`.
 
-use serde_json::{json, Value};
-
-use super::text::{self, escape_markdown as esc};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::{json, Value};
+
 use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
+use super::text::{self, escape_markdown as esc};
 use super::{Configured, Delivery, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 

@@ -3,18 +3,17 @@
 //! the visible text after entity parsing, so tags are free and an entity counts once. Cuts
 //! are made on the raw text, so a tag or an entity is never split.
 
-use serde_json::{json, Value};
-
-use super::text::{self, defang, escape_html, Unit};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
-use super::template::Escaper;
-use super::{Configured, Delivery, Key, KeyValue, Keys, RawValue, Service, Type};
+use serde_json::{json, Value};
 use toml::Spanned;
 
+use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
+use super::template::Escaper;
+use super::text::{self, defang, escape_html, Unit};
+use super::{Configured, Delivery, Key, KeyValue, Keys, RawValue, Service, Type};
 use crate::model::AlertPayload;
 
 /// The Telegram Bot API's default root.
