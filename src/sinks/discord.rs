@@ -197,7 +197,7 @@ mod tests {
     use super::super::tests::chat;
 
     fn target() -> Target {
-        chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/tok".into() })
+        chat(super::Discord { url: "https://discord.com/api/webhooks/1/tok".into() })
     }
 
     #[test]
@@ -224,7 +224,7 @@ mod tests {
 
     #[test]
     fn wait_is_added_to_an_existing_query() {
-        let t = chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/tok?thread_id=9".into() });
+        let t = chat(super::Discord { url: "https://discord.com/api/webhooks/1/tok?thread_id=9".into() });
         assert_eq!(t.request(&normal()).url, "https://discord.com/api/webhooks/1/tok?thread_id=9&wait=true");
     }
 

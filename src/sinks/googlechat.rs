@@ -145,7 +145,7 @@ mod tests {
     use super::TEXT_MAX;
 
     fn target() -> Target {
-        chat(crate::sinks::googlechat::GoogleChat { url: "https://chat.googleapis.com/v1/spaces/S/messages?key=K&token=T".into() })
+        chat(super::GoogleChat { url: "https://chat.googleapis.com/v1/spaces/S/messages?key=K&token=T".into() })
     }
 
     #[test]
@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn request_id_without_a_query() {
-        let t = chat(crate::sinks::googlechat::GoogleChat { url: "https://chat.example/hook".into() });
+        let t = chat(super::GoogleChat { url: "https://chat.example/hook".into() });
         assert_eq!(t.request(&normal()).url, "https://chat.example/hook?requestId=0123456789abcdef0123456789abcdef");
         assert_eq!(t.request(&nasty()).url, "https://chat.example/hook?requestId=nasty%2Fid%20with%20space");
     }

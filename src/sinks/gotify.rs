@@ -170,7 +170,7 @@ mod tests {
     use super::MESSAGE_MAX;
 
     fn target() -> Target {
-        chat(crate::sinks::gotify::Gotify { url: "https://gotify.ex.id/".into(), token: "AppTok".into() })
+        chat(super::Gotify { url: "https://gotify.ex.id/".into(), token: "AppTok".into() })
     }
 
     #[test]

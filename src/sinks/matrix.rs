@@ -215,7 +215,7 @@ mod tests {
     use super::FIELD_MAX;
 
     fn target() -> Target {
-        chat(crate::sinks::matrix::Matrix {
+        chat(super::Matrix {
             homeserver: "https://matrix.ex.id/".into(),
             access_token: "syt_tok".into(),
             room: "!abc:ex.id".into(),

@@ -146,7 +146,7 @@ mod tests {
     use super::TEXT_MAX;
 
     fn target() -> Target {
-        chat(crate::sinks::mattermost::Mattermost { url: "https://mm.ex.id/hooks/abc".into() })
+        chat(super::Mattermost { url: "https://mm.ex.id/hooks/abc".into() })
     }
 
     #[test]

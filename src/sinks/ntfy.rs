@@ -170,7 +170,7 @@ mod tests {
     use super::MESSAGE_MAX;
 
     fn target(token: Option<&str>) -> Target {
-        chat(crate::sinks::ntfy::Ntfy { url: "https://ntfy.sh/".into(), topic: "pantau-ops".into(), token: token.map(String::from) })
+        chat(super::Ntfy { url: "https://ntfy.sh/".into(), topic: "pantau-ops".into(), token: token.map(String::from) })
     }
 
     #[test]
@@ -191,7 +191,7 @@ mod tests {
                 "markdown": false,
             })
         );
-        let req = chat(crate::sinks::ntfy::Ntfy { url: "https://ex.id/ntfy".into(), topic: "t".into(), token: None }).request(&normal());
+        let req = chat(super::Ntfy { url: "https://ex.id/ntfy".into(), topic: "t".into(), token: None }).request(&normal());
         assert_eq!(req.url, "https://ex.id/ntfy/");
         assert_eq!(headers(&req), [JSON]);
     }

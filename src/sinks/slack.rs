@@ -191,7 +191,7 @@ mod tests {
     use super::BLOCK_MAX;
 
     fn target() -> Target {
-        chat(crate::sinks::slack::Slack { url: "https://hooks.slack.com/services/T0/B0/X".into() })
+        chat(super::Slack { url: "https://hooks.slack.com/services/T0/B0/X".into() })
     }
 
     #[test]

@@ -169,7 +169,7 @@ mod tests {
     use super::BODY_MAX;
 
     fn target() -> Target {
-        chat(crate::sinks::teams::Teams {
+        chat(super::Teams {
             url: "https://prod.westus.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=S".into(),
         })
     }

@@ -242,7 +242,7 @@ mod tests {
     use super::TEXT_MAX;
 
     fn target(chat_id: &str) -> Target {
-        chat(crate::sinks::telegram::Telegram {
+        chat(super::Telegram {
             api_url: "https://api.telegram.org/".into(),
             token: "123:ABC".into(),
             chat_id: chat_id.into(),

@@ -5,6 +5,16 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::chat::{digest_request, Chat, HttpRequest, Method, Target};
+use super::discord::Discord;
+use super::googlechat::GoogleChat;
+use super::gotify::Gotify;
+use super::matrix::Matrix;
+use super::mattermost::Mattermost;
+use super::ntfy::Ntfy;
+use super::slack::Slack;
+use super::teams::Teams;
+use super::telegram::Telegram;
+use super::{Delivery, KeyValue, Keys, RawValue, TYPES};
 use crate::model::{AlertPayload, PayloadFeed, PayloadItem};
 
 /// The id of the normal alert.
@@ -95,31 +105,23 @@ pub(super) fn chat(service: impl Chat + 'static) -> Target {
 /// One target of every kind, with recognisable secrets.
 pub(super) fn targets() -> Vec<Target> {
     vec![
-        chat(crate::sinks::slack::Slack { url: "https://hooks.slack.com/services/T0/B0/SECRETSLACK".into() }),
-        chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/SECRETDISCORD".into() }),
-        chat(crate::sinks::mattermost::Mattermost { url: "https://mm.ex.id/hooks/SECRETMM".into() }),
-        chat(crate::sinks::teams::Teams {
-            url: "https://prod.westus.logic.azure.com/workflows/x?sig=SECRETTEAMS".into(),
-        }),
-        chat(crate::sinks::googlechat::GoogleChat {
-            url: "https://chat.googleapis.com/v1/spaces/S/messages?key=K&token=SECRETGCHAT".into(),
-        }),
-        chat(crate::sinks::telegram::Telegram {
+        chat(Slack { url: "https://hooks.slack.com/services/T0/B0/SECRETSLACK".into() }),
+        chat(Discord { url: "https://discord.com/api/webhooks/1/SECRETDISCORD".into() }),
+        chat(Mattermost { url: "https://mm.ex.id/hooks/SECRETMM".into() }),
+        chat(Teams { url: "https://prod.westus.logic.azure.com/workflows/x?sig=SECRETTEAMS".into() }),
+        chat(GoogleChat { url: "https://chat.googleapis.com/v1/spaces/S/messages?key=K&token=SECRETGCHAT".into() }),
+        chat(Telegram {
             api_url: "https://api.telegram.org".into(),
             token: "123:SECRETTG".into(),
             chat_id: "-100123".into(),
         }),
-        chat(crate::sinks::matrix::Matrix {
+        chat(Matrix {
             homeserver: "https://matrix.ex.id".into(),
             access_token: "SECRETMATRIX".into(),
             room: "!room:ex.id".into(),
         }),
-        chat(crate::sinks::ntfy::Ntfy {
-            url: "https://ntfy.sh/".into(),
-            topic: "SECRETTOPIC".into(),
-            token: Some("SECRETNTFY".into()),
-        }),
-        chat(crate::sinks::gotify::Gotify { url: "https://gotify.ex.id".into(), token: "SECRETGOTIFY".into() }),
+        chat(Ntfy { url: "https://ntfy.sh/".into(), topic: "SECRETTOPIC".into(), token: Some("SECRETNTFY".into()) }),
+        chat(Gotify { url: "https://gotify.ex.id".into(), token: "SECRETGOTIFY".into() }),
     ]
 }
 
@@ -153,9 +155,9 @@ fn debug_never_shows_secrets() {
         let shown = format!("{:?}", digest_request(&t, &many(3), "d1"));
         assert!(!shown.contains("SECRET") || shown.contains("SECRETTOPIC"), "{shown}");
     }
-    let t = chat(crate::sinks::slack::Slack { url: "https://hooks.slack.com/services/T0/B0/SECRETSLACK".into() });
+    let t = chat(Slack { url: "https://hooks.slack.com/services/T0/B0/SECRETSLACK".into() });
     assert_eq!(format!("{t:?}"), r#"Slack { url: "https://hooks.slack.com/…" }"#);
-    let t = chat(crate::sinks::ntfy::Ntfy { url: "https://ntfy.sh".into(), topic: "SECRET".into(), token: None });
+    let t = chat(Ntfy { url: "https://ntfy.sh".into(), topic: "SECRET".into(), token: None });
     assert_eq!(format!("{t:?}"), r#"Ntfy { url: "https://ntfy.sh", topic: "<redacted>", token: None }"#);
 }
 
@@ -268,11 +270,8 @@ fn default_intervals() {
             ("gotify", 100)
         ]
     );
-    let private = chat(crate::sinks::telegram::Telegram {
-        api_url: "https://api.telegram.org".into(),
-        token: "t".into(),
-        chat_id: "42".into(),
-    });
+    let private =
+        chat(Telegram { api_url: "https://api.telegram.org".into(), token: "t".into(), chat_id: "42".into() });
     assert_eq!(private.default_interval(), Duration::from_secs(1));
 }
 
@@ -375,7 +374,7 @@ fn limits_hold_for_every_digest() {
 
 #[test]
 fn an_empty_rate_limit_bucket_holds_the_next_send_until_it_refills() {
-    let discord = chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/tok".into() });
+    let discord = chat(Discord { url: "https://discord.com/api/webhooks/1/tok".into() });
     let h = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     };
@@ -394,37 +393,21 @@ fn an_empty_rate_limit_bucket_holds_the_next_send_until_it_refills() {
 fn templated_messages_land_where_each_service_shows_text() {
     let p = normal();
     let cases: Vec<(Target, &str)> = vec![
-        (chat(crate::sinks::slack::Slack { url: "https://hooks.slack.com/services/x".into() }), "/text"),
-        (chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/tok".into() }), "/content"),
-        (chat(crate::sinks::mattermost::Mattermost { url: "https://mm.example/hooks/x".into() }), "/text"),
+        (chat(Slack { url: "https://hooks.slack.com/services/x".into() }), "/text"),
+        (chat(Discord { url: "https://discord.com/api/webhooks/1/tok".into() }), "/content"),
+        (chat(Mattermost { url: "https://mm.example/hooks/x".into() }), "/text"),
+        (chat(Teams { url: "https://teams.example/x".into() }), "/attachments/0/content/body/0/text"),
+        (chat(GoogleChat { url: "https://chat.googleapis.com/v1/spaces/x/messages?key=k".into() }), "/text"),
         (
-            chat(crate::sinks::teams::Teams { url: "https://teams.example/x".into() }),
-            "/attachments/0/content/body/0/text",
-        ),
-        (
-            chat(crate::sinks::googlechat::GoogleChat {
-                url: "https://chat.googleapis.com/v1/spaces/x/messages?key=k".into(),
-            }),
+            chat(Telegram { api_url: "https://api.telegram.org".into(), token: "t".into(), chat_id: "1".into() }),
             "/text",
         ),
         (
-            chat(crate::sinks::telegram::Telegram {
-                api_url: "https://api.telegram.org".into(),
-                token: "t".into(),
-                chat_id: "1".into(),
-            }),
-            "/text",
-        ),
-        (
-            chat(crate::sinks::matrix::Matrix {
-                homeserver: "https://m.example".into(),
-                access_token: "t".into(),
-                room: "!r:m".into(),
-            }),
+            chat(Matrix { homeserver: "https://m.example".into(), access_token: "t".into(), room: "!r:m".into() }),
             "/formatted_body",
         ),
-        (chat(crate::sinks::ntfy::Ntfy { url: "https://ntfy.sh".into(), topic: "t".into(), token: None }), "/message"),
-        (chat(crate::sinks::gotify::Gotify { url: "https://g.example".into(), token: "t".into() }), "/message"),
+        (chat(Ntfy { url: "https://ntfy.sh".into(), topic: "t".into(), token: None }), "/message"),
+        (chat(Gotify { url: "https://g.example".into(), token: "t".into() }), "/message"),
     ];
     for (target, pointer) in cases {
         let req = target.custom_request(&p, "<b>mine</b>").unwrap_or_else(|| panic!("{}", target.kind()));
@@ -433,20 +416,13 @@ fn templated_messages_land_where_each_service_shows_text() {
         // The same endpoint and idempotency as the built-in layout.
         assert_eq!(req.url, target.request(&p).url, "{}", target.kind());
     }
-    let matrix = chat(crate::sinks::matrix::Matrix {
-        homeserver: "https://m.example".into(),
-        access_token: "t".into(),
-        room: "!r:m".into(),
-    });
+    let matrix = chat(Matrix { homeserver: "https://m.example".into(), access_token: "t".into(), room: "!r:m".into() });
     let v: serde_json::Value = serde_json::from_str(&matrix.custom_request(&p, "<b>mine</b>").unwrap().body).unwrap();
     assert_eq!(v["body"], "mine", "Matrix's plain body is the text of the HTML");
-    let telegram = chat(crate::sinks::telegram::Telegram {
-        api_url: "https://api.telegram.org".into(),
-        token: "t".into(),
-        chat_id: "1".into(),
-    });
+    let telegram =
+        chat(Telegram { api_url: "https://api.telegram.org".into(), token: "t".into(), chat_id: "1".into() });
     assert!(telegram.custom_request(&p, &"<b>x</b>".repeat(1000)).is_none(), "HTML is never cut");
-    let discord = chat(crate::sinks::discord::Discord { url: "https://discord.com/api/webhooks/1/tok".into() });
+    let discord = chat(Discord { url: "https://discord.com/api/webhooks/1/tok".into() });
     let v: serde_json::Value =
         serde_json::from_str(&discord.custom_request(&p, &"é".repeat(5000)).unwrap().body).unwrap();
     assert_eq!(v["content"].as_str().unwrap().chars().count(), 2000, "cut to Discord's content limit");
@@ -457,11 +433,106 @@ fn templated_messages_land_where_each_service_shows_text() {
 fn template_values_are_escaped_for_each_service() {
     let nasty = "<b>&*_";
     let esc = |t: Target| (t.template_escaper())(nasty);
-    assert_eq!(
-        esc(chat(crate::sinks::telegram::Telegram { api_url: "a".into(), token: "t".into(), chat_id: "1".into() })),
-        "&lt;b&gt;&amp;*_"
-    );
-    assert_eq!(esc(chat(crate::sinks::slack::Slack { url: "u".into() })), "&lt;b&gt;&amp;*_");
-    assert_eq!(esc(chat(crate::sinks::discord::Discord { url: "u".into() })), "<b>&\\*\\_");
-    assert_eq!(esc(chat(crate::sinks::ntfy::Ntfy { url: "u".into(), topic: "t".into(), token: None })), nasty);
+    assert_eq!(esc(chat(Telegram { api_url: "a".into(), token: "t".into(), chat_id: "1".into() })), "&lt;b&gt;&amp;*_");
+    assert_eq!(esc(chat(Slack { url: "u".into() })), "&lt;b&gt;&amp;*_");
+    assert_eq!(esc(chat(Discord { url: "u".into() })), "<b>&\\*\\_");
+    assert_eq!(esc(chat(Ntfy { url: "u".into(), topic: "t".into(), token: None })), nasty);
+}
+
+/// A `[[sink]]` table holding a plausible value for every key its type takes.
+struct Sample(Vec<(&'static str, RawValue)>, Vec<String>);
+
+impl Sample {
+    fn of(keys: &[super::Key]) -> Sample {
+        let values = keys
+            .iter()
+            .map(|k| {
+                let span = 0..0;
+                let value = match (k.value, k.name) {
+                    (KeyValue::Any, _) => RawValue::Any(toml::Spanned::new(span, toml::Value::Integer(42))),
+                    (KeyValue::Table, _) => RawValue::Table(toml::Spanned::new(span, Default::default())),
+                    (KeyValue::Text, "room") => RawValue::Text(toml::Spanned::new(span, "!room:ex.id".into())),
+                    (KeyValue::Text, _) => RawValue::Text(toml::Spanned::new(span, "https://sample.ex.id/x".into())),
+                };
+                (k.name, value)
+            })
+            .collect();
+        Sample(values, Vec::new())
+    }
+
+    fn text(&self, key: &str) -> Option<String> {
+        match self.raw(key) {
+            Some(RawValue::Text(v)) => Some(v.get_ref().clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Keys for Sample {
+    fn raw(&self, key: &str) -> Option<&RawValue> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+    fn error(&mut self, _offset: usize, message: String) {
+        self.1.push(message);
+    }
+    fn missing(&mut self, message: String) {
+        self.1.push(message);
+    }
+    fn expand(&mut self, value: &toml::Spanned<String>) -> String {
+        value.get_ref().clone()
+    }
+    fn secret(&mut self, key: &str) -> Option<String> {
+        self.text(key)
+    }
+    fn required(&mut self, key: &str) -> String {
+        self.text(key).unwrap_or_else(|| {
+            self.1.push(format!("missing {key}"));
+            String::new()
+        })
+    }
+    fn url(&mut self, key: &str, _what: &str) -> Option<String> {
+        self.text(key)
+    }
+    fn required_url(&mut self, what: &str) -> String {
+        self.url("url", what).unwrap_or_else(|| {
+            self.1.push("missing url".into());
+            String::new()
+        })
+    }
+    fn headers(&mut self, _key: &str) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+#[test]
+fn every_registered_type_configures_from_its_keys_and_chat_types_render() {
+    let mut chats = 0;
+    for ty in TYPES {
+        let mut keys = Sample::of(ty.keys);
+        let service = (ty.configure)(&mut keys);
+        assert!(keys.1.is_empty(), "{}: {:?}", ty.name, keys.1);
+        assert_eq!(service.kind(), ty.name);
+        assert!(service.default_concurrency() >= 1, "{}", ty.name);
+        if let Delivery::Chat(t) = service.delivery() {
+            chats += 1;
+            assert!(service.digests(), "{}", ty.name);
+            assert_eq!(t.kind(), ty.name);
+            for req in [t.request(&normal()), digest_request(&t, &many(3), "d")] {
+                assert!(headers(&req).contains(&JSON), "{}", ty.name);
+                assert!(body(&req).is_object(), "{}", ty.name);
+            }
+        }
+        let configured_again = (ty.configure)(&mut Sample::of(ty.keys));
+        assert_eq!(service, configured_again, "{}: equal settings compare equal", ty.name);
+    }
+    assert_eq!(chats, targets().len(), "every chat type is in targets()");
+}
+
+#[test]
+fn a_missing_key_is_reported_by_its_service() {
+    for ty in TYPES.iter().filter(|t| !t.keys.is_empty()) {
+        let mut keys = Sample::of(&[]);
+        let _ = (ty.configure)(&mut keys);
+        assert!(!keys.1.is_empty(), "{} takes keys but needs none", ty.name);
+    }
 }
