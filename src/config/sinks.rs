@@ -12,7 +12,7 @@ use super::raw::RawSink;
 use super::validate::Validator;
 use super::{parse_rate, DigestMode, Sink, DEFAULT_MAX_ATTEMPTS, MAX_SINK_CONCURRENCY};
 use crate::sinks::template::MessageTemplate;
-use crate::sinks::{self, Configured, Keys, RawValue};
+use crate::sinks::{self, Configured, Delivery, Keys, RawValue};
 
 impl Validator<'_> {
     pub(super) fn sinks(&mut self, raw: &[RawSink]) -> Vec<Sink> {
@@ -52,7 +52,8 @@ impl Validator<'_> {
                 },
                 None => default_interval,
             };
-            let is_chat = service.digests();
+            // Digests are for chat services: a webhook or the console gets one message per alert.
+            let is_chat = matches!(service.delivery(), Delivery::Chat(_));
             let digest = match &s.digest {
                 Some(d) => match d.get_ref().as_str() {
                     "never" => DigestMode::Never,

@@ -49,10 +49,6 @@ impl Service for Discord {
         Duration::from_secs(1)
     }
 
-    fn digests(&self) -> bool {
-        true
-    }
-
     fn template_escaper(&self) -> Escaper {
         text::escape_markdown
     }

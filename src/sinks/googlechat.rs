@@ -50,10 +50,6 @@ impl Service for GoogleChat {
         Duration::from_secs(1)
     }
 
-    fn digests(&self) -> bool {
-        true
-    }
-
     fn template_escaper(&self) -> Escaper {
         inert
     }

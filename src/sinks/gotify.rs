@@ -52,10 +52,6 @@ impl Service for Gotify {
         Duration::from_millis(100)
     }
 
-    fn digests(&self) -> bool {
-        true
-    }
-
     fn template_escaper(&self) -> Escaper {
         escape_markdown
     }

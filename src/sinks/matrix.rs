@@ -74,10 +74,6 @@ impl Service for Matrix {
         Duration::from_millis(200)
     }
 
-    fn digests(&self) -> bool {
-        true
-    }
-
     fn template_escaper(&self) -> Escaper {
         escape_html
     }

@@ -50,10 +50,6 @@ impl Service for Mattermost {
         Duration::from_millis(100)
     }
 
-    fn digests(&self) -> bool {
-        true
-    }
-
     fn template_escaper(&self) -> Escaper {
         text::escape_mattermost
     }

@@ -161,10 +161,6 @@ pub trait Service: fmt::Debug + Send + Sync + DynEq {
     fn default_concurrency(&self) -> usize {
         1
     }
-    /// Whether alerts may be sent as digests (chat services).
-    fn digests(&self) -> bool {
-        false
-    }
     /// How values printed by a sink `template` are escaped: for the service's markup.
     fn template_escaper(&self) -> Escaper;
     /// Check a template's output for the sample alert (a webhook's must be JSON).

@@ -61,10 +61,6 @@ impl Service for Ntfy {
         Duration::from_millis(100)
     }
 
-    fn digests(&self) -> bool {
-        true
-    }
-
     fn template_escaper(&self) -> Escaper {
         crate::sinks::template::plain
     }

@@ -47,10 +47,6 @@ impl Service for Slack {
         Duration::from_secs(1)
     }
 
-    fn digests(&self) -> bool {
-        true
-    }
-
     fn template_escaper(&self) -> Escaper {
         text::escape_slack
     }

@@ -86,10 +86,6 @@ impl Service for Telegram {
         }
     }
 
-    fn digests(&self) -> bool {
-        true
-    }
-
     fn template_escaper(&self) -> Escaper {
         escape_html
     }

@@ -515,7 +515,6 @@ fn every_registered_type_configures_from_its_keys_and_chat_types_render() {
         assert!(service.default_concurrency() >= 1, "{}", ty.name);
         if let Delivery::Chat(t) = service.delivery() {
             chats += 1;
-            assert!(service.digests(), "{}", ty.name);
             assert_eq!(t.kind(), ty.name);
             for req in [t.request(&normal()), digest_request(&t, &many(3), "d")] {
                 assert!(headers(&req).contains(&JSON), "{}", ty.name);
@@ -534,5 +533,16 @@ fn a_missing_key_is_reported_by_its_service() {
         let mut keys = Sample::of(&[]);
         let _ = (ty.configure)(&mut keys);
         assert!(!keys.1.is_empty(), "{} takes keys but needs none", ty.name);
+    }
+}
+
+#[test]
+fn a_key_holds_one_kind_of_value_whichever_type_takes_it() {
+    for key in super::all_keys() {
+        for ty in TYPES {
+            if let Some(k) = ty.keys.iter().find(|k| k.name == key.name) {
+                assert_eq!(k.value, key.value, "{} of {}", key.name, ty.name);
+            }
+        }
     }
 }
