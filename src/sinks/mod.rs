@@ -62,6 +62,16 @@ impl Key {
     pub const fn text(name: &'static str) -> Key {
         Key { name, value: KeyValue::Text }
     }
+
+    /// A key holding a table of strings.
+    pub const fn table(name: &'static str) -> Key {
+        Key { name, value: KeyValue::Table }
+    }
+
+    /// A key holding any value, which the service checks.
+    pub const fn any(name: &'static str) -> Key {
+        Key { name, value: KeyValue::Any }
+    }
 }
 
 /// The TOML value a service key holds. A key has one kind of value whichever type takes it.

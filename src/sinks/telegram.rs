@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, defang, escape_html, Unit};
-use super::{Configured, Delivery, Key, KeyValue, Keys, RawValue, Service, Type};
+use super::{Configured, Delivery, Key, Keys, RawValue, Service, Type};
 use crate::model::AlertPayload;
 
 /// The Telegram Bot API's default root.
@@ -22,7 +22,7 @@ const API_URL: &str = "https://api.telegram.org";
 /// The `telegram` sink type: `token`, `chat_id`, optional `api_url`.
 pub static TYPE: Type = Type {
     name: "telegram",
-    keys: &[Key::text("token"), Key { name: "chat_id", value: KeyValue::Any }, Key::text("api_url")],
+    keys: &[Key::text("token"), Key::any("chat_id"), Key::text("api_url")],
     configure,
 };
 

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::template::{json_string_content, Escaper, TemplateError};
-use super::{Configured, Delivery, Key, KeyValue, Keys, Service, Type};
+use super::{Configured, Delivery, Key, Keys, Service, Type};
 
 /// Requests a webhook sink has in flight at once unless its `concurrency` says otherwise: a
 /// plain receiver takes several at once (a chat room gets its messages one after the other).
@@ -13,7 +13,7 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// The `webhook` sink type: `url`, optional `secret` and `headers`.
 pub static TYPE: Type = Type {
     name: "webhook",
-    keys: &[Key::text("url"), Key::text("secret"), Key { name: "headers", value: KeyValue::Table }],
+    keys: &[Key::text("url"), Key::text("secret"), Key::table("headers")],
     configure,
 };
 
