@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use crate::parse::html::decode_entities;
+use crate::markup::decode_entities;
 use crate::parse::scan::{attributes, Scanner, Tok};
 
 /// One feed found in an OPML file.

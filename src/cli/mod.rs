@@ -201,7 +201,7 @@ pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: tes
         Source::File(f) => match std::fs::read(&f) {
             Ok(b) => {
                 let raw = String::from_utf8_lossy(&b);
-                let text = if raw.contains('<') { parse::html::html_to_text(&raw) } else { raw.into_owned() };
+                let text = if raw.contains('<') { crate::markup::html_to_text(&raw) } else { raw.into_owned() };
                 test_rule::on_text(&rule, &text)
             }
             Err(e) => {

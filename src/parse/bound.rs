@@ -81,7 +81,7 @@ fn xml_date(item: &str) -> Option<DateTime<Utc>> {
                     None => continue,
                 };
                 if slot.is_none() {
-                    *slot = parse_date(&super::html::decode_entities(t));
+                    *slot = parse_date(&crate::markup::decode_entities(t));
                 }
                 if published.is_some() {
                     break;

@@ -8,7 +8,6 @@ pub mod clean;
 pub mod dates;
 mod encoding;
 mod extract;
-pub mod html;
 mod repair;
 pub(crate) mod scan;
 
@@ -17,6 +16,7 @@ use std::time::Duration;
 use feed_rs::model::{Entry, Feed, Text};
 use url::Url;
 
+use crate::markup;
 use crate::model::{Item, ParsedFeed};
 
 /// Documents longer than this are cut here before parsing (the repairs then close what the
@@ -370,13 +370,13 @@ fn text_of(t: &Text) -> String {
 /// Reduce a text construct to plain text; only explicitly plain text is left as written.
 fn reduce(body: &str, content_type: &str) -> String {
     if content_type.eq_ignore_ascii_case("text/plain") && !looks_like_markup(body) {
-        let text = html::decode_entities(body);
+        let text = markup::decode_entities(body);
         match text.trim() {
             t if t.len() == text.len() => text,
             t => t.to_string(),
         }
     } else {
-        html::html_to_text(body)
+        markup::html_to_text(body)
     }
 }
 
