@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use crate::markup::decode_entities;
-use crate::parse::scan::{attributes, Scanner, Tok};
+use crate::markup::scan::{attributes, Scanner, Tok};
 
 /// One feed found in an OPML file.
 #[derive(Debug, Clone, PartialEq, Eq)]

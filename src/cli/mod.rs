@@ -538,7 +538,7 @@ fn to_text(feed: &ParsedFeed) -> String {
     // Every value is printed through `printable_line`: what a feed says cannot act on the
     // terminal (the parser already drops control characters from text; ids and links are
     // printed as the feed wrote them).
-    use crate::parse::clean::printable_line as p;
+    use crate::markup::printable_line as p;
     let mut s = format!(
         "{} ({})\n{} items\n",
         p(feed.title.as_deref().unwrap_or("(untitled feed)")),

@@ -1,7 +1,10 @@
 //! Characters no reader should get: controls, terminal escape sequences and bidi overrides.
 //! Text from feeds and pages reaches terminals (logs, `pantau items`, the console sink), so
-//! the parser's hygiene (`parse::clean`) and the HTML reader ([`super::html_to_text`]) both
-//! drop them, by these definitions.
+//! the parser's hygiene (`parse::clean`) and the HTML reader ([`super::html_to_text`]) drop
+//! them ([`strip`]), by these definitions, and what prints text from anywhere else shows them
+//! as escapes ([`printable`]).
+
+use std::borrow::Cow;
 
 /// Whether `c` must never reach a terminal from feed text: C0 controls but tab and line feed
 /// (ESC starts terminal escape sequences, BEL rings, CR overwrites the line), DEL, C1 controls
@@ -13,7 +16,7 @@ pub fn is_unsafe(c: char) -> bool {
 
 /// Whether `s` holds a character that [`is_unsafe`], found by looking at bytes (UTF-8 lead
 /// bytes of the ranges), so that clean text of any length costs one quick pass.
-pub(crate) fn has_unsafe(s: &str) -> bool {
+fn has_unsafe(s: &str) -> bool {
     let b = s.as_bytes();
     b.iter().enumerate().any(|(i, &c)| match c {
         b'\t' | b'\n' => false,
@@ -50,7 +53,7 @@ pub(crate) enum Seq {
 }
 
 /// Longest operating-system command dropped whole; past it, the text is text again.
-pub(crate) const OSC_MAX: u16 = 256;
+const OSC_MAX: u16 = 256;
 
 impl Seq {
     /// Whether `c`, the next character, belongs to an escape sequence (and is dropped); moves
@@ -76,9 +79,89 @@ impl Seq {
     }
 }
 
+/// `s` without terminal escape sequences (see `Seq`) and without the other characters that
+/// [`is_unsafe`]; a line break (CR LF or a lone CR) becomes one line feed first, so that old
+/// Mac line ends still separate words.
+pub fn strip(s: &str) -> Cow<'_, str> {
+    if !has_unsafe(s) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut seq = Seq::Text;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if seq.swallow(c) {
+            continue;
+        }
+        match c {
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                out.push('\n');
+            }
+            c if is_unsafe(c) => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `s` made safe to print on a terminal: each character that [`is_unsafe`] is shown as an
+/// escape (`\x1b`, `\u202e`), so the operator sees that it was there and the terminal acts
+/// on none of it. Tabs and line breaks are kept.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if !has_unsafe(s) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c as u32 {
+            _ if !is_unsafe(c) => out.push(c),
+            n @ 0..=0xFF => out.push_str(&format!("\\x{n:02x}")),
+            n => out.push_str(&format!("\\u{n:04x}")),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`printable`] on one line: tabs and line breaks become spaces (a table cell, a log field).
+pub fn printable_line(s: &str) -> Cow<'_, str> {
+    let s = printable(s);
+    if s.contains(['\n', '\t']) {
+        Cow::Owned(s.replace(['\n', '\t'], " "))
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strip_drops_controls_and_keeps_line_breaks() {
+        assert_eq!(strip("plain\ttext\n"), Cow::Borrowed("plain\ttext\n"));
+        assert_eq!(strip("a\r\nb\rc\u{85}d\u{202E}e\u{2066}f"), "a\nb\ncdef");
+    }
+
+    #[test]
+    fn strip_drops_whole_escape_sequences() {
+        assert_eq!(strip("\u{1b}[31mKorea\u{1b}[0m Utara\u{7}"), "Korea Utara");
+        assert_eq!(strip("\u{1b}]0;owned\u{7}x \u{1b}]8;;http://e\u{1b}\\link\u{1b}]8;;\u{1b}\\"), "x link");
+        assert_eq!(strip("\u{1b}[?25l\u{9b}2Jy \u{1b}[1;31;40mz"), "y z");
+        // What does not fit a sequence is text again: markup, a line, a lone ESC.
+        assert_eq!(strip("\u{1b}[<b>"), "<b>");
+        assert_eq!(strip("\u{1b}]title\nnext"), "\nnext");
+        assert_eq!(strip("a\u{1b}b"), "ab");
+        let long = format!("\u{1b}]{}", "t".repeat(300));
+        assert_eq!(strip(&long), "t".repeat(300 - usize::from(OSC_MAX)));
+    }
+
+    #[test]
+    fn printable_shows_each_control_as_an_escape() {
+        assert_eq!(printable("Korea Utara"), Cow::Borrowed("Korea Utara"));
+        assert_eq!(printable("\u{1b}]0;pwned\u{7}x\u{9b}y\u{202e}z\n"), "\\x1b]0;pwned\\x07x\\x9by\\u202ez\n");
+        assert_eq!(printable_line("a\tb\nc\u{0}"), "a b c\\x00");
+    }
 
     #[test]
     fn unsafe_characters_are_found_by_their_bytes() {

@@ -11,7 +11,7 @@ use std::ops::Range;
 use chrono::{DateTime, Utc};
 
 use super::dates::parse_date;
-use super::scan::{local, Scanner, Tok};
+use crate::markup::scan::{local, Scanner, Tok};
 use crate::model::Item;
 
 /// The note recorded in the recoveries when a document was cut to its newest items.

@@ -1,67 +1,12 @@
 //! Text hygiene for what feeds say. Feed text reaches terminals (logs, `pantau items`, the
 //! console sink), chat rooms and rules, so every item leaves the parser without control
-//! characters or bidi overrides and with every field bounded (see the limits in
-//! [`crate::model`]). [`printable`] is the terminal's own guard for text from anywhere else.
+//! characters or bidi overrides ([`crate::markup::strip`]) and with every field bounded (see
+//! the limits in [`crate::model`]).
 
 use std::borrow::Cow;
 
-pub use crate::markup::is_unsafe;
-use crate::markup::{has_unsafe, Seq};
+use crate::markup::strip;
 use crate::model::{self, Item, ParsedFeed};
-
-/// `s` without terminal escape sequences (see `Seq`) and without the other characters that
-/// [`is_unsafe`]; a line break (CR LF or a lone CR) becomes one line feed first, so that old
-/// Mac line ends still separate words.
-pub fn strip(s: &str) -> Cow<'_, str> {
-    if !has_unsafe(s) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut seq = Seq::Text;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if seq.swallow(c) {
-            continue;
-        }
-        match c {
-            '\r' => {
-                chars.next_if_eq(&'\n');
-                out.push('\n');
-            }
-            c if is_unsafe(c) => {}
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// `s` made safe to print on a terminal: each character that [`is_unsafe`] is shown as an
-/// escape (`\x1b`, `\u202e`), so the operator sees that it was there and the terminal acts
-/// on none of it. Tabs and line breaks are kept.
-pub fn printable(s: &str) -> Cow<'_, str> {
-    if !has_unsafe(s) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c as u32 {
-            _ if !is_unsafe(c) => out.push(c),
-            n @ 0..=0xFF => out.push_str(&format!("\\x{n:02x}")),
-            n => out.push_str(&format!("\\u{n:04x}")),
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// [`printable`] on one line: tabs and line breaks become spaces (a table cell, a log field).
-pub fn printable_line(s: &str) -> Cow<'_, str> {
-    let s = printable(s);
-    if s.contains(['\n', '\t']) {
-        Cow::Owned(s.replace(['\n', '\t'], " "))
-    } else {
-        s
-    }
-}
 
 /// A one-line field (title, author, category): stripped, white space runs made one space
 /// again where a stripped character sat between two, then capped at `max` characters.
@@ -129,33 +74,6 @@ pub(crate) fn feed(feed: &mut ParsedFeed) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::markup::OSC_MAX;
-
-    #[test]
-    fn strip_drops_controls_and_keeps_line_breaks() {
-        assert_eq!(strip("plain\ttext\n"), Cow::Borrowed("plain\ttext\n"));
-        assert_eq!(strip("a\r\nb\rc\u{85}d\u{202E}e\u{2066}f"), "a\nb\ncdef");
-    }
-
-    #[test]
-    fn strip_drops_whole_escape_sequences() {
-        assert_eq!(strip("\u{1b}[31mKorea\u{1b}[0m Utara\u{7}"), "Korea Utara");
-        assert_eq!(strip("\u{1b}]0;owned\u{7}x \u{1b}]8;;http://e\u{1b}\\link\u{1b}]8;;\u{1b}\\"), "x link");
-        assert_eq!(strip("\u{1b}[?25l\u{9b}2Jy \u{1b}[1;31;40mz"), "y z");
-        // What does not fit a sequence is text again: markup, a line, a lone ESC.
-        assert_eq!(strip("\u{1b}[<b>"), "<b>");
-        assert_eq!(strip("\u{1b}]title\nnext"), "\nnext");
-        assert_eq!(strip("a\u{1b}b"), "ab");
-        let long = format!("\u{1b}]{}", "t".repeat(300));
-        assert_eq!(strip(&long), "t".repeat(300 - usize::from(OSC_MAX)));
-    }
-
-    #[test]
-    fn printable_shows_each_control_as_an_escape() {
-        assert_eq!(printable("Korea Utara"), Cow::Borrowed("Korea Utara"));
-        assert_eq!(printable("\u{1b}]0;pwned\u{7}x\u{9b}y\u{202e}z\n"), "\\x1b]0;pwned\\x07x\\x9by\\u202ez\n");
-        assert_eq!(printable_line("a\tb\nc\u{0}"), "a b c\\x00");
-    }
 
     #[test]
     fn items_are_cleaned_and_bounded() {

@@ -10,9 +10,9 @@ use serde_json::Value;
 use url::Url;
 
 use super::dates::parse_date;
-use super::scan::{attr, local, Scanner, Tok};
 use super::{absolute, item_key, one_line, reduce};
 use crate::markup;
+use crate::markup::scan::{attr, local, Scanner, Tok};
 use crate::model::{Item, ParsedFeed};
 
 /// Field text beyond this many bytes is cut before it is reduced to plain text.
