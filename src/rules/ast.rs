@@ -1,6 +1,6 @@
 //! The syntax tree of a compiled rule and the vocabulary every stage of the engine shares:
-//! field scopes, word patterns, leaves, the tree itself, the limits that bound it, and the
-//! options, errors and warnings of compiling a rule.
+//! field scopes, word patterns, leaves, the tree itself, the limits that bound it, the
+//! options, errors and warnings of compiling a rule, and the fields of an item to match.
 //!
 //! Nothing here reads a document: the lexer and parser build these types, `eval` and `prog`
 //! run them against a document, `set` indexes them, `display` prints them.
@@ -44,6 +44,36 @@ pub struct RuleWarning {
     pub offset: usize,
     /// Lower-case explanation.
     pub message: String,
+}
+
+/// The plain-text fields of a news item, as given to [`Document::new`](super::Document::new).
+#[derive(Clone, Copy, Debug)]
+pub struct DocFields<'a> {
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub content: &'a str,
+    pub authors: &'a [String],
+    pub categories: &'a [String],
+    pub link: &'a str,
+    pub feed: &'a str,
+    /// The article text fetched from the item's page (`fetch_article`); empty when none.
+    pub article: &'a str,
+}
+
+impl<'a> DocFields<'a> {
+    /// Free text only, as the content field; every other field empty.
+    pub fn text_only(text: &'a str) -> DocFields<'a> {
+        DocFields {
+            title: "",
+            summary: "",
+            content: text,
+            authors: &[],
+            categories: &[],
+            link: "",
+            feed: "",
+            article: "",
+        }
+    }
 }
 
 /// A set of document fields, as a bit mask.

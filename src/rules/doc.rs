@@ -9,7 +9,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use super::ast::{Scope, CLITICS};
+use super::ast::{DocFields, Scope, CLITICS};
 use super::hash::{
     eq_ascii_lower, hash_ascii_lower, hash_str, KeySet, KeyTable, NONE, SEED_PREFIX, SEED_STEM, SEED_SUFFIX, SEED_WORD,
 };
@@ -555,36 +555,6 @@ fn char_cut(s: &str, n: usize) -> Option<usize> {
 #[derive(Debug)]
 pub struct Document {
     pub(crate) texts: Texts,
-}
-
-/// The plain-text fields of a news item, as given to [`Document::new`].
-#[derive(Clone, Copy, Debug)]
-pub struct DocFields<'a> {
-    pub title: &'a str,
-    pub summary: &'a str,
-    pub content: &'a str,
-    pub authors: &'a [String],
-    pub categories: &'a [String],
-    pub link: &'a str,
-    pub feed: &'a str,
-    /// The article text fetched from the item's page (`fetch_article`); empty when none.
-    pub article: &'a str,
-}
-
-impl<'a> DocFields<'a> {
-    /// Free text only, as the content field; every other field empty.
-    pub fn text_only(text: &'a str) -> DocFields<'a> {
-        DocFields {
-            title: "",
-            summary: "",
-            content: text,
-            authors: &[],
-            categories: &[],
-            link: "",
-            feed: "",
-            article: "",
-        }
-    }
 }
 
 impl Document {

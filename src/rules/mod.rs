@@ -23,9 +23,10 @@
 //!
 //! Module layout, each depending only on the ones listed before it (no two import each
 //! other): `hash` (word keys), `text` (normalisation), `stem`, `ast` (the syntax tree, limits,
-//! options and diagnostics), `lexer`, `parser`, `doc` (tokenised documents), `eval` (a tree
-//! against a document), `prog` (a rule set's flat program), `terms`, `rule` ([`Rule`]),
-//! `set` ([`RuleSet`]) and `display` (canonical printing). This file only re-exports.
+//! options, diagnostics and an item's fields), `lexer`, `parser`, `doc` (tokenised
+//! documents), `eval` (a tree against a document), `prog` (a rule set's flat program),
+//! `terms`, `rule` ([`Rule`]), `set` ([`RuleSet`]) and `display` (canonical printing). This
+//! file defines no types: it re-exports, and offers three helpers to other stages.
 
 mod ast;
 mod display;
@@ -43,8 +44,8 @@ mod terms;
 mod tests;
 mod text;
 
-pub use ast::{RuleError, RuleOptions, RuleWarning};
-pub use doc::{DocFields, Document};
+pub use ast::{DocFields, RuleError, RuleOptions, RuleWarning};
+pub use doc::Document;
 pub use rule::{Match, Rule};
 pub use set::RuleSet;
 pub use terms::{Terms, TermsIter};

@@ -1,7 +1,7 @@
 //! A single compiled rule: parsing a query into it, and matching it against a document.
 
-use super::ast::{Expr, RuleError, RuleOptions, RuleWarning};
-use super::doc::{DocFields, Document, Texts};
+use super::ast::{DocFields, Expr, RuleError, RuleOptions, RuleWarning};
+use super::doc::{Document, Texts};
 use super::parser;
 use super::terms::Terms;
 

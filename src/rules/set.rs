@@ -602,8 +602,8 @@ impl From<Vec<(String, Rule)>> for RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::ast::DocFields;
     use crate::rules::ast::RuleOptions;
-    use crate::rules::doc::DocFields;
 
     fn rule(q: &str) -> Rule {
         Rule::parse(q, &RuleOptions { lang: Some("id".into()) }).unwrap()
