@@ -10,6 +10,9 @@
 //! - [`scheduler`]: when each feed is due; concurrency limits; never two polls of one feed.
 //! - [`fetch`]: one HTTP GET with a conditional request, timeouts and a body cap.
 //! - [`parse`]: bytes → items with plain-text fields (pure).
+//! - [`markup`]: markup read as text wherever it turns up (feed items, article pages, OPML, chat
+//!   messages, the terminal): character references, HTML → visible text, control characters,
+//!   a forgiving XML tokenizer (pure).
 //! - [`pipeline`]: one poll of one feed, top to bottom, writing items and alerts together.
 //! - [`article`]: whole articles: a new item's page fetched, its main text extracted (pure)
 //!   and matched; the daemon's article stage.
@@ -27,6 +30,7 @@ pub mod daemon;
 pub mod deliver;
 pub mod fetch;
 pub mod identity;
+pub mod markup;
 pub mod model;
 pub mod opml;
 pub mod parse;

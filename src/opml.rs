@@ -5,8 +5,8 @@
 
 use std::collections::HashSet;
 
-use crate::parse::html::decode_entities;
-use crate::parse::scan::{attributes, Scanner, Tok};
+use crate::markup::decode_entities;
+use crate::markup::scan::{attributes, Scanner, Tok};
 
 /// One feed found in an OPML file.
 #[derive(Debug, Clone, PartialEq, Eq)]

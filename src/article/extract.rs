@@ -78,7 +78,7 @@ pub fn extract(html: &str, url: Option<&str>, selector: Option<&str>) -> Result<
                 if text.len() > MAX_TEXT {
                     break;
                 }
-                let piece = crate::parse::html::html_to_text(&node.html());
+                let piece = crate::markup::html_to_text(&node.html());
                 if !piece.trim().is_empty() {
                     if !text.is_empty() {
                         text.push_str("\n\n");
@@ -249,7 +249,7 @@ fn scan_links(html: &str) -> Vec<Link> {
                 end -= 1;
             }
             if let Some(close) = lower[start..end].find("</a") {
-                let text = crate::parse::html::html_to_text(&html[start..start + close]);
+                let text = crate::markup::html_to_text(&html[start..start + close]);
                 link.text = text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
                 link.close = Some(close);
             }
@@ -481,7 +481,7 @@ fn next_pages_of(links: &[Link], base: &Url) -> Vec<String> {
         if !next {
             continue;
         }
-        let Ok(mut url) = base.join(crate::parse::html::decode_entities(href.trim()).as_str()) else { continue };
+        let Ok(mut url) = base.join(crate::markup::decode_entities(href.trim()).as_str()) else { continue };
         url.set_fragment(None);
         if continues(base, &url) && !out.iter().any(|u| u == url.as_str()) {
             out.push(url.to_string());

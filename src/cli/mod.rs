@@ -201,7 +201,7 @@ pub async fn test_rule(path: &Path, query: &str, lang: Option<&str>, source: tes
         Source::File(f) => match std::fs::read(&f) {
             Ok(b) => {
                 let raw = String::from_utf8_lossy(&b);
-                let text = if raw.contains('<') { parse::html::html_to_text(&raw) } else { raw.into_owned() };
+                let text = if raw.contains('<') { crate::markup::html_to_text(&raw) } else { raw.into_owned() };
                 test_rule::on_text(&rule, &text)
             }
             Err(e) => {
@@ -538,7 +538,7 @@ fn to_text(feed: &ParsedFeed) -> String {
     // Every value is printed through `printable_line`: what a feed says cannot act on the
     // terminal (the parser already drops control characters from text; ids and links are
     // printed as the feed wrote them).
-    use crate::parse::clean::printable_line as p;
+    use crate::markup::printable_line as p;
     let mut s = format!(
         "{} ({})\n{} items\n",
         p(feed.title.as_deref().unwrap_or("(untitled feed)")),

@@ -1,6 +1,6 @@
 //! Plain-text tables for terminal output: columns padded to their widest cell.
 
-use crate::parse::clean::printable_line;
+use crate::markup::printable_line;
 
 /// Render `rows` under `header`, columns separated by two spaces, trailing spaces trimmed.
 /// Cells hold text from feeds and servers: each is shown on one line, with control characters

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::Outcome;
+use crate::markup::{printable, printable_line};
 use crate::model::{AlertPayload, OutboxAlert};
-use crate::parse::clean::{printable, printable_line};
 
 /// Render an alert as a few readable lines. Every value is shown on its line with control
 /// characters as escapes (`\x1b`), so feed text cannot act on the terminal.

@@ -11,7 +11,7 @@ use std::ops::Range;
 use chrono::{DateTime, Utc};
 
 use super::dates::parse_date;
-use super::scan::{local, Scanner, Tok};
+use crate::markup::scan::{local, Scanner, Tok};
 use crate::model::Item;
 
 /// The note recorded in the recoveries when a document was cut to its newest items.
@@ -81,7 +81,7 @@ fn xml_date(item: &str) -> Option<DateTime<Utc>> {
                     None => continue,
                 };
                 if slot.is_none() {
-                    *slot = parse_date(&super::html::decode_entities(t));
+                    *slot = parse_date(&crate::markup::decode_entities(t));
                 }
                 if published.is_some() {
                     break;

@@ -10,9 +10,9 @@ use serde_json::Value;
 use url::Url;
 
 use super::dates::parse_date;
-use super::html;
-use super::scan::{attr, local, Scanner, Tok};
 use super::{absolute, item_key, one_line, reduce};
+use crate::markup;
+use crate::markup::scan::{attr, local, Scanner, Tok};
 use crate::model::{Item, ParsedFeed};
 
 /// Field text beyond this many bytes is cut before it is reduced to plain text.
@@ -176,7 +176,7 @@ fn raw_value(inner: &str) -> String {
     let mut out = String::with_capacity(inner.len());
     for (tok, start, end) in Scanner::new(inner) {
         match tok {
-            Tok::Text(t) => out.push_str(&html::decode_entities(t)),
+            Tok::Text(t) => out.push_str(&markup::decode_entities(t)),
             Tok::CData { body, .. } => out.push_str(body),
             Tok::Start { .. } | Tok::End { .. } => out.push_str(&inner[start..end]),
             Tok::Other | Tok::Cut => {}
@@ -255,7 +255,7 @@ fn push_item(it: OpenItem<'_>, feed: &mut ParsedFeed, base: Option<&Url>) {
             "category" | "subject" => {
                 let label = attr(f.attrs, "label")
                     .or_else(|| attr(f.attrs, "term"))
-                    .map(|s| one_line(&html::decode_entities(s)))
+                    .map(|s| one_line(&markup::decode_entities(s)))
                     .unwrap_or_else(|| one_line(&text_of(f.inner, "")));
                 if !label.is_empty() && !categories.contains(&label) {
                     categories.push(label);
@@ -272,7 +272,7 @@ fn push_item(it: OpenItem<'_>, feed: &mut ParsedFeed, base: Option<&Url>) {
         .or(other_link)
         .or_else(|| own.map(str::to_string))
         .or(guid_link)
-        .map(|l| absolute(&html::decode_entities(&l), base))
+        .map(|l| absolute(&markup::decode_entities(&l), base))
         .filter(|l| !l.is_empty());
     // RSS allows an item with nothing but a description; an item with nothing readable at all
     // is noise.
@@ -315,7 +315,7 @@ fn author_name(inner: &str) -> String {
         || inner.contains('<') && inner.trim_start().starts_with('<') && !inner.trim_start().starts_with("<![CDATA[")
     {
         // Markup without a name child (e.g. only an email): take its text.
-        return one_line(&html::html_to_text(&raw_value(inner)));
+        return one_line(&markup::html_to_text(&raw_value(inner)));
     }
     one_line(&reduce(&raw_value(inner), "text/plain"))
 }

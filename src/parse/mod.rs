@@ -8,15 +8,14 @@ pub mod clean;
 pub mod dates;
 mod encoding;
 mod extract;
-pub mod html;
 mod repair;
-pub(crate) mod scan;
 
 use std::time::Duration;
 
 use feed_rs::model::{Entry, Feed, Text};
 use url::Url;
 
+use crate::markup;
 use crate::model::{Item, ParsedFeed};
 
 /// Documents longer than this are cut here before parsing (the repairs then close what the
@@ -155,16 +154,16 @@ const MAX_TTL: Duration = Duration::from_secs(7 * 86400);
 pub(crate) fn publisher_ttl(doc: &str) -> Option<Duration> {
     let mut open: Option<&str> = None;
     let (mut ttl, mut period, mut frequency) = (None, None, None);
-    for (tok, _, _) in scan::Scanner::new(doc) {
+    for (tok, _, _) in markup::scan::Scanner::new(doc) {
         match tok {
-            scan::Tok::Start { name, self_closing, .. } => {
-                let l = scan::local(name);
+            markup::scan::Tok::Start { name, self_closing, .. } => {
+                let l = markup::scan::local(name);
                 if l.eq_ignore_ascii_case("item") || l.eq_ignore_ascii_case("entry") {
                     break;
                 }
                 open = (!self_closing).then_some(l);
             }
-            scan::Tok::Text(t) | scan::Tok::CData { body: t, .. } => {
+            markup::scan::Tok::Text(t) | markup::scan::Tok::CData { body: t, .. } => {
                 let t = t.trim();
                 match open {
                     Some("ttl") => ttl = t.parse::<u64>().ok().filter(|m| *m > 0).map(|m| m.saturating_mul(60)),
@@ -182,7 +181,7 @@ pub(crate) fn publisher_ttl(doc: &str) -> Option<Duration> {
                     _ => {}
                 }
             }
-            scan::Tok::End { .. } => open = None,
+            markup::scan::Tok::End { .. } => open = None,
             _ => {}
         }
     }
@@ -259,9 +258,9 @@ fn parse_xml(text: &str, ctx: &Ctx<'_>, notes: &mut Vec<String>) -> Result<Parse
 
 /// Whether the document has an `<item>` or `<entry>` element anywhere.
 fn has_items(doc: &str) -> bool {
-    scan::Scanner::new(doc).any(|(t, _, _)| match t {
-        scan::Tok::Start { name, .. } => {
-            let l = scan::local(name);
+    markup::scan::Scanner::new(doc).any(|(t, _, _)| match t {
+        markup::scan::Tok::Start { name, .. } => {
+            let l = markup::scan::local(name);
             l.eq_ignore_ascii_case("item") || l.eq_ignore_ascii_case("entry")
         }
         _ => false,
@@ -370,13 +369,13 @@ fn text_of(t: &Text) -> String {
 /// Reduce a text construct to plain text; only explicitly plain text is left as written.
 fn reduce(body: &str, content_type: &str) -> String {
     if content_type.eq_ignore_ascii_case("text/plain") && !looks_like_markup(body) {
-        let text = html::decode_entities(body);
+        let text = markup::decode_entities(body);
         match text.trim() {
             t if t.len() == text.len() => text,
             t => t.to_string(),
         }
     } else {
-        html::html_to_text(body)
+        markup::html_to_text(body)
     }
 }
 
@@ -493,7 +492,7 @@ mod tests {
 
     /// Whether `s` holds a character no terminal should be sent.
     fn dirty(s: &str) -> bool {
-        s.chars().any(clean::is_unsafe)
+        s.chars().any(markup::is_unsafe)
     }
 
     fn assert_clean(f: &ParsedFeed) {

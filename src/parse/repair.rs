@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::scan::{attributes, local, Scanner, Tok};
+use crate::markup::scan::{attributes, local, Scanner, Tok};
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 const ATOM03_NS: &str = "http://purl.org/atom/ns#";

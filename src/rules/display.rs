@@ -7,9 +7,10 @@
 
 use std::fmt::{self, Display, Formatter, Write};
 
-use super::eval::{Expr, Leaf, LeafKind, Pat, Scope};
+use super::ast::{Expr, Leaf, LeafKind, Pat, Scope};
 use super::lexer::{near_label, FIELD_NAMES};
-use super::{parser::field_scope, Rule};
+use super::parser::field_scope;
+use super::rule::Rule;
 
 impl Display for Rule {
     /// Writes the rule's canonical query.

@@ -9,7 +9,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use super::eval::{Scope, CLITICS};
+use super::ast::{DocFields, Scope, CLITICS};
 use super::hash::{
     eq_ascii_lower, hash_ascii_lower, hash_str, KeySet, KeyTable, NONE, SEED_PREFIX, SEED_STEM, SEED_SUFFIX, SEED_WORD,
 };
@@ -103,7 +103,7 @@ pub(crate) struct Texts {
 }
 
 impl Texts {
-    pub(crate) fn new(fields: &super::DocFields<'_>) -> Texts {
+    pub(crate) fn new(fields: &DocFields<'_>) -> Texts {
         let bytes = fields.title.len() + fields.summary.len() + fields.content.len();
         // Guesses from news text: about one word per seven bytes, a third to a half distinct.
         let distinct = bytes / 16 + 16;
@@ -551,12 +551,30 @@ fn char_cut(s: &str, n: usize) -> Option<usize> {
     ends.nth(n)
 }
 
+/// A news item prepared for matching: every field normalised and split into words once.
+#[derive(Debug)]
+pub struct Document {
+    pub(crate) texts: Texts,
+}
+
+impl Document {
+    /// A document of free text only (as the content field), for tools and tests.
+    pub fn from_text(text: &str) -> Document {
+        Document::new(&DocFields::text_only(text))
+    }
+
+    /// Normalises and tokenises the fields of an item.
+    pub fn new(fields: &DocFields<'_>) -> Document {
+        Document { texts: Texts::new(fields) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn doc(text: &str) -> Texts {
-        Texts::new(&crate::rules::DocFields::text_only(text))
+        Texts::new(&DocFields::text_only(text))
     }
 
     #[test]
@@ -627,7 +645,7 @@ mod tests {
 
     /// Checks everything `Texts::new` files against the same computed the obvious way: every
     /// field value split by `text::words`, distinct words numbered by first occurrence.
-    fn check_against_reference(fields: &crate::rules::DocFields<'_>) {
+    fn check_against_reference(fields: &DocFields<'_>) {
         let d = Texts::new(fields);
         let mut values =
             vec![(Scope::TITLE, fields.title), (Scope::SUMMARY, fields.summary), (Scope::CONTENT, fields.content)];
@@ -693,7 +711,7 @@ mod tests {
     fn documents_agree_with_reference() {
         let authors = ["Tim Kompas".to_owned(), "  ".to_owned(), "Ｍａｒｉａ Łódź".to_owned()];
         let categories = ["Politik".to_owned()];
-        check_against_reference(&crate::rules::DocFields {
+        check_against_reference(&DocFields {
             title: "Senjata nuklir: Korea Utara uji rudal",
             summary: "KOREA utara, senjatanya; 3.14 persen. Straße STRASSE café CAFE\u{301}",
             content: "Rusialah Senjata2 senjata-senjata can't e.g. x_y __ 1,000,000 朝鲜 Pyŏngyang\n\tkorea",
@@ -729,7 +747,7 @@ mod tests {
             authors in proptest::collection::vec(value(), 0..3),
             link in value(),
         ) {
-            check_against_reference(&crate::rules::DocFields {
+            check_against_reference(&DocFields {
                 title: &title,
                 summary: "",
                 content: &content,

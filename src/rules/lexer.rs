@@ -3,7 +3,7 @@
 //! Lexing stops at the first malformed token and records the error as a final token, so
 //! that the parser reports problems in the order they appear in the query.
 
-use super::RuleError;
+use super::ast::RuleError;
 
 /// Fields a unit can be restricted to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,17 +4,10 @@
 //! Every error carries the byte offset of the token that caused it, and recursion is bounded
 //! by `MAX_DEPTH` so that no input can overflow the stack while parsing or evaluating.
 
-use super::eval::{Expr, Glob, LazyRegex, Leaf, LeafKind, Pat, Scope};
+use super::ast::{Expr, Glob, LazyRegex, Leaf, LeafKind, Pat, RuleError, RuleOptions, RuleWarning, Scope, MAX_DEPTH};
 use super::lexer::{near_label, tokenize, FieldName, Kind, Mode, Token};
 use super::stem::{is_indonesian, Stemmer};
 use super::text::{self, fold};
-use super::{RuleError, RuleOptions, RuleWarning};
-
-/// Nesting limit for parentheses, NOT/-, field prefixes and NEAR chains together.
-pub(crate) const MAX_DEPTH: usize = 64;
-
-/// Compiled-size cap for one regex, so that a rule cannot make the daemon allocate without bound.
-pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// Least number of literal characters in a wildcard term; shorter patterns match too much.
 const MIN_WILDCARD_LITERALS: usize = 3;

@@ -14,9 +14,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::eval::{folded_matches, Expr, Leaf, Texts};
+use super::ast::{folded_matches, Expr, Leaf, REGEX_SIZE_LIMIT};
+use super::doc::Texts;
 use super::hash::{hash_str, load_partial, SEED_WORD};
-use super::parser::REGEX_SIZE_LIMIT;
 
 /// What a node does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,11 +15,13 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::eval::{Expr, Leaf, LeafKind, Pat, Texts};
+use super::ast::{Expr, Leaf, LeafKind, Pat};
+use super::doc::{Document, Texts};
 use super::hash::{hash_str, KeyTable, SEED_PREFIX, SEED_STEM, SEED_SUFFIX};
 use super::prog::{Builder, Cx, Program};
+use super::rule::{Match, Rule};
 use super::stem::Stemmer;
-use super::{Document, Match, Rule, Terms};
+use super::terms::Terms;
 
 /// Per-thread working memory of [`RuleSet::matches`]: which clauses of each rule were hit,
 /// the scopes of each term (all zero between calls) and which terms were touched, and the
@@ -600,7 +602,8 @@ impl From<Vec<(String, Rule)>> for RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::RuleOptions;
+    use crate::rules::ast::DocFields;
+    use crate::rules::ast::RuleOptions;
 
     fn rule(q: &str) -> Rule {
         Rule::parse(q, &RuleOptions { lang: Some("id".into()) }).unwrap()
@@ -628,7 +631,7 @@ mod tests {
     }
 
     fn fields_doc(title: &str, content: &str) -> Document {
-        Document::new(&crate::rules::DocFields {
+        Document::new(&DocFields {
             title,
             summary: "",
             content,

@@ -745,7 +745,7 @@ fn a_rule_set_with_many_regexes_agrees_with_each_rule() {
     }
     assert!(matched > 5, "the documents exercise the patterns ({matched} matches)");
     // The set searched for every pattern itself: no leaf needed its own compiled regex.
-    use super::eval::{Expr, Leaf, LeafKind};
+    use super::ast::{Expr, Leaf, LeafKind};
     fn compiled_regexes(e: &Expr) -> usize {
         match e {
             Expr::Leaf(Leaf { kind: LeafKind::Regex(re), .. }) => usize::from(re.is_compiled()),

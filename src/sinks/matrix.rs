@@ -156,7 +156,7 @@ pub(super) fn request(homeserver: &str, token: &str, room: &str, txn: &str, f: &
 /// The request carrying a sink template's output as `formatted_body` (HTML) with its text as
 /// `body`; `None` when either is over the size limit, since a cut could break the HTML.
 pub(super) fn custom(homeserver: &str, token: &str, room: &str, txn: &str, message: &str) -> Option<HttpRequest> {
-    let plain = crate::parse::html::html_to_text(message);
+    let plain = crate::markup::html_to_text(message);
     (json_len(message) <= FIELD_MAX && json_len(&plain) <= FIELD_MAX)
         .then(|| send(homeserver, token, room, txn, plain, message.to_string()))
 }

@@ -1,4 +1,5 @@
-//! A forgiving, linear XML tokenizer shared by the repairs and the tolerant extractor.
+//! A forgiving, linear XML tokenizer shared by the feed parser (the repairs, the tolerant
+//! extractor) and the OPML reader.
 //!
 //! It never fails and never recurses: every call to `next` moves forward at least one byte,
 //! and it yields whatever markup it finds (a tag cut off at the end of input is reported as
