@@ -11,7 +11,7 @@ use crate::server::{Arrival, Server};
 use crate::{die, Args, Report};
 
 /// How many lines of a JSON log have a message that starts with `prefix`.
-pub fn log_count(log: &Path, prefix: &str) -> usize {
+fn log_count(log: &Path, prefix: &str) -> usize {
     let Ok(text) = std::fs::read_to_string(log) else { return 0 };
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -20,7 +20,7 @@ pub fn log_count(log: &Path, prefix: &str) -> usize {
 }
 
 /// The `p`-th percentile (nearest rank) of sorted `xs`.
-pub fn percentile(xs: &[f64], p: f64) -> f64 {
+fn percentile(xs: &[f64], p: f64) -> f64 {
     if xs.is_empty() {
         return f64::NAN;
     }
@@ -28,7 +28,7 @@ pub fn percentile(xs: &[f64], p: f64) -> f64 {
 }
 
 /// A fresh directory under `dir` with a config (and so a fresh database).
-pub fn fresh_config(dir: &Path, name: &str, write: impl FnOnce(&Path)) -> PathBuf {
+fn fresh_config(dir: &Path, name: &str, write: impl FnOnce(&Path)) -> PathBuf {
     let d = dir.join(name);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap_or_else(|e| die(&format!("cannot create {}: {e}", d.display())));

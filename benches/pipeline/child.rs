@@ -75,6 +75,7 @@ pub fn sampler(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Sampl
     })
 }
 
+/// What one `pantau once` run took and reported.
 pub struct RunResult {
     pub wall: Duration,
     pub user: f64,
@@ -84,6 +85,7 @@ pub struct RunResult {
     pub report: Option<serde_json::Value>,
 }
 
+/// The `pantau` command with `config`, JSON logs to `log`, and no proxy between it and 127.0.0.1.
 pub fn pantau_command(args: &Args, config: &Path, log: &Path) -> Command {
     let mut cmd = Command::new(&args.pantau);
     cmd.arg("-c").arg(config).arg("--log-format").arg("json");
@@ -99,7 +101,7 @@ pub fn pantau_command(args: &Args, config: &Path, log: &Path) -> Command {
 }
 
 /// The fields of the last "cycle complete" line of a JSON log.
-pub fn cycle_report(log: &Path) -> Option<serde_json::Value> {
+fn cycle_report(log: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(log).ok()?;
     text.lines()
         .rev()
@@ -108,6 +110,8 @@ pub fn cycle_report(log: &Path) -> Option<serde_json::Value> {
         .map(|v| v["fields"].clone())
 }
 
+/// Run `pantau once` on `config` and measure it; `max_seen_kb` keeps the largest `ru_maxrss`
+/// of the children seen so far.
 pub fn run_once(args: &Args, config: &Path, log: &Path, max_seen_kb: &mut i64) -> RunResult {
     let before = children_usage();
     let start = Instant::now();

@@ -87,9 +87,9 @@ pub struct Lexicon {
     pub tail_start_en: usize,
 }
 
-pub const ZIPF_TABLE_BITS: u32 = 20;
-pub const TAIL_WORDS: usize = 40_000;
-pub const ZIPF_S: f64 = 1.07;
+const ZIPF_TABLE_BITS: u32 = 20;
+const TAIL_WORDS: usize = 40_000;
+const ZIPF_S: f64 = 1.07;
 
 impl Lexicon {
     pub fn new(seed: u64) -> Lexicon {
@@ -127,7 +127,7 @@ impl Lexicon {
         }
     }
 
-    pub fn tail_start(&self, lang: Lang) -> usize {
+    fn tail_start(&self, lang: Lang) -> usize {
         match lang {
             Lang::Id => self.tail_start_id,
             Lang::En => self.tail_start_en,
@@ -144,7 +144,7 @@ impl Lexicon {
     }
 }
 
-pub fn zipf_table(n: usize) -> Vec<u32> {
+fn zipf_table(n: usize) -> Vec<u32> {
     let weights: Vec<f64> = (0..n).map(|r| 1.0 / ((r + 2) as f64).powf(ZIPF_S)).collect();
     let total: f64 = weights.iter().sum();
     let size = 1usize << ZIPF_TABLE_BITS;
@@ -212,6 +212,7 @@ pub struct FeedMeta {
     pub article_origin: Option<String>,
 }
 
+/// The shape of feed `idx`: its format, language, items and tags, drawn from `seed`.
 pub fn feed_meta(seed: u64, idx: usize) -> FeedMeta {
     let mut rng = Rng::derive(seed, 0xfeed, idx as u64);
     let lang = if rng.chance(0.55) { Lang::Id } else { Lang::En };
@@ -242,6 +243,7 @@ pub fn feed_meta(seed: u64, idx: usize) -> FeedMeta {
     }
 }
 
+/// One generated item, before it is rendered in its feed's format.
 pub struct GenItem {
     pub guid: String,
     pub link: String,
@@ -254,8 +256,9 @@ pub struct GenItem {
 }
 
 /// 2025-06-01T00:00:00Z: a fixed clock keeps the documents identical from run to run.
-pub const BASE_TIME: i64 = 1_748_736_000;
+const BASE_TIME: i64 = 1_748_736_000;
 
+/// `s` with its first letter upper-cased.
 pub fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -264,6 +267,7 @@ pub fn capitalize(s: &str) -> String {
     }
 }
 
+/// Append one word of `lang` to `out`: a function word or a content word of the lexicon.
 pub fn word(lex: &Lexicon, lang: Lang, rng: &mut Rng, out: &mut String) {
     if rng.chance(0.42) {
         out.push_str(rng.pick::<&str>(if lang == Lang::Id { &ID_FUNCTION[..] } else { &EN_FUNCTION[..] }));
@@ -302,6 +306,7 @@ pub fn word(lex: &Lexicon, lang: Lang, rng: &mut Rng, out: &mut String) {
     }
 }
 
+/// Append one sentence of `lang` to `out`, as HTML paragraph text when `html`.
 pub fn sentence(lex: &Lexicon, lang: Lang, rng: &mut Rng, html: bool, out: &mut String) {
     let n = rng.range(8, 20);
     let start = out.len();
@@ -348,6 +353,7 @@ pub fn sentence(lex: &Lexicon, lang: Lang, rng: &mut Rng, html: bool, out: &mut 
     out.push_str(if rng.chance(0.08) { "?" } else { "." });
 }
 
+/// Item `j` of `feed`.
 pub fn gen_item(lex: &Lexicon, seed: u64, feed: &FeedMeta, j: usize) -> GenItem {
     let mut rng = Rng::derive(seed, feed.idx as u64 + 1, j as u64 + 1);
     let lang = feed.lang;
@@ -422,6 +428,7 @@ pub fn gen_item(lex: &Lexicon, seed: u64, feed: &FeedMeta, j: usize) -> GenItem 
     }
 }
 
+/// Append `s` to `out` with XML's special characters escaped.
 pub fn xml_escape(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
@@ -434,10 +441,11 @@ pub fn xml_escape(s: &str, out: &mut String) {
     }
 }
 
-pub fn rfc2822(t: i64) -> String {
+fn rfc2822(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0).unwrap_or_default().to_rfc2822()
 }
 
+/// Unix time `t` as RFC 3339.
 pub fn rfc3339(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -548,6 +556,7 @@ pub fn render_feed(lex: &Lexicon, seed: u64, feed: &FeedMeta, version: usize) ->
 /// Seed salt of the rule generator ("rule").
 pub const RULE_SALT: u64 = 0x7275_6c65;
 
+/// One generated watch rule, as written into the config.
 pub struct RuleSpec {
     pub name: String,
     pub query: String,
@@ -558,16 +567,17 @@ pub struct RuleSpec {
 
 /// A word of `lang` between ranks `lo` and `hi` (content ranks; the long tail starts after the
 /// hand-written words), chosen uniformly.
-pub fn ranked<'a>(lex: &'a Lexicon, lang: Lang, rng: &mut Rng, lo: usize, hi: usize) -> &'a str {
+fn ranked<'a>(lex: &'a Lexicon, lang: Lang, rng: &mut Rng, lo: usize, hi: usize) -> &'a str {
     let words = lex.words(lang);
     &words[rng.range(lo, hi.min(words.len() - 1))]
 }
 
-pub fn tail<'a>(lex: &'a Lexicon, lang: Lang, rng: &mut Rng, lo: usize, hi: usize) -> &'a str {
+fn tail<'a>(lex: &'a Lexicon, lang: Lang, rng: &mut Rng, lo: usize, hi: usize) -> &'a str {
     let s = lex.tail_start(lang);
     ranked(lex, lang, rng, s + lo, s + hi)
 }
 
+/// `m` watch rules over the lexicon for `n_feeds` feeds, drawn from `seed`.
 pub fn gen_rules(lex: &Lexicon, seed: u64, m: usize, n_feeds: usize) -> Vec<RuleSpec> {
     let mut out = Vec::with_capacity(m);
     for r in 0..m {
@@ -663,7 +673,7 @@ pub fn gen_rules(lex: &Lexicon, seed: u64, m: usize, n_feeds: usize) -> Vec<Rule
 // Config
 // ---------------------------------------------------------------------------------------------
 
-pub fn toml_str(s: &str) -> String {
+fn toml_str(s: &str) -> String {
     serde_json::to_string(s).expect("a string serialises")
 }
 

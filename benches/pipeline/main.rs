@@ -192,6 +192,7 @@ fn machine() -> (usize, String, String) {
     (cores, cpu, ram)
 }
 
+/// Kilobytes as megabytes.
 pub fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }

@@ -10,7 +10,7 @@ use crate::corpus::{
 };
 
 /// Seed salt of article pages and their rules ("arti").
-pub const ARTICLE_SALT: u64 = 0x6172_7469;
+const ARTICLE_SALT: u64 = 0x6172_7469;
 
 /// Syllables of the words that only article pages carry. The lexicon's syllables have no q, x
 /// or z, so none of these words can occur in a feed: a rule on one matches an article's text
@@ -19,11 +19,12 @@ static ARTICLE_SYLLABLES: LazyLock<Vec<&str>> =
     LazyLock::new(|| word_list(include_str!("../data/pipeline/article_syllables.txt")));
 
 /// How many article-only words there are (each page carries one to three of them).
-pub const ARTICLE_WORDS: usize = 2_000;
+const ARTICLE_WORDS: usize = 2_000;
 
 /// Share of article links that answer 404 (a page that cannot be read).
-pub const ARTICLE_MISSING: f64 = 0.02;
+const ARTICLE_MISSING: f64 = 0.02;
 
+/// The words only article pages carry, drawn from `seed`.
 pub fn article_words(seed: u64) -> Vec<String> {
     let mut rng = Rng::derive(seed, ARTICLE_SALT, 0);
     let mut seen = HashSet::new();
@@ -65,7 +66,7 @@ pub fn article_path(feed: &FeedMeta, j: usize, title: &str, published: i64) -> S
 }
 
 /// A headline for the sidebar, teasers and lists: 6–11 words, most capitalised.
-pub fn headline(lex: &Lexicon, lang: Lang, rng: &mut Rng) -> String {
+fn headline(lex: &Lexicon, lang: Lang, rng: &mut Rng) -> String {
     let n = rng.range(6, 11);
     let mut words = Vec::with_capacity(n);
     for i in 0..n {
@@ -81,7 +82,7 @@ pub fn headline(lex: &Lexicon, lang: Lang, rng: &mut Rng) -> String {
 }
 
 /// One paragraph of 40–80 words in sentences of 8–20, with `inserts` placed at random words.
-pub fn article_paragraph(lex: &Lexicon, lang: Lang, rng: &mut Rng, inserts: &[&str], out: &mut String) {
+fn article_paragraph(lex: &Lexicon, lang: Lang, rng: &mut Rng, inserts: &[&str], out: &mut String) {
     let n = rng.range(40, 80);
     let at: Vec<usize> = inserts.iter().map(|_| rng.range(0, n - 1)).collect();
     let (mut in_sentence, mut sentence_len) = (0, rng.range(8, 20));

@@ -10,6 +10,7 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// One feed document as served: its body, ETag and content type.
 pub struct Doc {
     pub body: Arc<Vec<u8>>,
     pub etag: String,
@@ -78,13 +79,14 @@ pub async fn serve(listener: TcpListener, st: Arc<Server>) {
     }
 }
 
+/// Where `needle` first occurs in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Decode a complete chunked body at the start of `buf`: (body, bytes consumed), or None when
 /// more bytes are needed.
-pub fn chunked(buf: &[u8]) -> Option<(Vec<u8>, usize)> {
+fn chunked(buf: &[u8]) -> Option<(Vec<u8>, usize)> {
     let mut pos = 0;
     let mut body = Vec::new();
     loop {
