@@ -19,7 +19,8 @@ use crate::model::{FeedRef, NewAlert};
 use crate::pipeline::{self, PollOutcome, Poller};
 use crate::scheduler::{self, Limits};
 use crate::service::{health, http, metrics::Metrics, notify};
-use crate::store::{self, Store};
+use crate::store;
+use crate::store::Store;
 
 /// How far ahead `pantau once` waits for a pending retry before leaving it for the next run.
 pub const ONCE_RETRY_HORIZON: Duration = Duration::from_secs(15);
@@ -39,8 +40,78 @@ const TROUBLE_WATCH_EVERY: Duration = Duration::from_secs(5);
 /// A delivery worker that ended unexpectedly (a bug) is started again after this long.
 const WORKER_RESTART_AFTER: Duration = Duration::from_secs(5);
 
+/// What the daemon's tasks share, built once at start. No task gets all of it: each is handed
+/// the part it uses ([`App::poller`] for the scheduler and its polls, [`App::article_stage`],
+/// [`App::delivery`]; retention and the trouble watch take their fields one by one).
+#[derive(Clone)]
+struct App {
+    /// The database.
+    store: Store,
+    /// The HTTP client of polls, article pages and webhooks.
+    fetcher: Fetcher,
+    /// The compiled config, replaced as a whole on reload.
+    config: watch::Receiver<Arc<Config>>,
+    /// Counters for /metrics, and the tasks' troubles for /healthz.
+    metrics: Arc<Metrics>,
+    /// Woken when alerts are queued, so delivery starts at once.
+    wake: Arc<Notify>,
+    /// Woken when a poll stored items whose page is to be read (the article stage).
+    articles: Arc<Notify>,
+}
+
+impl App {
+    /// The config in force now.
+    fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.borrow())
+    }
+
+    /// What the scheduler and its polls use.
+    fn poller(&self) -> Poller {
+        Poller {
+            store: self.store.clone(),
+            fetcher: self.fetcher.clone(),
+            config: self.config.clone(),
+            wake: Arc::clone(&self.wake),
+            metrics: Arc::clone(&self.metrics),
+            articles: Arc::clone(&self.articles),
+        }
+    }
+
+    /// What the article stage uses.
+    fn article_stage(&self) -> article::stage::Stage {
+        article::stage::Stage {
+            store: self.store.clone(),
+            fetcher: self.fetcher.clone(),
+            config: self.config.clone(),
+            metrics: Arc::clone(&self.metrics),
+            wake: Arc::clone(&self.wake),
+            pending: Arc::clone(&self.articles),
+        }
+    }
+
+    /// What the delivery workers use.
+    fn delivery(&self) -> Delivery {
+        Delivery {
+            store: self.store.clone(),
+            client: self.fetcher.client().clone(),
+            wake: Arc::clone(&self.wake),
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+}
+
+/// What the delivery workers use: the outbox, the HTTP client, the wake-up of new alerts and
+/// the counters.
+#[derive(Clone)]
+struct Delivery {
+    store: Store,
+    client: reqwest::Client,
+    wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
+}
+
 struct Parts {
-    poller: Poller,
+    app: App,
     limits: Arc<Limits>,
     config_tx: watch::Sender<Arc<Config>>,
     // Dropped last, after the store: closing it earlier would drop SQLite's own locks (see
@@ -79,15 +150,15 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
         rules = config.rules.len(), sinks = config.sinks.len(), "pantau starting"
     );
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
-    let poller = Poller {
+    let app = App {
         store,
         fetcher,
         config: config_rx,
-        wake: Arc::new(Notify::new()),
         metrics: Arc::new(Metrics::default()),
+        wake: Arc::new(Notify::new()),
         articles: Arc::new(Notify::new()),
     };
-    Ok(Parts { poller, limits, config_tx, _lock: lock })
+    Ok(Parts { app, limits, config_tx, _lock: lock })
 }
 
 type Workers = JoinSet<(String, Result<Tally, deliver::DeliverError>)>;
@@ -95,18 +166,18 @@ type Workers = JoinSet<(String, Result<Tally, deliver::DeliverError>)>;
 /// Spawn the delivery worker of `sink`; returns its task id.
 fn spawn_worker(
     workers: &mut Workers,
-    poller: &Poller,
+    delivery: &Delivery,
     sink: &config::Sink,
     mode: Mode,
     cancel: &CancellationToken,
 ) -> tokio::task::Id {
-    let sender = Sender::new(sink, poller.fetcher.client().clone());
+    let sender = Sender::new(sink, delivery.client.clone());
     let (store, name, wake, cancel, metrics) = (
-        poller.store.clone(),
+        delivery.store.clone(),
         sink.name.clone(),
-        Arc::clone(&poller.wake),
+        Arc::clone(&delivery.wake),
         cancel.clone(),
-        Arc::clone(&poller.metrics),
+        Arc::clone(&delivery.metrics),
     );
     let task = workers.spawn(async move {
         let r = deliver::run_worker(store, name.clone(), sender, mode, wake, cancel, metrics).await;
@@ -117,7 +188,7 @@ fn spawn_worker(
 
 /// Spawn one delivery worker per configured sink; returns them with the sink of each task.
 fn spawn_workers(
-    poller: &Poller,
+    delivery: &Delivery,
     config: &Config,
     mode: Mode,
     cancel: &CancellationToken,
@@ -125,7 +196,7 @@ fn spawn_workers(
     let mut workers = JoinSet::new();
     let mut owners = HashMap::new();
     for sink in &config.sinks {
-        owners.insert(spawn_worker(&mut workers, poller, sink, mode, cancel), sink.name.clone());
+        owners.insert(spawn_worker(&mut workers, delivery, sink, mode, cancel), sink.name.clone());
     }
     (workers, owners)
 }
@@ -153,12 +224,16 @@ async fn stop_workers(workers: &mut Workers, grace: Duration) {
 /// Run the delivery workers of the config in force, restarting them when a reload changes the
 /// sinks (pending alerts wait in the outbox meanwhile), until `cancel` fires. A worker only
 /// ends by itself through a bug (a panic): it is logged, shown in `/healthz`, and started again.
-async fn supervise_delivery(poller: Poller, cancel: CancellationToken, grace: Duration) {
-    let mut updates = poller.config.clone();
+async fn supervise_delivery(
+    delivery: Delivery,
+    mut updates: watch::Receiver<Arc<Config>>,
+    cancel: CancellationToken,
+    grace: Duration,
+) {
     loop {
         let config = Arc::clone(&updates.borrow_and_update());
         let round = cancel.child_token();
-        let (mut workers, mut owners) = spawn_workers(&poller, &config, Mode::Forever, &round);
+        let (mut workers, mut owners) = spawn_workers(&delivery, &config, Mode::Forever, &round);
         // Workers that ended unexpectedly, with when to start them again.
         let mut restarts: Vec<(String, tokio::time::Instant)> = Vec::new();
         let restart = loop {
@@ -186,7 +261,7 @@ async fn supervise_delivery(poller: Poller, cancel: CancellationToken, grace: Du
                     let Some(sink) = owners.remove(&id) else { continue };
                     tracing::error!(sink = %sink, error = %error, restart_in = ?WORKER_RESTART_AFTER, "delivery worker ended; starting it again");
                     let task = deliver::worker_task(&sink);
-                    poller.metrics.health.failed(&task, &format!("the worker {error}"), chrono::Utc::now());
+                    delivery.metrics.health.failed(&task, &format!("the worker {error}"), chrono::Utc::now());
                     restarts.push((sink, tokio::time::Instant::now() + WORKER_RESTART_AFTER));
                 }
                 _ = sleep_until(next_restart) => {
@@ -194,7 +269,7 @@ async fn supervise_delivery(poller: Poller, cancel: CancellationToken, grace: Du
                     let (due, later): (Vec<_>, Vec<_>) = restarts.drain(..).partition(|(_, at)| *at <= now);
                     restarts = later;
                     for sink in config.sinks.iter().filter(|s| due.iter().any(|(name, _)| *name == s.name)) {
-                        owners.insert(spawn_worker(&mut workers, &poller, sink, Mode::Forever, &round), sink.name.clone());
+                        owners.insert(spawn_worker(&mut workers, &delivery, sink, Mode::Forever, &round), sink.name.clone());
                     }
                 }
             }
@@ -221,14 +296,19 @@ pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// Prune old bodies, keys and settled alerts now and every hour (`daemon.retention`). A failing
 /// prune is retried with backoff until it works.
-async fn retention(poller: Poller, cancel: CancellationToken) {
+async fn retention(
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) {
     loop {
-        let keep = poller.config().daemon.retention;
-        let pruned = health::retry(&poller.metrics, "retention", &cancel, || {
+        let keep = config.borrow().daemon.retention;
+        let pruned = health::retry(&metrics, "retention", &cancel, || {
             let now = chrono::Utc::now();
             let before = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
             // Keys outlive bodies, so a story that reappears after its body was pruned stays known.
-            poller.store.prune(before(keep), before(keep * 3), before(keep), 500)
+            store.prune(before(keep), before(keep * 3), before(keep), 500)
         })
         .await;
         let Some(stats) = pruned else { return };
@@ -252,7 +332,13 @@ async fn retention(poller: Poller, cancel: CancellationToken) {
 /// longer than `feed_alert_after` or [`health::STUCK_AFTER`], whichever is shorter (queued as
 /// soon as the database takes it), and once it is over if it lasted that long; and once about
 /// a damaged database file. An alert that cannot be queued yet is tried again at the next look.
-async fn watch_troubles(poller: Poller, cancel: CancellationToken) {
+async fn watch_troubles(
+    store: Store,
+    config_rx: watch::Receiver<Arc<Config>>,
+    metrics: Arc<Metrics>,
+    wake: Arc<Notify>,
+    cancel: CancellationToken,
+) {
     // Alerts not queued yet, by key.
     let mut owed: Vec<(String, Vec<NewAlert>)> = Vec::new();
     let mut damage_told = false;
@@ -263,8 +349,8 @@ async fn watch_troubles(poller: Poller, cancel: CancellationToken) {
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let config = poller.config();
-        let health = &poller.metrics.health;
+        let config = Arc::clone(&config_rx.borrow());
+        let health = &metrics.health;
         let now = chrono::Utc::now();
         let patience = config.daemon.feed_alert_after.min(health::STUCK_AFTER);
         let patience = chrono::Duration::from_std(patience).unwrap_or(chrono::Duration::MAX);
@@ -302,7 +388,7 @@ async fn watch_troubles(poller: Poller, cancel: CancellationToken) {
             let alerts = pipeline::operator_alerts(&config, DATABASE_RULE, &about, &key, title, text, now);
             owed.push((key, alerts));
         }
-        if let Some(damage) = poller.store.damage().filter(|_| !damage_told) {
+        if let Some(damage) = store.damage().filter(|_| !damage_told) {
             damage_told = true;
             let title = format!("pantau: the database {} is damaged", config.daemon.database.display());
             let key = format!("database:damaged:{}", now.timestamp_millis());
@@ -314,10 +400,10 @@ async fn watch_troubles(poller: Poller, cancel: CancellationToken) {
             owed.clear();
             continue;
         }
-        match poller.store.queue_operator_alerts(alerts).await {
+        match store.queue_operator_alerts(alerts).await {
             Ok(_) => {
                 owed.clear();
-                poller.wake.notify_waiters();
+                wake.notify_waiters();
                 tracing::warn!("operator alert about the database queued for the health sinks");
             }
             Err(e) => tracing::debug!(error = %e, "operator alert about the database not queued yet; trying again"),
@@ -346,8 +432,8 @@ async fn reload(path: &Path, parts: &Parts) {
                 "config reloaded"
             );
             parts.config_tx.send_replace(Arc::new(new));
-            parts.poller.metrics.set_reload_refused(None);
-            parts.poller.metrics.inc("pantau_reloads_total", &[("result", "applied")], 1);
+            parts.app.metrics.set_reload_refused(None);
+            parts.app.metrics.inc("pantau_reloads_total", &[("result", "applied")], 1);
         }
         Err(errors) => {
             for e in &errors.0 {
@@ -355,21 +441,21 @@ async fn reload(path: &Path, parts: &Parts) {
             }
             tracing::error!(errors = errors.0.len(), "new config refused; the running config stays in force");
             let first = errors.0.first().map(ToString::to_string).unwrap_or_default();
-            parts.poller.metrics.set_reload_refused(Some(format!(
+            parts.app.metrics.set_reload_refused(Some(format!(
                 "config reload refused at {} ({} error(s); first: {}); the previous config stays in force",
                 crate::model::rfc3339(chrono::Utc::now()),
                 errors.0.len(),
                 crate::config::secrets::scrub(&first)
             )));
-            parts.poller.metrics.inc("pantau_reloads_total", &[("result", "refused")], 1);
-            refusal_alert(&current, &errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(), &parts.poller).await;
+            parts.app.metrics.inc("pantau_reloads_total", &[("result", "refused")], 1);
+            refusal_alert(&current, &errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(), &parts.app).await;
         }
     }
     notify::notify("READY=1");
 }
 
 /// Queue one operator alert per health sink about a refused reload.
-async fn refusal_alert(current: &Config, errors: &[String], poller: &Poller) {
+async fn refusal_alert(current: &Config, errors: &[String], app: &App) {
     if current.daemon.health_sinks.is_empty() {
         return;
     }
@@ -383,8 +469,8 @@ async fn refusal_alert(current: &Config, errors: &[String], poller: &Poller) {
     );
     let key = format!("config:refused:{}", now.timestamp_millis());
     let alerts = pipeline::operator_alerts(current, pipeline::CONFIG_RULE, &about, &key, title, errors.join("\n"), now);
-    match poller.store.queue_operator_alerts(alerts).await {
-        Ok(_) => poller.wake.notify_waiters(),
+    match app.store.queue_operator_alerts(alerts).await {
+        Ok(_) => app.wake.notify_waiters(),
         Err(e) => tracing::error!(error = %e, "cannot queue the operator alert about the refused reload"),
     }
 }
@@ -440,8 +526,8 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
             .with_context(|| format!("cannot listen on {addr} (daemon.listen)"))?;
         tracing::info!(address = %addr, "serving /healthz and /metrics");
         let ctx = http::Context {
-            store: parts.poller.store.clone(),
-            metrics: Arc::clone(&parts.poller.metrics),
+            store: parts.app.store.clone(),
+            metrics: Arc::clone(&parts.app.metrics),
             max_outbox_age: HEALTH_MAX_OUTBOX_AGE,
         };
         let cancel = shutdown.clone();
@@ -451,36 +537,40 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
         });
     }
     {
-        let (poller, cancel) = (parts.poller.clone(), shutdown.clone());
+        let (delivery, config, cancel) = (parts.app.delivery(), parts.app.config.clone(), shutdown.clone());
         tasks.spawn(async move {
-            supervise_delivery(poller, cancel, grace).await;
+            supervise_delivery(delivery, config, cancel, grace).await;
             ("delivery", Ok(()))
         });
     }
     {
-        let (poller, cancel) = (parts.poller.clone(), shutdown.clone());
+        let app = &parts.app;
+        let (store, config, metrics) = (app.store.clone(), app.config.clone(), Arc::clone(&app.metrics));
+        let cancel = shutdown.clone();
         tasks.spawn(async move {
-            retention(poller, cancel).await;
+            retention(store, config, metrics, cancel).await;
             ("retention", Ok(()))
         });
     }
     {
-        let (poller, cancel) = (parts.poller.clone(), shutdown.clone());
+        let app = &parts.app;
+        let (store, config, metrics) = (app.store.clone(), app.config.clone(), Arc::clone(&app.metrics));
+        let (wake, cancel) = (Arc::clone(&app.wake), shutdown.clone());
         tasks.spawn(async move {
-            watch_troubles(poller, cancel).await;
+            watch_troubles(store, config, metrics, wake, cancel).await;
             ("trouble watch", Ok(()))
         });
     }
     {
-        let (poller, limits, cancel) = (parts.poller.clone(), Arc::clone(&parts.limits), shutdown.clone());
+        let (poller, limits, cancel) = (parts.app.poller(), Arc::clone(&parts.limits), shutdown.clone());
         tasks.spawn(
             async move { ("scheduler", scheduler::run(poller, limits, cancel, grace).await.map_err(Into::into)) },
         );
     }
     {
-        let (poller, limits, cancel) = (parts.poller.clone(), Arc::clone(&parts.limits), shutdown.clone());
+        let (stage, limits, cancel) = (parts.app.article_stage(), Arc::clone(&parts.limits), shutdown.clone());
         tasks.spawn(async move {
-            let r = article::stage::run(poller, limits, cancel, article::stage::Until::Cancelled).await;
+            let r = article::stage::run(stage, limits, cancel, article::stage::Until::Cancelled).await;
             ("article stage", r.map_err(Into::into))
         });
     }
@@ -527,7 +617,7 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
     if let Some(e) = failure {
         return Err(e);
     }
-    let counts = parts.poller.store.outbox_counts().await?;
+    let counts = parts.app.store.outbox_counts().await?;
     tracing::info!(pending = counts.pending, delivered = counts.delivered, dead = counts.dead, "pantau stopped");
     Ok(())
 }
@@ -555,8 +645,8 @@ pub struct OnceReport {
 pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
     let parts = start(config).await?;
     let mut report = OnceReport::default();
-    let config = parts.poller.config();
-    for (name, outcome) in scheduler::poll_all(&parts.poller, &config.feeds, Arc::clone(&parts.limits)).await {
+    let config = parts.app.config();
+    for (name, outcome) in scheduler::poll_all(&parts.app.poller(), &config.feeds, Arc::clone(&parts.limits)).await {
         match outcome? {
             PollOutcome::Failed { .. } => report.feeds_failed.push(name),
             PollOutcome::NotModified { .. } => report.feeds_ok += 1,
@@ -569,17 +659,18 @@ pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
     }
     report.feeds_failed.sort();
     // Pages of new items are read (and the items matched) before delivery starts.
-    let before = parts.poller.store.outbox_counts().await?.pending;
+    let before = parts.app.store.outbox_counts().await?.pending;
     article::stage::run(
-        parts.poller.clone(),
+        parts.app.article_stage(),
         Arc::clone(&parts.limits),
         CancellationToken::new(),
         article::stage::Until::Drained,
     )
     .await?;
-    report.new_alerts += parts.poller.store.outbox_counts().await?.pending.saturating_sub(before) as usize;
+    report.new_alerts += parts.app.store.outbox_counts().await?.pending.saturating_sub(before) as usize;
     let cancel = CancellationToken::new();
-    let (mut workers, _) = spawn_workers(&parts.poller, &config, Mode::Drain { horizon: ONCE_RETRY_HORIZON }, &cancel);
+    let (mut workers, _) =
+        spawn_workers(&parts.app.delivery(), &config, Mode::Drain { horizon: ONCE_RETRY_HORIZON }, &cancel);
     while let Some(done) = workers.join_next().await {
         match done {
             Ok((_, Ok(t))) => {
@@ -590,6 +681,6 @@ pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
             Err(e) => return Err(anyhow::anyhow!("delivery worker failed: {e}")),
         }
     }
-    report.pending = parts.poller.store.outbox_counts().await?.pending;
+    report.pending = parts.app.store.outbox_counts().await?.pending;
     Ok(report)
 }

@@ -11,24 +11,52 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{ArticleError, Reader, RETRY_DELAYS};
+use crate::config::Config;
+use crate::fetch::Fetcher;
 use crate::model::NewAlert;
-use crate::pipeline::{alerts_for, Poller};
+use crate::pipeline::alerts_for;
 use crate::scheduler::Limits;
 use crate::service::health;
-use crate::store::{ArticleOutcome, PendingArticle, PollSummary, StoreError};
+use crate::service::metrics::Metrics;
+use crate::store::{ArticleOutcome, PendingArticle, PollSummary, Store, StoreError};
+
+/// What the article stage uses: the database (its queue), the fetcher and the config in
+/// force, the counters, and two signals.
+#[derive(Clone)]
+pub struct Stage {
+    /// The database: pending items are the stage's queue.
+    pub store: Store,
+    /// The HTTP client, shared with feed polls.
+    pub fetcher: Fetcher,
+    /// The compiled config, replaced as a whole on reload.
+    pub config: watch::Receiver<Arc<Config>>,
+    /// Counters for /metrics, and the stage's troubles for /healthz.
+    pub metrics: Arc<Metrics>,
+    /// Woken by the stage when it queued alerts, so delivery starts at once.
+    pub wake: Arc<Notify>,
+    /// Woken by polls that stored items whose page is to be read.
+    pub pending: Arc<Notify>,
+}
+
+impl Stage {
+    /// The config in force now.
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.borrow())
+    }
+}
 
 /// How long a claimed page is not handed out again (a fetch is bounded by `timeout` per page).
 const CLAIM: Duration = Duration::from_secs(15 * 60);
 
 /// How long a claim lasts: [`CLAIM`], or longer when every page of an article may take the
 /// whole `timeout` (a lapsed claim would let a second task read the same page).
-fn claim_for(poller: &Poller) -> Duration {
-    let per_article = poller.config().daemon.timeout.saturating_mul(super::MAX_PAGES as u32);
+fn claim_for(stage: &Stage) -> Duration {
+    let per_article = stage.config().daemon.timeout.saturating_mul(super::MAX_PAGES as u32);
     CLAIM.max(per_article.saturating_mul(2))
 }
 
@@ -50,30 +78,25 @@ const TASK: &str = "articles";
 ///
 /// In the daemon a database failure is retried with backoff until the database works again (a
 /// page already read is not read again for it); with [`Until::Drained`] it is returned.
-pub async fn run(
-    poller: Poller,
-    limits: Arc<Limits>,
-    cancel: CancellationToken,
-    until: Until,
-) -> Result<(), StoreError> {
+pub async fn run(stage: Stage, limits: Arc<Limits>, cancel: CancellationToken, until: Until) -> Result<(), StoreError> {
     let released = match until {
-        Until::Drained => poller.store.release_article_claims(Utc::now()).await?,
+        Until::Drained => stage.store.release_article_claims(Utc::now()).await?,
         Until::Cancelled => {
-            let release = || poller.store.release_article_claims(Utc::now());
-            let Some(released) = health::retry(&poller.metrics, TASK, &cancel, release).await else { return Ok(()) };
+            let release = || stage.store.release_article_claims(Utc::now());
+            let Some(released) = health::retry(&stage.metrics, TASK, &cancel, release).await else { return Ok(()) };
             released
         }
     };
     if released > 0 {
         tracing::info!(pages = released, "reading article pages left unread by the previous run");
     }
-    let slots = Arc::new(Semaphore::new((poller.config().daemon.concurrency / 2).max(1)));
+    let slots = Arc::new(Semaphore::new((stage.config().daemon.concurrency / 2).max(1)));
     let mut tasks: JoinSet<Result<(), StoreError>> = JoinSet::new();
     loop {
         let started = Utc::now();
         let free = slots.available_permits();
         let claimed = if free > 0 {
-            poller.store.claim_articles(Utc::now(), claim_for(&poller), free).await
+            stage.store.claim_articles(Utc::now(), claim_for(&stage), free).await
         } else {
             Ok(Vec::new())
         };
@@ -81,14 +104,14 @@ pub async fn run(
             Ok(claimed) => {
                 for pending in claimed {
                     let permit = Arc::clone(&slots).acquire_owned().await.expect("the slots are never closed");
-                    let (poller, limits, cancel) = (poller.clone(), Arc::clone(&limits), cancel.clone());
+                    let (stage, limits, cancel) = (stage.clone(), Arc::clone(&limits), cancel.clone());
                     tasks.spawn(async move {
-                        let r = process(&poller, &limits, pending, until, &cancel).await;
+                        let r = process(&stage, &limits, pending, until, &cancel).await;
                         drop(permit);
                         r
                     });
                 }
-                poller.store.next_article_due().await
+                stage.store.next_article_due().await
             }
             Err(e) => Err(e),
         };
@@ -101,14 +124,14 @@ pub async fn run(
                     continue;
                 }
                 if until == Until::Cancelled {
-                    poller.metrics.store_ok(TASK);
+                    stage.metrics.store_ok(TASK);
                 }
                 next.map(|d| (d - Utc::now()).to_std().unwrap_or_default())
                     .unwrap_or(Duration::from_secs(3600))
                     .clamp(Duration::from_millis(50), Duration::from_secs(60))
             }
             Err(e) if until == Until::Drained => return Err(e),
-            Err(e) => health::retry_delay(poller.metrics.store_failed(TASK, &e, started)),
+            Err(e) => health::retry_delay(stage.metrics.store_failed(TASK, &e, started)),
         };
         tokio::select! {
             _ = cancel.cancelled() => {
@@ -123,7 +146,7 @@ pub async fn run(
                 Err(e) if e.is_panic() => tracing::error!(error = %e, "article task panicked; the page will be read again"),
                 Err(_) => {}
             },
-            _ = poller.articles.notified() => {}
+            _ = stage.pending.notified() => {}
             _ = tokio::time::sleep(sleep), if slots.available_permits() > 0 => {}
         }
     }
@@ -132,7 +155,7 @@ pub async fn run(
 /// Record what became of an item's page, and its alerts: once with [`Until::Drained`], else
 /// retried until it works (`None` when cancelled meanwhile).
 async fn commit(
-    poller: &Poller,
+    stage: &Stage,
     item_id: i64,
     outcome: ArticleOutcome,
     alerts: Vec<NewAlert>,
@@ -141,9 +164,9 @@ async fn commit(
     cancel: &CancellationToken,
 ) -> Result<Option<PollSummary>, StoreError> {
     match until {
-        Until::Drained => poller.store.commit_article(item_id, outcome, alerts, stories).await.map(Some),
-        Until::Cancelled => Ok(health::retry(&poller.metrics, TASK, cancel, || {
-            poller.store.commit_article(item_id, outcome.clone(), alerts.clone(), stories.clone())
+        Until::Drained => stage.store.commit_article(item_id, outcome, alerts, stories).await.map(Some),
+        Until::Cancelled => Ok(health::retry(&stage.metrics, TASK, cancel, || {
+            stage.store.commit_article(item_id, outcome.clone(), alerts.clone(), stories.clone())
         })
         .await),
     }
@@ -151,33 +174,33 @@ async fn commit(
 
 /// Read one item's page, match the item and record both.
 async fn process(
-    poller: &Poller,
+    stage: &Stage,
     limits: &Limits,
     pending: PendingArticle,
     until: Until,
     cancel: &CancellationToken,
 ) -> Result<(), StoreError> {
-    let config = poller.config();
+    let config = stage.config();
     let Some(feed) = config.feeds.iter().find(|f| f.name == pending.feed) else {
         // The feed left the config: match on what it gave, as a failure would.
         let outcome = ArticleOutcome::Failed { error: "feed no longer configured".into(), retry_at: None };
-        return commit(poller, pending.item_id, outcome, Vec::new(), None, until, cancel).await.map(drop);
+        return commit(stage, pending.item_id, outcome, Vec::new(), None, until, cancel).await.map(drop);
     };
     let link = pending.item.link.clone().unwrap_or_default();
     let started = std::time::Instant::now();
     let reader = Reader {
-        fetcher: &poller.fetcher,
+        fetcher: &stage.fetcher,
         proxy: feed.proxy.as_deref(),
         selector: feed.article_selector.as_deref(),
         limits: Some(limits),
     };
     let result = reader.read(&link).await;
-    poller.metrics.observe_fetch(started.elapsed());
+    stage.metrics.observe_fetch(started.elapsed());
     let mut item = pending.item;
     let (outcome, match_now) = match result {
         Ok(article) => {
-            poller.metrics.inc("pantau_articles_total", &[("result", "fetched")], 1);
-            poller.metrics.inc("pantau_fetch_bytes_total", &[], article.bytes);
+            stage.metrics.inc("pantau_articles_total", &[("result", "fetched")], 1);
+            stage.metrics.inc("pantau_fetch_bytes_total", &[], article.bytes);
             tracing::info!(
                 feed = %feed.name, item = %item.id, url = %article.url, pages = article.pages,
                 chars = article.text.len(), "read article"
@@ -186,7 +209,7 @@ async fn process(
             (ArticleOutcome::Fetched { text: article.text, pages: article.pages }, true)
         }
         Err(e) => {
-            poller.metrics.inc("pantau_articles_total", &[("result", "failed")], 1);
+            stage.metrics.inc("pantau_articles_total", &[("result", "failed")], 1);
             let retry_at = next_try(pending.attempts).filter(|_| e.is_transient());
             match retry_at {
                 Some(at) => tracing::warn!(
@@ -223,7 +246,7 @@ async fn process(
                 tracing::error!(item_id = pending.item_id, error = %e, "matching an item panicked; recorded as a failed article");
                 let retry_at = next_try(pending.attempts);
                 let outcome = ArticleOutcome::Failed { error: format!("matching failed: {e}"), retry_at };
-                return poller.store.commit_article(pending.item_id, outcome, Vec::new(), None).await.map(drop);
+                return stage.store.commit_article(pending.item_id, outcome, Vec::new(), None).await.map(drop);
             }
         }
     } else {
@@ -236,17 +259,17 @@ async fn process(
     } else {
         None
     };
-    let Some(summary) = commit(poller, pending.item_id, outcome, alerts, stories, until, cancel).await? else {
+    let Some(summary) = commit(stage, pending.item_id, outcome, alerts, stories, until, cancel).await? else {
         return Ok(());
     };
     if summary.story_duplicates > 0 {
-        poller.metrics.inc("pantau_story_duplicates_total", &[], summary.story_duplicates as u64);
+        stage.metrics.inc("pantau_story_duplicates_total", &[], summary.story_duplicates as u64);
     }
     if summary.new_alerts > 0 {
         for rule in rules {
-            poller.metrics.inc("pantau_matches_total", &[("rule", &rule)], 1);
+            stage.metrics.inc("pantau_matches_total", &[("rule", &rule)], 1);
         }
-        poller.wake.notify_waiters();
+        stage.wake.notify_waiters();
     }
     Ok(())
 }

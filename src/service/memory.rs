@@ -7,23 +7,13 @@
 //! free memory back to the system when polling goes quiet ([`release_free_memory`]). On other
 //! C libraries these calls do nothing.
 
-// madvise, mallopt and malloc_trim: the one module of pantau that calls C.
+// madvise, mallopt and malloc_trim (through the libc crate): the one module of pantau that
+// calls C.
 #![allow(unsafe_code)]
 
 /// Threads of the blocking pool (parsing, matching, SQLite). The store has one connection
 /// behind a mutex, and parsing is CPU-bound, so more threads only add stacks and arenas.
 pub const BLOCKING_THREADS: usize = 8;
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-mod glibc {
-    /// `mallopt` parameter: the most arenas malloc creates.
-    pub const M_ARENA_MAX: i32 = -8;
-
-    extern "C" {
-        pub fn mallopt(param: i32, value: i32) -> i32;
-        pub fn malloc_trim(pad: usize) -> i32;
-    }
-}
 
 /// Use at most two malloc arenas (call before starting threads).
 pub fn limit_arenas() {
@@ -31,7 +21,7 @@ pub fn limit_arenas() {
     // SAFETY: mallopt only changes allocator tuning; M_ARENA_MAX with a positive value is a
     // documented, always-valid setting, and it is called before other threads exist.
     unsafe {
-        glibc::mallopt(glibc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 
@@ -40,19 +30,10 @@ pub fn release_free_memory() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim takes no pointers and is safe to call at any time from any thread.
     unsafe {
-        return glibc::malloc_trim(0) == 1;
+        return libc::malloc_trim(0) == 1;
     }
     #[allow(unreachable_code)]
     false
-}
-
-/// `madvise` advice: drop the pages of this range from the process's page tables.
-#[cfg(target_os = "linux")]
-const MADV_DONTNEED: i32 = 4;
-
-#[cfg(target_os = "linux")]
-extern "C" {
-    fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
 }
 
 /// Unmaps the resident pages of pantau's own code and constant data; returns the bytes that
@@ -81,7 +62,7 @@ pub fn unmap_code() -> std::io::Result<usize> {
             // every page in it is the file's page-cache page, and a later access maps the
             // same bytes back. No page can have become anonymous since: that needs a write,
             // which a read-only mapping refuses.
-            if unsafe { madvise(m.start as *mut std::ffi::c_void, m.end - m.start, MADV_DONTNEED) } != 0 {
+            if unsafe { libc::madvise(m.start as *mut libc::c_void, m.end - m.start, libc::MADV_DONTNEED) } != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             unmapped += m.rss_kb as usize * 1024;
