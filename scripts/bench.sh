@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-pipeline benchmark: builds the release binary once, runs benches/pipeline.rs against it
+# Whole-pipeline benchmark: builds the release binary once, runs benches/pipeline/ against it
 # (feeds and webhook receiver on 127.0.0.1 only), and with --compare also measures Python
 # feedparser parse-only on the same generated documents (in a throwaway venv under the target
 # directory). Prints a markdown table with the machine.
