@@ -438,7 +438,7 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (daemon.listen)"))?;
-        tracing::info!(address = %addr, "serving /healthz and /metrics");
+        tracing::info!(address = %listener.local_addr().unwrap_or(addr), "serving /healthz and /metrics");
         let ctx = http::Context {
             store: parts.poller.store.clone(),
             metrics: Arc::clone(&parts.poller.metrics),

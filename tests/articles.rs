@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::util::{run, show, spawn_daemon, FeedServer, Receiver, Response, TempDir};
+use crate::util::{run, show, ConfigBuilder, Daemon, FeedServer, Receiver, Response, TempDir};
 
 /// The furniture of every page: a menu and a sidebar whose headlines hold the rule's words.
 fn page(title: &str, paragraphs: &[&str]) -> String {
@@ -100,35 +100,13 @@ fn serve(feeds: &FeedServer) {
 }
 
 fn config(feeds: &FeedServer, rx: &Receiver, fetch: &str) -> String {
-    format!(
-        r#"
-[daemon]
-database = "state/pantau.db"
-
-[[feed]]
-name = "contoh"
-url = "{feed}"
-{fetch}
-
-[[rule]]
-name = "korut-senjata"
-query = '''"Korea Utara" AND senjata'''
-lang = "id"
-sinks = ["hook"]
-
-[[rule]]
-name = "korut-artikel"
-query = 'article:"Korea Utara"'
-sinks = ["hook"]
-
-[[sink]]
-name = "hook"
-type = "webhook"
-url = "{hook}"
-"#,
-        feed = feeds.url("/teaser.rss"),
-        hook = rx.url(),
-    )
+    ConfigBuilder::new()
+        .state_dir()
+        .feed("contoh", &feeds.url("/teaser.rss"), fetch)
+        .rule("korut-senjata", crate::util::KORUT, "lang = \"id\"\nsinks = [\"hook\"]")
+        .rule("korut-artikel", "article:\"Korea Utara\"", "sinks = [\"hook\"]")
+        .webhook("hook", &rx.url(), "")
+        .build()
 }
 
 fn titles_by_rule(rx: &Receiver) -> Vec<(String, String)> {
@@ -240,10 +218,9 @@ fn the_daemon_reads_articles_and_alerts_without_delaying_its_polls() {
             .delayed(Duration::from_millis(1500)),
     );
     let cfg = dir.config(&config(&feeds, &rx, "fetch_article = true\ninterval = \"1h\""));
-    let mut daemon = spawn_daemon(&cfg);
+    let mut daemon = Daemon::run(&cfg);
     let posts = rx.server.wait_for(5, Duration::from_secs(30));
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    daemon.kill();
     assert_eq!(posts.len(), 5, "{:?}", titles_by_rule(&rx));
     assert!(posts.iter().any(|p| p.json()["rule"] == "korut-artikel" && p.json()["item"]["article"] == true));
 }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::util::{rss_item, run, sample_feed, sample_with, show, FeedServer, Response, Server, TempDir};
-
-const RULE: &str = r#"'''"Korea Utara" AND senjata'''"#;
+use crate::util::{
+    rss_item, run, sample_feed, sample_with, show, ConfigBuilder, Daemon, FeedServer, Response, Server, TempDir, KORUT,
+};
 
 /// A receiver for every chat service at once: answers 200 (Telegram `{"ok":true}`).
 fn chat_server() -> Server {
@@ -20,11 +20,14 @@ fn chat_server() -> Server {
     })
 }
 
+/// The sample feed "world" (with `feed_extra` in its table) and the rule "korut-senjata".
+fn feed_and_rule(feeds: &FeedServer, feed_extra: &str) -> ConfigBuilder {
+    ConfigBuilder::new().feed("world", &feeds.url("/world.rss"), feed_extra).rule("korut-senjata", KORUT, "")
+}
+
+/// [`feed_and_rule`] followed by the `[[sink]]` tables in `sinks`.
 fn config_with_sinks(feeds: &FeedServer, sinks: &str) -> String {
-    format!(
-        "[[feed]]\nname = \"world\"\nurl = \"{}\"\n\n[[rule]]\nname = \"korut-senjata\"\nquery = {RULE}\n\n{sinks}",
-        feeds.url("/world.rss")
-    )
+    feed_and_rule(feeds, "").raw(sinks).build()
 }
 
 #[test]
@@ -194,17 +197,14 @@ fn a_hanging_sink_does_not_delay_a_healthy_one() {
         slow.url("/hook"),
         fast.url("/mm")
     );
-    let cfg = dir.config(
-        &config_with_sinks(&feeds, &sinks).replace("[[feed]]", "[daemon]\nshutdown_grace = \"1s\"\n\n[[feed]]"),
-    );
-    let mut child = crate::util::spawn_daemon(&cfg);
+    let cfg = dir.config(&feed_and_rule(&feeds, "").daemon("shutdown_grace = \"1s\"").raw(&sinks).build());
+    let mut child = Daemon::run(&cfg);
     slow.wait_for(1, Duration::from_secs(30));
     // The slow sink is still hanging on its request; the healthy sink has its alert already
     // or gets it well before the slow one could answer.
     fast.wait_for(1, Duration::from_secs(15));
     assert!(slow.requests().len() == 1);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 }
 
 #[test]
@@ -297,19 +297,15 @@ fn digest_window_gathers_alerts_from_several_polls_into_one_digest() {
         "[[sink]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"{}\"\nburst = 3\ndigest_window = \"5s\"\n",
         srv.url("/slack/x")
     );
-    let cfg = dir.config(
-        &config_with_sinks(&feeds, &sinks)
-            .replace("[[feed]]", "[daemon]\nshutdown_grace = \"1s\"\n\n[[feed]]")
-            .replace("name = \"world\"\n", "name = \"world\"\ninterval = \"1s\"\n"),
-    );
-    let mut child = crate::util::spawn_daemon(&cfg);
+    let cfg =
+        dir.config(&feed_and_rule(&feeds, "interval = \"1s\"").daemon("shutdown_grace = \"1s\"").raw(&sinks).build());
+    let mut child = Daemon::run(&cfg);
     // After the first poll (3 alerts: the two items and the sample's own), two more arrive.
     feeds.server.wait_for(1, Duration::from_secs(30));
     feeds.set("/world.rss", sample_with(&[item(1), item(2), item(3), item(4)]));
     let posts = srv.wait_for(1, Duration::from_secs(30));
     std::thread::sleep(Duration::from_secs(2));
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     let posts_after = srv.requests();
     assert_eq!(posts_after.len(), 1, "one digest, not five messages: {posts:?}");
     let body = String::from_utf8_lossy(&posts_after[0].body).to_string();
