@@ -2033,7 +2033,7 @@ fn ingest(rt: &tokio::runtime::Runtime, dir: &Path, config_path: &Path, docs: &[
             let mut record = pantau::store::PollRecord {
                 feed: feed.name.clone(),
                 etag: Some(format!("\"v0-{}\"", m.idx)),
-                status: "200".into(),
+                status: pantau::model::PollStatus::http(200),
                 grouping: config.daemon.grouping(),
                 ..Default::default()
             };

@@ -18,6 +18,7 @@
 //! - [`deliver`]: outbox workers and one module per sink type.
 //! - [`daemon`]: wiring for `run` and `once`; [`cli`]: the commands.
 //! - [`model`]: plain domain types shared by the stages; [`opml`]: subscription lists.
+//! - [`identity`]: item keys and the one content hash; [`jitter`]: the one way waits are spread.
 
 pub mod article;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod daemon;
 pub mod deliver;
 pub mod fetch;
 pub mod identity;
+pub mod jitter;
 pub mod model;
 pub mod opml;
 pub mod parse;

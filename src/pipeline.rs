@@ -251,10 +251,10 @@ impl Poller {
                 let (status, retry_after) = match &e {
                     PollError::Fetch(f @ FetchError::Status { retry_after, .. }) => (f.status_label(), *retry_after),
                     PollError::Fetch(f) => (f.status_label(), None),
-                    _ => ("parse-error".into(), None),
+                    _ => (crate::model::PollStatus::ParseError, None),
                 };
-                let failures = self.store.record_failure(&feed.name, &status, &scrub(&e.to_string())).await?;
-                if status == "410" {
+                let failures = self.store.record_failure(&feed.name, status, &scrub(&e.to_string())).await?;
+                if status.is_gone() {
                     tracing::error!(
                         feed = %feed.name, failures, error = %e,
                         "feed is gone (HTTP 410); remove it from the config or fix its url; polling it rarely meanwhile"
@@ -384,7 +384,7 @@ impl Poller {
             feed: feed.name.clone(),
             etag: validators.etag,
             last_modified: validators.last_modified,
-            status: status.to_string(),
+            status: crate::model::PollStatus::http(status),
             grouping: config.daemon.grouping(),
             ..PollRecord::default()
         };

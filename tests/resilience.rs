@@ -337,7 +337,7 @@ fn a_sink_asking_to_wait_until_2153_is_tried_again_within_the_hour() {
         store.recent_alerts(false, 10).await.unwrap()
     });
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].state, "pending");
+    assert_eq!(rows[0].state, pantau::model::AlertState::Pending);
     let next = rows[0].next_attempt_at.expect("a pending alert has a next attempt");
     let wait = next - chrono::Utc::now();
     assert!(

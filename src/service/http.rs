@@ -199,7 +199,7 @@ pub async fn health(ctx: &Context) -> (bool, String) {
                     "feed {} failing ({} in a row, last {}): {}",
                     s.name,
                     s.consecutive_failures,
-                    s.last_status.as_deref().unwrap_or("error"),
+                    s.last_status.unwrap_or(crate::model::PollStatus::Error),
                     crate::model::truncate_chars(&error, 200)
                 ));
                 degraded = true;
@@ -274,7 +274,7 @@ async fn metrics(ctx: &Context) -> String {
     if let Some(rows) = bounded(ctx.store.alert_counts_by_sink()).await {
         let values = rows
             .iter()
-            .map(|(sink, state, n)| (gauge_labels(&[("sink", sink), ("state", state)]), *n as f64))
+            .map(|(sink, state, n)| (gauge_labels(&[("sink", sink), ("state", state.as_str())]), *n as f64))
             .collect();
         gauges.push(("pantau_alerts", "Alerts in the database, by sink and state.", values));
     }
