@@ -347,7 +347,7 @@ async fn reload(path: &Path, parts: &Parts) {
             );
             parts.config_tx.send_replace(Arc::new(new));
             parts.poller.metrics.set_reload_refused(None);
-            parts.poller.metrics.inc("pantau_reloads_total", &[("result", "applied")], 1);
+            parts.poller.metrics.inc(crate::service::metrics::Counter::Reloads, &[("result", "applied")], 1);
         }
         Err(errors) => {
             for e in &errors.0 {
@@ -361,7 +361,7 @@ async fn reload(path: &Path, parts: &Parts) {
                 errors.0.len(),
                 crate::config::secrets::scrub(&first)
             )));
-            parts.poller.metrics.inc("pantau_reloads_total", &[("result", "refused")], 1);
+            parts.poller.metrics.inc(crate::service::metrics::Counter::Reloads, &[("result", "refused")], 1);
             refusal_alert(&current, &errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(), &parts.poller).await;
         }
     }

@@ -243,7 +243,7 @@ impl Poller {
             Ok(_) => "ok",
             Err(_) => "error",
         };
-        self.metrics.inc("pantau_polls_total", &[("result", label)], 1);
+        self.metrics.inc(crate::service::metrics::Counter::Polls, &[("result", label)], 1);
         match result {
             Ok(outcome) => Ok(outcome),
             Err(PollError::Store(e)) => Err(e),
@@ -298,7 +298,7 @@ impl Poller {
                 return Ok(PollOutcome::NotModified { ttl: state.ttl });
             }
             Fetched::Body { body, final_url, validators, status, moved_to, content_type } => {
-                self.metrics.inc("pantau_fetch_bytes_total", &[], body.len() as u64);
+                self.metrics.inc(crate::service::metrics::Counter::FetchBytes, &[], body.len() as u64);
                 if let Some(new) = moved_to.filter(|m| m != url) {
                     tracing::warn!(feed = %feed.name, from = %RedactedUrl(url), to = %RedactedUrl(&new), "feed moved permanently; polling the new URL from now on (update the config)");
                     self.store.set_moved(&feed.name, &new).await?;
@@ -327,16 +327,20 @@ impl Poller {
         let queued: Vec<String> =
             record.items.iter().chain(&record.edits).flat_map(|p| p.alerts.iter().map(|a| a.rule.clone())).collect();
         let summary = self.store.commit_poll(record).await?;
-        self.metrics.inc("pantau_items_new_total", &[], summary.new_items as u64);
+        self.metrics.inc(crate::service::metrics::Counter::ItemsNew, &[], summary.new_items as u64);
         if summary.cross_feed_duplicates > 0 {
-            self.metrics.inc("pantau_cross_feed_duplicates_total", &[], summary.cross_feed_duplicates as u64);
+            self.metrics.inc(
+                crate::service::metrics::Counter::CrossFeedDuplicates,
+                &[],
+                summary.cross_feed_duplicates as u64,
+            );
         }
         if summary.story_duplicates > 0 {
-            self.metrics.inc("pantau_story_duplicates_total", &[], summary.story_duplicates as u64);
+            self.metrics.inc(crate::service::metrics::Counter::StoryDuplicates, &[], summary.story_duplicates as u64);
         }
         if summary.new_alerts > 0 {
             for rule in queued {
-                self.metrics.inc("pantau_matches_total", &[("rule", &rule)], 1);
+                self.metrics.inc(crate::service::metrics::Counter::Matches, &[("rule", &rule)], 1);
             }
         }
         if summary.new_alerts > 0 {

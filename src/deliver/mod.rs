@@ -23,7 +23,7 @@ use crate::config::{DigestMode, Sink, SinkKind};
 use crate::jitter;
 use crate::model::{AlertPayload, Delivery, OutboxAlert};
 use crate::service::health;
-use crate::service::metrics::Metrics;
+use crate::service::metrics::{Counter, Metrics};
 use crate::store::{Attempted, Store, StoreError};
 
 /// After this many failed attempts an alert is moved to `dead`, unless the sink says otherwise.
@@ -396,7 +396,7 @@ pub async fn run_worker(
             let outcome = sender.send_digest(&due).await;
             last_send = Some(tokio::time::Instant::now());
             let label = outcome.label();
-            metrics.inc("pantau_deliveries_total", &[("sink", &sink), ("outcome", label)], due.len() as u64);
+            metrics.inc(Counter::Deliveries, &[("sink", &sink), ("outcome", label)], due.len() as u64);
             tracing::info!(sink = %sink, alerts = due.len(), outcome = label, "sent a digest of a burst of alerts");
             let (after, error) = match outcome {
                 Outcome::Delivered => {
@@ -540,7 +540,7 @@ fn settle(
             Attempted::Dead(error)
         }
     };
-    metrics.inc("pantau_deliveries_total", &[("sink", sink), ("outcome", recorded.label())], 1);
+    metrics.inc(Counter::Deliveries, &[("sink", sink), ("outcome", recorded.label())], 1);
     (id, recorded)
 }
 

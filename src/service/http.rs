@@ -23,7 +23,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::health;
-use super::metrics::{gauge_labels, Metrics};
+use super::metrics::{gauge_labels, Counter, Metrics};
 use crate::store::Store;
 
 /// When the scheduler loop has not gone round for this long, /healthz says it is stuck.
@@ -40,7 +40,7 @@ pub const DROP_LOG_EVERY: Duration = Duration::from_secs(60);
 
 /// The counter of connections pantau closed, by reason: `evicted` (the oldest, for a new one) or
 /// `header_timeout` (no request head in time; a keep-alive connection left idle ends this way).
-pub const DROPPED: &str = "pantau_http_connections_dropped_total";
+pub const DROPPED: Counter = Counter::HttpConnectionsDropped;
 
 /// What the endpoints read.
 #[derive(Clone)]
