@@ -316,15 +316,16 @@ fn inspection_needs_only_the_database_not_the_services_secrets_or_valid_rules() 
     let dir = TempDir::new("inspect-no-secrets");
     let feeds = FeedServer::start();
     feeds.set("/world.rss", sample_feed());
-    let good = silent_world(&feeds).build();
-    let cfg = dir.config(&good);
+    let cfg = dir.config(&silent_world(&feeds).build());
     assert!(run(&cfg, &["once"]).status.success());
     // On the server, the config names secrets only the service's environment has, and
     // someone's half-written rule is in it.
-    let text = std::fs::read_to_string(&cfg).unwrap()
-        + "\n[[rule]]\nname = \"wip\"\nquery = '(senjata'\nsinks = [\"hook\"]\n\n\
-           [[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://hooks.example/${HOOK_SECRET_UNSET_HERE}\"\n";
-    std::fs::write(&cfg, text).unwrap();
+    let cfg = dir.config(
+        &silent_world(&feeds)
+            .rule("wip", "(senjata", "sinks = [\"hook\"]")
+            .webhook("hook", "https://hooks.example/${HOOK_SECRET_UNSET_HERE}", "")
+            .build(),
+    );
     assert_eq!(run(&cfg, &["check"]).status.code(), Some(2), "check still refuses it");
     for args in [
         vec!["feeds"],
@@ -345,7 +346,8 @@ fn inspection_needs_only_the_database_not_the_services_secrets_or_valid_rules() 
     // A database path that names nothing (an unset variable, another directory) is said so,
     // and no empty database is created there.
     let elsewhere = TempDir::new("inspect-no-db");
-    let cfg = elsewhere.config("[daemon]\ndatabase = \"${STATE_DIR_UNSET_HERE}/pantau.db\"\n");
+    let cfg =
+        elsewhere.config(&ConfigBuilder::new().daemon("database = \"${STATE_DIR_UNSET_HERE}/pantau.db\"").build());
     let out = run(&cfg, &["items"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no database yet at"), "{}", show(&out));

@@ -25,15 +25,12 @@ fn healthz_lists_a_failing_feed_and_a_refused_reload_as_problems() {
     let feeds = FeedServer::start();
     feeds.set("/ok.rss", crate::util::sample_feed());
     feeds.set_response("/down.rss", Response::status(503));
-    let original = crate::util::without_max_age(
-        &ConfigBuilder::new()
-            .listen()
-            .daemon("shutdown_grace = \"3s\"")
-            .feed("ok", &feeds.url("/ok.rss"), "")
-            .feed("down", &feeds.url("/down.rss"), "")
-            .build(),
-    );
-    let cfg = dir.config_as_is(&original);
+    let original = ConfigBuilder::new()
+        .listen()
+        .daemon("shutdown_grace = \"3s\"")
+        .feed("ok", &feeds.url("/ok.rss"), "")
+        .feed("down", &feeds.url("/down.rss"), "");
+    let cfg = dir.config(&original.build());
     let log = dir.path().join("log");
     let child = Daemon::run_logged(&cfg, &log, &[]);
     let port = child.port();
@@ -53,12 +50,12 @@ fn healthz_lists_a_failing_feed_and_a_refused_reload_as_problems() {
     assert!(!problems.contains("feed ok"), "{v}");
 
     // A refused reload stays a problem until a good config is applied.
-    std::fs::write(&cfg, format!("{original}\n[[rule]]\nname = \"bad\"\nquery = '(senjata'\n")).unwrap();
+    dir.config(&original.clone().rule("bad", "(senjata", "").build());
     child.sighup();
     child.wait_for_log("new config refused");
     let (_, body) = get(port, "/healthz");
     assert!(body.contains("config reload refused") && body.contains("1 error(s)"), "{body}");
-    std::fs::write(&cfg, &original).unwrap();
+    dir.config(&original.build());
     child.sighup();
     child.wait_for_log("config reloaded");
     // The daemon logs "config reloaded" just before it clears the refusal: give it a moment.

@@ -134,19 +134,17 @@ fn sighup_applies_a_valid_config_and_refuses_an_invalid_one() {
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
     feeds.set("/world.rss", sample_feed());
     feeds.set("/extra.rss", sample_with(&[rss_item("x1", "Kapal selam Korea Utara", "nuklir")]));
-    let original = crate::util::without_max_age(&base_config(&feeds, &rx).build());
-    let cfg = dir.config_as_is(&original);
+    let original = base_config(&feeds, &rx);
+    let cfg = dir.config(&original.build());
     let log = dir.path().join("log");
     let child = Daemon::run_logged(&cfg, &log, &[]);
     let port = child.port();
     rx.server.wait_for(1, Duration::from_secs(30));
 
     // A new feed and a new rule: the feed is polled at once and its item alerts the new rule.
-    let extended = format!(
-        "{original}\n[[feed]]\nname = \"extra\"\nurl = \"{}\"\n\n[[rule]]\nname = \"kapal\"\nquery = '\"kapal selam\"'\n",
-        feeds.url("/extra.rss")
+    dir.config(
+        &original.clone().feed("extra", &feeds.url("/extra.rss"), "").rule("kapal", "\"kapal selam\"", "").build(),
     );
-    std::fs::write(&cfg, extended).unwrap();
     child.sighup();
     let text = child.wait_for_log("config reloaded");
     assert!(text.contains("feeds_added=[\"extra\"]") && text.contains("rules_added=[\"kapal\"]"), "{text}");
@@ -155,7 +153,7 @@ fn sighup_applies_a_valid_config_and_refuses_an_invalid_one() {
     assert!(rules.contains(&"kapal".to_string()), "{rules:?}");
 
     // An invalid config is refused with a located error; the daemon keeps running.
-    std::fs::write(&cfg, format!("{original}\n[[rule]]\nname = \"bad\"\nquery = '(senjata'\n")).unwrap();
+    dir.config(&original.rule("bad", "(senjata", "").build());
     child.sighup();
     let text = child.wait_for_log("new config refused");
     assert!(text.contains(&format!("{}:", cfg.display())), "the refusal names the file: {text}");
@@ -178,19 +176,19 @@ fn with_watch_config_an_edit_reloads_and_a_broken_edit_is_refused_and_reported_t
         .feed("world", &feeds.url("/world.rss"), "")
         .rule("korut-senjata", crate::util::KORUT, "sinks = [\"hook\"]")
         .webhook("hook", &rx.url(), "")
-        .webhook("ops", &ops.url(), "")
-        .build();
-    let cfg = dir.config_as_is(&original);
+        .webhook("ops", &ops.url(), "");
+    let cfg = dir.config_as_is(&original.build());
     let log = dir.path().join("log");
     let child = Daemon::run_logged(&cfg, &log, &[]);
     rx.server.wait_for(1, Duration::from_secs(30));
 
     // No SIGHUP: saving the file is enough.
-    let extended = format!(
-        "{original}\n[[feed]]\nname = \"extra\"\nurl = \"{}\"\n\n[[rule]]\nname = \"kapal\"\nquery = '\"kapal selam\"'\nsinks = [\"hook\"]\n",
-        feeds.url("/extra.rss")
+    let extended = original.clone().feed("extra", &feeds.url("/extra.rss"), "").rule(
+        "kapal",
+        "\"kapal selam\"",
+        "sinks = [\"hook\"]",
     );
-    std::fs::write(&cfg, extended).unwrap();
+    dir.config_as_is(&extended.build());
     let text = child.wait_for_log("config reloaded");
     assert!(text.contains("config file changed"), "{text}");
     assert!(text.contains("rules_added=[\"kapal\"]"), "{text}");
@@ -198,7 +196,7 @@ fn with_watch_config_an_edit_reloads_and_a_broken_edit_is_refused_and_reported_t
     assert!(posts.iter().any(|p| p.json()["rule"] == "kapal"), "the new rule alerts");
 
     // A typo is refused; the operator hears about it in the health sink, with the located error.
-    std::fs::write(&cfg, format!("{original}\n[[rule]]\nname = \"bad\"\nquery = '(senjata'\n")).unwrap();
+    dir.config_as_is(&original.rule("bad", "(senjata", "").build());
     child.wait_for_log("new config refused");
     let alert = ops.server.wait_for(1, Duration::from_secs(30))[0].json();
     assert_eq!(alert["rule"], "pantau:config", "{alert}");
