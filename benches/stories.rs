@@ -121,7 +121,7 @@ fn store_cost(bodies: &[String]) {
                     feed: "f".into(),
                     items: polled,
                     grouping,
-                    status: "200".into(),
+                    status: pantau::model::PollStatus::http(200),
                     ..PollRecord::default()
                 };
                 store.commit_poll(record).await.expect("commit");

@@ -425,15 +425,17 @@ async fn reload(path: &Path, parts: &Parts) {
             for setting in &d.needs_restart {
                 tracing::warn!(setting, "changed in [daemon]; takes effect after a restart");
             }
+            parts.config_tx.send_replace(Arc::new(new));
+            parts.app.metrics.set_reload_refused(None);
+            parts.app.metrics.inc(crate::service::metrics::Counter::Reloads, &[("result", "applied")], 1);
+            // Logged last, so that whoever reads this line finds the new config in force and
+            // no refusal left in /healthz.
             tracing::info!(
                 feeds_added = ?d.feeds.added, feeds_removed = ?d.feeds.removed, feeds_changed = ?d.feeds.changed,
                 rules_added = ?d.rules.added, rules_removed = ?d.rules.removed, rules_changed = ?d.rules.changed,
                 sinks_added = ?d.sinks.added, sinks_removed = ?d.sinks.removed, sinks_changed = ?d.sinks.changed,
                 "config reloaded"
             );
-            parts.config_tx.send_replace(Arc::new(new));
-            parts.app.metrics.set_reload_refused(None);
-            parts.app.metrics.inc("pantau_reloads_total", &[("result", "applied")], 1);
         }
         Err(errors) => {
             for e in &errors.0 {
@@ -447,7 +449,7 @@ async fn reload(path: &Path, parts: &Parts) {
                 errors.0.len(),
                 crate::config::secrets::scrub(&first)
             )));
-            parts.app.metrics.inc("pantau_reloads_total", &[("result", "refused")], 1);
+            parts.app.metrics.inc(crate::service::metrics::Counter::Reloads, &[("result", "refused")], 1);
             refusal_alert(&current, &errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(), &parts.app).await;
         }
     }
@@ -524,7 +526,7 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (daemon.listen)"))?;
-        tracing::info!(address = %addr, "serving /healthz and /metrics");
+        tracing::info!(address = %listener.local_addr().unwrap_or(addr), "serving /healthz and /metrics");
         let ctx = http::Context {
             store: parts.app.store.clone(),
             metrics: Arc::clone(&parts.app.metrics),

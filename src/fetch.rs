@@ -8,6 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ETAG, IF_MODIFIED_SINC
 use reqwest::StatusCode;
 
 use crate::config::secrets::{redact_url, scrub};
+use crate::model::PollStatus;
 
 /// How many redirects one fetch follows.
 pub const MAX_REDIRECTS: usize = 10;
@@ -61,14 +62,14 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    /// A short status for the feed's health record: the HTTP code, "timeout", "too-large" or "error".
-    pub fn status_label(&self) -> String {
+    /// The status for the feed's health record: the HTTP status, or the kind of failure.
+    pub fn status_label(&self) -> PollStatus {
         match self {
-            FetchError::Status { status, .. } => status.to_string(),
-            FetchError::Transport { timeout: true, .. } => "timeout".into(),
-            FetchError::TooLarge { .. } => "too-large".into(),
-            FetchError::Redirect { .. } => "redirect-error".into(),
-            _ => "error".into(),
+            FetchError::Status { status, .. } => PollStatus::http(*status),
+            FetchError::Transport { timeout: true, .. } => PollStatus::Timeout,
+            FetchError::TooLarge { .. } => PollStatus::TooLarge,
+            FetchError::Redirect { .. } => PollStatus::RedirectError,
+            _ => PollStatus::Error,
         }
     }
 }

@@ -123,7 +123,10 @@ pub fn normalize_link(link: &str) -> String {
     url.to_string()
 }
 
-fn hex_hash(parts: &[&str]) -> String {
+/// pantau's one content hash: SHA-256 over `parts`, each prefixed with its length (so
+/// `["ab", "c"]` and `["a", "bc"]` differ), as hex of its first 16 bytes. Item keys, content
+/// hashes, story fingerprints and alert ids are all made by it.
+pub fn hex_hash(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         h.update((p.len() as u64).to_le_bytes());

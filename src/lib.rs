@@ -22,6 +22,7 @@
 //! - [`deliver`]: outbox workers: they send what [`sinks`] renders.
 //! - [`daemon`]: wiring for `run` and `once`; [`cli`]: the commands.
 //! - [`model`]: plain domain types shared by the stages; [`opml`]: subscription lists.
+//! - [`identity`]: item keys and the one content hash; [`jitter`]: the one way waits are spread.
 
 pub mod article;
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod daemon;
 pub mod deliver;
 pub mod fetch;
 pub mod identity;
+pub mod jitter;
 pub mod markup;
 pub mod model;
 pub mod opml;

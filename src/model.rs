@@ -95,6 +95,156 @@ pub struct OutboxAlert {
     pub created_at: DateTime<Utc>,
 }
 
+/// What became of one delivery attempt: one vocabulary from the sink's answer to the outbox row.
+///
+/// `W` is the wait before the next attempt. As the sink answered ([`crate::deliver::Outcome`])
+/// it is the sink's own hint if it gave one (`Option<Duration>`); as the store records it
+/// ([`crate::store::Attempted`]) it is the delay the worker decided (`Duration`), and an alert
+/// out of attempts or time is recorded `Dead` whatever the sink said.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery<W> {
+    /// The sink accepted the alert.
+    Delivered,
+    /// A temporary failure (timeout, 5xx, 408, 429): try again after `after`.
+    Retry {
+        /// The wait before the next attempt.
+        after: W,
+        /// What went wrong.
+        error: String,
+    },
+    /// A permanent failure (other 4xx, unusable payload), or given up on: stop trying. The
+    /// text says why.
+    Dead(String),
+}
+
+impl<W> Delivery<W> {
+    /// Its name in metrics and logs: `delivered`, `retry` or `dead`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Delivery::Delivered => "delivered",
+            Delivery::Retry { .. } => "retry",
+            Delivery::Dead(_) => "dead",
+        }
+    }
+}
+
+/// Where an alert is in the outbox: stored as its [`AlertState::as_str`] text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AlertState {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    /// Accepted by its sink.
+    Delivered,
+    /// Given up on.
+    Dead,
+}
+
+impl AlertState {
+    /// Every state, in the order of an alert's life.
+    pub const ALL: [AlertState; 3] = [AlertState::Pending, AlertState::Delivered, AlertState::Dead];
+
+    /// The text stored in the database, printed by the CLI and used as a metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Pending => "pending",
+            AlertState::Delivered => "delivered",
+            AlertState::Dead => "dead",
+        }
+    }
+}
+
+impl std::fmt::Display for AlertState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AlertState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<AlertState, String> {
+        AlertState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown alert state {s:?}"))
+    }
+}
+
+/// What the last poll of a feed came to, for its health record: the HTTP status the server
+/// answered, or the kind of failure when there was no usable answer. Stored as its
+/// [`PollStatus::as_str`] text ("200", "304", "timeout", …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollStatus {
+    /// The server's status (2xx and 304 for a success, any other for a failed poll).
+    Http(hyper::StatusCode),
+    /// The request or the body took longer than the timeout.
+    Timeout,
+    /// The body was larger than `max_body`.
+    TooLarge,
+    /// Redirects went round in a circle or did not end.
+    RedirectError,
+    /// The document could not be read as a feed.
+    ParseError,
+    /// Any other failure (connection, parse, …).
+    Error,
+}
+
+impl PollStatus {
+    /// The status the server answered, for a number from the wire; a number outside
+    /// 100–999 (which no HTTP client hands on) counts as [`PollStatus::Error`].
+    pub fn http(code: u16) -> PollStatus {
+        hyper::StatusCode::from_u16(code).map_or(PollStatus::Error, PollStatus::Http)
+    }
+
+    /// Whether the server said the feed is gone for good (410).
+    pub fn is_gone(self) -> bool {
+        self == PollStatus::Http(hyper::StatusCode::GONE)
+    }
+
+    /// The text stored and shown: the three digits of the HTTP status, or "timeout",
+    /// "too-large", "redirect-error", "parse-error" or "error".
+    pub fn as_str(&self) -> &str {
+        match self {
+            PollStatus::Http(code) => code.as_str(),
+            PollStatus::Timeout => "timeout",
+            PollStatus::TooLarge => "too-large",
+            PollStatus::RedirectError => "redirect-error",
+            PollStatus::ParseError => "parse-error",
+            PollStatus::Error => "error",
+        }
+    }
+}
+
+/// A poll that brought a document: 200.
+impl Default for PollStatus {
+    fn default() -> PollStatus {
+        PollStatus::Http(hyper::StatusCode::OK)
+    }
+}
+
+impl std::fmt::Display for PollStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for PollStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<PollStatus, String> {
+        Ok(match s {
+            "timeout" => PollStatus::Timeout,
+            "too-large" => PollStatus::TooLarge,
+            "redirect-error" => PollStatus::RedirectError,
+            "parse-error" => PollStatus::ParseError,
+            "error" => PollStatus::Error,
+            _ => PollStatus::Http(
+                hyper::StatusCode::from_bytes(s.as_bytes()).map_err(|_| format!("unknown poll status {s:?}"))?,
+            ),
+        })
+    }
+}
+
 /// The CONTRACT §4 payload, as serialised for webhooks and stored in the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct AlertPayload {
@@ -153,14 +303,7 @@ pub const SUMMARY_LIMIT: usize = 500;
 /// It only depends on names and the item key, so a restart, a re-poll or a retry always
 /// produces the same id, which receivers use to drop duplicates.
 pub fn alert_id(feed: &str, item_key: &str, rule: &str, sink: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [feed, item_key, rule, sink] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    let digest = h.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::identity::hex_hash(&[feed, item_key, rule, sink])
 }
 
 /// Cut `text` to at most `max` characters, on a character boundary, marking the cut with `…`.
@@ -238,6 +381,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn states_and_statuses_read_back_what_they_store() {
+        for state in AlertState::ALL {
+            assert_eq!(state.as_str().parse::<AlertState>(), Ok(state));
+        }
+        assert!("gone".parse::<AlertState>().is_err());
+        for text in ["200", "304", "410", "503", "timeout", "too-large", "redirect-error", "parse-error", "error"] {
+            assert_eq!(text.parse::<PollStatus>().map(|s| s.to_string()).as_deref(), Ok(text));
+        }
+        assert!("teapot".parse::<PollStatus>().is_err());
+        assert!(PollStatus::http(410).is_gone() && !PollStatus::http(404).is_gone());
+        assert_eq!(PollStatus::http(7), PollStatus::Error);
+    }
+
+    #[test]
     fn alert_id_is_stable_and_distinguishes_each_part() {
         let a = alert_id("f", "k", "r", "s");
         assert_eq!(a, alert_id("f", "k", "r", "s"));
@@ -245,6 +402,11 @@ mod tests {
         assert_ne!(a, alert_id("f", "k", "r", "t"));
         assert_ne!(a, alert_id("f", "k", "rs", ""));
         assert_ne!(alert_id("ab", "c", "r", "s"), alert_id("a", "bc", "r", "s"));
+        // The id is on the wire (the idempotency key): its value never changes between versions.
+        assert_eq!(
+            alert_id("world", "https://news.example.id/a", "korut-senjata", "hook"),
+            "60a9997527100b0d3ac70a4fc06761e4"
+        );
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub fn next_poll_after(
 }
 
 fn plan(schedule: &Schedule, now: DateTime<Utc>, failures: u32, seed: &str) -> DateTime<Utc> {
-    let jitter = fraction(seed, now);
+    let jitter = crate::jitter::fraction((seed, now.timestamp_nanos_opt()));
     let normal = match schedule {
         Schedule::Every(d) => now + chrono::Duration::from_std(d.mul_f64(0.95 + 0.1 * jitter)).unwrap_or_default(),
         Schedule::Cron(c) => c.after(&now).next().unwrap_or(now + chrono::Duration::days(1)),
@@ -94,14 +94,6 @@ fn plan(schedule: &Schedule, now: DateTime<Utc>, failures: u32, seed: &str) -> D
     let backoff = Duration::from_secs(60u64 << (failures - 1).min(16)).min(MAX_FAILURE_BACKOFF.max(interval));
     let wait = backoff.mul_f64(0.9 + 0.2 * jitter).max(interval);
     now + chrono::Duration::from_std(wait).unwrap_or_default()
-}
-
-fn fraction(seed: &str, now: DateTime<Utc>) -> f64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    seed.hash(&mut h);
-    now.timestamp_nanos_opt().hash(&mut h);
-    (h.finish() % 10_000) as f64 / 10_000.0
 }
 
 struct Slot {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::util::{run, show, spawn_daemon, FeedServer, Receiver, Response, TempDir};
+use crate::util::{run, show, ConfigBuilder, Daemon, FeedServer, Receiver, Response, TempDir};
 
 /// The furniture of every page: a menu and a sidebar whose headlines hold the rule's words.
 fn page(title: &str, paragraphs: &[&str]) -> String {
@@ -99,36 +99,13 @@ fn serve(feeds: &FeedServer) {
     feeds.set_response("/a/amunisi", html("Pyongyang Kirim Ribuan Kontainer ke Moskow", &AMUNISI));
 }
 
-fn config(feeds: &FeedServer, rx: &Receiver, fetch: &str) -> String {
-    format!(
-        r#"
-[daemon]
-database = "state/pantau.db"
-
-[[feed]]
-name = "contoh"
-url = "{feed}"
-{fetch}
-
-[[rule]]
-name = "korut-senjata"
-query = '''"Korea Utara" AND senjata'''
-lang = "id"
-sinks = ["hook"]
-
-[[rule]]
-name = "korut-artikel"
-query = 'article:"Korea Utara"'
-sinks = ["hook"]
-
-[[sink]]
-name = "hook"
-type = "webhook"
-url = "{hook}"
-"#,
-        feed = feeds.url("/teaser.rss"),
-        hook = rx.url(),
-    )
+fn config(feeds: &FeedServer, rx: &Receiver, fetch: &str) -> ConfigBuilder {
+    ConfigBuilder::new()
+        .state_dir()
+        .feed("contoh", &feeds.url("/teaser.rss"), fetch)
+        .rule("korut-senjata", crate::util::KORUT, "lang = \"id\"\nsinks = [\"hook\"]")
+        .rule("korut-artikel", "article:\"Korea Utara\"", "sinks = [\"hook\"]")
+        .webhook("hook", &rx.url(), "")
 }
 
 fn titles_by_rule(rx: &Receiver) -> Vec<(String, String)> {
@@ -149,7 +126,7 @@ fn the_article_decides_the_alert_and_the_page_around_it_never_does() {
     let dir = TempDir::new("articles-e2e");
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
     serve(&feeds);
-    let cfg = dir.config(&config(&feeds, &rx, "fetch_article = true"));
+    let cfg = dir.config(&config(&feeds, &rx, "fetch_article = true").build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(
@@ -216,7 +193,7 @@ fn without_fetch_article_the_teaser_alone_is_matched_and_no_page_is_read() {
     let dir = TempDir::new("articles-off");
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
     serve(&feeds);
-    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let cfg = dir.config(&config(&feeds, &rx, "").build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(
@@ -239,11 +216,10 @@ fn the_daemon_reads_articles_and_alerts_without_delaying_its_polls() {
             .header("Content-Type", "text/html")
             .delayed(Duration::from_millis(1500)),
     );
-    let cfg = dir.config(&config(&feeds, &rx, "fetch_article = true\ninterval = \"1h\""));
-    let mut daemon = spawn_daemon(&cfg);
+    let cfg = dir.config(&config(&feeds, &rx, "fetch_article = true\ninterval = \"1h\"").build());
+    let mut daemon = Daemon::run(&cfg);
     let posts = rx.server.wait_for(5, Duration::from_secs(30));
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    daemon.kill();
     assert_eq!(posts.len(), 5, "{:?}", titles_by_rule(&rx));
     assert!(posts.iter().any(|p| p.json()["rule"] == "korut-artikel" && p.json()["item"]["article"] == true));
 }
@@ -347,9 +323,8 @@ fn hostile_pages_cost_one_recorded_error_each_and_the_items_still_alert() {
         "/teaser.rss",
         format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title>{items}</channel></rss>"),
     );
-    let mut cfg = config(&feeds, &rx, "fetch_article = true");
-    cfg = cfg.replace("[daemon]\n", "[daemon]\ntimeout = \"3s\"\nmax_body = 1000000\n");
-    let cfg = dir.config(&cfg);
+    let cfg = config(&feeds, &rx, "fetch_article = true").daemon("timeout = \"3s\"\nmax_body = 1000000");
+    let cfg = dir.config(&cfg.build());
     let started = std::time::Instant::now();
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::util::{pantau, run, sample_feed, show, FeedServer, Response, Server, TempDir};
+use crate::util::{pantau, run, sample_feed, show, ConfigBuilder, FeedServer, Response, Server, TempDir};
 
 #[test]
 fn check_accepts_the_shipped_configs() {
@@ -129,7 +129,7 @@ fn one_off_fetches_follow_the_configs_timeout_body_cap_and_max_items() {
     });
     let feeds = FeedServer::start();
     feeds.set("/f.rss", sample_feed());
-    let cfg = dir.config("[daemon]\ntimeout = \"1s\"\nmax_body = 1000\nmax_items = 2\n");
+    let cfg = dir.config(&ConfigBuilder::new().daemon("timeout = \"1s\"\nmax_body = 1000\nmax_items = 2").build());
     let url = slow.url("/slow.rss");
     let commands: [&[&str]; 4] = [
         &["parse", &url],
@@ -171,7 +171,7 @@ fn one_off_fetches_follow_the_configs_timeout_body_cap_and_max_items() {
 #[test]
 fn the_config_path_comes_from_pantau_config_when_not_given() {
     let dir = TempDir::new("envcfg");
-    let cfg = dir.config("[[sink]]\nname = \"t\"\ntype = \"console\"\n");
+    let cfg = dir.config(&ConfigBuilder::new().sink("t", "console", "").build());
     let out = pantau().arg("check").env("PANTAU_CONFIG", &cfg).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&cfg.display().to_string()));
@@ -219,15 +219,17 @@ fn test_rule_exit_codes_and_explanations() {
     assert_eq!(out.status.code(), Some(1), "markup is not text: {}", show(&out));
 }
 
+/// The sample feed "world", its first poll silent.
+fn silent_world(feeds: &FeedServer) -> ConfigBuilder {
+    ConfigBuilder::new().daemon("first_poll = \"silent\"").feed("world", &feeds.url("/world.rss"), "")
+}
+
 #[test]
 fn test_rule_history_backtests_stored_items() {
     let dir = TempDir::new("history");
     let feeds = FeedServer::start();
     feeds.set("/world.rss", sample_feed());
-    let cfg = dir.config(&format!(
-        "[daemon]\nfirst_poll = \"silent\"\n[[feed]]\nname = \"world\"\nurl = \"{}\"\n",
-        feeds.url("/world.rss")
-    ));
+    let cfg = dir.config(&silent_world(&feeds).build());
     assert!(run(&cfg, &["once"]).status.success());
     let out = run(&cfg, &["test-rule", "Korut OR \"Korea Utara\"", "--history", "1"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -262,11 +264,7 @@ fn long_cli_work_shows_a_progress_bar_on_a_terminal_and_none_when_piped() {
     let dir = TempDir::new("progress");
     let feeds = FeedServer::start();
     feeds.set("/world.rss", sample_feed());
-    let cfg = dir.config(&format!(
-        "[daemon]\nfirst_poll = \"silent\"\n[[feed]]\nname = \"world\"\nurl = \"{}\"\n\n[[feed]]\nname = \"copy\"\nurl = \"{}\"\n",
-        feeds.url("/world.rss"),
-        feeds.url("/world.rss?copy")
-    ));
+    let cfg = dir.config(&silent_world(&feeds).feed("copy", &feeds.url("/world.rss?copy"), "").build());
     let Some(tty) = run_on_a_terminal(&cfg, &["once"]) else {
         eprintln!("SKIPPED: util-linux `script` is not installed, so no terminal can be faked");
         return;
@@ -318,18 +316,16 @@ fn inspection_needs_only_the_database_not_the_services_secrets_or_valid_rules() 
     let dir = TempDir::new("inspect-no-secrets");
     let feeds = FeedServer::start();
     feeds.set("/world.rss", sample_feed());
-    let good = format!(
-        "[daemon]\nfirst_poll = \"silent\"\n[[feed]]\nname = \"world\"\nurl = \"{}\"\n",
-        feeds.url("/world.rss")
-    );
-    let cfg = dir.config(&good);
+    let cfg = dir.config(&silent_world(&feeds).build());
     assert!(run(&cfg, &["once"]).status.success());
     // On the server, the config names secrets only the service's environment has, and
     // someone's half-written rule is in it.
-    let text = std::fs::read_to_string(&cfg).unwrap()
-        + "\n[[rule]]\nname = \"wip\"\nquery = '(senjata'\nsinks = [\"hook\"]\n\n\
-           [[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://hooks.example/${HOOK_SECRET_UNSET_HERE}\"\n";
-    std::fs::write(&cfg, text).unwrap();
+    let cfg = dir.config(
+        &silent_world(&feeds)
+            .rule("wip", "(senjata", "sinks = [\"hook\"]")
+            .webhook("hook", "https://hooks.example/${HOOK_SECRET_UNSET_HERE}", "")
+            .build(),
+    );
     assert_eq!(run(&cfg, &["check"]).status.code(), Some(2), "check still refuses it");
     for args in [
         vec!["feeds"],
@@ -350,7 +346,8 @@ fn inspection_needs_only_the_database_not_the_services_secrets_or_valid_rules() 
     // A database path that names nothing (an unset variable, another directory) is said so,
     // and no empty database is created there.
     let elsewhere = TempDir::new("inspect-no-db");
-    let cfg = elsewhere.config("[daemon]\ndatabase = \"${STATE_DIR_UNSET_HERE}/pantau.db\"\n");
+    let cfg =
+        elsewhere.config(&ConfigBuilder::new().daemon("database = \"${STATE_DIR_UNSET_HERE}/pantau.db\"").build());
     let out = run(&cfg, &["items"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no database yet at"), "{}", show(&out));
@@ -401,11 +398,8 @@ fn feeds_items_and_alerts_speak_json_with_errors_in_full() {
     // The receiver rejects the alert with a long reason, so the alert is dead with an error.
     let reason = format!("rejected: {}", "the payload does not fit this receiver's schema; ".repeat(4));
     rx.script([crate::util::Response::body(400, reason.clone())]);
-    let cfg = dir.config(&format!(
-        "[[feed]]\nname = \"world\"\nurl = \"{}\"\n{}",
-        feeds.url("/world.rss"),
-        crate::util::rule_and_hook(&rx.url())
-    ));
+    let cfg =
+        dir.config(&ConfigBuilder::new().feed("world", &feeds.url("/world.rss"), "").korut_to_hook(&rx.url()).build());
     assert!(run(&cfg, &["once"]).status.success());
     let json = |args: &[&str]| -> serde_json::Value {
         let out = run(&cfg, args);

@@ -2,36 +2,24 @@
 
 use std::time::Duration;
 
-use crate::util::{rss_item, run, sample_feed, sample_with, show, FeedServer, Receiver, Response, TempDir};
+use crate::util::{
+    rss_item, run, sample_feed, sample_with, show, ConfigBuilder, Daemon, FeedServer, Receiver, Response, TempDir,
+    KORUT,
+};
 
-const RULE: &str = r#"'''"Korea Utara" AND senjata'''"#;
+/// The config most tests use: a database under `state/`, the sample feed "world", the rule
+/// "korut-senjata" (Indonesian) and the webhook sink "hook".
+fn config(feeds: &FeedServer, receiver: &Receiver) -> ConfigBuilder {
+    config_with(feeds, receiver, "", "")
+}
 
-fn config(feeds: &FeedServer, receiver: &Receiver, daemon_extra: &str) -> String {
-    format!(
-        r#"
-[daemon]
-database = "state/pantau.db"
-{daemon_extra}
-
-[[feed]]
-name = "world"
-url = "{feed}"
-tags = ["id"]
-
-[[rule]]
-name = "korut-senjata"
-query = {RULE}
-lang = "id"
-sinks = ["hook"]
-
-[[sink]]
-name = "hook"
-type = "webhook"
-url = "{hook}"
-"#,
-        feed = feeds.url("/world.rss"),
-        hook = receiver.url(),
-    )
+/// [`config`] with lines added to the feed's table and to the sink's.
+fn config_with(feeds: &FeedServer, receiver: &Receiver, feed_extra: &str, sink_extra: &str) -> ConfigBuilder {
+    ConfigBuilder::new()
+        .state_dir()
+        .feed("world", &feeds.url("/world.rss"), &format!("tags = [\"id\"]\n{feed_extra}"))
+        .rule("korut-senjata", KORUT, "lang = \"id\"\nsinks = [\"hook\"]")
+        .webhook("hook", &receiver.url(), sink_extra)
 }
 
 fn setup(name: &str) -> (TempDir, FeedServer, Receiver) {
@@ -44,7 +32,7 @@ fn setup(name: &str) -> (TempDir, FeedServer, Receiver) {
 #[test]
 fn once_alerts_exactly_the_matching_item_with_the_contract_payload() {
     let (dir, feeds, rx) = setup("payload");
-    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let cfg = dir.config(&config(&feeds, &rx).build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
 
@@ -77,7 +65,7 @@ fn once_alerts_exactly_the_matching_item_with_the_contract_payload() {
 #[test]
 fn repeated_cycles_and_restarts_alert_once_and_new_items_alert() {
     let (dir, feeds, rx) = setup("cycles");
-    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let cfg = dir.config(&config(&feeds, &rx).build());
     for _ in 0..3 {
         let out = run(&cfg, &["once"]);
         assert!(out.status.success(), "{}", show(&out));
@@ -111,7 +99,7 @@ fn repeated_cycles_and_restarts_alert_once_and_new_items_alert() {
 fn a_failing_receiver_gets_the_alert_once_with_the_same_idempotency_key() {
     let (dir, feeds, rx) = setup("retry");
     rx.script([Response::status(500), Response::body(503, "busy")]);
-    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let cfg = dir.config(&config(&feeds, &rx).build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     let posts = rx.posts();
@@ -131,7 +119,7 @@ fn a_failing_receiver_gets_the_alert_once_with_the_same_idempotency_key() {
 fn a_rejected_alert_is_dead_and_not_retried() {
     let (dir, feeds, rx) = setup("dead");
     rx.script([Response::body(400, "bad payload")]);
-    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let cfg = dir.config(&config(&feeds, &rx).build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -145,7 +133,7 @@ fn a_rejected_alert_is_dead_and_not_retried() {
 fn a_short_retry_after_hint_is_waited_for_within_once() {
     let (dir, feeds, rx) = setup("later");
     rx.script([Response::status(429).header("Retry-After", "2")]);
-    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let cfg = dir.config(&config(&feeds, &rx).build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     // The 2 s hint is within the horizon, so the same run retried and delivered.
@@ -159,11 +147,10 @@ fn a_crash_during_delivery_is_resumed_after_restart_with_the_same_key() {
     let (dir, feeds, rx) = setup("crash");
     // The receiver hangs on the first delivery; pantau is killed while it waits.
     rx.script([Response::status(200).delayed(Duration::from_secs(20))]);
-    let cfg = dir.config(&config(&feeds, &rx, ""));
-    let mut child = crate::util::spawn_daemon(&cfg);
+    let cfg = dir.config(&config(&feeds, &rx).build());
+    let mut child = Daemon::run(&cfg);
     rx.server.wait_for(1, Duration::from_secs(30));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
@@ -176,19 +163,18 @@ fn a_crash_during_delivery_is_resumed_after_restart_with_the_same_key() {
 #[test]
 fn the_daemon_polls_delivers_and_stops_cleanly_on_sigterm() {
     let (dir, feeds, rx) = setup("daemon");
-    let cfg = dir.config(&config(&feeds, &rx, "shutdown_grace = \"5s\""));
-    let child = crate::util::pantau()
-        .arg("-c")
-        .arg(&cfg)
-        .arg("run")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let cfg = dir.config(&config(&feeds, &rx).daemon("shutdown_grace = \"5s\"").build());
+    let child = Daemon::spawn(
+        crate::util::pantau()
+            .arg("-c")
+            .arg(&cfg)
+            .arg("run")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
     rx.server.wait_for(1, Duration::from_secs(30));
-    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
-    let out = child.wait_with_output().unwrap();
+    child.sigterm();
+    let out = child.wait_with_output();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("SIGTERM"), "{stderr}");
@@ -199,12 +185,11 @@ fn the_daemon_polls_delivers_and_stops_cleanly_on_sigterm() {
 #[test]
 fn a_second_instance_on_the_same_database_is_refused() {
     let (dir, feeds, rx) = setup("lock");
-    let cfg = dir.config(&config(&feeds, &rx, ""));
-    let mut child = crate::util::spawn_daemon(&cfg);
+    let cfg = dir.config(&config(&feeds, &rx).build());
+    let mut child = Daemon::run(&cfg);
     rx.server.wait_for(1, Duration::from_secs(30));
     let out = run(&cfg, &["once"]);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another pantau process"), "{}", show(&out));
     assert_eq!(rx.posts().len(), 1);
@@ -215,12 +200,11 @@ fn broken_feeds_are_reported_and_do_not_stop_the_others() {
     let (dir, feeds, rx) = setup("broken");
     feeds.set("/garbage.rss", "this is not a feed <<<");
     feeds.set_response("/down.rss", Response::status(500));
-    let mut cfg = config(&feeds, &rx, "");
+    let mut cfg = config(&feeds, &rx);
     for (name, path) in [("garbage", "/garbage.rss"), ("down", "/down.rss"), ("missing", "/missing.rss")] {
-        cfg.push_str(&format!("\n[[feed]]\nname = \"{name}\"\nurl = \"{}\"\n", feeds.url(path)));
+        cfg = cfg.feed(name, &feeds.url(path), "");
     }
-    cfg.push_str("\n[[feed]]\nname = \"refused\"\nurl = \"http://127.0.0.1:9/feed\"\n");
-    let cfg = dir.config(&cfg);
+    let cfg = dir.config(&cfg.feed("refused", "http://127.0.0.1:9/feed", "").build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -234,7 +218,7 @@ fn broken_feeds_are_reported_and_do_not_stop_the_others() {
 #[test]
 fn first_poll_silent_stores_without_alerting_then_alerts_on_new_items() {
     let (dir, feeds, rx) = setup("silent");
-    let cfg = dir.config(&config(&feeds, &rx, "first_poll = \"silent\""));
+    let cfg = dir.config(&config(&feeds, &rx).daemon("first_poll = \"silent\"").build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(rx.posts().len(), 0);
@@ -249,7 +233,7 @@ fn first_poll_silent_stores_without_alerting_then_alerts_on_new_items() {
 #[test]
 fn max_age_keeps_old_items_from_alerting() {
     let (dir, feeds, rx) = setup("maxage");
-    let cfg = dir.config(&config(&feeds, &rx, "max_age = \"7d\""));
+    let cfg = dir.config(&config(&feeds, &rx).daemon("max_age = \"7d\"").build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(rx.posts().len(), 0, "the sample's items are from 2022");
@@ -275,14 +259,14 @@ fn by_default_a_month_old_item_in_a_new_feed_never_alerts_and_off_lets_it() {
         ),
     );
     // No max_age anywhere: the default of a week applies.
-    let cfg = dir.config_as_is(&config(&feeds, &rx, ""));
+    let cfg = dir.config_as_is(&config(&feeds, &rx).build());
     assert!(run(&cfg, &["once"]).status.success());
     let titles: Vec<String> =
         rx.posts().iter().map(|p| p.json()["item"]["title"].as_str().unwrap().to_string()).collect();
     assert_eq!(titles, ["Korea Utara uji senjata baru"]);
     // "off" for the feed lets the archive alert (a feed-level override of the default).
     let dir2 = TempDir::new("maxage-off");
-    let cfg = config(&feeds, &rx, "").replace("tags = [\"id\"]", "tags = [\"id\"]\nmax_age = \"off\"");
+    let cfg = config_with(&feeds, &rx, "max_age = \"off\"", "").build();
     let cfg = dir2.config_as_is(&cfg);
     assert!(run(&cfg, &["once"]).status.success());
     assert_eq!(rx.posts().len(), 3, "both items of the second database alert");
@@ -291,8 +275,7 @@ fn by_default_a_month_old_item_in_a_new_feed_never_alerts_and_off_lets_it() {
 #[test]
 fn a_webhook_secret_signs_requests_the_standard_webhooks_way() {
     let (dir, feeds, rx) = setup("signed");
-    let cfg = config(&feeds, &rx, "").replace("type = \"webhook\"", "type = \"webhook\"\nsecret = \"${HOOK_SECRET}\"");
-    let cfg = dir.config(&cfg);
+    let cfg = dir.config(&config_with(&feeds, &rx, "", "secret = \"${HOOK_SECRET}\"").build());
     let out = crate::util::pantau()
         .arg("-c")
         .arg(&cfg)
@@ -315,10 +298,13 @@ fn console_sink_prints_alerts_on_stdout() {
     let dir = TempDir::new("console");
     let feeds = FeedServer::start();
     feeds.set("/world.rss", sample_feed());
-    let cfg = dir.config(&format!(
-        "[[feed]]\nname = \"world\"\nurl = \"{}\"\n[[rule]]\nname = \"korut-senjata\"\nquery = {RULE}\n[[sink]]\nname = \"terminal\"\ntype = \"console\"\n",
-        feeds.url("/world.rss")
-    ));
+    let cfg = dir.config(
+        &ConfigBuilder::new()
+            .feed("world", &feeds.url("/world.rss"), "")
+            .rule("korut-senjata", KORUT, "")
+            .sink("terminal", "console", "")
+            .build(),
+    );
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -336,7 +322,7 @@ fn console_sink_prints_alerts_on_stdout() {
 fn dead_alerts_are_listed_and_redeliver_revives_them() {
     let (dir, feeds, rx) = setup("redeliver");
     rx.script([Response::body(400, "no such channel")]);
-    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let cfg = dir.config(&config(&feeds, &rx).build());
     assert!(run(&cfg, &["once"]).status.success());
     assert_eq!(rx.posts().len(), 1);
 
@@ -374,9 +360,7 @@ fn dead_alerts_are_listed_and_redeliver_revives_them() {
 fn feeds_shows_health_of_good_and_failing_feeds() {
     let (dir, feeds, rx) = setup("feeds");
     feeds.set_response("/down.rss", Response::status(503).header("Retry-After", "120"));
-    let mut cfg = config(&feeds, &rx, "");
-    cfg.push_str(&format!("\n[[feed]]\nname = \"down\"\nurl = \"{}\"\n", feeds.url("/down.rss")));
-    let cfg = dir.config(&cfg);
+    let cfg = dir.config(&config(&feeds, &rx).feed("down", &feeds.url("/down.rss"), "").build());
     let out = run(&cfg, &["feeds"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let before = String::from_utf8_lossy(&out.stdout).to_string();
@@ -402,8 +386,7 @@ fn a_permanent_redirect_moves_the_feed_and_a_loop_is_an_error() {
     feeds.set_response("/old.rss", Response::status(301).header("Location", "/world.rss"));
     feeds.set_response("/loop-a", Response::status(302).header("Location", "/loop-b"));
     feeds.set_response("/loop-b", Response::status(302).header("Location", "/loop-a"));
-    let mut cfg = config(&feeds, &rx, "").replace("/world.rss", "/old.rss");
-    cfg.push_str(&format!("\n[[feed]]\nname = \"loop\"\nurl = \"{}\"\n", feeds.url("/loop-a")));
+    let cfg = config(&feeds, &rx).feed("loop", &feeds.url("/loop-a"), "").build().replace("/world.rss", "/old.rss");
     let cfg = dir.config(&cfg);
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
@@ -419,22 +402,11 @@ fn a_permanent_redirect_moves_the_feed_and_a_loop_is_an_error() {
 }
 
 fn two_feeds_config(feeds: &FeedServer, rx: &Receiver, feed_extra: &str) -> String {
-    format!(
-        r#"
-[[feed]]
-name = "wire"
-url = "{a}"
-{feed_extra}
-
-[[feed]]
-name = "outlet"
-url = "{b}"
-{feed_extra}
-{tail}"#,
-        a = feeds.url("/wire.rss"),
-        b = feeds.url("/outlet.rss"),
-        tail = crate::util::rule_and_hook(&rx.url()),
-    )
+    ConfigBuilder::new()
+        .feed("wire", &feeds.url("/wire.rss"), feed_extra)
+        .feed("outlet", &feeds.url("/outlet.rss"), feed_extra)
+        .korut_to_hook(&rx.url())
+        .build()
 }
 
 fn rss(items: &[String]) -> String {
@@ -604,23 +576,11 @@ fn basic_auth_and_a_proxy_are_used_for_feeds() {
             Response::status(502)
         }
     });
-    let cfg = format!(
-        r#"
-[[feed]]
-name = "private"
-url = "{private}"
-username = "desk"
-password = "${{FEED_PASSWORD}}"
-
-[[feed]]
-name = "proxied"
-url = "http://feeds.invalid/world.rss"
-proxy = "{proxy}"
-{tail}"#,
-        private = private.url("/feed.rss"),
-        proxy = proxy.url(""),
-        tail = crate::util::rule_and_hook(&rx.url())
-    );
+    let cfg = ConfigBuilder::new()
+        .feed("private", &private.url("/feed.rss"), "username = \"desk\"\npassword = \"${FEED_PASSWORD}\"")
+        .feed("proxied", "http://feeds.invalid/world.rss", &format!("proxy = \"{}\"", proxy.url("")))
+        .korut_to_hook(&rx.url())
+        .build();
     let cfg = dir.config(&cfg);
     let out = crate::util::pantau().arg("-c").arg(&cfg).arg("once").env("FEED_PASSWORD", "s3cret").output().unwrap();
     assert!(out.status.success(), "{}", show(&out));
@@ -635,8 +595,7 @@ proxy = "{proxy}"
 fn max_attempts_moves_an_alert_to_dead() {
     let (dir, feeds, rx) = setup("maxattempts");
     rx.set_default(Response::status(500));
-    let cfg =
-        dir.config(&config(&feeds, &rx, "").replace("type = \"webhook\"", "type = \"webhook\"\nmax_attempts = 2"));
+    let cfg = dir.config(&config_with(&feeds, &rx, "", "max_attempts = 2").build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(rx.posts().len(), 2, "{}", show(&out));
@@ -655,13 +614,10 @@ fn kill_9_during_a_burst_loses_nothing_and_duplicates_at_most_the_ones_in_flight
         feeds.set("/world.rss", sample_with(&items));
         // Slow enough that the burst is still going when the process is killed.
         rx.set_default(Response::status(200).delayed(Duration::from_millis(30)));
-        let cfg = dir.config(
-            &config(&feeds, &rx, "").replace("type = \"webhook\"", &format!("type = \"webhook\"\n{concurrency}")),
-        );
-        let mut child = crate::util::spawn_daemon(&cfg);
+        let cfg = dir.config(&config_with(&feeds, &rx, "", concurrency).build());
+        let mut child = Daemon::run(&cfg);
         rx.server.wait_for(20, Duration::from_secs(60));
-        child.kill().unwrap(); // SIGKILL: no chance to clean up.
-        child.wait().unwrap();
+        child.kill(); // SIGKILL: no chance to clean up.
         let before = rx.posts().len();
         assert!(before < 101, "the burst was interrupted ({before} sent)");
 
@@ -685,7 +641,7 @@ fn kill_9_during_a_burst_loses_nothing_and_duplicates_at_most_the_ones_in_flight
 fn a_feed_broken_for_too_long_tells_the_operator_once_and_again_when_it_recovers() {
     let (dir, feeds, rx) = setup("health");
     feeds.set_response("/world.rss", Response::status(500));
-    let cfg = dir.config(&config(&feeds, &rx, "feed_alert_after = \"1s\"\nhealth_sinks = [\"hook\"]"));
+    let cfg = dir.config(&config(&feeds, &rx).daemon("feed_alert_after = \"1s\"\nhealth_sinks = [\"hook\"]").build());
     assert!(run(&cfg, &["once"]).status.success());
     assert_eq!(rx.posts().len(), 0, "not failing for long enough yet");
     std::thread::sleep(Duration::from_millis(1200));
@@ -714,7 +670,7 @@ fn a_feed_broken_for_too_long_tells_the_operator_once_and_again_when_it_recovers
 #[test]
 fn items_lists_the_stored_items_newest_first() {
     let (dir, feeds, rx) = setup("items");
-    let cfg = dir.config(&config(&feeds, &rx, ""));
+    let cfg = dir.config(&config(&feeds, &rx).build());
     assert!(run(&cfg, &["once"]).status.success());
     let out = run(&cfg, &["items", "--feed", "world", "--limit", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -730,11 +686,11 @@ fn a_feed_that_stops_publishing_tells_the_operator_once_and_again_when_it_publis
     let (dir, feeds, rx) = setup("quiet");
     // A rhythm needs four polls that brought new items; the feed then falls silent for longer
     // than quiet_factor × its rhythm and feed_alert_after.
-    let cfg = dir.config(&config(
-        &feeds,
-        &rx,
-        "feed_alert_after = \"1s\"\nquiet_factor = 2\nhealth_sinks = [\"hook\"]\nfirst_poll = \"silent\"",
-    ));
+    let cfg = dir.config(
+        &config(&feeds, &rx)
+            .daemon("feed_alert_after = \"1s\"\nquiet_factor = 2\nhealth_sinks = [\"hook\"]\nfirst_poll = \"silent\"")
+            .build(),
+    );
     let mut items = Vec::new();
     for i in 0..4 {
         items.push(rss_item(&format!("q{i}"), &format!("Berita biasa {i}"), "tanpa kata kunci"));
@@ -775,12 +731,11 @@ fn sends_that_came_back_are_recorded_while_another_still_hangs() {
     // Four alerts go out at once (webhook concurrency 4): three are answered, the fourth hangs.
     rx.script([Response::status(200), Response::status(200), Response::status(200)]);
     rx.set_default(Response::status(200).delayed(Duration::from_secs(30)));
-    let cfg = dir.config(&config(&feeds, &rx, ""));
-    let mut child = crate::util::spawn_daemon(&cfg);
+    let cfg = dir.config(&config(&feeds, &rx).build());
+    let mut child = Daemon::run(&cfg);
     rx.server.wait_for(4, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(800));
-    child.kill().unwrap(); // SIGKILL while the fourth is still hanging.
-    child.wait().unwrap();
+    child.kill(); // SIGKILL while the fourth is still hanging.
 
     rx.set_default(Response::status(200));
     let out = run(&cfg, &["once"]);

@@ -2,20 +2,18 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::{FeedServer, Response, TempDir};
+use crate::util::{get, ConfigBuilder, Daemon, FeedServer, Response, TempDir};
 
 #[test]
 fn a_failed_poll_logs_when_the_next_try_is_in_plain_words() {
     let dir = TempDir::new("next-try");
     let feeds = FeedServer::start();
     feeds.set_response("/down.rss", Response::status(503).header("Retry-After", "120"));
-    let cfg =
-        dir.config(&format!("[[feed]]\nname = \"down\"\nurl = \"{}\"\ninterval = \"1m\"\n", feeds.url("/down.rss")));
+    let cfg = dir.config(&ConfigBuilder::new().feed("down", &feeds.url("/down.rss"), "interval = \"1m\"").build());
     let log = dir.path().join("log");
-    let mut child = crate::service::spawn_run(&cfg, &log, &[("RUST_LOG", "pantau=info")]);
-    let text = crate::service::wait_for_log(&log, "next try planned");
-    let _ = child.kill();
-    let _ = child.wait();
+    let mut child = Daemon::run_logged(&cfg, &log, &[("RUST_LOG", "pantau=info")]);
+    let text = child.wait_for_log("next try planned");
+    child.kill();
     assert!(text.contains("server_asks_to_wait=2m"), "{text}");
     assert!(text.contains("next_try=") && text.contains("in_=2m"), "{text}");
     assert!(!text.contains("None") && !text.contains("Some("), "no Rust debug forms in the log: {text}");
@@ -23,21 +21,19 @@ fn a_failed_poll_logs_when_the_next_try_is_in_plain_words() {
 
 #[test]
 fn healthz_lists_a_failing_feed_and_a_refused_reload_as_problems() {
-    use crate::service::{free_port, get, sigterm_and_wait, spawn_run, wait_for_log};
     let dir = TempDir::new("healthz-problems");
     let feeds = FeedServer::start();
     feeds.set("/ok.rss", crate::util::sample_feed());
     feeds.set_response("/down.rss", Response::status(503));
-    let port = free_port();
-    let original = crate::util::without_max_age(&format!(
-        "[daemon]\nlisten = \"127.0.0.1:{port}\"\nshutdown_grace = \"3s\"\n\n\
-         [[feed]]\nname = \"ok\"\nurl = \"{}\"\n\n[[feed]]\nname = \"down\"\nurl = \"{}\"\n",
-        feeds.url("/ok.rss"),
-        feeds.url("/down.rss")
-    ));
-    let cfg = dir.config_as_is(&original);
+    let original = ConfigBuilder::new()
+        .listen()
+        .daemon("shutdown_grace = \"3s\"")
+        .feed("ok", &feeds.url("/ok.rss"), "")
+        .feed("down", &feeds.url("/down.rss"), "");
+    let cfg = dir.config(&original.build());
     let log = dir.path().join("log");
-    let child = spawn_run(&cfg, &log, &[]);
+    let child = Daemon::run_logged(&cfg, &log, &[]);
+    let port = child.port();
     let started = Instant::now();
     let body = loop {
         let (status, body) = get(port, "/healthz");
@@ -54,16 +50,23 @@ fn healthz_lists_a_failing_feed_and_a_refused_reload_as_problems() {
     assert!(!problems.contains("feed ok"), "{v}");
 
     // A refused reload stays a problem until a good config is applied.
-    std::fs::write(&cfg, format!("{original}\n[[rule]]\nname = \"bad\"\nquery = '(senjata'\n")).unwrap();
-    let hup = |pid: u32| std::process::Command::new("kill").args(["-HUP", &pid.to_string()]).status().unwrap();
-    assert!(hup(child.id()).success());
-    wait_for_log(&log, "new config refused");
+    dir.config(&original.clone().rule("bad", "(senjata", "").build());
+    child.sighup();
+    child.wait_for_log("new config refused");
     let (_, body) = get(port, "/healthz");
     assert!(body.contains("config reload refused") && body.contains("1 error(s)"), "{body}");
-    std::fs::write(&cfg, &original).unwrap();
-    assert!(hup(child.id()).success());
-    wait_for_log(&log, "config reloaded");
-    let (_, body) = get(port, "/healthz");
-    assert!(!body.contains("config reload refused"), "{body}");
-    assert_eq!(sigterm_and_wait(child), 0);
+    dir.config(&original.build());
+    child.sighup();
+    child.wait_for_log("config reloaded");
+    // The daemon logs "config reloaded" just before it clears the refusal: give it a moment.
+    let started = Instant::now();
+    loop {
+        let (_, body) = get(port, "/healthz");
+        if !body.contains("config reload refused") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(child.sigterm_and_wait(), 0);
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::util::{pantau, sample_feed, show, FeedServer, TempDir};
+use crate::util::{pantau, sample_feed, show, ConfigBuilder, FeedServer, TempDir, KORUT};
 
 const TITLE: &str = "Intelijen AS: Rusia Beli Roket dari Korut untuk Perangi Ukraina";
 const LINK: &str = "https://news.example.id/world/intelijen-as-rusia-beli-roket-dari-korut";
@@ -237,32 +237,12 @@ fn messages_from(hs: &Homeserver, viewer: &User, room: &str, sender: &User) -> V
 // ---- pantau ----
 
 fn config(feeds: &FeedServer, hs: &Homeserver, token: &str, room: &str) -> String {
-    format!(
-        r#"
-[daemon]
-database = "state/pantau.db"
-
-[[feed]]
-name = "world"
-url = "{feed}"
-tags = ["id"]
-
-[[rule]]
-name = "{RULE}"
-query = '''"Korea Utara" AND senjata'''
-lang = "id"
-sinks = ["room"]
-
-[[sink]]
-name = "room"
-type = "matrix"
-homeserver = "{url}"
-access_token = "{token}"
-room = "{room}"
-"#,
-        feed = feeds.url("/world.rss"),
-        url = hs.url,
-    )
+    ConfigBuilder::new()
+        .state_dir()
+        .feed("world", &feeds.url("/world.rss"), "tags = [\"id\"]")
+        .rule(RULE, KORUT, "lang = \"id\"\nsinks = [\"room\"]")
+        .sink("room", "matrix", &format!("homeserver = \"{}\"\naccess_token = \"{token}\"\nroom = \"{room}\"", hs.url))
+        .build()
 }
 
 /// `pantau -c CONFIG ARGS…`, asserting exit 0 and that the access token appears nowhere in

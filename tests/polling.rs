@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -14,26 +13,18 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::util::{pantau, run, show, FeedServer, Receiver, Request, Response, Server, TempDir};
-
-/// The watch rule most tests use.
-const KORUT: &str = r#""Korea Utara" AND senjata"#;
+use crate::util::{
+    pantau, run, show, ConfigBuilder, Daemon, FeedServer, Receiver, Request, Response, Server, TempDir, KORUT,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Config and documents
 // ---------------------------------------------------------------------------------------------
 
-fn daemon(extra: &str) -> String {
-    format!("[daemon]\ndatabase = \"state/pantau.db\"\n{extra}\n")
-}
-
-fn feed(name: &str, url: &str, extra: &str) -> String {
-    format!("\n[[feed]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n")
-}
-
-/// One rule named "watch" and a webhook sink named "hook".
-fn alerting(query: &str, hook: &str) -> String {
-    format!("\n[[rule]]\nname = \"watch\"\nquery = '''{query}'''\n\n[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{hook}\"\n")
+/// A config with its database under `state/` and `extra` lines in `[daemon]`; tests add feeds,
+/// and for alerts the rule "watch" and the webhook sink "hook".
+fn daemon(extra: &str) -> ConfigBuilder {
+    ConfigBuilder::new().state_dir().daemon(extra)
 }
 
 fn rss(items: &[String]) -> String {
@@ -153,47 +144,6 @@ fn wait_for_row(
             log()
         );
         thread::sleep(Duration::from_millis(200));
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A daemon with its log kept (and killed when the test ends, even on a failed assertion)
-// ---------------------------------------------------------------------------------------------
-
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(cfg: &Path, log: PathBuf) -> Daemon {
-        let file = std::fs::File::create(&log).unwrap();
-        let child = pantau()
-            .arg("-c")
-            .arg(cfg)
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(file))
-            .spawn()
-            .expect("start pantau run");
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.log()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -408,13 +358,14 @@ fn the_second_poll_is_conditional_and_a_304_neither_reparses_nor_realerts() {
         },
     );
     let server = validating_server(Arc::clone(&docs));
-    let cfg = dir.config(&format!(
-        "{}{}{}{}",
-        daemon(""),
-        feed("both", &server.url("/both.rss"), ""),
-        feed("lm", &server.url("/lm.rss"), ""),
-        alerting(KORUT, &rx.url())
-    ));
+    let cfg = dir.config(
+        &daemon("")
+            .feed("both", &server.url("/both.rss"), "")
+            .feed("lm", &server.url("/lm.rss"), "")
+            .rule("watch", KORUT, "")
+            .webhook("hook", &rx.url(), "")
+            .build(),
+    );
 
     let first = once(&cfg);
     assert_eq!(titles(&rx), ["Korea Utara uji senjata (both)", "Korea Utara uji senjata (lm)"], "{}", show(&first));
@@ -555,14 +506,15 @@ fn gzip_brotli_and_deflate_bodies_are_decoded_and_their_items_alert() {
             .header("Vary", "Accept-Encoding"),
         None => Response::status(404),
     });
-    let cfg = dir.config(&format!(
-        "{}{}{}{}{}",
-        daemon(""),
-        feed("gz", &server.url("/gzip.rss"), ""),
-        feed("br", &server.url("/brotli.rss"), ""),
-        feed("zlib", &server.url("/deflate.rss"), ""),
-        alerting(KORUT, &rx.url())
-    ));
+    let cfg = dir.config(
+        &daemon("")
+            .feed("gz", &server.url("/gzip.rss"), "")
+            .feed("br", &server.url("/brotli.rss"), "")
+            .feed("zlib", &server.url("/deflate.rss"), "")
+            .rule("watch", KORUT, "")
+            .webhook("hook", &rx.url(), "")
+            .build(),
+    );
     let out = once(&cfg);
     assert_eq!(
         titles(&rx),
@@ -643,11 +595,11 @@ fn legacy_and_utf16_feeds_are_transcoded_and_match_with_accent_folding() {
     });
     let mut cfg = daemon("");
     for name in ["cp1252", "greek", "latin1", "latin2", "utf16"] {
-        cfg.push_str(&feed(name, &server.url(&format!("/{name}.rss")), ""));
+        cfg = cfg.feed(name, &server.url(&format!("/{name}.rss")), "");
     }
     // Accent-folded terms: "cafe" matches "Café", "krakow" "Kraków", "αθηνα" "Αθήνα".
-    cfg.push_str(&alerting("(cafe AND geneve) OR (krakow AND poznan) OR αθηνα", &rx.url()));
-    let cfg = dir.config(&cfg);
+    let cfg = cfg.rule("watch", "(cafe AND geneve) OR (krakow AND poznan) OR αθηνα", "").webhook("hook", &rx.url(), "");
+    let cfg = dir.config(&cfg.build());
     let out = once(&cfg);
     let mut expected: Vec<String> =
         [cp1252_title, latin1_title, utf16_title, latin2_title, greek_title].map(String::from).to_vec();
@@ -693,15 +645,16 @@ fn a_body_over_max_body_fails_that_poll_and_the_other_feeds_still_alert() {
             .header("Content-Type", "application/rss+xml")
             .header("Content-Encoding", "gzip")
     });
-    let cfg = dir.config(&format!(
-        "{}{}{}{}{}{}",
-        daemon("max_body = 2000"),
-        feed("big", &feeds.url("/big.rss"), ""),
-        feed("streamed", &streamed.url("/feed.rss"), ""),
-        feed("bomb", &bomb.url("/feed.rss"), ""),
-        feed("small", &feeds.url("/small.rss"), ""),
-        alerting(KORUT, &rx.url())
-    ));
+    let cfg = dir.config(
+        &daemon("max_body = 2000")
+            .feed("big", &feeds.url("/big.rss"), "")
+            .feed("streamed", &streamed.url("/feed.rss"), "")
+            .feed("bomb", &bomb.url("/feed.rss"), "")
+            .feed("small", &feeds.url("/small.rss"), "")
+            .rule("watch", KORUT, "")
+            .webhook("hook", &rx.url(), "")
+            .build(),
+    );
     let out = once(&cfg);
     assert_eq!(titles(&rx), ["Korea Utara uji senjata (small)"], "only the feed under the cap alerts: {}", show(&out));
     let view = FeedsView::read(&cfg);
@@ -744,12 +697,13 @@ fn a_feed_of_170000_tiny_items_is_cut_to_its_newest_max_items_and_the_cut_is_sho
     assert!(doc.len() < 20 * 1024 * 1024);
     let feeds = FeedServer::start();
     feeds.set("/many.rss", doc);
-    let cfg = dir.config(&format!(
-        "{}{}{}",
-        daemon("max_items = 300\nmax_body = 20000000\nmax_age = \"off\""),
-        feed("many", &feeds.url("/many.rss"), "max_items = 5"),
-        alerting(KORUT, &rx.url())
-    ));
+    let cfg = dir.config(
+        &daemon("max_items = 300\nmax_body = 20000000\nmax_age = \"off\"")
+            .feed("many", &feeds.url("/many.rss"), "max_items = 5")
+            .rule("watch", KORUT, "")
+            .webhook("hook", &rx.url(), "")
+            .build(),
+    );
     let out = once(&cfg);
     let mut expected: Vec<String> = (n - 3..n).map(|i| format!("Korea Utara uji senjata {i}")).collect();
     expected.sort();
@@ -796,13 +750,14 @@ fn a_server_that_trickles_its_body_is_cut_off_at_the_timeout() {
     });
     let feeds = FeedServer::start();
     feeds.set("/good.rss", rss(&[item("good-1", "Korea Utara uji senjata (good)")]));
-    let cfg = dir.config(&format!(
-        "{}{}{}{}",
-        daemon("timeout = \"3s\""),
-        feed("trickle", &trickle.url("/feed.rss"), ""),
-        feed("good", &feeds.url("/good.rss"), ""),
-        alerting(KORUT, &rx.url())
-    ));
+    let cfg = dir.config(
+        &daemon("timeout = \"3s\"")
+            .feed("trickle", &trickle.url("/feed.rss"), "")
+            .feed("good", &feeds.url("/good.rss"), "")
+            .rule("watch", KORUT, "")
+            .webhook("hook", &rx.url(), "")
+            .build(),
+    );
     let started = Instant::now();
     let out = once(&cfg);
     let took = started.elapsed();
@@ -845,15 +800,12 @@ fn retry_after_on_503_and_429_pushes_the_next_poll_and_survives_a_restart() {
     feeds.set_response("/limited.rss", Response::status(429).header("Retry-After", &date));
     feeds.set("/fine.rss", rss(&[item("fine-1", "Kabar baik")]));
     feeds.set("/added.rss", rss(&[item("added-1", "Kabar baru")]));
-    let base = format!(
-        "{}{}{}{}",
-        daemon(""),
-        feed("busy", &feeds.url("/busy.rss"), "interval = \"1m\""),
-        feed("limited", &feeds.url("/limited.rss"), "interval = \"1m\""),
-        feed("fine", &feeds.url("/fine.rss"), "interval = \"1m\"")
-    );
-    let cfg = dir.config(&base);
-    let daemon1 = Daemon::start(&cfg, dir.path().join("run-1.log"));
+    let base = daemon("")
+        .feed("busy", &feeds.url("/busy.rss"), "interval = \"1m\"")
+        .feed("limited", &feeds.url("/limited.rss"), "interval = \"1m\"")
+        .feed("fine", &feeds.url("/fine.rss"), "interval = \"1m\"");
+    let cfg = dir.config(&base.build());
+    let daemon1 = Daemon::run_logged(&cfg, &dir.path().join("run-1.log"), &[]);
     let log = || daemon1.log();
     wait_for_requests(&feeds.server, "/busy.rss", 1, Duration::from_secs(30), log);
     let recorded = |r: &HashMap<&'static str, String>| r["NEXT POLL"] != "at start" && r["LAST POLL"] != "never";
@@ -884,8 +836,8 @@ fn retry_after_on_503_and_429_pushes_the_next_poll_and_survives_a_restart() {
     assert_eq!(feeds.server.requests_to("GET", "/limited.rss").len(), 1);
 
     // A restart keeps the plan: a new feed is polled at once, the others are not yet due.
-    let cfg = dir.config(&format!("{base}{}", feed("added", &feeds.url("/added.rss"), "interval = \"1m\"")));
-    let daemon2 = Daemon::start(&cfg, dir.path().join("run-2.log"));
+    let cfg = dir.config(&base.clone().feed("added", &feeds.url("/added.rss"), "interval = \"1m\"").build());
+    let daemon2 = Daemon::run_logged(&cfg, &dir.path().join("run-2.log"), &[]);
     let log = || daemon2.log();
     wait_for_requests(&feeds.server, "/added.rss", 1, Duration::from_secs(30), log);
     thread::sleep(Duration::from_secs(2));
@@ -902,13 +854,12 @@ fn after_once_feeds_shows_the_next_poll_and_run_keeps_to_it() {
     feeds.set("/hourly.rss", rss(&[item("hourly-1", "Kabar")]));
     feeds.set_response("/down.rss", Response::status(500));
     feeds.set("/added.rss", rss(&[item("added-1", "Kabar baru")]));
-    let base = format!(
-        "{}{}{}",
-        daemon(""),
-        feed("hourly", &feeds.url("/hourly.rss"), "interval = \"1h\""),
-        feed("down", &feeds.url("/down.rss"), "interval = \"1h\"")
+    let base = daemon("").feed("hourly", &feeds.url("/hourly.rss"), "interval = \"1h\"").feed(
+        "down",
+        &feeds.url("/down.rss"),
+        "interval = \"1h\"",
     );
-    let cfg = dir.config(&base);
+    let cfg = dir.config(&base.build());
     let before = Utc::now();
     once(&cfg);
     let view = FeedsView::read(&cfg);
@@ -924,8 +875,8 @@ fn after_once_feeds_shows_the_next_poll_and_run_keeps_to_it() {
 
     // The daemon started right after polls a new feed at once and keeps to the shown plan for
     // the others.
-    let cfg = dir.config(&format!("{base}{}", feed("added", &feeds.url("/added.rss"), "interval = \"1h\"")));
-    let d = Daemon::start(&cfg, dir.path().join("run.log"));
+    let cfg = dir.config(&base.clone().feed("added", &feeds.url("/added.rss"), "interval = \"1h\"").build());
+    let d = Daemon::run_logged(&cfg, &dir.path().join("run.log"), &[]);
     let log = || d.log();
     wait_for_requests(&feeds.server, "/added.rss", 1, Duration::from_secs(30), log);
     thread::sleep(Duration::from_secs(2));
@@ -957,7 +908,8 @@ fn repeated_failures_are_counted_and_a_recovery_clears_them() {
     let feeds = FeedServer::start();
     feeds.set_response("/flaky.rss", Response::body(500, "database on fire"));
     let url = feeds.url("/flaky.rss");
-    let cfg = dir.config(&format!("{}{}{}", daemon(""), feed("flaky", &url, ""), alerting(KORUT, &rx.url())));
+    let cfg =
+        dir.config(&daemon("").feed("flaky", &url, "").rule("watch", KORUT, "").webhook("hook", &rx.url(), "").build());
     for n in 1..=2 {
         let out = once(&cfg);
         assert!(stderr(&out).lines().any(|l| l.contains("poll failed") && l.contains("feed=flaky")), "{}", show(&out));
@@ -994,13 +946,13 @@ fn a_failing_feed_is_retried_after_a_backoff_not_at_its_interval() {
     let feeds = FeedServer::start();
     feeds.set_response("/down.rss", Response::status(500));
     feeds.set("/up.rss", rss(&[item("up-1", "Kabar baik")]));
-    let cfg = dir.config(&format!(
-        "{}{}{}",
-        daemon(""),
-        feed("down", &feeds.url("/down.rss"), "interval = \"2s\""),
-        feed("up", &feeds.url("/up.rss"), "interval = \"2s\"")
-    ));
-    let d = Daemon::start(&cfg, dir.path().join("run.log"));
+    let cfg = dir.config(
+        &daemon("")
+            .feed("down", &feeds.url("/down.rss"), "interval = \"2s\"")
+            .feed("up", &feeds.url("/up.rss"), "interval = \"2s\"")
+            .build(),
+    );
+    let d = Daemon::run_logged(&cfg, &dir.path().join("run.log"), &[]);
     let log = || d.log();
     // The healthy feed keeps its 2-second rhythm …
     wait_for_requests(&feeds.server, "/up.rss", 3, Duration::from_secs(30), log);
@@ -1042,9 +994,9 @@ fn peak_concurrency(concurrency: usize, per_host: usize) -> usize {
     });
     let mut cfg = daemon(&format!("concurrency = {concurrency}\nper_host = {per_host}"));
     for i in 0..6 {
-        cfg.push_str(&feed(&format!("f{i}"), &server.url(&format!("/f{i}")), ""));
+        cfg = cfg.feed(&format!("f{i}"), &server.url(&format!("/f{i}")), "");
     }
-    let cfg = dir.config(&cfg);
+    let cfg = dir.config(&cfg.build());
     let out = once(&cfg);
     assert_eq!(server.requests().len(), 6, "{}", show(&out));
     assert!(!stderr(&out).contains("poll failed"), "{}", show(&out));
@@ -1070,12 +1022,13 @@ fn a_chain_of_permanent_redirects_moves_the_feed_to_its_end() {
     feeds.set_response("/old.rss", Response::status(301).header("Location", "/middle.rss"));
     feeds.set_response("/middle.rss", Response::status(308).header("Location", "/new.rss"));
     feeds.set("/new.rss", rss(&[item("moved-1", "Korea Utara uji senjata (pindah)")]));
-    let cfg = dir.config(&format!(
-        "{}{}{}",
-        daemon(""),
-        feed("moved", &feeds.url("/old.rss"), ""),
-        alerting(KORUT, &rx.url())
-    ));
+    let cfg = dir.config(
+        &daemon("")
+            .feed("moved", &feeds.url("/old.rss"), "")
+            .rule("watch", KORUT, "")
+            .webhook("hook", &rx.url(), "")
+            .build(),
+    );
     let out = once(&cfg);
     assert_eq!(titles(&rx), ["Korea Utara uji senjata (pindah)"], "{}", show(&out));
     let view = FeedsView::read(&cfg);
@@ -1104,13 +1057,13 @@ fn a_temporary_redirect_anywhere_in_the_chain_does_not_move_the_feed() {
     for (path, guid) in [("/a.rss", "a"), ("/b.rss", "b"), ("/c.rss", "c")] {
         feeds.set(path, rss(&[item(guid, "Kabar")]));
     }
-    let cfg = dir.config(&format!(
-        "{}{}{}{}",
-        daemon(""),
-        feed("found", &feeds.url("/302.rss"), ""),
-        feed("temporary", &feeds.url("/307.rss"), ""),
-        feed("mixed", &feeds.url("/mixed.rss"), "")
-    ));
+    let cfg = dir.config(
+        &daemon("")
+            .feed("found", &feeds.url("/302.rss"), "")
+            .feed("temporary", &feeds.url("/307.rss"), "")
+            .feed("mixed", &feeds.url("/mixed.rss"), "")
+            .build(),
+    );
     once(&cfg);
     let out = once(&cfg);
     assert!(!stderr(&out).contains("moved permanently"), "{}", show(&out));
@@ -1143,13 +1096,13 @@ fn ten_redirects_are_followed_and_an_eleventh_or_a_loop_is_an_error() {
     feeds.set("/far11", rss(&[item("far", "Kabar")]));
     feeds.set_response("/loop-a", Response::status(307).header("Location", "/loop-b"));
     feeds.set_response("/loop-b", Response::status(302).header("Location", "/loop-a"));
-    let cfg = dir.config(&format!(
-        "{}{}{}{}",
-        daemon(""),
-        feed("ten", &feeds.url("/ok0"), ""),
-        feed("eleven", &feeds.url("/far0"), ""),
-        feed("loop", &feeds.url("/loop-a"), "")
-    ));
+    let cfg = dir.config(
+        &daemon("")
+            .feed("ten", &feeds.url("/ok0"), "")
+            .feed("eleven", &feeds.url("/far0"), "")
+            .feed("loop", &feeds.url("/loop-a"), "")
+            .build(),
+    );
     let out = once(&cfg);
     let view = FeedsView::read(&cfg);
     let ten = view.row("ten");
@@ -1177,13 +1130,13 @@ fn a_feed_ttl_is_a_polling_floor_only_where_the_operator_allows_it() {
     let doc = rss(&[item("ttl-1", "Berita biasa")]).replace("<link>https://ex.id/</link>", "<ttl>60</ttl>");
     feeds.set("/polite.rss", doc.clone());
     feeds.set("/eager.rss", doc);
-    let cfg = dir.config(&format!(
-        "{}{}{}",
-        daemon(""),
-        feed("polite", &feeds.url("/polite.rss"), "interval = \"1s\"\nhonor_ttl = true"),
-        feed("eager", &feeds.url("/eager.rss"), "interval = \"1s\""),
-    ));
-    let d = Daemon::start(&cfg, dir.path().join("log"));
+    let cfg = dir.config(
+        &daemon("")
+            .feed("polite", &feeds.url("/polite.rss"), "interval = \"1s\"\nhonor_ttl = true")
+            .feed("eager", &feeds.url("/eager.rss"), "interval = \"1s\"")
+            .build(),
+    );
+    let d = Daemon::run_logged(&cfg, &dir.path().join("log"), &[]);
     // The feed that ignores its <ttl> is polled every second ...
     wait_for_requests(&feeds.server, "/eager.rss", 4, Duration::from_secs(30), || d.log());
     // ... while the one that honours it waits the 60 minutes the publisher asked for.
@@ -1221,14 +1174,12 @@ fn headers_and_basic_auth_go_only_to_the_configured_origin_and_a_move_elsewhere_
     let secret = "extra = \"x\"\nheaders = { Authorization = \"Bearer ${FEED_TOKEN}\", X-Feed-Key = \"k-42\" }";
     let basic = "username = \"desk\"\npassword = \"${FEED_PASSWORD}\"";
     let cfg = dir.config(
-        &format!(
-            "{}{}{}{}",
-            daemon(""),
-            feed("hop", &own.url("/hop.rss"), secret),
-            feed("moving", &own.url("/moving.rss"), basic),
-            feed("here", &own.url("/here.rss"), secret),
-        )
-        .replace("extra = \"x\"\n", ""),
+        &daemon("")
+            .feed("hop", &own.url("/hop.rss"), secret)
+            .feed("moving", &own.url("/moving.rss"), basic)
+            .feed("here", &own.url("/here.rss"), secret)
+            .build()
+            .replace("extra = \"x\"\n", ""),
     );
     let with_env = |command: &str| {
         let out = pantau()
@@ -1386,14 +1337,15 @@ fn feeds_are_fetched_through_socks5_and_socks5h_proxies_with_their_credentials_c
     let (open, open_log) = socks5_server(None, HashMap::new());
     let (locked, locked_log) = socks5_server(Some(("desk", "px-5e8")), hosts);
     let named = format!("http://feeds.invalid:{}/named.rss", feed_addr.port());
-    let cfg = dir.config(&format!(
-        "{}{}{}{}{}",
-        daemon(&format!("proxy = \"socks5://{open}\"")),
-        feed("plain", &feeds.url("/plain.rss"), ""),
-        feed("named", &named, &format!("proxy = \"socks5h://desk:${{SOCKS_PASSWORD}}@{locked}\"")),
-        feed("refused", &feeds.url("/refused.rss"), &format!("proxy = \"socks5h://desk:wrong-pw@{locked}\"")),
-        alerting(KORUT, &rx.url())
-    ));
+    let cfg = dir.config(
+        &daemon(&format!("proxy = \"socks5://{open}\""))
+            .feed("plain", &feeds.url("/plain.rss"), "")
+            .feed("named", &named, &format!("proxy = \"socks5h://desk:${{SOCKS_PASSWORD}}@{locked}\""))
+            .feed("refused", &feeds.url("/refused.rss"), &format!("proxy = \"socks5h://desk:wrong-pw@{locked}\""))
+            .rule("watch", KORUT, "")
+            .webhook("hook", &rx.url(), "")
+            .build(),
+    );
     let with_env = |command: &str| {
         let out = pantau().arg("-c").arg(&cfg).arg(command).env("SOCKS_PASSWORD", "px-5e8").output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", show(&out));

@@ -6,35 +6,19 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::service::{free_port, get, sigterm_and_wait, spawn_run};
-use crate::util::{pantau, rss_item, run, sample_feed, sample_with, show, FeedServer, Receiver, Response, TempDir};
+use crate::util::{
+    get, listen_port, pantau, rss_item, run, sample_feed, sample_with, show, ConfigBuilder, Daemon, FeedServer,
+    Receiver, Response, TempDir, KORUT,
+};
 
-/// A config with one feed polled every second, the rule "Korea Utara" AND senjata to the sink
-/// "hook", `daemon` lines added to `[daemon]`, and `extra` appended.
-fn config(feeds: &FeedServer, hook: &Receiver, daemon: &str, extra: &str) -> String {
-    format!(
-        r#"[daemon]
-shutdown_grace = "3s"
-{daemon}
-
-[[feed]]
-name = "world"
-url = "{feed}"
-interval = "1s"
-
-[[rule]]
-name = "korut-senjata"
-query = '"Korea Utara" AND senjata'
-sinks = ["hook"]
-
-[[sink]]
-name = "hook"
-type = "webhook"
-url = "{hook}"
-{extra}"#,
-        feed = feeds.url("/world.rss"),
-        hook = hook.url(),
-    )
+/// A config with one feed polled every second and the rule "Korea Utara" AND senjata to the
+/// sink "hook"; tests add their own lines.
+fn config(feeds: &FeedServer, hook: &Receiver) -> ConfigBuilder {
+    ConfigBuilder::new()
+        .daemon("shutdown_grace = \"3s\"")
+        .feed("world", &feeds.url("/world.rss"), "interval = \"1s\"")
+        .rule("korut-senjata", KORUT, "sinks = [\"hook\"]")
+        .webhook("hook", &hook.url(), "")
 }
 
 /// Distinct alert ids among the requests a receiver answered with 2xx.
@@ -69,12 +53,15 @@ fn a_database_locked_for_fifteen_seconds_delays_alerts_but_every_one_is_delivere
     feeds.set("/world.rss", sample_feed());
     // The first attempts fail, so that the alert is pending and retried while the lock is held.
     rx.set_default(Response::status(503));
-    let port = free_port();
-    let daemon = format!("listen = \"127.0.0.1:{port}\"\nhealth_sinks = [\"ops\"]\nfeed_alert_after = \"5s\"");
-    let ops_sink = format!("\n[[sink]]\nname = \"ops\"\ntype = \"webhook\"\nurl = \"{}\"\n", ops.url());
-    let cfg = dir.config(&config(&feeds, &rx, &daemon, &ops_sink));
+    let config = config(&feeds, &rx).listen().daemon("health_sinks = [\"ops\"]\nfeed_alert_after = \"5s\"").webhook(
+        "ops",
+        &ops.url(),
+        "",
+    );
+    let cfg = dir.config(&config.build());
     let log = dir.path().join("log");
-    let child = spawn_run(&cfg, &log, &[]);
+    let child = Daemon::run_logged(&cfg, &log, &[]);
+    let port = child.port();
     rx.server.wait_for(1, Duration::from_secs(30));
 
     // Another writer takes the database for 15 s (three times the busy timeout).
@@ -127,11 +114,10 @@ fn a_database_locked_for_fifteen_seconds_delays_alerts_but_every_one_is_delivere
     // Which task meets the lock first (the poll, or the sink's worker recording a send) is a
     // race; whichever it was, the operator hears that it works again.
     while !titles().iter().any(|t| t.starts_with("pantau: ") && t.contains(" works again after being stuck")) {
-        let log = std::fs::read_to_string(&log).unwrap_or_default();
-        assert!(start.elapsed() < Duration::from_secs(90), "no \"works again\" in {:?}\n{log}", titles());
+        assert!(start.elapsed() < Duration::from_secs(90), "no \"works again\" in {:?}\n{}", titles(), child.log());
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(sigterm_and_wait(child), 0);
+    assert_eq!(child.sigterm_and_wait(), 0);
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(!log.contains("delivery worker stopped"), "{log}");
     assert!(log.contains("database works again"), "{log}");
@@ -160,26 +146,25 @@ fn a_disk_that_takes_no_more_writes_for_a_while_delays_alerts_but_every_one_is_d
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
     feeds.set("/world.rss", sample_feed());
     rx.set_default(Response::status(503));
-    let port = free_port();
-    let cfg = dir.config(&config(&feeds, &rx, &format!("listen = \"127.0.0.1:{port}\""), ""));
+    let cfg = dir.config(&config(&feeds, &rx).listen().build());
     // Logs go to a pipe (the limit is on files); SIGXFSZ is ignored, so a write past the limit
     // fails instead of killing the process.
-    let mut child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("trap '' XFSZ; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_pantau"))
-        .arg("-c")
-        .arg(&cfg)
-        .arg("run")
-        .env_remove("PANTAU_CONFIG")
-        .env("RUST_LOG", "pantau=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Daemon::spawn(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg("trap '' XFSZ; exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_pantau"))
+            .arg("-c")
+            .arg(&cfg)
+            .arg("run")
+            .env_remove("PANTAU_CONFIG")
+            .env("RUST_LOG", "pantau=info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
     let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     {
-        let (log, stderr) = (std::sync::Arc::clone(&log), child.stderr.take().unwrap());
+        let (log, stderr) = (std::sync::Arc::clone(&log), child.take_stderr());
         std::thread::spawn(move || {
             use std::io::BufRead;
             for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -187,6 +172,12 @@ fn a_disk_that_takes_no_more_writes_for_a_while_delays_alerts_but_every_one_is_d
             }
         });
     }
+    let mut port = None;
+    wait_until("the endpoint's address in the log", Duration::from_secs(30), || {
+        port = listen_port(&log.lock().unwrap());
+        port.is_some()
+    });
+    let port = port.unwrap();
     rx.server.wait_for(1, Duration::from_secs(30));
 
     let files = ["pantau.db", "pantau.db-wal"].map(|f| dir.path().join(f));
@@ -224,7 +215,7 @@ fn a_disk_that_takes_no_more_writes_for_a_while_delays_alerts_but_every_one_is_d
         let (status, v) = healthz(port);
         status == 200 && v["status"] == "ok"
     });
-    assert_eq!(sigterm_and_wait(child), 0);
+    assert_eq!(child.sigterm_and_wait(), 0);
     let log = log.lock().unwrap();
     assert!(log.contains("database works again"), "{log}");
 }
@@ -259,7 +250,7 @@ fn a_damaged_database_is_refused_at_start_with_the_file_named_and_what_to_do() {
     let dir = TempDir::new("damaged");
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
     feeds.set("/world.rss", sample_feed());
-    let cfg = dir.config(&config(&feeds, &rx, "", ""));
+    let cfg = dir.config(&config(&feeds, &rx).build());
     let db = dir.path().join("pantau.db");
     tokio::runtime::Runtime::new().unwrap().block_on(filled_store(&db, 2000));
     damage(&db);
@@ -275,16 +266,13 @@ fn a_damaged_database_is_refused_at_start_with_the_file_named_and_what_to_do() {
 
     // `run` refuses the same way instead of logging "malformed" on every poll.
     let log = dir.path().join("log");
-    let mut child = spawn_run(&cfg, &log, &[]);
+    let mut child = Daemon::run_logged(&cfg, &log, &[]);
     let start = Instant::now();
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = child.try_wait() {
             break s;
         }
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("run kept going on a damaged database:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
-        }
+        assert!(start.elapsed() < Duration::from_secs(30), "run kept going on a damaged database:\n{}", child.log());
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(status.code(), Some(1));
@@ -339,7 +327,7 @@ fn a_sink_asking_to_wait_until_2153_is_tried_again_within_the_hour() {
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
     feeds.set("/world.rss", sample_feed());
     rx.set_default(Response::status(429).header("Retry-After", "4000000000"));
-    let cfg = dir.config(&config(&feeds, &rx, "", ""));
+    let cfg = dir.config(&config(&feeds, &rx).build());
     let out = run(&cfg, &["once"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(rx.posts().len(), 1, "{}", show(&out));
@@ -349,7 +337,7 @@ fn a_sink_asking_to_wait_until_2153_is_tried_again_within_the_hour() {
         store.recent_alerts(false, 10).await.unwrap()
     });
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].state, "pending");
+    assert_eq!(rows[0].state, pantau::model::AlertState::Pending);
     let next = rows[0].next_attempt_at.expect("a pending alert has a next attempt");
     let wait = next - chrono::Utc::now();
     assert!(
@@ -373,14 +361,14 @@ fn a_database_in_use_is_refused_through_a_symlink_and_a_hard_link() {
     std::os::unix::fs::symlink(&db, dir.path().join("link.db")).unwrap();
     std::fs::hard_link(&db, dir.path().join("hard.db")).unwrap();
     for name in ["link.db", "hard.db"] {
-        let cfg = dir.config(&config(&feeds, &rx, &format!("database = \"{name}\""), ""));
+        let cfg = dir.config(&config(&feeds, &rx).daemon(&format!("database = \"{name}\"")).build());
         let out = run(&cfg, &["once"]);
         assert_eq!(out.status.code(), Some(1), "{name}: {}", show(&out));
         assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another pantau process"), "{}", show(&out));
     }
     assert!(rx.posts().is_empty());
     drop(held);
-    let out = run(&dir.config(&config(&feeds, &rx, "database = \"link.db\"", "")), &["once"]);
+    let out = run(&dir.config(&config(&feeds, &rx).daemon("database = \"link.db\"").build()), &["once"]);
     assert_eq!(out.status.code(), Some(0), "free again: {}", show(&out));
 }
 
@@ -418,16 +406,16 @@ fn two_daemons_started_at_once_on_a_fresh_file_never_fail_on_a_migration() {
     for round in 0..3 {
         let dir = TempDir::new(&format!("twins-{round}"));
         std::os::unix::fs::symlink(dir.path().join("pantau.db"), dir.path().join("link.db")).unwrap();
-        let by_name: PathBuf = dir.config(&config(&feeds, &rx, "", ""));
+        let by_name: PathBuf = dir.config(&config(&feeds, &rx).build());
         let by_link = dir.path().join("link.toml");
-        std::fs::write(&by_link, config(&feeds, &rx, "database = \"link.db\"", "")).unwrap();
+        std::fs::write(&by_link, config(&feeds, &rx).daemon("database = \"link.db\"").build()).unwrap();
         let children: Vec<_> = [&by_name, &by_link]
             .iter()
             .map(|cfg| {
-                pantau().arg("-c").arg(cfg).arg("once").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+                Daemon::spawn(pantau().arg("-c").arg(cfg).arg("once").stdout(Stdio::null()).stderr(Stdio::piped()))
             })
             .collect();
-        let outs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+        let outs: Vec<_> = children.into_iter().map(|c| c.wait_with_output()).collect();
         for out in &outs {
             let err = String::from_utf8_lossy(&out.stderr);
             assert!(!err.contains("already exists"), "round {round}: {}", show(out));

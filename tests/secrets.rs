@@ -4,12 +4,13 @@
 //! stores its message; then every log line at `RUST_LOG=trace`, every inspection command's
 //! output and every operator alert is searched for them.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{pantau, rss_item, sample_with, show, FeedServer, Receiver, Response, TempDir};
+use crate::util::{
+    pantau, rss_item, sample_with, show, ConfigBuilder, Daemon, FeedServer, Receiver, Response, TempDir, KORUT,
+};
 
 /// Environment variables and their unique values.
 const ENV: &[(&str, &str)] = &[
@@ -45,10 +46,10 @@ fn command(cfg: &Path, args: &[&str]) -> Output {
     out
 }
 
-/// A loopback port that nothing listens on.
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+/// A loopback port that nothing listens on: the discard port, which the system never hands out
+/// for a bind to port 0, so no server of another test can take it meanwhile (a port bound and
+/// released could be).
+const CLOSED_PORT: u16 = 9;
 
 /// Every secret found in `text`, with where.
 fn leaks(place: &str, text: &str) -> Vec<String> {
@@ -61,7 +62,7 @@ fn no_secret_reaches_logs_command_output_stored_errors_or_operator_alerts() {
     let feeds = FeedServer::start();
     feeds.set("/good.rss", sample_with(&[rss_item("leak-1", "Korea Utara uji senjata", "rahasia tidak bocor")]));
     // The broken feed's path is not served: it fails with 404 on every poll.
-    let closed = closed_port();
+    let closed = CLOSED_PORT;
     let failing = Receiver::start();
     failing.set_default(Response::body(500, "try again later"));
     let ops = Receiver::start();
@@ -72,54 +73,21 @@ fn no_secret_reaches_logs_command_output_stored_errors_or_operator_alerts() {
     );
     let refused = format!("http://u:sq-literal-pw-3310@127.0.0.1:{closed}/rss?token=sq-literal-tok-77aa");
     let hook = failing.url().replace("/hook", "/hook?sig=${HOOK_SIG}");
-    let config = format!(
-        r#"[daemon]
-database = "state/pantau.db"
-feed_alert_after = "1s"
-health_sinks = ["ops"]
-
-[[feed]]
-name = "broken"
-url = "{broken}"
-interval = "1s"
-headers = {{ Authorization = "Bearer ${{FEED_HEADER_TOKEN}}" }}
-
-[[feed]]
-name = "refused"
-url = "{refused}"
-interval = "1s"
-
-[[feed]]
-name = "good"
-url = "{feed_base}/good.rss"
-interval = "1s"
-
-[[rule]]
-name = "watch"
-query = '''"Korea Utara" AND senjata'''
-sinks = ["hook", "gone"]
-
-[[sink]]
-name = "hook"
-type = "webhook"
-url = "{hook}"
-secret = "${{HOOK_SECRET}}"
-headers = {{ Authorization = "Bearer ${{HOOK_TOKEN}}" }}
-max_attempts = 1
-
-[[sink]]
-name = "gone"
-type = "webhook"
-url = "http://127.0.0.1:{closed}/hook?sig=${{HOOK_SIG}}"
-max_attempts = 1
-
-[[sink]]
-name = "ops"
-type = "webhook"
-url = "{ops}"
-"#,
-        ops = ops.url()
-    );
+    let config = ConfigBuilder::new()
+        .state_dir()
+        .daemon("feed_alert_after = \"1s\"\nhealth_sinks = [\"ops\"]")
+        .feed("broken", &broken, "interval = \"1s\"\nheaders = { Authorization = \"Bearer ${FEED_HEADER_TOKEN}\" }")
+        .feed("refused", &refused, "interval = \"1s\"")
+        .feed("good", &format!("{feed_base}/good.rss"), "interval = \"1s\"")
+        .rule("watch", KORUT, "sinks = [\"hook\", \"gone\"]")
+        .webhook(
+            "hook",
+            &hook,
+            "secret = \"${HOOK_SECRET}\"\nheaders = { Authorization = \"Bearer ${HOOK_TOKEN}\" }\nmax_attempts = 1",
+        )
+        .webhook("gone", &format!("http://127.0.0.1:{closed}/hook?sig=${{HOOK_SIG}}"), "max_attempts = 1")
+        .webhook("ops", &ops.url(), "")
+        .build();
     let cfg = dir.config(&config);
     let mut found = Vec::new();
     let seen = |found: &mut Vec<String>, place: &str, out: &Output| {
@@ -135,11 +103,10 @@ url = "{ops}"
     let log_file = dir.path().join("run.log");
     let mut c = with_env(pantau());
     c.arg("-c").arg(&cfg).arg("run");
-    let mut daemon = c
-        .stdout(Stdio::from(std::fs::File::create(dir.path().join("run.out")).unwrap()))
-        .stderr(Stdio::from(std::fs::File::create(&log_file).unwrap()))
-        .spawn()
-        .unwrap();
+    let daemon = Daemon::spawn_logged(
+        c.stdout(Stdio::from(std::fs::File::create(dir.path().join("run.out")).unwrap())),
+        &log_file,
+    );
     let start = Instant::now();
     let read_log = || std::fs::read_to_string(&log_file).unwrap_or_default();
     while start.elapsed() < Duration::from_secs(20)
@@ -147,8 +114,7 @@ url = "{ops}"
     {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = Command::new("kill").arg("-TERM").arg(daemon.id().to_string()).status();
-    let _ = daemon.wait();
+    daemon.sigterm_and_wait();
     let run_log = read_log();
     assert!(run_log.contains(" TRACE "), "the log is verbose:\n{run_log}");
     assert!(run_log.matches("poll failed").count() >= 2, "{run_log}");
@@ -202,7 +168,7 @@ fn import_opml_prints_toml_that_parses_and_never_reads_the_environment() {
 
     // The imported tables as a config: `${HOME}` stays text, nothing is read from the
     // environment, and `feeds` shows the URL as the OPML file had it.
-    let cfg = dir.config(&format!("[daemon]\ndatabase = \"pantau.db\"\n{text}"));
+    let cfg = dir.config(&ConfigBuilder::new().daemon("database = \"pantau.db\"").raw(&text).build());
     let mut c = pantau();
     c.arg("-c").arg(&cfg).arg("feeds").env("HOME", "/home/sq-opml-home").env("OPML_SECRET", "sq-opml-secret-0b5");
     let out = c.output().unwrap();

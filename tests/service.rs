@@ -3,82 +3,18 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{pantau, rss_item, sample_feed, sample_with, FeedServer, Receiver, TempDir};
+use crate::util::{get, rss_item, sample_feed, sample_with, ConfigBuilder, Daemon, FeedServer, Receiver, TempDir};
 
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-pub(crate) fn spawn_run(cfg: &Path, log: &Path, envs: &[(&str, &str)]) -> Child {
-    let file = std::fs::File::create(log).unwrap();
-    let mut cmd = pantau();
-    cmd.arg("-c").arg(cfg).arg("run").stdout(Stdio::null()).stderr(file);
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.spawn().unwrap()
-}
-
-pub(crate) fn wait_for_log(log: &Path, needle: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "log never said {needle:?}:\n{text}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-pub(crate) fn get(port: u16, path: &str) -> (u16, String) {
-    let start = Instant::now();
-    loop {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).unwrap();
-            let status = out.split_whitespace().nth(1).unwrap_or("0").parse().unwrap();
-            let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-            return (status, body);
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-pub(crate) fn sigterm_and_wait(mut child: Child) -> i32 {
-    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().unwrap_or(-1);
-        }
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("pantau did not stop after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn base_config(feeds: &FeedServer, rx: &Receiver, port: u16) -> String {
-    format!(
-        r#"[daemon]
-listen = "127.0.0.1:{port}"
-shutdown_grace = "3s"
-
-[[feed]]
-name = "world"
-url = "{feed}"
-{tail}"#,
-        feed = feeds.url("/world.rss"),
-        tail = crate::util::rule_and_hook(&rx.url())
-    )
+/// One feed "world", the rule "korut-senjata" to the webhook "hook", the endpoint on a port the
+/// system chooses.
+fn base_config(feeds: &FeedServer, rx: &Receiver) -> ConfigBuilder {
+    ConfigBuilder::new()
+        .listen()
+        .daemon("shutdown_grace = \"3s\"")
+        .feed("world", &feeds.url("/world.rss"), "")
+        .korut_to_hook(&rx.url())
 }
 
 #[test]
@@ -86,12 +22,12 @@ fn healthz_and_metrics_describe_the_running_daemon() {
     let dir = TempDir::new("health");
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
     feeds.set("/world.rss", sample_feed());
-    let port = free_port();
-    let cfg = dir.config(&base_config(&feeds, &rx, port));
+    let cfg = dir.config(&base_config(&feeds, &rx).build());
     let log = dir.path().join("log");
-    let child = spawn_run(&cfg, &log, &[]);
+    let child = Daemon::run_logged(&cfg, &log, &[]);
+    let port = child.port();
     rx.server.wait_for(1, Duration::from_secs(30));
-    wait_for_log(&log, "alert delivered");
+    child.wait_for_log("alert delivered");
 
     let (status, body) = get(port, "/healthz");
     assert_eq!(status, 200, "{body}");
@@ -116,7 +52,7 @@ fn healthz_and_metrics_describe_the_running_daemon() {
     assert!(text.contains("pantau_feed_consecutive_failures{feed=\"world\"} 0"), "{text}");
     assert_eq!(get(port, "/nope").0, 404);
 
-    assert_eq!(sigterm_and_wait(child), 0);
+    assert_eq!(child.sigterm_and_wait(), 0);
 }
 
 /// One response read off a keep-alive connection: the head (status line and headers) and the
@@ -143,10 +79,10 @@ fn a_thousand_idle_connections_do_not_keep_a_probe_from_its_answer_and_head_and_
     let dir = TempDir::new("idle-conns");
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
     feeds.set("/world.rss", sample_feed());
-    let port = free_port();
-    let cfg = dir.config(&base_config(&feeds, &rx, port));
+    let cfg = dir.config(&base_config(&feeds, &rx).build());
     let log = dir.path().join("log");
-    let child = spawn_run(&cfg, &log, &[]);
+    let child = Daemon::run_logged(&cfg, &log, &[]);
+    let port = child.port();
     assert_eq!(get(port, "/healthz").0, 200);
 
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -186,7 +122,7 @@ fn a_thousand_idle_connections_do_not_keep_a_probe_from_its_answer_and_head_and_
     assert!(rest.contains("pantau_http_connections_dropped_total{reason=\"evicted\"}"), "{rest}");
     drop(idle);
 
-    assert_eq!(sigterm_and_wait(child), 0);
+    assert_eq!(child.sigterm_and_wait(), 0);
     let text = std::fs::read_to_string(&log).unwrap();
     let lines = text.lines().filter(|l| l.contains("health/metrics connection")).count();
     assert!(lines < 10, "{lines} log lines about health/metrics connections:\n{text}");
@@ -198,38 +134,35 @@ fn sighup_applies_a_valid_config_and_refuses_an_invalid_one() {
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
     feeds.set("/world.rss", sample_feed());
     feeds.set("/extra.rss", sample_with(&[rss_item("x1", "Kapal selam Korea Utara", "nuklir")]));
-    let port = free_port();
-    let original = crate::util::without_max_age(&base_config(&feeds, &rx, port));
-    let cfg = dir.config_as_is(&original);
+    let original = base_config(&feeds, &rx);
+    let cfg = dir.config(&original.build());
     let log = dir.path().join("log");
-    let child = spawn_run(&cfg, &log, &[]);
+    let child = Daemon::run_logged(&cfg, &log, &[]);
+    let port = child.port();
     rx.server.wait_for(1, Duration::from_secs(30));
 
     // A new feed and a new rule: the feed is polled at once and its item alerts the new rule.
-    let extended = format!(
-        "{original}\n[[feed]]\nname = \"extra\"\nurl = \"{}\"\n\n[[rule]]\nname = \"kapal\"\nquery = '\"kapal selam\"'\n",
-        feeds.url("/extra.rss")
+    dir.config(
+        &original.clone().feed("extra", &feeds.url("/extra.rss"), "").rule("kapal", "\"kapal selam\"", "").build(),
     );
-    std::fs::write(&cfg, extended).unwrap();
-    let hup = std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
-    assert!(hup.success());
-    let text = wait_for_log(&log, "config reloaded");
+    child.sighup();
+    let text = child.wait_for_log("config reloaded");
     assert!(text.contains("feeds_added=[\"extra\"]") && text.contains("rules_added=[\"kapal\"]"), "{text}");
     let posts = rx.server.wait_for(2, Duration::from_secs(30));
     let rules: Vec<String> = posts.iter().map(|p| p.json()["rule"].as_str().unwrap().to_string()).collect();
     assert!(rules.contains(&"kapal".to_string()), "{rules:?}");
 
     // An invalid config is refused with a located error; the daemon keeps running.
-    std::fs::write(&cfg, format!("{original}\n[[rule]]\nname = \"bad\"\nquery = '(senjata'\n")).unwrap();
-    std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
-    let text = wait_for_log(&log, "new config refused");
+    dir.config(&original.rule("bad", "(senjata", "").build());
+    child.sighup();
+    let text = child.wait_for_log("new config refused");
     assert!(text.contains(&format!("{}:", cfg.display())), "the refusal names the file: {text}");
     assert_eq!(get(port, "/healthz").0, 200, "still serving after a refused reload");
     let (_, metrics) = get(port, "/metrics");
     assert!(metrics.contains("pantau_reloads_total{result=\"refused\"} 1"), "{metrics}");
     assert!(metrics.contains("pantau_reloads_total{result=\"applied\"} 1"), "{metrics}");
 
-    assert_eq!(sigterm_and_wait(child), 0);
+    assert_eq!(child.sigterm_and_wait(), 0);
 }
 
 #[test]
@@ -238,56 +171,33 @@ fn with_watch_config_an_edit_reloads_and_a_broken_edit_is_refused_and_reported_t
     let (feeds, rx, ops) = (FeedServer::start(), Receiver::start(), Receiver::start());
     feeds.set("/world.rss", sample_feed());
     feeds.set("/extra.rss", sample_with(&[rss_item("x1", "Kapal selam Korea Utara", "nuklir")]));
-    let original = format!(
-        r#"[daemon]
-max_age = "off"
-shutdown_grace = "3s"
-watch_config = true
-health_sinks = ["ops"]
-
-[[feed]]
-name = "world"
-url = "{feed}"
-
-[[rule]]
-name = "korut-senjata"
-query = '"Korea Utara" AND senjata'
-sinks = ["hook"]
-
-[[sink]]
-name = "hook"
-type = "webhook"
-url = "{hook}"
-
-[[sink]]
-name = "ops"
-type = "webhook"
-url = "{ops}"
-"#,
-        feed = feeds.url("/world.rss"),
-        hook = rx.url(),
-        ops = ops.url()
-    );
-    let cfg = dir.config_as_is(&original);
+    let original = ConfigBuilder::new()
+        .daemon("max_age = \"off\"\nshutdown_grace = \"3s\"\nwatch_config = true\nhealth_sinks = [\"ops\"]")
+        .feed("world", &feeds.url("/world.rss"), "")
+        .rule("korut-senjata", crate::util::KORUT, "sinks = [\"hook\"]")
+        .webhook("hook", &rx.url(), "")
+        .webhook("ops", &ops.url(), "");
+    let cfg = dir.config_as_is(&original.build());
     let log = dir.path().join("log");
-    let child = spawn_run(&cfg, &log, &[]);
+    let child = Daemon::run_logged(&cfg, &log, &[]);
     rx.server.wait_for(1, Duration::from_secs(30));
 
     // No SIGHUP: saving the file is enough.
-    let extended = format!(
-        "{original}\n[[feed]]\nname = \"extra\"\nurl = \"{}\"\n\n[[rule]]\nname = \"kapal\"\nquery = '\"kapal selam\"'\nsinks = [\"hook\"]\n",
-        feeds.url("/extra.rss")
+    let extended = original.clone().feed("extra", &feeds.url("/extra.rss"), "").rule(
+        "kapal",
+        "\"kapal selam\"",
+        "sinks = [\"hook\"]",
     );
-    std::fs::write(&cfg, extended).unwrap();
-    let text = wait_for_log(&log, "config reloaded");
+    dir.config_as_is(&extended.build());
+    let text = child.wait_for_log("config reloaded");
     assert!(text.contains("config file changed"), "{text}");
     assert!(text.contains("rules_added=[\"kapal\"]"), "{text}");
     let posts = rx.server.wait_for(2, Duration::from_secs(30));
     assert!(posts.iter().any(|p| p.json()["rule"] == "kapal"), "the new rule alerts");
 
     // A typo is refused; the operator hears about it in the health sink, with the located error.
-    std::fs::write(&cfg, format!("{original}\n[[rule]]\nname = \"bad\"\nquery = '(senjata'\n")).unwrap();
-    wait_for_log(&log, "new config refused");
+    dir.config_as_is(&original.rule("bad", "(senjata", "").build());
+    child.wait_for_log("new config refused");
     let alert = ops.server.wait_for(1, Duration::from_secs(30))[0].json();
     assert_eq!(alert["rule"], "pantau:config", "{alert}");
     let title = alert["item"]["title"].as_str().unwrap();
@@ -297,7 +207,7 @@ url = "{ops}"
     // The running config stays in force: the hook got nothing from the "bad" rule and the
     // daemon still stops cleanly.
     assert!(rx.posts().iter().all(|p| p.json()["rule"] != "bad"));
-    assert_eq!(sigterm_and_wait(child), 0);
+    assert_eq!(child.sigterm_and_wait(), 0);
     assert_eq!(ops.posts().len(), 1, "one refusal, one operator alert");
 }
 
@@ -310,13 +220,13 @@ fn systemd_is_told_when_pantau_is_ready_and_stopping() {
     let sock: PathBuf = dir.path().join("notify.sock");
     let server = UnixDatagram::bind(&sock).unwrap();
     server.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let cfg = dir.config(&base_config(&feeds, &rx, free_port()));
+    let cfg = dir.config(&base_config(&feeds, &rx).build());
     let log = dir.path().join("log");
-    let child = spawn_run(&cfg, &log, &[("NOTIFY_SOCKET", sock.to_str().unwrap())]);
+    let child = Daemon::run_logged(&cfg, &log, &[("NOTIFY_SOCKET", sock.to_str().unwrap())]);
     let mut buf = [0u8; 256];
     let n = server.recv(&mut buf).expect("a notification");
     assert_eq!(&buf[..n], b"READY=1");
-    assert_eq!(sigterm_and_wait(child), 0);
+    assert_eq!(child.sigterm_and_wait(), 0);
     let n = server.recv(&mut buf).expect("a notification");
     assert_eq!(&buf[..n], b"STOPPING=1");
 }
@@ -365,22 +275,21 @@ fn an_idle_daemon_gives_back_its_regex_search_caches_and_then_unmaps_its_code() 
     let dir = TempDir::new("idle-release");
     let (feeds, rx) = (FeedServer::start(), Receiver::start());
     feeds.set("/world.rss", sample_feed());
-    let mut rules = String::new();
+    let mut config = base_config(&feeds, &rx);
     for (i, word) in
         ["Korea", "Utara", "senjata", "rudal", "Rusia", "Pyongyang", "uji", "AS", "nuklir"].iter().enumerate()
     {
-        rules.push_str(&format!("\n[[rule]]\nname = \"re{i}\"\nquery = '''/{word}\\b/i'''\n"));
+        config = config.rule(&format!("re{i}"), &format!("/{word}\\b/i"), "");
     }
-    let port = free_port();
-    let cfg = dir.config(&format!("{}{rules}", base_config(&feeds, &rx, port)));
+    let cfg = dir.config(&config.build());
     let log = dir.path().join("log");
-    let child = spawn_run(&cfg, &log, &[("RUST_LOG", "pantau=debug")]);
+    let child = Daemon::run_logged(&cfg, &log, &[("RUST_LOG", "pantau=debug")]);
     rx.server.wait_for(1, Duration::from_secs(30));
     // The scheduler hands memory back once no poll has finished for 20 s, and again 20 s
     // later, then also unmaps its code (the next poll is 15 minutes away).
     let start = Instant::now();
     let releases = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let text = child.log();
         let lines: Vec<String> =
             text.lines().filter(|l| l.contains("released idle memory")).map(str::to_string).collect();
         if lines.len() >= 2 {
@@ -406,5 +315,5 @@ fn an_idle_daemon_gives_back_its_regex_search_caches_and_then_unmaps_its_code() 
     if cfg!(target_os = "linux") {
         assert!(field(&releases[1], "code_unmapped") > 1 << 20, "the code's pages are unmapped: {}", releases[1]);
     }
-    assert_eq!(sigterm_and_wait(child), 0);
+    assert_eq!(child.sigterm_and_wait(), 0);
 }

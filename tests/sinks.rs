@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::util::{rss_item, run, sample_feed, sample_with, show, FeedServer, Response, Server, TempDir};
-
-const RULE: &str = r#"'''"Korea Utara" AND senjata'''"#;
+use crate::util::{
+    rss_item, run, sample_feed, sample_with, show, ConfigBuilder, Daemon, FeedServer, Response, Server, TempDir, KORUT,
+};
 
 /// A receiver for every chat service at once: answers 200 (Telegram `{"ok":true}`).
 fn chat_server() -> Server {
@@ -20,11 +20,9 @@ fn chat_server() -> Server {
     })
 }
 
-fn config_with_sinks(feeds: &FeedServer, sinks: &str) -> String {
-    format!(
-        "[[feed]]\nname = \"world\"\nurl = \"{}\"\n\n[[rule]]\nname = \"korut-senjata\"\nquery = {RULE}\n\n{sinks}",
-        feeds.url("/world.rss")
-    )
+/// The sample feed "world" (with `feed_extra` in its table) and the rule "korut-senjata".
+fn feed_and_rule(feeds: &FeedServer, feed_extra: &str) -> ConfigBuilder {
+    ConfigBuilder::new().feed("world", &feeds.url("/world.rss"), feed_extra).rule("korut-senjata", KORUT, "")
 }
 
 #[test]
@@ -34,54 +32,21 @@ fn every_chat_service_receives_its_own_request() {
     feeds.set("/world.rss", sample_feed());
     let srv = chat_server();
     let base = srv.url("");
-    let sinks = format!(
-        r#"
-[[sink]]
-name = "slack"
-type = "slack"
-url = "{base}/slack/T0/B0/x"
-[[sink]]
-name = "discord"
-type = "discord"
-url = "{base}/discord/api/webhooks/1/abc"
-[[sink]]
-name = "mattermost"
-type = "mattermost"
-url = "{base}/mattermost/hooks/x"
-[[sink]]
-name = "teams"
-type = "teams"
-url = "{base}/teams/workflow"
-[[sink]]
-name = "googlechat"
-type = "googlechat"
-url = "{base}/gchat/v1/spaces/S/messages?key=k&token=t"
-[[sink]]
-name = "telegram"
-type = "telegram"
-token = "123:SECRET"
-chat_id = -100123
-api_url = "{base}"
-[[sink]]
-name = "matrix"
-type = "matrix"
-homeserver = "{base}"
-access_token = "syt_secret"
-room = "!room:localhost"
-[[sink]]
-name = "ntfy"
-type = "ntfy"
-url = "{base}/ntfy"
-topic = "pantau-alerts"
-token = "tk_secret"
-[[sink]]
-name = "gotify"
-type = "gotify"
-url = "{base}/gotify"
-token = "gotify-secret"
-"#
-    );
-    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let config = feed_and_rule(&feeds, "")
+        .sink("slack", "slack", &format!("url = \"{base}/slack/T0/B0/x\""))
+        .sink("discord", "discord", &format!("url = \"{base}/discord/api/webhooks/1/abc\""))
+        .sink("mattermost", "mattermost", &format!("url = \"{base}/mattermost/hooks/x\""))
+        .sink("teams", "teams", &format!("url = \"{base}/teams/workflow\""))
+        .sink("googlechat", "googlechat", &format!("url = \"{base}/gchat/v1/spaces/S/messages?key=k&token=t\""))
+        .sink("telegram", "telegram", &format!("token = \"123:SECRET\"\nchat_id = -100123\napi_url = \"{base}\""))
+        .sink(
+            "matrix",
+            "matrix",
+            &format!("homeserver = \"{base}\"\naccess_token = \"syt_secret\"\nroom = \"!room:localhost\""),
+        )
+        .sink("ntfy", "ntfy", &format!("url = \"{base}/ntfy\"\ntopic = \"pantau-alerts\"\ntoken = \"tk_secret\""))
+        .sink("gotify", "gotify", &format!("url = \"{base}/gotify\"\ntoken = \"gotify-secret\""));
+    let cfg = dir.config(&config.build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     let reqs = srv.requests();
@@ -140,11 +105,10 @@ fn telegram_ok_false_is_dead_and_a_discord_429_waits_for_its_retry_after() {
         }
     });
     let base = srv.url("");
-    let sinks = format!(
-        "[[sink]]\nname = \"tg\"\ntype = \"telegram\"\ntoken = \"1:x\"\nchat_id = 5\napi_url = \"{base}\"\n\
-         [[sink]]\nname = \"dc\"\ntype = \"discord\"\nurl = \"{base}/api/webhooks/1/x\"\n"
-    );
-    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let config = feed_and_rule(&feeds, "")
+        .sink("tg", "telegram", &format!("token = \"1:x\"\nchat_id = 5\napi_url = \"{base}\""))
+        .sink("dc", "discord", &format!("url = \"{base}/api/webhooks/1/x\""));
+    let cfg = dir.config(&config.build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(srv.requests().len(), 2, "no quick retry of either: {}", show(&out));
@@ -169,8 +133,9 @@ fn a_burst_of_alerts_becomes_one_digest_and_none_is_lost() {
         (0..30).map(|i| rss_item(&format!("b{i}"), &format!("Korea Utara uji senjata ke-{i}"), "rudal")).collect();
     feeds.set("/world.rss", sample_with(&items));
     let srv = chat_server();
-    let sinks = format!("[[sink]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"{}\"\n", srv.url("/slack/x"));
-    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let cfg = dir.config(
+        &feed_and_rule(&feeds, "").sink("chat", "slack", &format!("url = \"{}\"", srv.url("/slack/x"))).build(),
+    );
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     let reqs = srv.requests();
@@ -189,22 +154,18 @@ fn a_hanging_sink_does_not_delay_a_healthy_one() {
     feeds.set("/world.rss", sample_feed());
     let slow = Server::start(|_| Response::status(200).delayed(Duration::from_secs(25)));
     let fast = chat_server();
-    let sinks = format!(
-        "[[sink]]\nname = \"slow\"\ntype = \"webhook\"\nurl = \"{}\"\n[[sink]]\nname = \"fast\"\ntype = \"mattermost\"\nurl = \"{}\"\n",
-        slow.url("/hook"),
-        fast.url("/mm")
-    );
-    let cfg = dir.config(
-        &config_with_sinks(&feeds, &sinks).replace("[[feed]]", "[daemon]\nshutdown_grace = \"1s\"\n\n[[feed]]"),
-    );
-    let mut child = crate::util::spawn_daemon(&cfg);
+    let config = feed_and_rule(&feeds, "")
+        .daemon("shutdown_grace = \"1s\"")
+        .webhook("slow", &slow.url("/hook"), "")
+        .sink("fast", "mattermost", &format!("url = \"{}\"", fast.url("/mm")));
+    let cfg = dir.config(&config.build());
+    let mut child = Daemon::run(&cfg);
     slow.wait_for(1, Duration::from_secs(30));
     // The slow sink is still hanging on its request; the healthy sink has its alert already
     // or gets it well before the slow one could answer.
     fast.wait_for(1, Duration::from_secs(15));
     assert!(slow.requests().len() == 1);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 }
 
 #[test]
@@ -217,31 +178,31 @@ fn sink_templates_shape_webhook_bodies_and_chat_messages_with_escaped_values() {
     );
     let srv = chat_server();
     let base = srv.url("");
-    let sinks = format!(
-        r#"
-[[sink]]
-name = "hook"
-type = "webhook"
-url = "{base}/hook"
-secret = "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"
-template = '''{{"msg": "{{{{ rule }}}}: {{{{ item.title }}}}", "terms": "{{{{ matched|join(', ') }}}}"}}'''
-
-[[sink]]
-name = "slack"
-type = "slack"
-url = "{base}/slack/x"
-template = '''*{{{{ item.title }}}}* from {{{{ feed.name|upper }}}}'''
-
-[[sink]]
-name = "tg"
-type = "telegram"
-token = "1:x"
+    let config = feed_and_rule(&feeds, "")
+        .webhook(
+            "hook",
+            &format!("{base}/hook"),
+            r#"secret = "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"
+template = '''{"msg": "{{ rule }}: {{ item.title }}", "terms": "{{ matched|join(', ') }}"}'''"#,
+        )
+        .sink(
+            "slack",
+            "slack",
+            &format!(
+                "url = \"{base}/slack/x\"\ntemplate = '''*{{{{ item.title }}}}* from {{{{ feed.name|upper }}}}'''"
+            ),
+        )
+        .sink(
+            "tg",
+            "telegram",
+            &format!(
+                r#"token = "1:x"
 chat_id = 5
 api_url = "{base}"
-template = '''<b>{{{{ item.title }}}}</b>{{% if item.link %}} <a href="{{{{ item.link }}}}">baca</a>{{% endif %}}'''
-"#
-    );
-    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+template = '''<b>{{{{ item.title }}}}</b>{{% if item.link %}} <a href="{{{{ item.link }}}}">baca</a>{{% endif %}}'''"#
+            ),
+        );
+    let cfg = dir.config(&config.build());
     let out = run(&cfg, &["check"]);
     assert!(out.status.success(), "{}", show(&out));
     let out = run(&cfg, &["once"]);
@@ -275,9 +236,10 @@ template = '''<b>{{{{ item.title }}}}</b>{{% if item.link %}} <a href="{{{{ item
 fn a_broken_template_is_a_located_check_error() {
     let dir = TempDir::new("template-check");
     let feeds = FeedServer::start();
-    let sinks = "[[sink]]\nname = \"slack\"\ntype = \"slack\"\nurl = \"https://hooks.slack.com/x\"\ntemplate = \"{{ item.titel }}\"\n\n\
-                 [[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://example.org/h\"\ntemplate = \"{{ item.title }}\"\n";
-    let cfg = dir.config_as_is(&config_with_sinks(&feeds, sinks));
+    let config = feed_and_rule(&feeds, "")
+        .sink("slack", "slack", "url = \"https://hooks.slack.com/x\"\ntemplate = \"{{ item.titel }}\"")
+        .webhook("hook", "https://example.org/h", "template = \"{{ item.title }}\"");
+    let cfg = dir.config_as_is(&config.build());
     let out = run(&cfg, &["check"]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout).to_string();
@@ -293,23 +255,19 @@ fn digest_window_gathers_alerts_from_several_polls_into_one_digest() {
     let item = |i: usize| rss_item(&format!("w{i}"), &format!("Korea Utara uji senjata ke-{i}"), "rudal");
     feeds.set("/world.rss", sample_with(&[item(1), item(2)]));
     let srv = chat_server();
-    let sinks = format!(
-        "[[sink]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"{}\"\nburst = 3\ndigest_window = \"5s\"\n",
-        srv.url("/slack/x")
+    let config = feed_and_rule(&feeds, "interval = \"1s\"").daemon("shutdown_grace = \"1s\"").sink(
+        "chat",
+        "slack",
+        &format!("url = \"{}\"\nburst = 3\ndigest_window = \"5s\"", srv.url("/slack/x")),
     );
-    let cfg = dir.config(
-        &config_with_sinks(&feeds, &sinks)
-            .replace("[[feed]]", "[daemon]\nshutdown_grace = \"1s\"\n\n[[feed]]")
-            .replace("name = \"world\"\n", "name = \"world\"\ninterval = \"1s\"\n"),
-    );
-    let mut child = crate::util::spawn_daemon(&cfg);
+    let cfg = dir.config(&config.build());
+    let mut child = Daemon::run(&cfg);
     // After the first poll (3 alerts: the two items and the sample's own), two more arrive.
     feeds.server.wait_for(1, Duration::from_secs(30));
     feeds.set("/world.rss", sample_with(&[item(1), item(2), item(3), item(4)]));
     let posts = srv.wait_for(1, Duration::from_secs(30));
     std::thread::sleep(Duration::from_secs(2));
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     let posts_after = srv.requests();
     assert_eq!(posts_after.len(), 1, "one digest, not five messages: {posts:?}");
     let body = String::from_utf8_lossy(&posts_after[0].body).to_string();
@@ -332,11 +290,12 @@ fn an_empty_discord_rate_limit_bucket_holds_the_next_message() {
             .header("X-RateLimit-Remaining", "0")
             .header("X-RateLimit-Reset-After", "2.5")
     });
-    let sinks = format!(
-        "[[sink]]\nname = \"dc\"\ntype = \"discord\"\nurl = \"{}\"\nrate = \"100/s\"\n",
-        srv.url("/api/webhooks/1/x")
+    let config = feed_and_rule(&feeds, "").sink(
+        "dc",
+        "discord",
+        &format!("url = \"{}\"\nrate = \"100/s\"", srv.url("/api/webhooks/1/x")),
     );
-    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let cfg = dir.config(&config.build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     let t = arrivals.lock().unwrap().clone();
@@ -373,9 +332,8 @@ fn a_webhook_sink_keeps_up_to_concurrency_requests_in_flight_and_loses_none() {
         let feeds = FeedServer::start();
         feeds.set("/world.rss", sample_with(&items));
         let (hook, most) = counting_hook(Duration::from_millis(400));
-        let key = concurrency.map(|c| format!("concurrency = {c}\n")).unwrap_or_default();
-        let sinks = format!("[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n{key}", hook.url("/hook"));
-        let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+        let key = concurrency.map(|c| format!("concurrency = {c}")).unwrap_or_default();
+        let cfg = dir.config(&feed_and_rule(&feeds, "").webhook("hook", &hook.url("/hook"), &key).build());
         let out = run(&cfg, &["once"]);
         assert!(out.status.success(), "{}", show(&out));
         // 16 alerts (15 added items and the sample's own), each delivered exactly once.
@@ -404,10 +362,9 @@ fn concurrency_of_a_sink_is_checked() {
     let dir = TempDir::new("concurrency-check");
     let feeds = FeedServer::start();
     for (value, message) in [("0", "concurrency must be a positive number"), ("65", "concurrency is at most 64")] {
-        let sinks = format!(
-            "[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nconcurrency = {value}\n"
-        );
-        let cfg = dir.config_as_is(&config_with_sinks(&feeds, &sinks));
+        let config =
+            feed_and_rule(&feeds, "").webhook("hook", "http://127.0.0.1:9/h", &format!("concurrency = {value}"));
+        let cfg = dir.config_as_is(&config.build());
         let out = run(&cfg, &["check"]);
         assert_eq!(out.status.code(), Some(2), "{}", show(&out));
         let shown = show(&out);
@@ -426,9 +383,7 @@ fn rate_spaces_the_starts_of_a_webhook_sink_with_several_requests_in_flight() {
     // One request a second, each answered in 300 ms: the default four in flight must never
     // be more than one at a time.
     let (hook, most) = counting_hook(Duration::from_millis(300));
-    let sinks =
-        format!("[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\nrate = \"1/s\"\n", hook.url("/hook"));
-    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let cfg = dir.config(&feed_and_rule(&feeds, "").webhook("hook", &hook.url("/hook"), "rate = \"1/s\"").build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(hook.requests().len(), 3, "{}", show(&out));
@@ -459,13 +414,12 @@ fn hostile_feed_text_acts_on_no_terminal_and_no_chat_room() {
     feeds.set("/world.rss", hostile_feed());
     let srv = chat_server();
     let base = srv.url("");
-    let sinks = format!(
-        "[[sink]]\nname = \"console\"\ntype = \"console\"\n\
-         [[sink]]\nname = \"mattermost\"\ntype = \"mattermost\"\nurl = \"{base}/mattermost/hooks/x\"\n\
-         [[sink]]\nname = \"teams\"\ntype = \"teams\"\nurl = \"{base}/teams/workflow\"\n\
-         [[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{base}/hook\"\n"
-    );
-    let cfg = dir.config(&config_with_sinks(&feeds, &sinks));
+    let config = feed_and_rule(&feeds, "")
+        .sink("console", "console", "")
+        .sink("mattermost", "mattermost", &format!("url = \"{base}/mattermost/hooks/x\""))
+        .sink("teams", "teams", &format!("url = \"{base}/teams/workflow\""))
+        .webhook("hook", &format!("{base}/hook"), "");
+    let cfg = dir.config(&config.build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     assert!(!acts_on_a_terminal(&out.stdout), "console sink: {}", show(&out));

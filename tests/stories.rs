@@ -89,7 +89,7 @@ fn rss(items: &[String]) -> String {
 
 #[test]
 fn a_story_reprinted_by_three_feeds_under_three_headlines_alerts_once_per_rule_and_sink() {
-    use crate::util::{run, show, FeedServer, Receiver, TempDir};
+    use crate::util::{run, show, ConfigBuilder, FeedServer, Receiver, TempDir, KORUT};
     let dir = TempDir::new("stories_e2e");
     let (feeds, rx, rx2) = (FeedServer::start(), Receiver::start(), Receiver::start());
     let cut = &WIRE[..WIRE.rfind("Seoul memperkirakan").unwrap()];
@@ -113,36 +113,16 @@ fn a_story_reprinted_by_three_feeds_under_three_headlines_alerts_once_per_rule_a
             item_xml("c2", "Korea Utara Kirim Senjata ke Rusia, Kata Intelijen Seoul", OTHER),
         ]),
     );
-    let feed = |name: &str| format!("[[feed]]\nname = \"{name}\"\nurl = \"{}\"\n", feeds.url(&format!("/{name}.rss")));
-    let cfg = dir.config(&format!(
-        "{}{}{}
-[[rule]]
-name = \"korut\"
-query = '''\"Korea Utara\" AND senjata'''
-sinks = [\"hook\", \"hook2\"]
-
-[[rule]]
-name = \"korut-every\"
-query = '''\"Korea Utara\" AND senjata'''
-sinks = [\"hook\"]
-stories = \"every\"
-
-[[sink]]
-name = \"hook\"
-type = \"webhook\"
-url = \"{}\"
-
-[[sink]]
-name = \"hook2\"
-type = \"webhook\"
-url = \"{}\"
-",
-        feed("a"),
-        feed("b"),
-        feed("c"),
-        rx.url(),
-        rx2.url()
-    ));
+    let mut config = ConfigBuilder::new();
+    for name in ["a", "b", "c"] {
+        config = config.feed(name, &feeds.url(&format!("/{name}.rss")), "");
+    }
+    let config = config
+        .rule("korut", KORUT, "sinks = [\"hook\", \"hook2\"]")
+        .rule("korut-every", KORUT, "sinks = [\"hook\"]\nstories = \"every\"")
+        .webhook("hook", &rx.url(), "")
+        .webhook("hook2", &rx2.url(), "");
+    let cfg = dir.config(&config.build());
     let out = run(&cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     let bodies = |r: &Receiver| r.posts().iter().map(|p| p.json()).collect::<Vec<_>>();

@@ -97,7 +97,7 @@ pub fn ingest(
             }
             let record = pantau::store::PollRecord {
                 etag: Some(format!("\"v0-{}\"", m.idx)),
-                status: "200".into(),
+                status: pantau::model::PollStatus::http(200),
                 ..classified
             };
             r.matching += t.elapsed();

@@ -199,8 +199,8 @@ async fn process(
     let mut item = pending.item;
     let (outcome, match_now) = match result {
         Ok(article) => {
-            stage.metrics.inc("pantau_articles_total", &[("result", "fetched")], 1);
-            stage.metrics.inc("pantau_fetch_bytes_total", &[], article.bytes);
+            stage.metrics.inc(crate::service::metrics::Counter::Articles, &[("result", "fetched")], 1);
+            stage.metrics.inc(crate::service::metrics::Counter::FetchBytes, &[], article.bytes);
             tracing::info!(
                 feed = %feed.name, item = %item.id, url = %article.url, pages = article.pages,
                 chars = article.text.len(), "read article"
@@ -209,7 +209,7 @@ async fn process(
             (ArticleOutcome::Fetched { text: article.text, pages: article.pages }, true)
         }
         Err(e) => {
-            stage.metrics.inc("pantau_articles_total", &[("result", "failed")], 1);
+            stage.metrics.inc(crate::service::metrics::Counter::Articles, &[("result", "failed")], 1);
             let retry_at = next_try(pending.attempts).filter(|_| e.is_transient());
             match retry_at {
                 Some(at) => tracing::warn!(
@@ -263,11 +263,11 @@ async fn process(
         return Ok(());
     };
     if summary.story_duplicates > 0 {
-        stage.metrics.inc("pantau_story_duplicates_total", &[], summary.story_duplicates as u64);
+        stage.metrics.inc(crate::service::metrics::Counter::StoryDuplicates, &[], summary.story_duplicates as u64);
     }
     if summary.new_alerts > 0 {
         for rule in rules {
-            stage.metrics.inc("pantau_matches_total", &[("rule", &rule)], 1);
+            stage.metrics.inc(crate::service::metrics::Counter::Matches, &[("rule", &rule)], 1);
         }
         stage.wake.notify_waiters();
     }

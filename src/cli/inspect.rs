@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::table;
 use crate::config::secrets::{redact_url, scrub, RedactedUrl};
 use crate::config::Config;
-use crate::model::{rfc3339, truncate_chars};
+use crate::model::{rfc3339, truncate_chars, AlertState, PollStatus};
 use crate::store::{ArticleState, Redelivered, Store};
 
 fn when(t: Option<DateTime<Utc>>) -> String {
@@ -47,7 +47,7 @@ pub async fn feeds(config: &Config, store: &Store, json: bool) -> anyhow::Result
                 "url": redact_url(url).to_string(),
                 "configured": configured.is_some(),
                 "enabled": configured.is_some_and(|f| f.enabled),
-                "last_status": s.and_then(|s| s.last_status.clone()),
+                "last_status": s.and_then(|s| s.last_status).map(|l| l.to_string()),
                 "last_attempt_at": ts(s.and_then(|s| s.last_attempt_at)),
                 "last_success_at": ts(s.and_then(|s| s.last_success_at)),
                 "consecutive_failures": s.map_or(0, |s| s.consecutive_failures),
@@ -81,7 +81,7 @@ pub async fn feeds(config: &Config, store: &Store, json: bool) -> anyhow::Result
         let state = match (configured, status) {
             (None, _) => "removed".to_string(),
             (Some(f), _) if !f.enabled => "disabled".to_string(),
-            (_, Some(s)) if s.last_status.as_deref() == Some("410") => "gone".to_string(),
+            (_, Some(s)) if s.last_status.is_some_and(PollStatus::is_gone) => "gone".to_string(),
             (_, Some(s)) if s.consecutive_failures > 0 => "failing".to_string(),
             (_, Some(s)) if s.last_success_at.is_some() => "ok".to_string(),
             _ => "new".to_string(),
@@ -97,7 +97,7 @@ pub async fn feeds(config: &Config, store: &Store, json: bool) -> anyhow::Result
                     "-".into()
                 },
                 s.items.to_string(),
-                s.last_status.clone().unwrap_or_else(|| "-".into()),
+                s.last_status.map_or_else(|| "-".into(), |l| l.to_string()),
             ),
             None => ("never".into(), "never".into(), "0".into(), "at start".into(), "0".into(), "-".into()),
         };
@@ -148,7 +148,7 @@ pub async fn alerts(store: &Store, failed: bool, limit: usize, json: bool) -> an
             .iter()
             .map(|a| {
                 serde_json::json!({
-                    "id": a.id, "created_at": rfc3339(a.created_at), "state": a.state, "attempts": a.attempts,
+                    "id": a.id, "created_at": rfc3339(a.created_at), "state": a.state.as_str(), "attempts": a.attempts,
                     "rule": a.rule, "sink": a.sink, "feed": a.feed, "title": a.title, "link": a.link,
                     "next_attempt_at": ts(a.next_attempt_at), "last_error": a.last_error.as_deref().map(scrub),
                 })
@@ -161,15 +161,17 @@ pub async fn alerts(store: &Store, failed: bool, limit: usize, json: bool) -> an
         .iter()
         .map(|a| {
             let error = a.last_error.as_deref().map(scrub);
-            let detail = match (&a.state[..], error, a.next_attempt_at) {
-                ("pending", Some(e), Some(n)) => format!("retry at {}: {}", rfc3339(n), truncate_chars(&e, 80)),
+            let detail = match (a.state, error, a.next_attempt_at) {
+                (AlertState::Pending, Some(e), Some(n)) => {
+                    format!("retry at {}: {}", rfc3339(n), truncate_chars(&e, 80))
+                }
                 (_, Some(e), _) => truncate_chars(&e, 80),
                 _ => String::new(),
             };
             vec![
                 a.id.clone(),
                 rfc3339(a.created_at),
-                a.state.clone(),
+                a.state.to_string(),
                 a.attempts.to_string(),
                 a.rule.clone(),
                 a.sink.clone(),

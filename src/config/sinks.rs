@@ -12,7 +12,7 @@ use super::raw::RawSink;
 use super::validate::Validator;
 use super::{parse_rate, DigestMode, Sink, DEFAULT_MAX_ATTEMPTS, MAX_SINK_CONCURRENCY};
 use crate::sinks::template::MessageTemplate;
-use crate::sinks::{self, Configured, Delivery, Keys, RawValue};
+use crate::sinks::{self, Configured, Keys, RawValue, Transport};
 
 impl Validator<'_> {
     pub(super) fn sinks(&mut self, raw: &[RawSink]) -> Vec<Sink> {
@@ -53,7 +53,7 @@ impl Validator<'_> {
                 None => default_interval,
             };
             // Digests are for chat services: a webhook or the console gets one message per alert.
-            let is_chat = matches!(service.delivery(), Delivery::Chat(_));
+            let is_chat = matches!(service.transport(), Transport::Chat(_));
             let digest = match &s.digest {
                 Some(d) => match d.get_ref().as_str() {
                     "never" => DigestMode::Never,

@@ -20,10 +20,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{DigestMode, Sink};
-use crate::model::{AlertPayload, OutboxAlert};
+use crate::jitter;
+use crate::model::{AlertPayload, Delivery, OutboxAlert};
 use crate::service::health;
-use crate::service::metrics::Metrics;
-use crate::sinks::Delivery;
+use crate::service::metrics::{Counter, Metrics};
+use crate::sinks::Transport;
 use crate::store::{Attempted, Store, StoreError};
 
 /// After this many failed attempts an alert is moved to `dead`, unless the sink says otherwise.
@@ -35,21 +36,10 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// How many due rows a worker takes per round trip to the database.
 const BATCH: usize = 50;
 
-/// What one delivery attempt came to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// The sink accepted the alert.
-    Delivered,
-    /// A temporary failure (timeout, 5xx, 408, 429): try again, no sooner than `after` if set.
-    Retry {
-        /// The sink's own hint (Retry-After and the like).
-        after: Option<Duration>,
-        /// What went wrong.
-        error: String,
-    },
-    /// A permanent failure (other 4xx, unusable payload): stop trying.
-    Dead(String),
-}
+/// What one delivery attempt came to, as the sink answered: a retry waits no sooner than the
+/// sink's own hint (Retry-After and the like) when it gave one. The worker turns it into the
+/// [`Attempted`] the store records (the same [`Delivery`] with the delay decided).
+pub type Outcome = Delivery<Option<Duration>>;
 
 /// Errors of the delivery stage that stop a worker: the database failed in `pantau once` (the
 /// daemon's workers retry instead).
@@ -95,12 +85,12 @@ enum SenderKind {
 impl Sender {
     /// Build the sender of `sink`, sharing `client` for HTTP.
     pub fn new(sink: &Sink, client: reqwest::Client) -> Sender {
-        let kind = match sink.kind.delivery() {
-            Delivery::Console => SenderKind::Console,
-            Delivery::Webhook(w) => {
+        let kind = match sink.kind.transport() {
+            Transport::Console => SenderKind::Console,
+            Transport::Webhook(w) => {
                 SenderKind::Webhook(webhook::Webhook::new(client, w.url.clone(), w.secret.clone(), w.headers.clone()))
             }
-            Delivery::Chat(target) => SenderKind::Chat { client, target },
+            Transport::Chat(target) => SenderKind::Chat { client, target },
         };
         Sender {
             kind,
@@ -294,23 +284,12 @@ pub struct Tally {
 /// the alert's age keeps counting towards the sink's `max_age` meanwhile.
 pub fn backoff(attempts: u32, hint: Option<Duration>, seed: &str) -> Duration {
     let base = Duration::from_secs(1u64 << attempts.min(12)).min(MAX_BACKOFF);
-    let jitter = jitter_fraction(seed, attempts);
-    let jittered = base.mul_f64(0.8 + 0.4 * jitter);
+    // The time is part of the key, so many alerts failing together do not retry in lock-step.
+    let jittered = jitter::spread(base, 0.2, jitter::fraction((seed, attempts, std::time::SystemTime::now())));
     match hint.map(|h| h.min(MAX_BACKOFF)) {
         Some(h) => h.max(jittered.min(h + Duration::from_secs(1))),
         None => jittered,
     }
-}
-
-/// A number in [0, 1) that differs between alerts and attempts, so that many alerts failing
-/// together do not retry in lock-step.
-fn jitter_fraction(seed: &str, attempts: u32) -> f64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    seed.hash(&mut h);
-    attempts.hash(&mut h);
-    std::time::SystemTime::now().hash(&mut h);
-    (h.finish() % 10_000) as f64 / 10_000.0
 }
 
 /// The worker's calls to the outbox. In the daemon a failing call is retried with backoff until
@@ -417,12 +396,8 @@ pub async fn run_worker(
             pace(sender.ready_at(last_send), &cancel).await;
             let outcome = sender.send_digest(&due).await;
             last_send = Some(tokio::time::Instant::now());
-            let label = match &outcome {
-                Outcome::Delivered => "delivered",
-                Outcome::Retry { .. } => "retry",
-                Outcome::Dead(_) => "dead",
-            };
-            metrics.inc("pantau_deliveries_total", &[("sink", &sink), ("outcome", label)], due.len() as u64);
+            let label = outcome.label();
+            metrics.inc(Counter::Deliveries, &[("sink", &sink), ("outcome", label)], due.len() as u64);
             tracing::info!(sink = %sink, alerts = due.len(), outcome = label, "sent a digest of a burst of alerts");
             let (after, error) = match outcome {
                 Outcome::Delivered => {
@@ -442,11 +417,11 @@ pub async fn run_worker(
                 let attempted = match after {
                     Some(after) if alert.attempts + 1 < sender.max_attempts => {
                         tally.retried += 1;
-                        Attempted::Retry { delay: backoff(alert.attempts, after, &alert.id), error: error.clone() }
+                        Attempted::Retry { after: backoff(alert.attempts, after, &alert.id), error: error.clone() }
                     }
                     _ => {
                         tally.dead += 1;
-                        Attempted::Dead { error: error.clone() }
+                        Attempted::Dead(error.clone())
                     }
                 };
                 settled.push((alert.id.clone(), attempted));
@@ -471,7 +446,7 @@ pub async fn run_worker(
                     let error = format!("undelivered after {} (sink max_age)", humantime::format_duration(max_age));
                     tracing::error!(sink = %sink, alert = %alert.id, error = %error, "alert is dead");
                     tally.dead += 1;
-                    settled.push((alert.id, Attempted::Dead { error }));
+                    settled.push((alert.id, Attempted::Dead(error)));
                     continue;
                 }
             }
@@ -539,12 +514,6 @@ fn settle(
         }
     };
     let attempt = attempts + 1;
-    let label = match &outcome {
-        Outcome::Delivered => "delivered",
-        Outcome::Retry { .. } if attempt < sender.max_attempts => "retry",
-        _ => "dead",
-    };
-    metrics.inc("pantau_deliveries_total", &[("sink", sink), ("outcome", label)], 1);
     let recorded = match outcome {
         Outcome::Delivered => {
             tally.delivered += 1;
@@ -558,20 +527,21 @@ fn settle(
                 sink = %sink, alert = %id, attempt, retry_in = ?delay, error = %error,
                 "alert delivery failed; will retry"
             );
-            Attempted::Retry { delay, error }
+            Attempted::Retry { after: delay, error }
         }
         Outcome::Retry { error, .. } => {
             let error = format!("gave up after {} attempts: {error}", sender.max_attempts);
             tally.dead += 1;
             tracing::error!(sink = %sink, alert = %id, error = %error, "alert is dead");
-            Attempted::Dead { error }
+            Attempted::Dead(error)
         }
         Outcome::Dead(error) => {
             tally.dead += 1;
             tracing::error!(sink = %sink, alert = %id, error = %error, "alert rejected by sink; marked dead");
-            Attempted::Dead { error }
+            Attempted::Dead(error)
         }
     };
+    metrics.inc(Counter::Deliveries, &[("sink", sink), ("outcome", recorded.label())], 1);
     (id, recorded)
 }
 

@@ -351,15 +351,8 @@ pub fn item_key(guid: &str, item: &Item) -> String {
     if let Some(link) = &item.link {
         return link.clone();
     }
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
     let date = item.date().map(|d| d.timestamp().to_string()).unwrap_or_default();
-    for part in [item.title.as_str(), date.as_str(), item.summary.as_str(), item.content.as_str()] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    let hex: String = h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::identity::hex_hash(&[&item.title, &date, &item.summary, &item.content]))
 }
 
 fn text_of(t: &Text) -> String {

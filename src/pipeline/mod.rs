@@ -18,9 +18,9 @@ use tokio::sync::{watch, Notify};
 use crate::config::secrets::{redact_url, scrub, RedactedUrl};
 use crate::config::{Config, Feed};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
-use crate::model::{FeedRef, Item};
+use crate::model::{FeedRef, Item, PollStatus};
 use crate::parse::{self, ParseError};
-use crate::service::metrics::Metrics;
+use crate::service::metrics::{Counter, Metrics};
 use crate::store::{PollRecord, Store, StoreError};
 
 mod classify;
@@ -138,7 +138,7 @@ impl Poller {
             Ok(_) => "ok",
             Err(_) => "error",
         };
-        self.metrics.inc("pantau_polls_total", &[("result", label)], 1);
+        self.metrics.inc(Counter::Polls, &[("result", label)], 1);
         match result {
             Ok(outcome) => Ok(outcome),
             Err(PollError::Store(e)) => Err(e),
@@ -146,10 +146,10 @@ impl Poller {
                 let (status, retry_after) = match &e {
                     PollError::Fetch(f @ FetchError::Status { retry_after, .. }) => (f.status_label(), *retry_after),
                     PollError::Fetch(f) => (f.status_label(), None),
-                    _ => ("parse-error".into(), None),
+                    _ => (PollStatus::ParseError, None),
                 };
-                let failures = self.store.record_failure(&feed.name, &status, &scrub(&e.to_string())).await?;
-                if status == "410" {
+                let failures = self.store.record_failure(&feed.name, status, &scrub(&e.to_string())).await?;
+                if status.is_gone() {
                     tracing::error!(
                         feed = %feed.name, failures, error = %e,
                         "feed is gone (HTTP 410); remove it from the config or fix its url; polling it rarely meanwhile"
@@ -193,7 +193,7 @@ impl Poller {
                 return Ok(PollOutcome::NotModified { ttl: state.ttl });
             }
             Fetched::Body { body, final_url, validators, status, moved_to, content_type } => {
-                self.metrics.inc("pantau_fetch_bytes_total", &[], body.len() as u64);
+                self.metrics.inc(Counter::FetchBytes, &[], body.len() as u64);
                 if let Some(new) = moved_to.filter(|m| m != url) {
                     tracing::warn!(feed = %feed.name, from = %RedactedUrl(url), to = %RedactedUrl(&new), "feed moved permanently; polling the new URL from now on (update the config)");
                     self.store.set_moved(&feed.name, &new).await?;
@@ -220,7 +220,7 @@ impl Poller {
         let record = PollRecord {
             etag: validators.etag,
             last_modified: validators.last_modified,
-            status: status.to_string(),
+            status: PollStatus::http(status),
             recoveries: parsed.recoveries,
             ttl,
             ..classified
@@ -228,16 +228,16 @@ impl Poller {
         let queued: Vec<String> =
             record.items.iter().chain(&record.edits).flat_map(|p| p.alerts.iter().map(|a| a.rule.clone())).collect();
         let summary = self.store.commit_poll(record).await?;
-        self.metrics.inc("pantau_items_new_total", &[], summary.new_items as u64);
+        self.metrics.inc(Counter::ItemsNew, &[], summary.new_items as u64);
         if summary.cross_feed_duplicates > 0 {
-            self.metrics.inc("pantau_cross_feed_duplicates_total", &[], summary.cross_feed_duplicates as u64);
+            self.metrics.inc(Counter::CrossFeedDuplicates, &[], summary.cross_feed_duplicates as u64);
         }
         if summary.story_duplicates > 0 {
-            self.metrics.inc("pantau_story_duplicates_total", &[], summary.story_duplicates as u64);
+            self.metrics.inc(Counter::StoryDuplicates, &[], summary.story_duplicates as u64);
         }
         if summary.new_alerts > 0 {
             for rule in queued {
-                self.metrics.inc("pantau_matches_total", &[("rule", &rule)], 1);
+                self.metrics.inc(Counter::Matches, &[("rule", &rule)], 1);
             }
         }
         if summary.new_alerts > 0 {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use super::metrics::Metrics;
+use super::metrics::{Counter, Metrics};
 use crate::store::StoreError;
 
 /// A task failing for longer than this makes `/healthz` answer 503 (before that it is listed
@@ -140,7 +140,7 @@ impl Metrics {
     /// A store call of `task` that started at `started` failed: count it, record the trouble and
     /// log it; returns how many times in a row the task failed.
     pub fn store_failed(&self, task: &str, error: &StoreError, started: DateTime<Utc>) -> u64 {
-        self.inc("pantau_store_errors_total", &[("task", task)], 1);
+        self.inc(Counter::StoreErrors, &[("task", task)], 1);
         let failures = self.health.failed(task, &error.to_string(), started);
         if failures == 1 {
             tracing::error!(task, error = %error, "database call failed; retrying until it works");

@@ -23,7 +23,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::health;
-use super::metrics::{gauge_labels, Metrics};
+use super::metrics::{gauge_labels, Counter, Metrics};
 use crate::store::Store;
 
 /// When the scheduler loop has not gone round for this long, /healthz says it is stuck.
@@ -40,7 +40,7 @@ pub const DROP_LOG_EVERY: Duration = Duration::from_secs(60);
 
 /// The counter of connections pantau closed, by reason: `evicted` (the oldest, for a new one) or
 /// `header_timeout` (no request head in time; a keep-alive connection left idle ends this way).
-pub const DROPPED: &str = "pantau_http_connections_dropped_total";
+pub const DROPPED: Counter = Counter::HttpConnectionsDropped;
 
 /// What the endpoints read.
 #[derive(Clone)]
@@ -199,7 +199,7 @@ pub async fn health(ctx: &Context) -> (bool, String) {
                     "feed {} failing ({} in a row, last {}): {}",
                     s.name,
                     s.consecutive_failures,
-                    s.last_status.as_deref().unwrap_or("error"),
+                    s.last_status.unwrap_or(crate::model::PollStatus::Error),
                     crate::model::truncate_chars(&error, 200)
                 ));
                 degraded = true;
@@ -274,7 +274,7 @@ async fn metrics(ctx: &Context) -> String {
     if let Some(rows) = bounded(ctx.store.alert_counts_by_sink()).await {
         let values = rows
             .iter()
-            .map(|(sink, state, n)| (gauge_labels(&[("sink", sink), ("state", state)]), *n as f64))
+            .map(|(sink, state, n)| (gauge_labels(&[("sink", sink), ("state", state.as_str())]), *n as f64))
             .collect();
         gauges.push(("pantau_alerts", "Alerts in the database, by sink and state.", values));
     }

@@ -1,7 +1,9 @@
 //! Counters and a latency histogram for `/metrics`, rendered in Prometheus text format.
 //!
 //! Deliberately tiny: a mutex-protected map of labelled counters is plenty for a daemon whose
-//! hot path is network IO, and it spares a metrics dependency.
+//! hot path is network IO, and it spares a metrics dependency. The counters are a closed set,
+//! [`Counter`], each declared once with its name and help text: a counter that is counted is
+//! always printed, and a misspelt one does not compile.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,28 +14,100 @@ use std::time::{Duration, Instant};
 /// Upper bounds (seconds) of the fetch latency histogram buckets.
 const BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
-/// Help texts of the counters pantau keeps.
-const HELP: &[(&str, &str)] = &[
-    ("pantau_polls_total", "Feed polls by result (ok, not_modified, error)."),
-    ("pantau_fetch_bytes_total", "Bytes of feed bodies received."),
-    ("pantau_items_new_total", "New items stored."),
-    ("pantau_matches_total", "Alerts queued, by rule."),
-    ("pantau_deliveries_total", "Delivery attempts by sink and outcome (delivered, retry, dead)."),
-    ("pantau_reloads_total", "Config reloads by result (applied, refused)."),
-    ("pantau_articles_total", "Article pages read for fetch_article feeds, by result (fetched, failed)."),
-    ("pantau_store_errors_total", "Failed database calls of the long-lived tasks, by task (each is retried)."),
-    (
-        "pantau_http_connections_dropped_total",
-        "Connections to /healthz and /metrics closed by pantau, by reason (evicted: the oldest, for a new \
-         one; header_timeout: no request head within 2 s, idle keep-alive included).",
-    ),
-];
+/// The counters pantau keeps, in the order `/metrics` prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Counter {
+    /// Feed polls, by `result`.
+    Polls,
+    /// Bytes of feed bodies and article pages received.
+    FetchBytes,
+    /// New items stored.
+    ItemsNew,
+    /// Items another feed had already carried (the same link).
+    CrossFeedDuplicates,
+    /// Items that joined an earlier item's story.
+    StoryDuplicates,
+    /// Alerts queued, by `rule`.
+    Matches,
+    /// Delivery attempts, by `sink` and `outcome`.
+    Deliveries,
+    /// Config reloads, by `result`.
+    Reloads,
+    /// Article pages read, by `result`.
+    Articles,
+    /// Failed database calls of the long-lived tasks, by `task`.
+    StoreErrors,
+    /// Connections to the endpoint closed by pantau, by `reason`.
+    HttpConnectionsDropped,
+}
+
+impl Counter {
+    /// Every counter, in the order `/metrics` prints them.
+    pub const ALL: [Counter; 11] = [
+        Counter::Polls,
+        Counter::FetchBytes,
+        Counter::ItemsNew,
+        Counter::CrossFeedDuplicates,
+        Counter::StoryDuplicates,
+        Counter::Matches,
+        Counter::Deliveries,
+        Counter::Reloads,
+        Counter::Articles,
+        Counter::StoreErrors,
+        Counter::HttpConnectionsDropped,
+    ];
+
+    /// Its name in the exposition.
+    pub fn name(self) -> &'static str {
+        match self {
+            Counter::Polls => "pantau_polls_total",
+            Counter::FetchBytes => "pantau_fetch_bytes_total",
+            Counter::ItemsNew => "pantau_items_new_total",
+            Counter::CrossFeedDuplicates => "pantau_cross_feed_duplicates_total",
+            Counter::StoryDuplicates => "pantau_story_duplicates_total",
+            Counter::Matches => "pantau_matches_total",
+            Counter::Deliveries => "pantau_deliveries_total",
+            Counter::Reloads => "pantau_reloads_total",
+            Counter::Articles => "pantau_articles_total",
+            Counter::StoreErrors => "pantau_store_errors_total",
+            Counter::HttpConnectionsDropped => "pantau_http_connections_dropped_total",
+        }
+    }
+
+    /// Its `# HELP` text.
+    pub fn help(self) -> &'static str {
+        match self {
+            Counter::Polls => "Feed polls by result (ok, not_modified, error).",
+            Counter::FetchBytes => "Bytes of feed bodies received.",
+            Counter::ItemsNew => "New items stored.",
+            Counter::CrossFeedDuplicates => {
+                "New items already carried by another feed (the same link), not alerted again."
+            }
+            Counter::StoryDuplicates => "New items that joined an earlier item's story (a reprint), not alerted again.",
+            Counter::Matches => "Alerts queued, by rule.",
+            Counter::Deliveries => "Delivery attempts by sink and outcome (delivered, retry, dead).",
+            Counter::Reloads => "Config reloads by result (applied, refused).",
+            Counter::Articles => "Article pages read for fetch_article feeds, by result (fetched, failed).",
+            Counter::StoreErrors => "Failed database calls of the long-lived tasks, by task (each is retried).",
+            Counter::HttpConnectionsDropped => {
+                "Connections to /healthz and /metrics closed by pantau, by reason (evicted: the oldest, for a \
+                 new one; header_timeout: no request head within 2 s, idle keep-alive included)."
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Counter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The process's counters.
 #[derive(Debug)]
 pub struct Metrics {
     started: Instant,
-    counters: Mutex<BTreeMap<(&'static str, String), u64>>,
+    counters: Mutex<BTreeMap<(Counter, String), u64>>,
     histogram: Mutex<(Vec<u64>, u64, f64)>,
     heartbeat: AtomicI64,
     /// Which tasks cannot use the database now.
@@ -81,10 +155,10 @@ impl Metrics {
         self.reload_refused.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Add `by` to counter `name` with `pairs` as labels.
-    pub fn inc(&self, name: &'static str, pairs: &[(&str, &str)], by: u64) {
+    /// Add `by` to `counter` with `pairs` as labels.
+    pub fn inc(&self, counter: Counter, pairs: &[(&str, &str)], by: u64) {
         let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        *c.entry((name, labels(pairs))).or_insert(0) += by;
+        *c.entry((counter, labels(pairs))).or_insert(0) += by;
     }
 
     /// Record one fetch's duration.
@@ -116,9 +190,9 @@ impl Metrics {
     }
 
     /// The counter's value (for tests and health).
-    pub fn get(&self, name: &'static str, pairs: &[(&str, &str)]) -> u64 {
+    pub fn get(&self, counter: Counter, pairs: &[(&str, &str)]) -> u64 {
         let c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        c.get(&(name, labels(pairs))).copied().unwrap_or(0)
+        c.get(&(counter, labels(pairs))).copied().unwrap_or(0)
     }
 
     /// Prometheus text exposition of the counters and histogram, followed by `gauges`
@@ -126,10 +200,10 @@ impl Metrics {
     pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
         let mut out = String::new();
         let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        for (name, help) in HELP {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            for ((n, l), v) in counters.iter().filter(|((n, _), _)| n == name) {
-                let _ = writeln!(out, "{n}{l} {v}");
+        for counter in Counter::ALL {
+            let _ = writeln!(out, "# HELP {counter} {}\n# TYPE {counter} counter", counter.help());
+            for ((_, l), v) in counters.range((counter, String::new())..).take_while(|((c, _), _)| *c == counter) {
+                let _ = writeln!(out, "{counter}{l} {v}");
             }
         }
         {
@@ -169,9 +243,9 @@ mod tests {
     #[test]
     fn counters_histogram_and_gauges_render_as_prometheus_text() {
         let m = Metrics::default();
-        m.inc("pantau_polls_total", &[("result", "ok")], 2);
-        m.inc("pantau_polls_total", &[("result", "error")], 1);
-        m.inc("pantau_matches_total", &[("rule", "a\"b")], 1);
+        m.inc(Counter::Polls, &[("result", "ok")], 2);
+        m.inc(Counter::Polls, &[("result", "error")], 1);
+        m.inc(Counter::Matches, &[("rule", "a\"b")], 1);
         m.observe_fetch(Duration::from_millis(70));
         m.observe_fetch(Duration::from_secs(3));
         let text =
@@ -184,6 +258,21 @@ mod tests {
         assert!(text.contains("pantau_fetch_seconds_bucket{le=\"5\"} 2\n"));
         assert!(text.contains("pantau_fetch_seconds_count 2\n"));
         assert!(text.contains("# TYPE pantau_outbox_pending gauge\npantau_outbox_pending{sink=\"s\"} 4\n"));
-        assert_eq!(m.get("pantau_polls_total", &[("result", "ok")]), 2);
+        assert_eq!(m.get(Counter::Polls, &[("result", "ok")]), 2);
+    }
+
+    #[test]
+    fn every_counter_is_declared_once_and_printed_even_at_zero() {
+        let text = Metrics::default().render(&[]);
+        for counter in Counter::ALL {
+            let declared = format!("# HELP {counter} ");
+            assert_eq!(text.matches(&declared).count(), 1, "{text}");
+            assert!(text.contains(&format!("# TYPE {counter} counter\n")), "{text}");
+            assert!(counter.name().starts_with("pantau_") && counter.name().ends_with("_total"));
+        }
+        let mut names: Vec<&str> = Counter::ALL.iter().map(|c| c.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Counter::ALL.len());
     }
 }

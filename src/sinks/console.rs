@@ -2,7 +2,7 @@
 //! works before any chat is set up). Printing is `deliver`'s; this says what the type takes.
 
 use super::template::{plain, Escaper};
-use super::{Configured, Delivery, Keys, Service, Type};
+use super::{Configured, Transport, Keys, Service, Type};
 
 /// The `console` sink type: no keys of its own.
 pub static TYPE: Type = Type { name: "console", keys: &[], configure };
@@ -20,8 +20,8 @@ impl Service for Console {
         "console"
     }
 
-    fn delivery(&self) -> Delivery<'_> {
-        Delivery::Console
+    fn transport(&self) -> Transport<'_> {
+        Transport::Console
     }
 
     fn template_escaper(&self) -> Escaper {

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, escape_markdown, Unit};
-use super::{Configured, Delivery, Key, Keys, Service, Type};
+use super::{Configured, Transport, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 
 /// The `discord` sink type: `url` (the incoming-webhook URL).
@@ -41,8 +41,8 @@ impl Service for Discord {
         "discord"
     }
 
-    fn delivery(&self) -> Delivery<'_> {
-        Delivery::Chat(Arc::new(self.clone()))
+    fn transport(&self) -> Transport<'_> {
+        Transport::Chat(Arc::new(self.clone()))
     }
 
     fn default_interval(&self) -> Duration {

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, escape_markdown, Unit};
-use super::{Configured, Delivery, Key, Keys, Service, Type};
+use super::{Configured, Transport, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 
 /// The `gotify` sink type: `url` (the server), `token`.
@@ -44,8 +44,8 @@ impl Service for Gotify {
         "gotify"
     }
 
-    fn delivery(&self) -> Delivery<'_> {
-        Delivery::Chat(Arc::new(self.clone()))
+    fn transport(&self) -> Transport<'_> {
+        Transport::Chat(Arc::new(self.clone()))
     }
 
     fn default_interval(&self) -> Duration {

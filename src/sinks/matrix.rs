@@ -14,7 +14,7 @@ use serde_json::json;
 use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, defang, escape_html, json_len};
-use super::{Configured, Delivery, Key, Keys, RawValue, Service, Type};
+use super::{Configured, Transport, Key, Keys, RawValue, Service, Type};
 use crate::model::AlertPayload;
 
 /// The `matrix` sink type: `homeserver`, `access_token`, `room` (a room id).
@@ -66,8 +66,8 @@ impl Service for Matrix {
         "matrix"
     }
 
-    fn delivery(&self) -> Delivery<'_> {
-        Delivery::Chat(Arc::new(self.clone()))
+    fn transport(&self) -> Transport<'_> {
+        Transport::Chat(Arc::new(self.clone()))
     }
 
     fn default_interval(&self) -> Duration {

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, escape_mattermost as esc, Unit};
-use super::{Configured, Delivery, Key, Keys, Service, Type};
+use super::{Configured, Transport, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 
 /// The `mattermost` sink type: `url` (the incoming-webhook URL).
@@ -42,8 +42,8 @@ impl Service for Mattermost {
         "mattermost"
     }
 
-    fn delivery(&self) -> Delivery<'_> {
-        Delivery::Chat(Arc::new(self.clone()))
+    fn transport(&self) -> Transport<'_> {
+        Transport::Chat(Arc::new(self.clone()))
     }
 
     fn default_interval(&self) -> Duration {

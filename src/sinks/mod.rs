@@ -148,7 +148,7 @@ pub trait Keys {
 }
 
 /// How a configured sink's messages leave pantau.
-pub enum Delivery<'a> {
+pub enum Transport<'a> {
     /// Printed on stdout.
     Console,
     /// POSTed as the alert's JSON payload to an endpoint.
@@ -162,7 +162,7 @@ pub trait Service: fmt::Debug + Send + Sync + DynEq {
     /// The type's name, as in the config `type` ("slack", "googlechat", …).
     fn kind(&self) -> &'static str;
     /// How its messages are sent.
-    fn delivery(&self) -> Delivery<'_>;
+    fn transport(&self) -> Transport<'_>;
     /// Safe default minimum spacing between two messages (when `rate` is not set).
     fn default_interval(&self) -> Duration {
         Duration::ZERO

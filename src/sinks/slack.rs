@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, escape_slack, Unit};
-use super::{Configured, Delivery, Key, Keys, Service, Type};
+use super::{Configured, Transport, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 
 /// The `slack` sink type: `url` (the incoming-webhook URL).
@@ -39,8 +39,8 @@ impl Service for Slack {
         "slack"
     }
 
-    fn delivery(&self) -> Delivery<'_> {
-        Delivery::Chat(Arc::new(self.clone()))
+    fn transport(&self) -> Transport<'_> {
+        Transport::Chat(Arc::new(self.clone()))
     }
 
     fn default_interval(&self) -> Duration {

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, escape_markdown as esc};
-use super::{Configured, Delivery, Key, Keys, Service, Type};
+use super::{Configured, Transport, Key, Keys, Service, Type};
 use crate::model::AlertPayload;
 
 /// The `teams` sink type: `url` (the incoming-webhook URL).
@@ -42,8 +42,8 @@ impl Service for Teams {
         "teams"
     }
 
-    fn delivery(&self) -> Delivery<'_> {
-        Delivery::Chat(Arc::new(self.clone()))
+    fn transport(&self) -> Transport<'_> {
+        Transport::Chat(Arc::new(self.clone()))
     }
 
     fn default_interval(&self) -> Duration {

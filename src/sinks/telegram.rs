@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::chat::{digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, defang, escape_html, Unit};
-use super::{Configured, Delivery, Key, Keys, RawValue, Service, Type};
+use super::{Configured, Transport, Key, Keys, RawValue, Service, Type};
 use crate::model::AlertPayload;
 
 /// The Telegram Bot API's default root.
@@ -73,8 +73,8 @@ impl Service for Telegram {
         "telegram"
     }
 
-    fn delivery(&self) -> Delivery<'_> {
-        Delivery::Chat(Arc::new(self.clone()))
+    fn transport(&self) -> Transport<'_> {
+        Transport::Chat(Arc::new(self.clone()))
     }
 
     /// 1 s; 3 s for a group, whose chat id starts with `-` (20 messages a minute).

@@ -14,7 +14,7 @@ use super::ntfy::Ntfy;
 use super::slack::Slack;
 use super::teams::Teams;
 use super::telegram::Telegram;
-use super::{Delivery, KeyValue, Keys, RawValue, TYPES};
+use super::{KeyValue, Keys, RawValue, Transport, TYPES};
 use crate::model::{AlertPayload, PayloadFeed, PayloadItem};
 
 /// The id of the normal alert.
@@ -513,7 +513,7 @@ fn every_registered_type_configures_from_its_keys_and_chat_types_render() {
         assert!(keys.1.is_empty(), "{}: {:?}", ty.name, keys.1);
         assert_eq!(service.kind(), ty.name);
         assert!(service.default_concurrency() >= 1, "{}", ty.name);
-        if let Delivery::Chat(t) = service.delivery() {
+        if let Transport::Chat(t) = service.transport() {
             chats += 1;
             assert_eq!(t.kind(), ty.name);
             for req in [t.request(&normal()), digest_request(&t, &many(3), "d")] {

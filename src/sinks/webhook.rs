@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::template::{json_string_content, Escaper, TemplateError};
-use super::{Configured, Delivery, Key, Keys, Service, Type};
+use super::{Configured, Transport, Key, Keys, Service, Type};
 
 /// Requests a webhook sink has in flight at once unless its `concurrency` says otherwise: a
 /// plain receiver takes several at once (a chat room gets its messages one after the other).
@@ -52,8 +52,8 @@ impl Service for Webhook {
         "webhook"
     }
 
-    fn delivery(&self) -> Delivery<'_> {
-        Delivery::Webhook(self)
+    fn transport(&self) -> Transport<'_> {
+        Transport::Webhook(self)
     }
 
     fn default_concurrency(&self) -> usize {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::model::{FeedRef, Item, NewAlert, OutboxAlert};
+use crate::model::{AlertState, Delivery, FeedRef, Item, NewAlert, OutboxAlert, PollStatus};
 
 /// Numbered migrations; `PRAGMA user_version` records how many were applied.
 const MIGRATIONS: &[&str] = &[
@@ -138,8 +138,8 @@ pub struct FeedStatus {
     pub last_attempt_at: Option<DateTime<Utc>>,
     /// Last successful poll (200 or 304).
     pub last_success_at: Option<DateTime<Utc>>,
-    /// Last HTTP status or error class.
-    pub last_status: Option<String>,
+    /// Last HTTP status or kind of failure.
+    pub last_status: Option<PollStatus>,
     /// Last error message, cleared by a success.
     pub last_error: Option<String>,
     /// Failures since the last success.
@@ -167,8 +167,8 @@ pub struct AlertRow {
     pub id: String,
     /// When it was queued.
     pub created_at: DateTime<Utc>,
-    /// pending, delivered or dead.
-    pub state: String,
+    /// Pending, delivered or dead.
+    pub state: AlertState,
     /// Attempts so far.
     pub attempts: u32,
     /// Rule name.
@@ -237,8 +237,8 @@ pub struct PollRecord {
     pub etag: Option<String>,
     /// Validators for the next conditional GET.
     pub last_modified: Option<String>,
-    /// Short status such as "200" for the feed's health record.
-    pub status: String,
+    /// The status for the feed's health record (200 unless said otherwise).
+    pub status: PollStatus,
     /// What the parser had to repair to read the document.
     pub recoveries: Vec<String>,
     /// The feed's own minimum polling interval, if the document states one.
@@ -430,24 +430,9 @@ pub struct OutboxCounts {
     pub dead: u64,
 }
 
-/// What became of one delivery attempt, for [`Store::record_deliveries`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Attempted {
-    /// The sink accepted the alert.
-    Delivered,
-    /// A temporary failure: try again after `delay`.
-    Retry {
-        /// How long until the next attempt.
-        delay: Duration,
-        /// What went wrong.
-        error: String,
-    },
-    /// Given up on: the sink rejected it, or it ran out of attempts or time.
-    Dead {
-        /// Why.
-        error: String,
-    },
-}
+/// What became of one delivery attempt, for [`Store::record_deliveries`]: a retry after the
+/// delay decided, or given up on (the sink rejected it, or it ran out of attempts or time).
+pub type Attempted = Delivery<Duration>;
 
 /// A stored item whose page is to be fetched (`fetch_article`).
 #[derive(Debug, Clone, PartialEq)]
@@ -531,6 +516,20 @@ fn ms(t: DateTime<Utc>) -> i64 {
 
 fn from_ms(v: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(v).single().unwrap_or_default()
+}
+
+/// `feeds.last_status` read as the type; a text pantau never writes is an error, not a guess.
+impl rusqlite::types::FromSql for PollStatus {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<PollStatus> {
+        value.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
+    }
+}
+
+/// `alerts.state` read as the type; a text pantau never writes is an error, not a guess.
+impl rusqlite::types::FromSql for AlertState {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<AlertState> {
+        value.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
+    }
 }
 
 impl Store {
@@ -827,7 +826,7 @@ impl Store {
                 params![
                     feed_id,
                     now,
-                    poll.status,
+                    poll.status.as_str(),
                     poll.etag,
                     poll.last_modified,
                     summary.new_items as i64,
@@ -998,7 +997,7 @@ impl Store {
     }
 
     /// Record a failed poll with its error; returns the number of consecutive failures.
-    pub async fn record_failure(&self, feed: &str, status: &str, error: &str) -> Result<u32> {
+    pub async fn record_failure(&self, feed: &str, status: PollStatus, error: &str) -> Result<u32> {
         let (feed, status, error) = (feed.to_string(), status.to_string(), error.to_string());
         self.with(move |c| {
             c.query_row(
@@ -1276,7 +1275,7 @@ impl Store {
                  ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![failed_only as i64, limit as i64], |r| {
-                let state: String = r.get(2)?;
+                let state: AlertState = r.get(2)?;
                 Ok(AlertRow {
                     id: r.get(0)?,
                     created_at: from_ms(r.get(1)?),
@@ -1286,7 +1285,7 @@ impl Store {
                     feed: r.get(6)?,
                     title: r.get(7)?,
                     link: r.get(8)?,
-                    next_attempt_at: if state == "pending" { Some(from_ms(r.get(9)?)) } else { None },
+                    next_attempt_at: if state == AlertState::Pending { Some(from_ms(r.get(9)?)) } else { None },
                     last_error: r.get(10)?,
                     story: r.get(11)?,
                     copies: r.get::<_, i64>(12)?.try_into().unwrap_or(0),
@@ -1305,11 +1304,11 @@ impl Store {
             let tx = c.transaction()?;
             let mut out = Vec::new();
             for id in ids {
-                let state: Option<String> =
+                let state: Option<AlertState> =
                     tx.query_row("SELECT state FROM alerts WHERE id = ?1", params![id], |r| r.get(0)).optional()?;
-                let result = match state.as_deref() {
+                let result = match state {
                     None => Redelivered::Unknown,
-                    Some("pending") => Redelivered::AlreadyPending,
+                    Some(AlertState::Pending) => Redelivered::AlreadyPending,
                     Some(s) => {
                         tx.execute(
                             "UPDATE alerts SET state = 'pending', attempts = 0, next_attempt_at = ?2, delivered_at = NULL,
@@ -1317,7 +1316,7 @@ impl Store {
                              WHERE id = ?1",
                             params![id, now],
                         )?;
-                        if s == "dead" {
+                        if s == AlertState::Dead {
                             Redelivered::Requeued
                         } else {
                             Redelivered::RequeuedDelivered
@@ -1431,11 +1430,11 @@ impl Store {
                 for (id, attempt) in &attempts {
                     match attempt {
                         Attempted::Delivered => delivered.execute(params![id, now])?,
-                        Attempted::Retry { delay, error } => {
+                        Attempted::Retry { after: delay, error } => {
                             let delay = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
                             retry.execute(params![id, now.saturating_add(delay), error])?
                         }
-                        Attempted::Dead { error } => dead.execute(params![id, error])?,
+                        Attempted::Dead(error) => dead.execute(params![id, error])?,
                     };
                 }
             }
@@ -1460,7 +1459,7 @@ impl Store {
     }
 
     /// How many alerts each sink has in each state: (sink, state, count).
-    pub async fn alert_counts_by_sink(&self) -> Result<Vec<(String, String, u64)>> {
+    pub async fn alert_counts_by_sink(&self) -> Result<Vec<(String, AlertState, u64)>> {
         self.with(|c| {
             let mut stmt =
                 c.prepare("SELECT sink, state, COUNT(*) FROM alerts GROUP BY sink, state ORDER BY sink, state")?;
@@ -1479,10 +1478,10 @@ impl Store {
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let n: i64 = r.get(1)?;
-                match r.get::<_, String>(0)?.as_str() {
-                    "pending" => counts.pending = n as u64,
-                    "delivered" => counts.delivered = n as u64,
-                    _ => counts.dead = n as u64,
+                match r.get::<_, AlertState>(0)? {
+                    AlertState::Pending => counts.pending = n as u64,
+                    AlertState::Delivered => counts.delivered = n as u64,
+                    AlertState::Dead => counts.dead = n as u64,
                 }
             }
             Ok(counts)

@@ -84,7 +84,7 @@ fn poll(feed: &str, items: Vec<(Item, Vec<NewAlert>)>) -> PollRecord {
         items: items.into_iter().map(|(item, alerts)| Polled::new(item, alerts)).collect(),
         etag: None,
         last_modified: None,
-        status: "200".to_string(),
+        status: PollStatus::http(200),
         ..PollRecord::default()
     }
 }
@@ -468,9 +468,9 @@ async fn failures_count_up_and_reset_on_success_or_not_modified() {
     let path = dir.db();
     let store = store_with_feeds(&dir, &["f", "g"]).await;
 
-    assert_eq!(store.record_failure("f", "500", "server error").await.unwrap(), 1);
-    assert_eq!(store.record_failure("f", "timeout", "timed out").await.unwrap(), 2);
-    assert_eq!(store.record_failure("f", "502", "bad gateway").await.unwrap(), 3);
+    assert_eq!(store.record_failure("f", PollStatus::http(500), "server error").await.unwrap(), 1);
+    assert_eq!(store.record_failure("f", PollStatus::Timeout, "timed out").await.unwrap(), 2);
+    assert_eq!(store.record_failure("f", PollStatus::http(502), "bad gateway").await.unwrap(), 3);
     assert_eq!(store.feed_state("f").await.unwrap().consecutive_failures, 3);
     assert_eq!(store.feed_state("g").await.unwrap().consecutive_failures, 0, "per feed");
     let (status, error): (String, String) = raw(&path)
@@ -486,15 +486,15 @@ async fn failures_count_up_and_reset_on_success_or_not_modified() {
         1
     );
 
-    assert_eq!(store.record_failure("f", "500", "again").await.unwrap(), 1);
-    assert_eq!(store.record_failure("f", "500", "again").await.unwrap(), 2);
+    assert_eq!(store.record_failure("f", PollStatus::http(500), "again").await.unwrap(), 1);
+    assert_eq!(store.record_failure("f", PollStatus::http(500), "again").await.unwrap(), 2);
     store.record_not_modified("f").await.unwrap();
     assert_eq!(store.feed_state("f").await.unwrap().consecutive_failures, 0);
     assert_eq!(
         query_i64(&path, "SELECT COUNT(*) FROM feeds WHERE name = 'f' AND last_error IS NULL AND last_status = '304'"),
         1
     );
-    assert_eq!(store.record_failure("f", "500", "once more").await.unwrap(), 1);
+    assert_eq!(store.record_failure("f", PollStatus::http(500), "once more").await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -617,7 +617,7 @@ async fn due_alerts_returns_due_pending_rows_oldest_first_and_limited() {
 
     // A retried alert moves behind the ones that have been waiting.
     tick().await;
-    mark(&store, &first[0], Attempted::Retry { delay: Duration::ZERO, error: "flaky".into() }).await.unwrap();
+    mark(&store, &first[0], Attempted::Retry { after: Duration::ZERO, error: "flaky".into() }).await.unwrap();
     let due = store.due_alerts("s", Utc::now(), 10).await.unwrap();
     assert_eq!(ids(&due), vec![first[1].as_str(), later[0].as_str(), first[0].as_str()]);
     assert_eq!(due[2].attempts, 1);
@@ -633,7 +633,7 @@ async fn a_retry_defers_the_alert_and_counts_the_attempt() {
 
     let delay = Duration::from_secs(60);
     let before = Utc::now();
-    mark(&store, a, Attempted::Retry { delay, error: "HTTP 503".into() }).await.unwrap();
+    mark(&store, a, Attempted::Retry { after: delay, error: "HTTP 503".into() }).await.unwrap();
     let after = Utc::now();
 
     let due = store.due_alerts("s", after, 10).await.unwrap();
@@ -658,7 +658,7 @@ async fn a_retry_defers_the_alert_and_counts_the_attempt() {
         1
     );
 
-    mark(&store, a, Attempted::Retry { delay: Duration::ZERO, error: "again".into() }).await.unwrap();
+    mark(&store, a, Attempted::Retry { after: Duration::ZERO, error: "again".into() }).await.unwrap();
     let due = store.due_alerts("s", Utc::now(), 10).await.unwrap();
     assert_eq!(due[0].attempts, 2);
     assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 1, delivered: 1, dead: 0 });
@@ -673,7 +673,7 @@ async fn delivered_and_dead_alerts_leave_the_queue() {
     assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 4, delivered: 0, dead: 0 });
 
     mark(&store, &ids_[0], Attempted::Delivered).await.unwrap();
-    mark(&store, &ids_[1], Attempted::Dead { error: "HTTP 400".into() }).await.unwrap();
+    mark(&store, &ids_[1], Attempted::Dead("HTTP 400".into())).await.unwrap();
     mark(&store, &ids_[2], Attempted::Delivered).await.unwrap();
 
     let due = store.due_alerts("s", Utc::now(), 10).await.unwrap();
@@ -700,7 +700,7 @@ async fn delivered_and_dead_alerts_leave_the_queue() {
         1
     );
 
-    mark(&store, &ids_[3], Attempted::Dead { error: "gave up".into() }).await.unwrap();
+    mark(&store, &ids_[3], Attempted::Dead("gave up".into())).await.unwrap();
     assert!(store.due_alerts("s", Utc::now(), 10).await.unwrap().is_empty());
     assert_eq!(store.next_due("s").await.unwrap(), None, "nothing pending, nothing due");
     assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 0, delivered: 2, dead: 2 });
@@ -773,7 +773,7 @@ async fn commit_failing_midway_rolls_back_everything() {
     let dir = TempDir::new("atomic_midway");
     let path = dir.db();
     let store = store_with_feeds(&dir, &["f"]).await;
-    store.record_failure("f", "500", "earlier failure").await.unwrap();
+    store.record_failure("f", PollStatus::http(500), "earlier failure").await.unwrap();
 
     // Make the third item's insert fail, after two items and their alerts went in.
     raw(&path)
@@ -893,8 +893,8 @@ async fn record_deliveries_settles_a_mixed_batch_in_one_call() {
     store
         .record_deliveries(vec![
             (ids_[0].clone(), Attempted::Delivered),
-            (ids_[1].clone(), Attempted::Retry { delay: Duration::from_secs(600), error: "HTTP 503".into() }),
-            (ids_[2].clone(), Attempted::Dead { error: "HTTP 400".into() }),
+            (ids_[1].clone(), Attempted::Retry { after: Duration::from_secs(600), error: "HTTP 503".into() }),
+            (ids_[2].clone(), Attempted::Dead("HTTP 400".into())),
         ])
         .await
         .unwrap();
