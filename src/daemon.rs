@@ -18,7 +18,7 @@ use crate::fetch::Fetcher;
 use crate::model::{FeedRef, NewAlert};
 use crate::pipeline::{self, PollOutcome, Poller};
 use crate::scheduler::{self, Limits};
-use crate::service::{health, http, metrics::Metrics, notify};
+use crate::service::{health, http, metrics::Metrics, notify, retry};
 use crate::store;
 use crate::store::Store;
 
@@ -304,7 +304,7 @@ async fn retention(
 ) {
     loop {
         let keep = config.borrow().daemon.retention;
-        let pruned = health::retry(&metrics, "retention", &cancel, || {
+        let pruned = retry::store(&metrics, "retention", &cancel, || {
             let now = chrono::Utc::now();
             let before = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
             // Keys outlive bodies, so a story that reappears after its body was pruned stays known.
@@ -447,7 +447,7 @@ async fn reload(path: &Path, parts: &Parts) {
                 "config reload refused at {} ({} error(s); first: {}); the previous config stays in force",
                 crate::model::rfc3339(chrono::Utc::now()),
                 errors.0.len(),
-                crate::config::secrets::scrub(&first)
+                crate::secrets::scrub(&first)
             )));
             parts.app.metrics.inc(crate::service::metrics::Counter::Reloads, &[("result", "refused")], 1);
             refusal_alert(&current, &errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(), &parts.app).await;

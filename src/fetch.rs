@@ -7,8 +7,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::StatusCode;
 
-use crate::config::secrets::{redact_url, scrub};
 use crate::model::PollStatus;
+use crate::secrets::{redact_url, scrub};
 
 /// How many redirects one fetch follows.
 pub const MAX_REDIRECTS: usize = 10;
@@ -16,7 +16,7 @@ pub const MAX_REDIRECTS: usize = 10;
 /// The User-Agent pantau sends: its name, version and where to learn about it.
 pub const USER_AGENT: &str = concat!("pantau/", env!("CARGO_PKG_VERSION"), " (+", env!("CARGO_PKG_REPOSITORY"), ")");
 
-/// Errors of the fetch stage; each names the URL, redacted ([`crate::config::secrets`]).
+/// Errors of the fetch stage; each names the URL, redacted ([`crate::secrets`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
@@ -339,7 +339,7 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 /// A reqwest error with its causes, which carry the useful part ("connection refused"), with
-/// URLs redacted and secrets scrubbed ([`crate::config::secrets::scrub`]).
+/// URLs redacted and secrets scrubbed ([`crate::secrets::scrub`]).
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();

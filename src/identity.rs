@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::model::Item;
@@ -123,17 +122,7 @@ pub fn normalize_link(link: &str) -> String {
     url.to_string()
 }
 
-/// pantau's one content hash: SHA-256 over `parts`, each prefixed with its length (so
-/// `["ab", "c"]` and `["a", "bc"]` differ), as hex of its first 16 bytes. Item keys, content
-/// hashes, story fingerprints and alert ids are all made by it.
-pub fn hex_hash(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p.as_bytes());
-    }
-    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::model::hex_hash;
 
 /// The hash of title, summary and content (what an edit changes).
 pub fn content_hash(item: &Item) -> String {

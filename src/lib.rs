@@ -22,7 +22,8 @@
 //! - [`deliver`]: outbox workers: they send what [`sinks`] renders.
 //! - [`daemon`]: wiring for `run` and `once`; [`cli`]: the commands.
 //! - [`model`]: plain domain types shared by the stages; [`opml`]: subscription lists.
-//! - [`identity`]: item keys and the one content hash; [`jitter`]: the one way waits are spread.
+//! - [`identity`]: item keys; [`jitter`]: the one way waits are spread; [`secrets`]: secret values
+//!   kept out of every log line and printed message.
 
 pub mod article;
 pub mod cli;
@@ -39,6 +40,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod rules;
 pub mod scheduler;
+pub mod secrets;
 pub mod service;
 pub mod sinks;
 pub mod store;

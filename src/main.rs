@@ -170,7 +170,7 @@ fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         // Every event is scrubbed of the config's secrets before it reaches stderr.
-        .with_writer(|| pantau::config::secrets::ScrubWriter::new(pantau::service::progress::log_writer()))
+        .with_writer(|| pantau::secrets::ScrubWriter::new(pantau::service::progress::log_writer()))
         .with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().init(),

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// A feed document after parsing: its own metadata and the items it carried, in document order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -303,7 +304,7 @@ pub const SUMMARY_LIMIT: usize = 500;
 /// It only depends on names and the item key, so a restart, a re-poll or a retry always
 /// produces the same id, which receivers use to drop duplicates.
 pub fn alert_id(feed: &str, item_key: &str, rule: &str, sink: &str) -> String {
-    crate::identity::hex_hash(&[feed, item_key, rule, sink])
+    hex_hash(&[feed, item_key, rule, sink])
 }
 
 /// Cut `text` to at most `max` characters, on a character boundary, marking the cut with `…`.
@@ -374,6 +375,18 @@ fn mark_cut(text: &mut String, keep: usize) {
 /// A date as RFC 3339 with seconds and a `Z` zone, the one format pantau prints.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// pantau's one content hash: SHA-256 over `parts`, each prefixed with its length (so
+/// `["ab", "c"]` and `["a", "bc"]` differ), as hex of its first 16 bytes. Item keys, content
+/// hashes, story fingerprints and alert ids are all made by it.
+pub fn hex_hash(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

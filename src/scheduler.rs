@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Feed, Schedule};
 use crate::model::FeedRef;
 use crate::pipeline::{PollOutcome, Poller};
-use crate::service::{health, memory, notify, progress};
+use crate::service::{memory, notify, progress, retry};
 use crate::store::StoreError;
 
 /// The longest a failing feed waits between attempts (unless its own interval is longer).
@@ -286,7 +286,7 @@ async fn release_idle_memory(poller: &Poller, unmap_code: bool) {
 }
 
 /// [`sync_slots`], with a store error recorded as the scheduler's trouble: `Err` holds how many
-/// times in a row it failed (the loop tries again after [`health::retry_delay`]).
+/// times in a row it failed (the loop tries again after [`retry::delay`]).
 async fn resync(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Result<(), u64> {
     let started = Utc::now();
     match sync_slots(poller, slots).await {
@@ -320,7 +320,7 @@ pub async fn run(
     // When to sync the slots with the config again after a failed sync.
     let mut resync_at = match resync(&poller, &mut slots).await {
         Ok(()) => None,
-        Err(failures) => Some(tokio::time::Instant::now() + health::retry_delay(failures)),
+        Err(failures) => Some(tokio::time::Instant::now() + retry::delay(failures)),
     };
     tracing::info!(feeds = slots.len(), "scheduler started");
     notify::notify("READY=1");
@@ -358,7 +358,7 @@ pub async fn run(
                     );
                     None
                 }
-                Err(failures) => Some(at.max(tokio::time::Instant::now()) + health::retry_delay(failures)),
+                Err(failures) => Some(at.max(tokio::time::Instant::now()) + retry::delay(failures)),
             };
         }
         let now = Utc::now();
@@ -397,7 +397,7 @@ pub async fn run(
                         resync_at = None;
                         tracing::info!(feeds = slots.values().filter(|s| !s.removed).count(), "schedule updated from the new config");
                     }
-                    Err(failures) => resync_at = Some(tokio::time::Instant::now() + health::retry_delay(failures)),
+                    Err(failures) => resync_at = Some(tokio::time::Instant::now() + retry::delay(failures)),
                 }
             }
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
@@ -420,7 +420,7 @@ pub async fn run(
                         // The poll started when it was due.
                         let started = slots.get(&name).map_or_else(Utc::now, |s| s.next.min(Utc::now()));
                         let in_a_row = poller.metrics.store_failed(POLLS_TASK, &e, started);
-                        store_retry = Some(health::retry_delay(in_a_row));
+                        store_retry = Some(retry::delay(in_a_row));
                         Facts::default()
                     }
                     None => {

@@ -10,6 +10,7 @@ mod deploy;
 mod e2e;
 mod extraction;
 mod firsthour;
+mod layout;
 mod matrix;
 mod polling;
 mod resilience;

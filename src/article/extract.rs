@@ -259,13 +259,7 @@ fn scan_links(html: &str) -> Vec<Link> {
     out
 }
 
-/// Whether `css` is a selector pantau can use, with the parser's complaint when not.
-pub fn check_selector(css: &str) -> Result<(), String> {
-    if css.trim().is_empty() {
-        return Err("it is empty".into());
-    }
-    dom_query::Matcher::new(css).map(drop).map_err(|e| format!("{:?}", e.kind))
-}
+pub use crate::markup::check_selector;
 
 /// Openings of a line that only points to another story: the teasers Indonesian (and other)
 /// news sites put inside the article body.

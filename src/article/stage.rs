@@ -21,8 +21,8 @@ use crate::fetch::Fetcher;
 use crate::model::NewAlert;
 use crate::pipeline::alerts_for;
 use crate::scheduler::Limits;
-use crate::service::health;
 use crate::service::metrics::Metrics;
+use crate::service::retry;
 use crate::store::{ArticleOutcome, PendingArticle, PollSummary, Store, StoreError};
 
 /// What the article stage uses: the database (its queue), the fetcher and the config in
@@ -83,7 +83,7 @@ pub async fn run(stage: Stage, limits: Arc<Limits>, cancel: CancellationToken, u
         Until::Drained => stage.store.release_article_claims(Utc::now()).await?,
         Until::Cancelled => {
             let release = || stage.store.release_article_claims(Utc::now());
-            let Some(released) = health::retry(&stage.metrics, TASK, &cancel, release).await else { return Ok(()) };
+            let Some(released) = retry::store(&stage.metrics, TASK, &cancel, release).await else { return Ok(()) };
             released
         }
     };
@@ -131,7 +131,7 @@ pub async fn run(stage: Stage, limits: Arc<Limits>, cancel: CancellationToken, u
                     .clamp(Duration::from_millis(50), Duration::from_secs(60))
             }
             Err(e) if until == Until::Drained => return Err(e),
-            Err(e) => health::retry_delay(stage.metrics.store_failed(TASK, &e, started)),
+            Err(e) => retry::delay(stage.metrics.store_failed(TASK, &e, started)),
         };
         tokio::select! {
             _ = cancel.cancelled() => {
@@ -165,7 +165,7 @@ async fn commit(
 ) -> Result<Option<PollSummary>, StoreError> {
     match until {
         Until::Drained => stage.store.commit_article(item_id, outcome, alerts, stories).await.map(Some),
-        Until::Cancelled => Ok(health::retry(&stage.metrics, TASK, cancel, || {
+        Until::Cancelled => Ok(retry::store(&stage.metrics, TASK, cancel, || {
             stage.store.commit_article(item_id, outcome.clone(), alerts.clone(), stories.clone())
         })
         .await),

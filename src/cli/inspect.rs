@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 
 use super::table;
-use crate::config::secrets::{redact_url, scrub, RedactedUrl};
 use crate::config::Config;
 use crate::model::{rfc3339, truncate_chars, AlertState, PollStatus};
+use crate::secrets::{redact_url, scrub, RedactedUrl};
 use crate::store::{ArticleState, Redelivered, Store};
 
 fn when(t: Option<DateTime<Utc>>) -> String {

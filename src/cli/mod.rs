@@ -12,10 +12,10 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::secrets::scrub;
 use crate::config::{self, Config, ConfigErrors};
 use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::model::{self, ParsedFeed};
+use crate::secrets::scrub;
 use crate::store::Store;
 use crate::{daemon, opml, parse};
 

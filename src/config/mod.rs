@@ -10,7 +10,8 @@ mod diagnostic;
 mod glob;
 mod raw;
 mod reload;
-pub mod secrets;
+/// Kept so that `config::secrets::…` paths keep working; the module is `crate::secrets`.
+pub use crate::secrets;
 mod sinks;
 mod types;
 mod validate;

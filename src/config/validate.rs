@@ -229,7 +229,7 @@ impl Validator<'_> {
 
     /// A CSS selector for article text, checked here so that a typo stops `check`, not a poll.
     pub(super) fn selector(&mut self, value: &Spanned<String>) -> Option<String> {
-        match crate::article::check_selector(value.get_ref()) {
+        match crate::markup::check_selector(value.get_ref()) {
             Ok(()) => Some(value.get_ref().clone()),
             Err(e) => {
                 self.error(value.span().start, format!("article_selector is not a CSS selector pantau can use: {e}"));

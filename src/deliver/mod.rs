@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{DigestMode, Sink};
 use crate::jitter;
 use crate::model::{AlertPayload, Delivery, OutboxAlert};
-use crate::service::health;
 use crate::service::metrics::{Counter, Metrics};
+use crate::service::retry;
 use crate::sinks::Transport;
 use crate::store::{Attempted, Store, StoreError};
 
@@ -317,7 +317,7 @@ impl Outbox<'_> {
             Mode::Drain { .. } => {
                 op().await.map(Some).map_err(|source| DeliverError::Store { sink: self.sink.to_string(), source })
             }
-            Mode::Forever => Ok(health::retry(self.metrics, &self.task, self.cancel, op).await),
+            Mode::Forever => Ok(retry::store(self.metrics, &self.task, self.cancel, op).await),
         }
     }
 

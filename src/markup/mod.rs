@@ -21,3 +21,11 @@ mod visible;
 pub use control::{is_unsafe, printable, printable_line, strip};
 pub use entities::decode_entities;
 pub use visible::html_to_text;
+
+/// Whether `css` is a selector pantau can use, with the parser's complaint when not.
+pub fn check_selector(css: &str) -> Result<(), String> {
+    if css.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    dom_query::Matcher::new(css).map(drop).map_err(|e| format!("{:?}", e.kind))
+}

@@ -8,11 +8,11 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use super::payload::payload;
-use crate::config::secrets::redact_url;
 use crate::config::{Config, Feed, FirstPoll, IdPolicy, OnUpdate};
 use crate::identity::{identify, Identity};
 use crate::model::{self, FeedRef, Item, NewAlert};
 use crate::rules::{DocFields, Document};
+use crate::secrets::redact_url;
 use crate::store::{Known, PollRecord, Polled, Rekey};
 
 /// The items of one document, each with its identity (key, normalised link, content hash):

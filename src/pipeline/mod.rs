@@ -15,11 +15,11 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::{watch, Notify};
 
-use crate::config::secrets::{redact_url, scrub, RedactedUrl};
 use crate::config::{Config, Feed};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::model::{FeedRef, Item, PollStatus};
 use crate::parse::{self, ParseError};
+use crate::secrets::{redact_url, scrub, RedactedUrl};
 use crate::service::metrics::{Counter, Metrics};
 use crate::store::{PollRecord, Store, StoreError};
 

@@ -1,26 +1,18 @@
 //! Which long-lived tasks cannot make progress, and why: a delivery worker, the polls, the
 //! scheduler, retention or the article stage that fails to use the database. Tasks report each
 //! failed and each successful store call; `/healthz`, `/metrics` and the operator alerts read
-//! what is recorded here. A failing task never stops: [`retry`] waits with backoff and tries
-//! again until the database answers.
+//! what is recorded here. A failing task never stops: [`super::retry::store`] waits with backoff
+//! and tries again until the database answers.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio_util::sync::CancellationToken;
-
-use super::metrics::{Counter, Metrics};
-use crate::store::StoreError;
 
 /// A task failing for longer than this makes `/healthz` answer 503 (before that it is listed
 /// as a problem and the status is "degraded").
 pub const STUCK_AFTER: Duration = Duration::from_secs(120);
-
-/// The longest pause between two attempts of a failing store call.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// Ended troubles kept for the operator alerts until they are read.
 const ENDED_KEPT: usize = 64;
@@ -130,60 +122,6 @@ pub fn verdict(troubles: &[(String, Trouble)], now: DateTime<Utc>) -> (Vec<Strin
     (lines, stuck)
 }
 
-/// The pause before attempt `failures + 1` of a failing store call: 1 s doubling to
-/// [`MAX_RETRY_DELAY`].
-pub fn retry_delay(failures: u64) -> Duration {
-    Duration::from_secs(1u64 << failures.saturating_sub(1).min(5)).min(MAX_RETRY_DELAY)
-}
-
-impl Metrics {
-    /// A store call of `task` that started at `started` failed: count it, record the trouble and
-    /// log it; returns how many times in a row the task failed.
-    pub fn store_failed(&self, task: &str, error: &StoreError, started: DateTime<Utc>) -> u64 {
-        self.inc(Counter::StoreErrors, &[("task", task)], 1);
-        let failures = self.health.failed(task, &error.to_string(), started);
-        if failures == 1 {
-            tracing::error!(task, error = %error, "database call failed; retrying until it works");
-        } else {
-            tracing::warn!(task, failures, error = %error, "database call failed again");
-        }
-        failures
-    }
-
-    /// A store call of `task` succeeded: its trouble, if any, is over.
-    pub fn store_ok(&self, task: &str) {
-        if let Some(t) = self.health.succeeded(task, Utc::now()) {
-            let secs = (Utc::now() - t.since).num_seconds().max(0);
-            tracing::info!(task, failures = t.failures, seconds = secs, "database works again; carrying on");
-        }
-    }
-}
-
-/// Run `op` until it succeeds, pausing with backoff after each store error (each recorded as a
-/// trouble of `task`); `None` when `cancel` fires first.
-pub async fn retry<T, F, Fut>(metrics: &Metrics, task: &str, cancel: &CancellationToken, mut op: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, StoreError>>,
-{
-    loop {
-        let started = Utc::now();
-        match op().await {
-            Ok(v) => {
-                metrics.store_ok(task);
-                return Some(v);
-            }
-            Err(e) => {
-                let failures = metrics.store_failed(task, &e, started);
-                tokio::select! {
-                    _ = cancel.cancelled() => return None,
-                    _ = tokio::time::sleep(retry_delay(failures)) => {}
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,14 +144,5 @@ mod tests {
         assert_eq!(h.take_ended().len(), 1);
         assert!(h.take_ended().is_empty());
         assert_eq!(h.succeeded("delivery:hook", t0), None);
-    }
-
-    #[test]
-    fn retries_back_off_from_one_second_to_thirty() {
-        assert_eq!(retry_delay(1), Duration::from_secs(1));
-        assert_eq!(retry_delay(2), Duration::from_secs(2));
-        assert_eq!(retry_delay(5), Duration::from_secs(16));
-        assert_eq!(retry_delay(6), MAX_RETRY_DELAY);
-        assert_eq!(retry_delay(u64::MAX), MAX_RETRY_DELAY);
     }
 }

@@ -194,7 +194,7 @@ pub async fn health(ctx: &Context) -> (bool, String) {
             let failing = f.iter().filter(|s| s.consecutive_failures > 0).count();
             // A failing feed is retried by itself, so it degrades the service, never downs it.
             for s in f.iter().filter(|s| s.consecutive_failures > 0) {
-                let error = s.last_error.as_deref().map(crate::config::secrets::scrub).unwrap_or_default();
+                let error = s.last_error.as_deref().map(crate::secrets::scrub).unwrap_or_default();
                 problems.push(format!(
                     "feed {} failing ({} in a row, last {}): {}",
                     s.name,

@@ -7,3 +7,4 @@ pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod progress;
+pub mod retry;

@@ -5,7 +5,7 @@
 //! (`token`, `sig`, `key`, …) or whose value is a known secret. Then a final scrub ([`scrub`])
 //! replaces every known secret value wherever it appears in a text: the values the config read
 //! from `${VAR}`, its passwords, tokens, signing secrets and credential headers. Config loading
-//! ([`super::load`]) adds each config's secrets to one process-wide set, which the log writer
+//! ([`crate::config::load`]) adds each config's secrets to one process-wide set, which the log writer
 //! ([`ScrubWriter`]) and the error texts that pantau stores use.
 
 use std::borrow::Cow;
