@@ -1,10 +1,14 @@
 //! Unit tests of the store: migrations, the instance lock, feeds, deduplicating commits, the outbox.
 
+use super::schema::MIGRATIONS;
 use super::*;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::model::alert_id;
+use chrono::{TimeZone, Utc};
+
+use crate::model::{alert_id, FeedRef, Item, NewAlert, OutboxAlert, PollStatus};
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
