@@ -1,4 +1,9 @@
 //! The store's error type, and how SQLite's errors become it.
+//!
+//! [`StoreError`] names no type of the database library: a failed call is
+//! [`StoreError::Database`] with an [`ErrorKind`] to branch on and the backend's own error as
+//! an opaque source (its message and chain of causes, for people), so another backend can
+//! report its failures in the same terms.
 
 use std::path::{Path, PathBuf};
 
@@ -6,13 +11,16 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// SQLite reported an error.
+    /// The database failed a call.
     #[error("database {path}: {source}")]
-    Sqlite {
+    Database {
         /// The database file.
         path: PathBuf,
-        /// What SQLite said.
-        source: rusqlite::Error,
+        /// What kind of failure it is, for callers that tell them apart.
+        kind: ErrorKind,
+        /// What the database said: the backend's own error, for its message and causes only
+        /// (branch on `kind`, never on this).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The database was written by a newer pantau.
     #[error("database {path} has schema version {found}, newer than this pantau understands ({known}); upgrade pantau or point it at another database")]
@@ -51,6 +59,38 @@ pub enum StoreError {
     Task(String),
 }
 
+/// What kind of failure a [`StoreError::Database`] is. A damaged file is not among them: it is
+/// [`StoreError::Damaged`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Another connection held a lock the call needed for longer than the call waits ("database
+    /// is locked"); a later try may work.
+    Busy,
+    /// The disk, or the database's own size limit, is full.
+    Full,
+    /// A constraint (a unique key, a foreign key, a trigger) refused the write.
+    Constraint,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// The kind of a rusqlite error.
+    fn of(e: &rusqlite::Error) -> ErrorKind {
+        use rusqlite::ErrorCode::{ConstraintViolation, DatabaseBusy, DatabaseLocked, DiskFull};
+        match e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                DatabaseBusy | DatabaseLocked => ErrorKind::Busy,
+                DiskFull => ErrorKind::Full,
+                ConstraintViolation => ErrorKind::Constraint,
+                _ => ErrorKind::Other,
+            },
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
 impl StoreError {
     /// Whether the database file itself is damaged: retrying will not help, the operator must.
     pub fn is_damaged(&self) -> bool {
@@ -70,10 +110,12 @@ fn damage_of(e: &rusqlite::Error) -> Option<String> {
 }
 
 /// A rusqlite error of the database at `path` as pantau reports it: a damaged file as
-/// [`StoreError::Damaged`], anything else as [`StoreError::Sqlite`].
+/// [`StoreError::Damaged`], anything else as [`StoreError::Database`] of its kind.
 pub(super) fn sqlite_error(path: &Path, source: rusqlite::Error) -> StoreError {
     match damage_of(&source) {
         Some(detail) => StoreError::Damaged { path: path.to_path_buf(), detail },
-        None => StoreError::Sqlite { path: path.to_path_buf(), source },
+        None => {
+            StoreError::Database { path: path.to_path_buf(), kind: ErrorKind::of(&source), source: Box::new(source) }
+        }
     }
 }

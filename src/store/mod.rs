@@ -38,7 +38,7 @@ mod stories;
 mod views;
 
 pub use articles::{ArticleOutcome, ArticleState, PendingArticle};
-pub use error::StoreError;
+pub use error::{ErrorKind, StoreError};
 pub use feeds::FeedState;
 pub use health::{FeedHealth, HealthFlag};
 pub use items::{Known, PollRecord, PollSummary, Polled, Rekey};
