@@ -1,10 +1,14 @@
 //! Unit tests of the store: migrations, the instance lock, feeds, deduplicating commits, the outbox.
 
+use super::schema::MIGRATIONS;
 use super::*;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::model::alert_id;
+use chrono::{TimeZone, Utc};
+
+use crate::model::{alert_id, FeedRef, Item, NewAlert, OutboxAlert, PollStatus};
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -180,6 +184,45 @@ async fn open_refuses_newer_schema_of_a_foreign_file() {
 
     assert!(matches!(Store::open(&path).await, Err(StoreError::TooNew { found: 42, .. })));
     assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'feeds'"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+#[test]
+fn sqlite_errors_are_reported_by_kind_with_their_message_and_causes() {
+    let path = Path::new("/var/lib/pantau/pantau.db");
+    let failure = |code, msg: &str| {
+        super::error::sqlite_error(
+            path,
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(msg.to_string())),
+        )
+    };
+
+    let busy = failure(rusqlite::ffi::SQLITE_BUSY, "database is locked");
+    assert!(matches!(busy, StoreError::Database { kind: ErrorKind::Busy, .. }), "{busy:?}");
+    assert_eq!(busy.to_string(), "database /var/lib/pantau/pantau.db: database is locked");
+    // The backend's error stays the source, with its own cause behind it.
+    let source = std::error::Error::source(&busy).expect("the database's error is the source");
+    assert_eq!(source.to_string(), "database is locked");
+    assert!(source.source().is_some(), "the chain of causes is kept");
+    assert!(!busy.is_damaged());
+
+    let kind = |e: StoreError| match e {
+        StoreError::Database { kind, .. } => kind,
+        other => panic!("expected a database error, got {other:?}"),
+    };
+    assert_eq!(kind(failure(rusqlite::ffi::SQLITE_LOCKED, "database table is locked")), ErrorKind::Busy);
+    assert_eq!(kind(failure(rusqlite::ffi::SQLITE_FULL, "database or disk is full")), ErrorKind::Full);
+    assert_eq!(kind(failure(rusqlite::ffi::SQLITE_CONSTRAINT, "UNIQUE constraint failed")), ErrorKind::Constraint);
+    assert_eq!(kind(failure(rusqlite::ffi::SQLITE_ERROR, "no such table: x")), ErrorKind::Other);
+    assert_eq!(kind(super::error::sqlite_error(path, rusqlite::Error::QueryReturnedNoRows)), ErrorKind::Other);
+
+    // A damaged file is its own variant, whatever the call was.
+    let damaged = failure(rusqlite::ffi::SQLITE_CORRUPT, "database disk image is malformed");
+    assert!(damaged.is_damaged(), "{damaged:?}");
+    assert!(damaged.to_string().contains("is damaged (database disk image is malformed)"), "{damaged}");
+    assert!(failure(rusqlite::ffi::SQLITE_NOTADB, "file is not a database").is_damaged());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -753,7 +796,7 @@ async fn commit_for_an_unknown_feed_fails_and_stores_nothing() {
     let mut p = poll("ghost", vec![(item("a"), vec![alert("ghost", "a", "r", "s")])]);
     p.etag = Some("\"e\"".to_string());
     match store.commit_poll(p).await {
-        Err(StoreError::Sqlite { path: p, .. }) => assert_eq!(p, path),
+        Err(StoreError::Database { path: p, .. }) => assert_eq!(p, path),
         Err(e) => panic!("expected a database error, got {e}"),
         Ok(s) => panic!("commit for an unknown feed must fail, got {s:?}"),
     }
@@ -793,7 +836,10 @@ async fn commit_failing_midway_rolls_back_everything() {
     );
     p.etag = Some("\"e\"".to_string());
     p.last_modified = Some("lm".to_string());
-    assert!(matches!(store.commit_poll(p.clone()).await, Err(StoreError::Sqlite { .. })));
+    assert!(matches!(
+        store.commit_poll(p.clone()).await,
+        Err(StoreError::Database { kind: ErrorKind::Constraint, .. })
+    ));
 
     assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM items"), 0, "no item of the failed poll remains");
     assert_eq!(query_i64(&path, "SELECT COUNT(*) FROM alerts"), 0, "no alert of the failed poll remains");

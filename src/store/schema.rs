@@ -1,0 +1,89 @@
+//! The schema: opening the file (WAL, busy timeout, foreign keys) and the migrations runner.
+//! The numbered migrations live in `migrations/`; `PRAGMA user_version` counts those applied.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::error::sqlite_error;
+use super::{Result, StoreError};
+
+/// Numbered migrations; `PRAGMA user_version` records how many were applied.
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_feed_schedule.sql"),
+    include_str!("migrations/0003_identity.sql"),
+    include_str!("migrations/0004_recoveries.sql"),
+    include_str!("migrations/0005_retention_health.sql"),
+    include_str!("migrations/0006_quiet_ttl.sql"),
+    include_str!("migrations/0007_articles.sql"),
+    include_str!("migrations/0008_stories.sql"),
+];
+
+pub(super) fn open_sync(path: &Path) -> Result<Connection> {
+    let err = |source| sqlite_error(path, source);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
+    }
+    let mut conn = Connection::open(path).map_err(err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+    // Refuse a newer database before changing anything in it (WAL mode is persistent).
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+    if found > MIGRATIONS.len() as i64 {
+        return Err(StoreError::TooNew { path: path.to_path_buf(), found, known: MIGRATIONS.len() as i64 });
+    }
+    set_wal(&conn).map_err(err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+/// How long a call waits for another connection's write lock before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `PRAGMA journal_mode = WAL`, tried again for up to [`BUSY_TIMEOUT`] while another connection
+/// is in the way: the switch needs the file to itself, and SQLite reports a clash at once
+/// instead of waiting (two processes opening a fresh file at the same moment).
+fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Apply the migrations the file lacks, one transaction each. Every step takes the write lock
+/// first (`BEGIN IMMEDIATE`) and reads the version again under it, so two processes opening a
+/// fresh file at once apply each migration once: the second waits, then finds it applied.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let err = |source| sqlite_error(path, source);
+    let known = MIGRATIONS.len() as i64;
+    loop {
+        let version = |c: &Connection| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0));
+        // Most opens find the schema current: no write lock for them.
+        if version(conn).map_err(err)? == known {
+            return Ok(());
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+        let found = version(&tx).map_err(err)?;
+        if found == known {
+            return Ok(());
+        }
+        // A version beyond ours (or a foreign negative one) matches no migration.
+        let Some(sql) = usize::try_from(found).ok().and_then(|i| MIGRATIONS.get(i)) else {
+            return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
+        };
+        tx.execute_batch(sql).map_err(err)?;
+        tx.pragma_update(None, "user_version", found + 1).map_err(err)?;
+        tx.commit().map_err(err)?;
+        tracing::info!(db = %path.display(), version = found + 1, "applied database migration");
+    }
+}
