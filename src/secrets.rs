@@ -53,8 +53,16 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 /// Header names (without case) whose values are credentials even when written literally.
-const SECRET_HEADERS: &[&str] =
-    &["authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token", "private-token"];
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "api-key",
+    "x-auth-token",
+    "private-token",
+    "x-gotify-key",
+];
 
 /// Whether a query parameter named `key` carries a credential.
 pub fn is_secret_key(key: &str) -> bool {

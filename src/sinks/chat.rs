@@ -127,6 +127,37 @@ impl HttpRequest {
     }
 }
 
+/// A URL that is itself a secret (a chat service's incoming-webhook URL): used as the string it
+/// is, printed (`Debug`) as its origin only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl std::ops::Deref for SecretUrl {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SecretUrl {
+    fn from(url: String) -> SecretUrl {
+        SecretUrl(url)
+    }
+}
+
+impl From<&str> for SecretUrl {
+    fn from(url: &str) -> SecretUrl {
+        SecretUrl(url.to_string())
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&origin(&self.0), f)
+    }
+}
+
 /// The part of a URL that is safe to log: scheme and host (and port), never path or query.
 pub(super) fn origin(url: &str) -> String {
     match url::Url::parse(url) {
@@ -141,17 +172,12 @@ pub(super) fn origin(url: &str) -> String {
     }
 }
 
-/// Header names whose values are credentials.
-fn is_secret_header(name: &str) -> bool {
-    ["authorization", "x-gotify-key", "proxy-authorization", "cookie"].iter().any(|h| name.eq_ignore_ascii_case(h))
-}
-
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let headers: Vec<(&str, &str)> = self
             .headers
             .iter()
-            .map(|(k, v)| (k.as_str(), if is_secret_header(k) { "<redacted>" } else { v.as_str() }))
+            .map(|(k, v)| (k.as_str(), if crate::secrets::is_secret_header(k) { "<redacted>" } else { v.as_str() }))
             .collect();
         f.debug_struct("HttpRequest")
             .field("method", &self.method)

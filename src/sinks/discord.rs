@@ -3,13 +3,12 @@
 //! Limits (UTF-16 units, which never undercount): content 2,000, embed title 256,
 //! description 4,096, all embeds together 6,000.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
+use super::chat::{SecretUrl, digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, escape_markdown, Unit};
 use super::{Configured, Transport, Key, Keys, Service, Type};
@@ -19,21 +18,14 @@ use crate::model::AlertPayload;
 pub static TYPE: Type = Type { name: "discord", keys: &[Key::text("url")], configure };
 
 fn configure(keys: &mut dyn Keys) -> Configured {
-    Configured::new(Discord { url: keys.required_url("webhook url") })
+    Configured::new(Discord { url: keys.required_url("webhook url").into() })
 }
 
 /// A configured Discord sink.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Discord {
     /// The webhook URL (a secret).
-    pub url: String,
-}
-
-/// Shows only the URL's origin: the rest of a webhook URL is its secret.
-impl fmt::Debug for Discord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Discord").field("url", &origin(&self.url)).finish()
-    }
+    pub url: SecretUrl,
 }
 
 impl Service for Discord {

@@ -4,13 +4,12 @@
 //! feed text gets a zero-width space after every `<` (no `<users/all>` mention, no forged
 //! link can form), and a link label loses the `|` and `>` that would end it.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
+use super::chat::{SecretUrl, digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, Unit, ZWSP};
 use super::{Configured, Transport, Key, Keys, Service, Type};
@@ -20,21 +19,14 @@ use crate::model::AlertPayload;
 pub static TYPE: Type = Type { name: "googlechat", keys: &[Key::text("url")], configure };
 
 fn configure(keys: &mut dyn Keys) -> Configured {
-    Configured::new(GoogleChat { url: keys.required_url("webhook url") })
+    Configured::new(GoogleChat { url: keys.required_url("webhook url").into() })
 }
 
 /// A configured GoogleChat sink.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GoogleChat {
     /// The webhook URL (a secret).
-    pub url: String,
-}
-
-/// Shows only the URL's origin: the rest of a webhook URL is its secret.
-impl fmt::Debug for GoogleChat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GoogleChat").field("url", &origin(&self.url)).finish()
-    }
+    pub url: SecretUrl,
 }
 
 impl Service for GoogleChat {

@@ -4,13 +4,12 @@
 //! `<!all>`, `<@id>` and `<url|label>` in a webhook's text into mentions and masked links before
 //! rendering, so feed text must never carry a `<`.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
+use super::chat::{SecretUrl, digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, escape_mattermost as esc, Unit};
 use super::{Configured, Transport, Key, Keys, Service, Type};
@@ -20,21 +19,14 @@ use crate::model::AlertPayload;
 pub static TYPE: Type = Type { name: "mattermost", keys: &[Key::text("url")], configure };
 
 fn configure(keys: &mut dyn Keys) -> Configured {
-    Configured::new(Mattermost { url: keys.required_url("webhook url") })
+    Configured::new(Mattermost { url: keys.required_url("webhook url").into() })
 }
 
 /// A configured Mattermost sink.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mattermost {
     /// The webhook URL (a secret).
-    pub url: String,
-}
-
-/// Shows only the URL's origin: the rest of a webhook URL is its secret.
-impl fmt::Debug for Mattermost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mattermost").field("url", &origin(&self.url)).finish()
-    }
+    pub url: SecretUrl,
 }
 
 impl Service for Mattermost {

@@ -1,13 +1,12 @@
 //! Slack incoming webhooks: `{"text", "blocks"}` in mrkdwn, where only `&`, `<` and `>` are
 //! escaped and links are `<url|label>`; a section block holds at most 3,000 characters.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
+use super::chat::{SecretUrl, digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, escape_slack, Unit};
 use super::{Configured, Transport, Key, Keys, Service, Type};
@@ -17,21 +16,14 @@ use crate::model::AlertPayload;
 pub static TYPE: Type = Type { name: "slack", keys: &[Key::text("url")], configure };
 
 fn configure(keys: &mut dyn Keys) -> Configured {
-    Configured::new(Slack { url: keys.required_url("webhook url") })
+    Configured::new(Slack { url: keys.required_url("webhook url").into() })
 }
 
 /// A configured Slack sink.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Slack {
     /// The webhook URL (a secret).
-    pub url: String,
-}
-
-/// Shows only the URL's origin: the rest of a webhook URL is its secret.
-impl fmt::Debug for Slack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Slack").field("url", &origin(&self.url)).finish()
-    }
+    pub url: SecretUrl,
 }
 
 impl Service for Slack {

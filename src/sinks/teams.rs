@@ -4,13 +4,12 @@
 //! feed text is backslash-escaped in every block: a headline cannot plant a masked link, start
 //! a list or break the digest's own `[title](link)`.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::chat::{digest_heading, origin, Chat, Fields, HttpRequest, Method};
+use super::chat::{SecretUrl, digest_heading, Chat, Fields, HttpRequest, Method};
 use super::template::Escaper;
 use super::text::{self, escape_markdown as esc};
 use super::{Configured, Transport, Key, Keys, Service, Type};
@@ -20,21 +19,14 @@ use crate::model::AlertPayload;
 pub static TYPE: Type = Type { name: "teams", keys: &[Key::text("url")], configure };
 
 fn configure(keys: &mut dyn Keys) -> Configured {
-    Configured::new(Teams { url: keys.required_url("webhook url") })
+    Configured::new(Teams { url: keys.required_url("webhook url").into() })
 }
 
 /// A configured Teams sink.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Teams {
     /// The webhook URL (a secret).
-    pub url: String,
-}
-
-/// Shows only the URL's origin: the rest of a webhook URL is its secret.
-impl fmt::Debug for Teams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Teams").field("url", &origin(&self.url)).finish()
-    }
+    pub url: SecretUrl,
 }
 
 impl Service for Teams {
