@@ -441,7 +441,6 @@ async fn reload(path: &Path, parts: &Parts) {
             for e in &errors.0 {
                 tracing::error!("{e}");
             }
-            tracing::error!(errors = errors.0.len(), "new config refused; the running config stays in force");
             let first = errors.0.first().map(ToString::to_string).unwrap_or_default();
             parts.app.metrics.set_reload_refused(Some(format!(
                 "config reload refused at {} ({} error(s); first: {}); the previous config stays in force",
@@ -450,6 +449,8 @@ async fn reload(path: &Path, parts: &Parts) {
                 crate::secrets::scrub(&first)
             )));
             parts.app.metrics.inc(crate::service::metrics::Counter::Reloads, &[("result", "refused")], 1);
+            // After the refusal is in /healthz, so that whoever reads this line finds it there.
+            tracing::error!(errors = errors.0.len(), "new config refused; the running config stays in force");
             refusal_alert(&current, &errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(), &parts.app).await;
         }
     }
