@@ -71,6 +71,35 @@ fn unknown_key_is_located() {
 }
 
 #[test]
+fn a_database_url_is_refused_at_its_place_without_repeating_it() {
+    for (url, says) in [
+        ("postgres://pantau:hunter2@db.example:5432/pantau", "PostgreSQL URL"),
+        ("postgresql://pantau@db.example/pantau", "PostgreSQL URL"),
+        ("sqlite://hunter2/pantau.db", "not a URL"),
+    ] {
+        let e = errors(&format!("[daemon]\ndatabase = \"{url}\"\n"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("/etc/pantau/pantau.toml:2:12: database "), "{e:?}");
+        assert!(e[0].contains(says) && e[0].contains("to a file"), "{e:?}");
+        assert!(!e[0].contains("hunter2"), "the URL is not repeated: {e:?}");
+    }
+    // A secret from the environment is not printed either.
+    let e = load_vars("[daemon]\ndatabase = \"postgres://p:${PW}@db/p\"\n", &[("PW", "s3cret")]).unwrap_err();
+    assert!(!e.0[0].to_string().contains("s3cret"), "{e:?}");
+    // A file path is still a file path.
+    assert!(load("[daemon]\ndatabase = \"data/pantau.db\"\n").is_ok());
+    // The inspection commands need the database too: for them it is not a problem to pass over
+    // (they would otherwise print the URL as a path that does not exist yet).
+    let dir = std::env::temp_dir().join(format!("pantau-dburl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pantau.toml");
+    std::fs::write(&file, "[daemon]\ndatabase = \"postgres://p:hunter2@db/p\"\n").unwrap();
+    let refused = load_for_inspection(&file).map(|_| ()).unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(refused.0[0].message.contains("PostgreSQL URL"), "{refused:?}");
+}
+
+#[test]
 fn unknown_top_level_table_is_rejected() {
     let e = errors("[deamon]\ndatabase = \"x\"\n");
     assert!(e[0].starts_with("/etc/pantau/pantau.toml:1:2: unknown field `deamon`"), "{e:?}");

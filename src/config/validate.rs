@@ -30,7 +30,15 @@ pub(super) fn validate(
         let offset = e.span().map_or(0, |s| s.start);
         ConfigErrors(vec![Diagnostic::at(Severity::Error, path, source, offset, e.message().trim().to_string())])
     })?;
-    let mut v = Validator { path, source, env, errors: Vec::new(), warnings: Vec::new(), secrets: Secrets::default() };
+    let mut v = Validator {
+        path,
+        source,
+        env,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        secrets: Secrets::default(),
+        unusable_database: false,
+    };
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let daemon = v.daemon(&raw.daemon, &base);
     let sinks = v.sinks(&raw.sink);
@@ -55,6 +63,10 @@ pub(super) fn validate(
         warnings: v.warnings,
         secrets: v.secrets,
     };
+    if v.unusable_database {
+        // Every command needs the database, the inspection commands too: nothing can go on.
+        return Err(ConfigErrors(v.errors));
+    }
     Ok((config, v.errors))
 }
 
@@ -65,6 +77,8 @@ pub(super) struct Validator<'a> {
     pub(super) errors: Vec<Diagnostic>,
     pub(super) warnings: Vec<Diagnostic>,
     pub(super) secrets: Secrets,
+    /// `database` names no file pantau can use (a URL): fatal for every command.
+    pub(super) unusable_database: bool,
 }
 
 impl Validator<'_> {
@@ -279,6 +293,20 @@ impl Validator<'_> {
                 let expanded = self.expand_plain(db);
                 if expanded.trim().is_empty() {
                     self.error(db.span().start, "database must name a file");
+                } else if let Some((scheme, _)) = expanded.split_once("://") {
+                    // Never a path: "postgres://user:pass@host/db" would become a directory
+                    // named "postgres:" with a SQLite file in it, and the URL (and its password)
+                    // would be printed as a path. The value is not repeated here.
+                    let message =
+                        if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") {
+                            "database is a PostgreSQL URL, but this version of pantau stores only in SQLite \
+                         (several nodes on PostgreSQL are planned); set database to a file path such as \"pantau.db\""
+                        } else {
+                            "database must be a file path (SQLite), not a URL; set it to a file such as \"pantau.db\""
+                        };
+                    self.error(db.span().start, message);
+                    self.secrets.add_url_parts(&expanded);
+                    self.unusable_database = true;
                 }
                 relative(&expanded)
             }
