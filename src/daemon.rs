@@ -294,6 +294,74 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 /// How often retention runs.
 pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
+/// The name a node goes by when `--node` is not given: `hostname:pid`.
+pub fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Whether a node that last beat at `heartbeat` is still alive at `now`: it renews every third
+/// of `lease`, so three leases of silence mean it is gone.
+pub fn node_alive(
+    heartbeat: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    lease: Duration,
+) -> bool {
+    now - heartbeat <= chrono::Duration::from_std(lease * 3).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Beat for node `node` now and every third of `daemon.lease`: its row in the database says it
+/// is alive and which config (by hash) it runs. When the config it runs changes (at start and
+/// after a reload), a warning names every other live node that runs another config.
+async fn heartbeat(
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    metrics: Arc<Metrics>,
+    node: String,
+    cancel: CancellationToken,
+) {
+    let started = chrono::Utc::now();
+    let mut compared: Option<String> = None;
+    loop {
+        let (hash, lease) = {
+            let c = config.borrow();
+            (c.hash.clone(), c.daemon.lease)
+        };
+        let beat = retry::store(&metrics, "heartbeat", &cancel, || {
+            store.heartbeat(node.clone(), started, hash.clone(), chrono::Utc::now())
+        })
+        .await;
+        if beat.is_none() {
+            return;
+        }
+        if compared.as_deref() != Some(hash.as_str()) {
+            let Some(nodes) = retry::store(&metrics, "heartbeat", &cancel, || store.nodes()).await else { return };
+            let now = chrono::Utc::now();
+            let others: Vec<String> = nodes
+                .iter()
+                .filter(|n| n.name != node && n.config_hash != hash && node_alive(n.heartbeat_at, now, lease))
+                .map(|n| n.name.clone())
+                .collect();
+            if !others.is_empty() {
+                tracing::warn!(
+                    node = %node, others = ?others,
+                    "other live nodes run a different config; give every node the same file"
+                );
+            }
+            compared = Some(hash);
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(lease / 3) => {}
+        }
+    }
+}
+
 /// Prune old bodies, keys and settled alerts now and every hour (`daemon.retention`). A failing
 /// prune is retried with backoff until it works.
 async fn retention(
@@ -517,7 +585,12 @@ impl ConfigWatch {
 
 /// The daemon: poll on schedule, match, deliver, until `shutdown` fires; a message on
 /// `reloads` re-reads the config file. In-flight work finishes within the grace period.
-pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc::Receiver<()>) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    node: String,
+    shutdown: CancellationToken,
+    mut reloads: mpsc::Receiver<()>,
+) -> anyhow::Result<()> {
     let grace = config.daemon.shutdown_grace;
     let path = config.path.clone();
     let listen = config.daemon.listen;
@@ -553,6 +626,16 @@ pub async fn run(config: Config, shutdown: CancellationToken, mut reloads: mpsc:
         tasks.spawn(async move {
             retention(store, config, metrics, cancel).await;
             ("retention", Ok(()))
+        });
+    }
+    {
+        let app = &parts.app;
+        let (store, config, metrics) = (app.store.clone(), app.config.clone(), Arc::clone(&app.metrics));
+        let cancel = shutdown.clone();
+        tracing::info!(node = %node, "node started");
+        tasks.spawn(async move {
+            heartbeat(store, config, metrics, node, cancel).await;
+            ("heartbeat", Ok(()))
         });
     }
     {
@@ -645,8 +728,12 @@ pub struct OnceReport {
 }
 
 /// Poll every enabled feed now, store and match, deliver everything due, then return.
-pub async fn once(config: Config) -> anyhow::Result<OnceReport> {
+pub async fn once(config: Config, node: String) -> anyhow::Result<OnceReport> {
     let parts = start(config).await?;
+    // One beat: `pantau nodes` shows when this node last ran and with which config.
+    let hash = parts.app.config().hash.clone();
+    let now = chrono::Utc::now();
+    parts.app.store.heartbeat(node, now, hash, now).await?;
     let mut report = OnceReport::default();
     let config = parts.app.config();
     for (name, outcome) in scheduler::poll_all(&parts.app.poller(), &config.feeds, Arc::clone(&parts.limits)).await {

@@ -46,12 +46,20 @@ enum Command {
     #[command(
         after_help = "Exit codes: 0 after a clean shutdown, 1 on a fatal error (bad config, database in use or damaged), 64 usage error.\nSIGHUP reloads the config; an invalid one is refused and the running one stays."
     )]
-    Run,
+    Run {
+        /// This node's name in `pantau nodes` [default: hostname:pid].
+        #[arg(long, env = "PANTAU_NODE", value_name = "NAME")]
+        node: Option<String>,
+    },
     /// Poll every enabled feed now, deliver everything due, then exit.
     #[command(
         after_help = "Exit codes: 0 when the cycle completed (failed feeds are reported), 1 on a fatal error, 64 usage error."
     )]
-    Once,
+    Once {
+        /// This node's name in `pantau nodes` [default: hostname:pid].
+        #[arg(long, env = "PANTAU_NODE", value_name = "NAME")]
+        node: Option<String>,
+    },
     /// Validate the config and every rule; print each problem as PATH:LINE:COL: message.
     #[command(after_help = "Exit codes: 0 valid (warnings are printed), 2 invalid, 64 usage error.")]
     Check,
@@ -112,6 +120,15 @@ enum Command {
     #[command(after_help = "Exit codes: 0, 1 when the database cannot be read, 64 usage error.")]
     Feeds {
         /// One JSON array of feed objects, every field and error in full.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the nodes that ran on this database: last heartbeat, leases held, config hash.
+    #[command(
+        after_help = "A node is live while it beats (every third of [daemon] lease); on SQLite one node runs at a time and holds no leases.\nExit codes: 0, 1 when the database cannot be read, 64 usage error."
+    )]
+    Nodes {
+        /// One JSON array of node objects.
         #[arg(long)]
         json: bool,
     },
@@ -209,12 +226,13 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        if matches!(args.command, Command::Once | Command::TestRule { .. }) {
+        if matches!(args.command, Command::Once { .. } | Command::TestRule { .. }) {
             pantau::service::progress::enable();
         }
         match args.command {
-            Command::Run => pantau::cli::run(&config).await,
-            Command::Once => pantau::cli::once(&config).await,
+            Command::Run { node } => pantau::cli::run(&config, node).await,
+            Command::Once { node } => pantau::cli::once(&config, node).await,
+            Command::Nodes { json } => pantau::cli::nodes(&config, json).await,
             Command::Parse { source, json, article } => pantau::cli::parse(&config, &source, json, article).await,
             Command::Article { source, json, selector } => {
                 pantau::cli::article(&config, &source, json, selector.as_deref()).await

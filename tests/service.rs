@@ -317,3 +317,79 @@ fn an_idle_daemon_gives_back_its_regex_search_caches_and_then_unmaps_its_code() 
     }
     assert_eq!(child.sigterm_and_wait(), 0);
 }
+
+/// `pantau nodes --json`, parsed.
+fn nodes_json(cfg: &Path) -> Vec<serde_json::Value> {
+    let out = crate::util::run(cfg, &["nodes", "--json"]);
+    assert!(out.status.success(), "{}", crate::util::show(&out));
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap().as_array().unwrap().clone()
+}
+
+#[test]
+fn nodes_lists_each_node_with_its_heartbeat_and_config_and_warns_of_another_config() {
+    let dir = TempDir::new("nodes");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    let original = base_config(&feeds, &rx).daemon("lease = \"3s\"");
+    let cfg = dir.config(&original.build());
+
+    // Nothing has run yet.
+    let out = crate::util::run(&cfg, &["nodes"]);
+    assert!(out.status.success(), "{}", crate::util::show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no node has run on this database yet"));
+
+    // A `once` without --node goes by hostname:pid, and one with it by its name.
+    assert!(crate::util::run(&cfg, &["once"]).status.success());
+    let out = crate::util::run(&cfg, &["once", "--node", "beta"]);
+    assert!(out.status.success(), "{}", crate::util::show(&out));
+    let nodes = nodes_json(&cfg);
+    assert_eq!(nodes.len(), 2, "{nodes:?}");
+    assert_eq!(nodes[0]["name"], "beta", "the most recent first: {nodes:?}");
+    let default = nodes[1]["name"].as_str().unwrap();
+    let (host, pid) = default.rsplit_once(':').unwrap();
+    assert!(!host.is_empty() && pid.parse::<u32>().is_ok(), "{default}");
+    assert!(nodes.iter().all(|n| n["same_config"] == true && n["leases"] == 0), "{nodes:?}");
+    let first_hash = nodes[0]["config_hash"].as_str().unwrap().to_string();
+    assert_eq!(first_hash.len(), 32, "{first_hash}");
+
+    // alpha starts on another config while beta beat less than three leases ago: alpha says so.
+    let changed = original.clone().rule("kapal", "\"kapal selam\"", "");
+    dir.config(&changed.build());
+    let log = dir.path().join("log");
+    let child = Daemon::run_logged(&cfg, &log, &[("PANTAU_NODE", "alpha")]);
+    let text = child.wait_for_log("node started");
+    assert!(text.contains("node=alpha"), "{text}");
+    let text = child.wait_for_log("other live nodes run a different config");
+    assert!(text.contains("beta"), "{text}");
+    let alpha = |nodes: &[serde_json::Value]| nodes.iter().find(|n| n["name"] == "alpha").cloned();
+    let a = alpha(&nodes_json(&cfg)).expect("alpha beats at start");
+    assert_eq!(a["live"], true, "{a}");
+    assert_eq!(a["same_config"], true, "{a}");
+    assert_ne!(a["config_hash"], first_hash.as_str(), "{a}");
+
+    // Its heartbeat goes on (every second with a 3 s lease).
+    let beat = a["heartbeat_at"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    while alpha(&nodes_json(&cfg)).unwrap()["heartbeat_at"] == beat.as_str() {
+        assert!(start.elapsed() < Duration::from_secs(30), "no second heartbeat");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    // The file changes without a reload: the table marks alpha as running another config.
+    dir.config(&original.build());
+    let out = crate::util::run(&cfg, &["nodes"]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success() && table.contains("NODE") && table.contains("LAST HEARTBEAT"), "{table}");
+    let alpha_line = table.lines().find(|l| l.starts_with("alpha")).unwrap_or_default().to_string();
+    assert!(alpha_line.contains("live") && alpha_line.ends_with('*'), "{table}");
+    assert!(table.contains("runs another config than"), "{table}");
+    // After a reload alpha runs the file's config again.
+    child.sighup();
+    child.wait_for_log("config reloaded");
+    let start = Instant::now();
+    while alpha(&nodes_json(&cfg)).unwrap()["same_config"] != true {
+        assert!(start.elapsed() < Duration::from_secs(30), "the reload's hash never reached the nodes table");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(child.sigterm_and_wait(), 0);
+}

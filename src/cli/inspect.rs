@@ -140,6 +140,59 @@ pub async fn feeds(config: &Config, store: &Store, json: bool) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
+/// `pantau nodes [--json]`: every node that ran on this database, the most recently alive
+/// first: when it started and last beat, whether it is live (beat within three leases), the
+/// leases it holds (none on SQLite: one node does all the work) and the hash of its config,
+/// with `*` where it differs from the config file read now.
+pub async fn nodes(config: &Config, store: &Store, json: bool) -> anyhow::Result<ExitCode> {
+    let nodes = store.nodes().await?;
+    let now = Utc::now();
+    let live = |n: &crate::store::NodeRow| crate::daemon::node_alive(n.heartbeat_at, now, config.daemon.lease);
+    if json {
+        let list = nodes
+            .iter()
+            .map(|n| {
+                serde_json::json!({
+                    "name": n.name,
+                    "started_at": rfc3339(n.started_at),
+                    "heartbeat_at": rfc3339(n.heartbeat_at),
+                    "live": live(n),
+                    "leases": 0,
+                    "config_hash": n.config_hash,
+                    "same_config": n.config_hash == config.hash,
+                })
+            })
+            .collect();
+        print_json(&serde_json::Value::Array(list));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    if nodes.is_empty() {
+        let _ = writeln!(out, "no node has run on this database yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = nodes
+        .iter()
+        .map(|n| {
+            let mark = if n.config_hash == config.hash { "" } else { " *" };
+            vec![
+                n.name.clone(),
+                if live(n) { "live" } else { "gone" }.to_string(),
+                rfc3339(n.started_at),
+                rfc3339(n.heartbeat_at),
+                "0".to_string(),
+                format!("{}{mark}", truncate_chars(&n.config_hash, 12)),
+            ]
+        })
+        .collect();
+    let header = ["NODE", "STATE", "STARTED", "LAST HEARTBEAT", "LEASES", "CONFIG"];
+    let _ = out.write_all(table::render(&header, &rows).as_bytes());
+    if nodes.iter().any(|n| n.config_hash != config.hash) {
+        let _ = writeln!(out, "\n* runs another config than {} holds now", config.path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `pantau alerts [--failed] [--limit N] [--json]`; the JSON carries every error in full.
 pub async fn alerts(store: &Store, failed: bool, limit: usize, json: bool) -> anyhow::Result<ExitCode> {
     let rows = store.recent_alerts(failed, limit).await?;

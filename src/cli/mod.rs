@@ -147,6 +147,11 @@ pub async fn feeds(path: &Path, json: bool) -> ExitCode {
     with_store(path, |config, store| async move { inspect::feeds(&config, &store, json).await }).await
 }
 
+/// `pantau nodes [--json]`: the nodes that ran on this database.
+pub async fn nodes(path: &Path, json: bool) -> ExitCode {
+    with_store(path, |config, store| async move { inspect::nodes(&config, &store, json).await }).await
+}
+
 /// `pantau alerts [--failed] [--limit N]`: recent alerts and their delivery state.
 pub async fn alerts(path: &Path, failed: bool, limit: usize, json: bool) -> ExitCode {
     with_store(path, |_, store| async move { inspect::alerts(&store, failed, limit, json).await }).await
@@ -278,11 +283,11 @@ pub fn check(path: &Path) -> ExitCode {
 }
 
 /// `pantau run`: the daemon until SIGTERM/SIGINT; 0 after a clean shutdown, 1 on a fatal error.
-pub async fn run(path: &Path) -> ExitCode {
+pub async fn run(path: &Path, node: Option<String>) -> ExitCode {
     let Some(config) = load_or_report(path) else { return ExitCode::from(1) };
     let shutdown = CancellationToken::new();
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
-    let daemon = daemon::run(config, shutdown.clone(), reload_rx);
+    let daemon = daemon::run(config, node.unwrap_or_else(daemon::default_node_name), shutdown.clone(), reload_rx);
     tokio::pin!(daemon);
     let mut hup = hangups();
     let result = loop {
@@ -358,9 +363,9 @@ async fn shutdown_signal() -> &'static str {
 }
 
 /// `pantau once`: one cycle of every feed, then delivery; 0 when the cycle completed.
-pub async fn once(path: &Path) -> ExitCode {
+pub async fn once(path: &Path, node: Option<String>) -> ExitCode {
     let Some(config) = load_or_report(path) else { return ExitCode::from(1) };
-    match daemon::once(config).await {
+    match daemon::once(config, node.unwrap_or_else(daemon::default_node_name)).await {
         Ok(r) => {
             tracing::info!(
                 feeds_ok = r.feeds_ok,

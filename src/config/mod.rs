@@ -67,6 +67,12 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 25;
 /// Total deadline of one fetch unless `[daemon] timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// `[daemon] lease` when not set.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+/// The shortest `[daemon] lease`: a node renews every third of it.
+pub const MIN_LEASE: Duration = Duration::from_secs(3);
+
 /// Largest feed body accepted unless `[daemon] max_body` says otherwise.
 pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
 

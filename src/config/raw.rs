@@ -57,6 +57,8 @@ pub struct RawDaemon {
     pub max_items: Option<Spanned<i64>>,
     /// How long in-flight work may finish after SIGTERM (humantime).
     pub shutdown_grace: Option<Spanned<String>>,
+    /// How long a node's claim on a feed or a sink lasts without renewal (humantime).
+    pub lease: Option<Spanned<String>>,
     /// "ignore" or "realert": what an edited item does.
     pub on_update: Option<Spanned<String>>,
     /// Proxy URL for every fetch (http, https or socks5).

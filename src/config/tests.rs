@@ -100,6 +100,17 @@ fn a_database_url_is_refused_at_its_place_without_repeating_it() {
 }
 
 #[test]
+fn lease_defaults_to_thirty_seconds_and_must_leave_room_to_renew() {
+    assert_eq!(load("").unwrap().daemon.lease, Duration::from_secs(30));
+    assert_eq!(load("[daemon]\nlease = \"2m\"\n").unwrap().daemon.lease, Duration::from_secs(120));
+    let e = errors("[daemon]\nlease = \"1s\"\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("/etc/pantau/pantau.toml:2:9: lease must be at least 3s"), "{e:?}");
+    // The hash a node reports is the file's text: any edit changes it.
+    assert_ne!(load("").unwrap().hash, load("# a comment\n").unwrap().hash);
+}
+
+#[test]
 fn unknown_top_level_table_is_rejected() {
     let e = errors("[deamon]\ndatabase = \"x\"\n");
     assert!(e[0].starts_with("/etc/pantau/pantau.toml:1:2: unknown field `deamon`"), "{e:?}");

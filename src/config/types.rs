@@ -31,6 +31,8 @@ pub struct Config {
     /// Every secret value the config holds: what `${VAR}` brought in (but a database path),
     /// passwords, tokens, signing secrets, credential headers and URL credentials.
     pub secrets: Secrets,
+    /// The hash of the file's text as loaded: what a node says it runs (`pantau nodes`).
+    pub hash: String,
 }
 
 /// Whether items already present in a newly added feed alert.
@@ -77,6 +79,9 @@ pub struct Daemon {
     pub max_items: usize,
     /// Grace period for in-flight work after SIGTERM.
     pub shutdown_grace: Duration,
+    /// How long a node's claim lasts without renewal; a node renews its heartbeat every third
+    /// of it, and one silent for three leases is gone (`pantau nodes`).
+    pub lease: Duration,
     /// Default behaviour for edited items.
     pub on_update: OnUpdate,
     /// Proxy for every fetch, unless a feed sets its own.

@@ -62,6 +62,7 @@ pub(super) fn validate(
         sinks,
         warnings: v.warnings,
         secrets: v.secrets,
+        hash: crate::model::hex_hash(&[source]),
     };
     if v.unusable_database {
         // Every command needs the database, the inspection commands too: nothing can go on.
@@ -151,6 +152,22 @@ impl Validator<'_> {
         let out = self.expand(value);
         self.secrets.add(&out);
         out
+    }
+
+    /// `[daemon] lease`: a duration of at least [`super::MIN_LEASE`].
+    fn lease(&mut self, value: &Spanned<String>) -> Option<Duration> {
+        let lease = self.duration(value, "lease")?;
+        if lease < super::MIN_LEASE {
+            self.error(
+                value.span().start,
+                format!(
+                    "lease must be at least {} (a node renews it every third)",
+                    humantime::format_duration(super::MIN_LEASE)
+                ),
+            );
+            return None;
+        }
+        Some(lease)
     }
 
     pub(super) fn duration(&mut self, value: &Spanned<String>, what: &str) -> Option<Duration> {
@@ -346,6 +363,7 @@ impl Validator<'_> {
                 .as_ref()
                 .and_then(|g| self.duration(g, "shutdown_grace"))
                 .unwrap_or(Duration::from_secs(10)),
+            lease: raw.lease.as_ref().and_then(|l| self.lease(l)).unwrap_or(super::DEFAULT_LEASE),
             on_update: raw.on_update.as_ref().and_then(|u| self.on_update(u)).unwrap_or(OnUpdate::Ignore),
             proxy: raw.proxy.as_ref().map(|p| self.proxy(p)),
             retention: raw

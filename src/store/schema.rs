@@ -19,6 +19,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_quiet_ttl.sql"),
     include_str!("migrations/0007_articles.sql"),
     include_str!("migrations/0008_stories.sql"),
+    include_str!("migrations/0009_nodes.sql"),
 ];
 
 pub(super) fn open_sync(path: &Path) -> Result<Connection> {

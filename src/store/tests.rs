@@ -1178,3 +1178,30 @@ async fn a_reprint_in_another_feed_joins_the_story_and_alerts_once_unless_the_ru
         3 * crate::stories::BANDS as i64
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Nodes
+
+#[tokio::test]
+async fn a_heartbeat_keeps_one_row_per_node_and_rows_silent_for_a_week_are_forgotten() {
+    let dir = TempDir::new("nodes");
+    let store = Store::open(&dir.db()).await.unwrap();
+    assert!(store.nodes().await.unwrap().is_empty());
+    let t0 = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+    store.heartbeat("old:1".into(), t0, "aaa".into(), t0).await.unwrap();
+    let t1 = t0 + chrono::Duration::days(3);
+    store.heartbeat("web1:42".into(), t1, "bbb".into(), t1).await.unwrap();
+    store.heartbeat("web1:42".into(), t1, "ccc".into(), t1 + chrono::Duration::seconds(10)).await.unwrap();
+    let nodes = store.nodes().await.unwrap();
+    assert_eq!(nodes.len(), 2, "{nodes:?}");
+    assert_eq!(nodes[0].name, "web1:42", "the most recently alive first");
+    assert_eq!(nodes[0].started_at, t1);
+    assert_eq!(nodes[0].heartbeat_at, t1 + chrono::Duration::seconds(10));
+    assert_eq!(nodes[0].config_hash, "ccc", "a reload's new config replaces the hash");
+    assert_eq!(nodes[1].name, "old:1");
+    // Eight days after old:1 last beat, the next heartbeat of another node forgets it.
+    let t2 = t0 + chrono::Duration::days(8);
+    store.heartbeat("web1:42".into(), t1, "ccc".into(), t2).await.unwrap();
+    let names: Vec<String> = store.nodes().await.unwrap().into_iter().map(|n| n.name).collect();
+    assert_eq!(names, ["web1:42"]);
+}
