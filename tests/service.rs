@@ -393,3 +393,42 @@ fn nodes_lists_each_node_with_its_heartbeat_and_config_and_warns_of_another_conf
     }
     assert_eq!(child.sigterm_and_wait(), 0);
 }
+
+#[test]
+fn an_idle_keep_alive_connection_ends_without_counting_as_dropped_but_a_silent_one_counts() {
+    let dir = TempDir::new("idle-conns");
+    let (feeds, rx) = (FeedServer::start(), Receiver::start());
+    feeds.set("/world.rss", sample_feed());
+    let cfg = dir.config(&base_config(&feeds, &rx).build());
+    let child = Daemon::run_logged(&cfg, &dir.path().join("log"), &[]);
+    let port = child.port();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+
+    // One connection is answered, then left idle; another never sends a request.
+    let mut answered = TcpStream::connect(addr).unwrap();
+    answered.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    answered.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let (head, _) = read_response(&mut answered);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut silent = TcpStream::connect(addr).unwrap();
+    silent.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // Both are closed by the 2 s header timeout.
+    let mut buf = [0u8; 64];
+    assert_eq!(answered.read(&mut buf).unwrap_or(0), 0, "the idle connection is closed");
+    let _ = silent.read(&mut buf);
+
+    // Only the silent one counts as dropped.
+    let start = Instant::now();
+    let metrics = loop {
+        let (_, metrics) = get(port, "/metrics");
+        if metrics.contains("reason=\"header_timeout\"") || start.elapsed() > Duration::from_secs(10) {
+            break metrics;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        metrics.contains("pantau_http_connections_dropped_total{reason=\"header_timeout\"} 1\n"),
+        "one drop, not two: {metrics}"
+    );
+    assert_eq!(child.sigterm_and_wait(), 0);
+}

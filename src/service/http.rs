@@ -39,7 +39,8 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DROP_LOG_EVERY: Duration = Duration::from_secs(60);
 
 /// The counter of connections pantau closed, by reason: `evicted` (the oldest, for a new one) or
-/// `header_timeout` (no request head in time; a keep-alive connection left idle ends this way).
+/// `header_timeout` (no request head in time). A keep-alive connection that was answered and then
+/// left idle also ends by the header timeout; that is its normal end, not counted.
 pub const DROPPED: Counter = Counter::HttpConnectionsDropped;
 
 /// What the endpoints read.
@@ -86,10 +87,14 @@ pub async fn serve(listener: TcpListener, ctx: Context, cancel: CancellationToke
                         }
                     }
                     let ctx = ctx.clone();
+                    // Requests answered on this connection: a timeout after one is an idle end.
+                    let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    let seen = Arc::clone(&answered);
                     let conn = http.serve_connection(
                         TokioIo::new(stream),
                         hyper::service::service_fn(move |req| {
                             let ctx = ctx.clone();
+                            seen.store(true, std::sync::atomic::Ordering::Relaxed);
                             async move { Ok::<_, Infallible>(respond(&ctx, &req).await) }
                         }),
                     );
@@ -98,7 +103,7 @@ pub async fn serve(listener: TcpListener, ctx: Context, cancel: CancellationToke
                             Ok(()) => false,
                             Err(e) => {
                                 tracing::debug!(error = %e, "a health/metrics connection ended");
-                                e.is_timeout()
+                                e.is_timeout() && !answered.load(std::sync::atomic::Ordering::Relaxed)
                             }
                         }
                     });
