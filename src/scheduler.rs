@@ -178,10 +178,11 @@ fn plan_after(feed: &Feed, adaptive: &mut Option<Duration>, facts: Facts, now: D
     }
 }
 
-/// The interval an adaptive feed starts with (the middle of its range); `None` for others.
-fn first_adaptive(schedule: &Schedule) -> Option<Duration> {
+/// The interval an adaptive feed goes on from: the one its last plan left (`stored`), within
+/// the range the config gives now, else the middle of the range; `None` for other feeds.
+fn starting_adaptive(schedule: &Schedule, stored: Option<Duration>) -> Option<Duration> {
     match schedule {
-        Schedule::Auto { min, max } => Some((*min + *max) / 2),
+        Schedule::Auto { min, max } => Some(stored.map_or((*min + *max) / 2, |d| d.clamp(*min, *max))),
         _ => None,
     }
 }
@@ -208,9 +209,15 @@ fn latest_plan(feed: &Feed, started: DateTime<Utc>, slack: Duration, ttl: Option
 /// polled a minute ago is not due again because pantau restarted, and a feed whose time
 /// passed is due now. The plan recorded after the last poll (by `run` or `once`, and the one
 /// `pantau feeds` shows) is kept as it is, unless the schedule has been shortened since.
-async fn resume(poller: &Poller, feed: &Feed, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+/// Also the interval an adaptive feed goes on from.
+async fn resume(
+    poller: &Poller,
+    feed: &Feed,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, Option<Duration>), StoreError> {
     let state = poller.store.feed_state(&feed.name).await?;
-    Ok(match state.last_attempt_at {
+    let adaptive = starting_adaptive(&feed.schedule, state.adaptive);
+    let next = match state.last_attempt_at {
         Some(last) => {
             let planned = match state.next_poll_at {
                 // A failing feed's plan carries its backoff and any Retry-After.
@@ -224,7 +231,8 @@ async fn resume(poller: &Poller, feed: &Feed, now: DateTime<Utc>) -> Result<Date
             planned.max(now)
         }
         None => now,
-    })
+    };
+    Ok((next, adaptive))
 }
 
 /// Bring the slots in line with the feeds of the config in force.
@@ -251,9 +259,8 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
                 }
             }
             None => {
-                let next = resume(poller, feed, now).await?;
+                let (next, adaptive) = resume(poller, feed, now).await?;
                 tracing::debug!(feed = %feed.name, next = %next, "scheduled feed");
-                let adaptive = first_adaptive(&feed.schedule);
                 slots.insert(
                     feed.name.clone(),
                     Slot { feed: feed.clone(), next, running: false, removed: false, adaptive },
@@ -452,7 +459,7 @@ pub async fn run(
                     tracing::debug!(feed = %slot.feed.name, next = %slot.next, "next poll");
                 }
                 // Not critical (the plan in memory holds); a failure counts as one of the polls'.
-                if let Err(e) = poller.store.set_next_poll(&slot.feed.name, slot.next).await {
+                if let Err(e) = poller.store.set_next_poll(&slot.feed.name, slot.next, slot.adaptive).await {
                     tracing::error!(feed = %slot.feed.name, error = %e, "cannot record the next poll time");
                     poller.metrics.store_failed(POLLS_TASK, &e, now);
                 }
@@ -505,11 +512,17 @@ pub async fn poll_all(
         let (poller, limits) = (poller.clone(), Arc::clone(&limits));
         tasks.spawn(async move {
             let _permits = limits.acquire(&feed.url).await;
+            // The interval an adaptive feed learned so far (by `run` or earlier `once`s).
+            let stored = match feed.schedule {
+                Schedule::Auto { .. } => poller.store.feed_state(&feed.name).await.ok().and_then(|s| s.adaptive),
+                _ => None,
+            };
             let r = poller.poll(&feed).await;
             if let Ok(outcome) = &r {
-                let next = plan_after(&feed, &mut first_adaptive(&feed.schedule), Facts::of(outcome), Utc::now());
+                let mut adaptive = starting_adaptive(&feed.schedule, stored);
+                let next = plan_after(&feed, &mut adaptive, Facts::of(outcome), Utc::now());
                 // Not critical: without it the daemon plans from the last attempt.
-                if let Err(e) = poller.store.set_next_poll(&feed.name, next).await {
+                if let Err(e) = poller.store.set_next_poll(&feed.name, next, adaptive).await {
                     tracing::error!(feed = %feed.name, error = %e, "cannot record the next poll time");
                 }
             }
@@ -565,6 +578,18 @@ mod tests {
         let later = now + chrono::Duration::hours(3);
         assert_eq!(ttl_floor(later, now, hour), later);
         assert_eq!(ttl_floor(soon, now, None), soon);
+    }
+
+    #[test]
+    fn an_adaptive_feed_goes_on_from_its_stored_interval_within_todays_range() {
+        let (min, max) = (Duration::from_secs(600), Duration::from_secs(7200));
+        let auto = Schedule::Auto { min, max };
+        assert_eq!(starting_adaptive(&auto, None), Some(Duration::from_secs(3900)), "the middle without a history");
+        assert_eq!(starting_adaptive(&auto, Some(Duration::from_secs(900))), Some(Duration::from_secs(900)));
+        // The range changed in the config since: the stored interval is brought into it.
+        assert_eq!(starting_adaptive(&auto, Some(Duration::from_secs(60))), Some(min));
+        assert_eq!(starting_adaptive(&auto, Some(Duration::from_secs(86_400))), Some(max));
+        assert_eq!(starting_adaptive(&Schedule::Every(min), Some(Duration::from_secs(900))), None);
     }
 
     #[test]

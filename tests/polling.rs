@@ -1376,3 +1376,40 @@ fn feeds_are_fetched_through_socks5_and_socks5h_proxies_with_their_credentials_c
         view.text
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Adaptive intervals across runs
+
+/// The planned gap after the last poll of feed `name`, from `pantau feeds --json`.
+fn planned_gap(cfg: &Path, name: &str) -> Duration {
+    let out = run(cfg, &["feeds", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let feeds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let feed = feeds.as_array().unwrap().iter().find(|f| f["name"] == name).unwrap().clone();
+    let at = |k: &str| DateTime::parse_from_rfc3339(feed[k].as_str().unwrap()).unwrap().with_timezone(&Utc);
+    (at("next_poll_at") - at("last_attempt_at")).to_std().unwrap()
+}
+
+#[test]
+fn an_adaptive_feed_goes_on_from_the_interval_it_learned_in_an_earlier_run() {
+    let dir = TempDir::new("adaptive-runs");
+    let feeds = FeedServer::start();
+    feeds.set("/a.rss", crate::util::sample_feed());
+    let cfg = dir.config(
+        &ConfigBuilder::new()
+            .feed("a", &feeds.url("/a.rss"), "interval = \"auto\"\nmin_interval = \"10m\"\nmax_interval = \"2h\"")
+            .sink("out", "console", "")
+            .build(),
+    );
+    // New items: from the middle of the range (65 min) the interval halves to 32.5 min.
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let first = planned_gap(&cfg, "a").as_secs_f64() / 60.0;
+    assert!((30.0..=35.0).contains(&first), "{first} min");
+    // Nothing new in the next run: it stretches what was learned (to ~48.75 min), not the
+    // middle of the range again (which would give ~97.5 min).
+    let out = run(&cfg, &["once"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let second = planned_gap(&cfg, "a").as_secs_f64() / 60.0;
+    assert!((45.0..=52.0).contains(&second), "{second} min");
+}

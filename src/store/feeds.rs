@@ -29,6 +29,8 @@ pub struct FeedState {
     pub moved_to: Option<String>,
     /// The feed's own minimum polling interval from its last document (`<ttl>`, `sy:updatePeriod`).
     pub ttl: Option<Duration>,
+    /// An adaptive feed's current interval, as the last plan left it.
+    pub adaptive: Option<Duration>,
 }
 
 impl Store {
@@ -57,7 +59,7 @@ impl Store {
         self.with(move |c| {
             c.query_row(
                 "SELECT first_success_at IS NOT NULL, etag, last_modified, last_attempt_at, consecutive_failures,
-                        next_poll_at, moved_to, ttl_secs
+                        next_poll_at, moved_to, ttl_secs, adaptive_ms
                  FROM feeds WHERE name = ?1",
                 params![feed],
                 |r| {
@@ -70,6 +72,7 @@ impl Store {
                         next_poll_at: r.get::<_, Option<i64>>(5)?.map(from_ms),
                         moved_to: r.get(6)?,
                         ttl: r.get::<_, Option<i64>>(7)?.map(|s| Duration::from_secs(s.max(0) as u64)),
+                        adaptive: r.get::<_, Option<i64>>(8)?.map(|m| Duration::from_millis(m.max(0) as u64)),
                     })
                 },
             )
@@ -120,11 +123,16 @@ impl Store {
         .await
     }
 
-    /// Remember when `feed` is next due.
-    pub async fn set_next_poll(&self, feed: &str, at: DateTime<Utc>) -> Result<()> {
+    /// Remember when `feed` is next due, and (an adaptive feed) the interval it goes on from.
+    pub async fn set_next_poll(&self, feed: &str, at: DateTime<Utc>, adaptive: Option<Duration>) -> Result<()> {
         let feed = feed.to_string();
+        let adaptive = adaptive.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         self.with(move |c| {
-            c.execute("UPDATE feeds SET next_poll_at = ?2 WHERE name = ?1", params![feed, ms(at)]).map(drop)
+            c.execute(
+                "UPDATE feeds SET next_poll_at = ?2, adaptive_ms = ?3 WHERE name = ?1",
+                params![feed, ms(at), adaptive],
+            )
+            .map(drop)
         })
         .await
     }

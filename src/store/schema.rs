@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_articles.sql"),
     include_str!("migrations/0008_stories.sql"),
     include_str!("migrations/0009_nodes.sql"),
+    include_str!("migrations/0010_adaptive.sql"),
 ];
 
 pub(super) fn open_sync(path: &Path) -> Result<Connection> {

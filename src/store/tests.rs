@@ -1205,3 +1205,16 @@ async fn a_heartbeat_keeps_one_row_per_node_and_rows_silent_for_a_week_are_forgo
     let names: Vec<String> = store.nodes().await.unwrap().into_iter().map(|n| n.name).collect();
     assert_eq!(names, ["web1:42"]);
 }
+
+#[tokio::test]
+async fn the_next_poll_keeps_an_adaptive_feeds_interval() {
+    let dir = TempDir::new("adaptive");
+    let store = store_with_feeds(&dir, &["auto", "fixed"]).await;
+    assert_eq!(store.feed_state("auto").await.unwrap().adaptive, None);
+    let at = Utc.with_ymd_and_hms(2026, 12, 6, 9, 0, 0).unwrap();
+    store.set_next_poll("auto", at, Some(Duration::from_millis(1_950_000))).await.unwrap();
+    store.set_next_poll("fixed", at, None).await.unwrap();
+    let auto = store.feed_state("auto").await.unwrap();
+    assert_eq!((auto.next_poll_at, auto.adaptive), (Some(at), Some(Duration::from_millis(1_950_000))));
+    assert_eq!(store.feed_state("fixed").await.unwrap().adaptive, None);
+}
