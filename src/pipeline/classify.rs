@@ -40,6 +40,15 @@ impl Identified {
         self.ids.iter().map(|i| i.key.clone()).collect()
     }
 
+    /// The keys of items the store knows with other content: the edits of this poll.
+    pub fn edited_keys(&self, known: &Known) -> Vec<String> {
+        self.ids
+            .iter()
+            .filter(|i| matches!(known.keys.get(&i.key), Some(Some(hash)) if *hash != i.content_hash))
+            .map(|i| i.key.clone())
+            .collect()
+    }
+
     /// The items' normalised links, for [`crate::store::Store::known_items`].
     pub fn links(&self) -> Vec<String> {
         self.ids.iter().filter_map(|i| i.link.clone()).collect()
@@ -96,6 +105,11 @@ pub fn classify(
         match known.keys.get(&id.key) {
             Some(Some(hash)) if *hash != id.content_hash => {
                 let realert = feed.on_update == OnUpdate::Realert;
+                // The article read for the first version still stands beside the new feed
+                // text (the edit does not replace it in the store).
+                if let Some(text) = known.articles.get(&id.key).filter(|_| realert && item.article.is_empty()) {
+                    item.article = text.clone();
+                }
                 let alerts = if realert {
                     let version = format!("{}#{}", id.key, id.content_hash);
                     alerts_for_version(config, feed, &item, &version, now)
@@ -253,7 +267,7 @@ mod tests {
         let doc = Identified::new(&config.feeds[0], items, now());
         let keys: HashMap<String, Option<String>> =
             doc.ids.iter().map(|i| (i.key.clone(), Some(i.content_hash.clone()))).collect();
-        Known { keys, links: doc.links().into_iter().collect() }
+        Known { keys, links: doc.links().into_iter().collect(), articles: HashMap::new() }
     }
 
     fn sinks(p: &Polled) -> Vec<&str> {
@@ -302,6 +316,7 @@ mod tests {
             }
         }
         // A row stored before content hashes were recorded is not taken for an edit.
+        // (The article of an edited item is in the next test.)
         let c = config("on_update = \"realert\"");
         let mut known = known_after(&c, before.clone());
         known.keys.values_mut().for_each(|h| *h = None);
@@ -365,5 +380,23 @@ mod tests {
         let silent = config("fetch_article = true\nfirst_poll = \"silent\"");
         let r = run(&silent, &Known::default(), false, vec![item("g1", "Gempa", "https://f.example/1", 1)]);
         assert!(!r.items[0].fetch_article, "no page is read for an item that cannot alert");
+    }
+
+    #[test]
+    fn an_edit_of_an_article_feeds_item_is_matched_with_the_article_read_before() {
+        let c = config("fetch_article = true\non_update = \"realert\"");
+        let before = vec![item("g1", "Kabar Cianjur", "https://f.example/1", 1)];
+        let edited = vec![item("g1", "Kabar Cianjur terbaru", "https://f.example/1", 1)];
+        let mut known = known_after(&c, before);
+        let doc = Identified::new(&c.feeds[0], edited.clone(), now());
+        assert_eq!(doc.edited_keys(&known), ["g1"]);
+        // The feed's text alone does not say "gempa": no re-alert.
+        assert!(run(&c, &known, true, edited.clone()).edits[0].alerts.is_empty());
+        // With the article stored for the first version, it does.
+        known.articles.insert("g1".into(), "Gempa mengguncang Cianjur pagi ini.".into());
+        let r = run(&c, &known, true, edited);
+        assert_eq!(sinks(&r.edits[0]), ["a", "b"]);
+        assert_eq!(r.edits[0].alerts[0].matched, ["gempa"]);
+        assert_eq!(r.edits[0].item.article, "Gempa mengguncang Cianjur pagi ini.");
     }
 }

@@ -263,7 +263,13 @@ impl Poller {
         let now = Utc::now();
         let config = self.config();
         let document = Identified::new(feed, items, now);
-        let known = self.store.known_items(&feed.name, document.keys(), document.links()).await?;
+        let mut known = self.store.known_items(&feed.name, document.keys(), document.links()).await?;
+        if feed.fetch_article && feed.on_update == crate::config::OnUpdate::Realert {
+            let edited = document.edited_keys(&known);
+            if !edited.is_empty() {
+                known.articles = self.store.stored_articles(&feed.name, edited).await?;
+            }
+        }
         let feed = feed.clone();
         tokio::task::spawn_blocking(move || classify(&feed, &known, polled_before, document, &config, now))
             .await

@@ -86,6 +86,9 @@ pub struct Known {
     pub keys: HashMap<String, Option<String>>,
     /// Normalised links stored for the feed.
     pub links: HashSet<String>,
+    /// The stored article text of items being edited, when their feed reads articles and
+    /// re-alerts on edits ([`Store::stored_articles`]): an edit is matched with it too.
+    pub articles: HashMap<String, String>,
 }
 
 /// What a committed poll changed.
@@ -149,6 +152,25 @@ impl Store {
                 }
             }
             Ok(known)
+        })
+        .await
+    }
+
+    /// The stored article text of `feed`'s items with these keys, where one was read.
+    pub async fn stored_articles(&self, feed: &str, keys: Vec<String>) -> Result<HashMap<String, String>> {
+        let feed = feed.to_string();
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT i.article FROM items i JOIN feeds f ON f.id = i.feed_id
+                 WHERE f.name = ?1 AND i.item_key = ?2 AND i.article IS NOT NULL AND i.article != ''",
+            )?;
+            let mut out = HashMap::new();
+            for k in keys {
+                if let Some(text) = stmt.query_row(params![feed, k], |r| r.get::<_, String>(0)).optional()? {
+                    out.insert(k, text);
+                }
+            }
+            Ok(out)
         })
         .await
     }

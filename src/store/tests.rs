@@ -1218,3 +1218,21 @@ async fn the_next_poll_keeps_an_adaptive_feeds_interval() {
     assert_eq!((auto.next_poll_at, auto.adaptive), (Some(at), Some(Duration::from_millis(1_950_000))));
     assert_eq!(store.feed_state("fixed").await.unwrap().adaptive, None);
 }
+
+#[tokio::test]
+async fn stored_articles_gives_the_text_read_for_the_items_asked_for() {
+    let dir = TempDir::new("stored-articles");
+    let store = store_with_feeds(&dir, &["f", "g"]).await;
+    let mut record = poll("f", vec![(item("a"), vec![]), (item("b"), vec![])]);
+    record.items[0].fetch_article = true;
+    record.items[1].fetch_article = true;
+    store.commit_poll(record).await.unwrap();
+    let claimed = store.claim_articles(Utc::now(), Duration::from_secs(600), 10).await.unwrap();
+    let a = claimed.iter().find(|c| c.item.id == "a").unwrap();
+    let fetched = ArticleOutcome::Fetched { text: "Gempa mengguncang Cianjur".into(), pages: 1 };
+    store.commit_article(a.item_id, fetched, vec![], None).await.unwrap();
+    let texts = store.stored_articles("f", keys(&["a", "b", "zzz"])).await.unwrap();
+    assert_eq!(texts.len(), 1, "b has no article yet, zzz is unknown: {texts:?}");
+    assert_eq!(texts["a"], "Gempa mengguncang Cianjur");
+    assert!(store.stored_articles("g", keys(&["a"])).await.unwrap().is_empty(), "another feed's item a");
+}
