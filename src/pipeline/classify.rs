@@ -42,11 +42,7 @@ impl Identified {
 
     /// The keys of items the store knows with other content: the edits of this poll.
     pub fn edited_keys(&self, known: &Known) -> Vec<String> {
-        self.ids
-            .iter()
-            .filter(|i| matches!(known.keys.get(&i.key), Some(Some(hash)) if *hash != i.content_hash))
-            .map(|i| i.key.clone())
-            .collect()
+        self.ids.iter().filter(|i| is_edit(known, i)).map(|i| i.key.clone()).collect()
     }
 
     /// The items' normalised links, for [`crate::store::Store::known_items`].
@@ -63,6 +59,12 @@ impl Identified {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+}
+
+/// Whether the store knows the item of `id` with other content (a row stored before content
+/// hashes were recorded is not taken for an edit).
+fn is_edit(known: &Known, id: &Identity) -> bool {
+    matches!(known.keys.get(&id.key), Some(Some(hash)) if *hash != id.content_hash)
 }
 
 /// Sort the items of one poll of `feed` into new, edited and re-keyed ones and build their
@@ -103,7 +105,7 @@ pub fn classify(
         }
         item.id = id.key.clone();
         match known.keys.get(&id.key) {
-            Some(Some(hash)) if *hash != id.content_hash => {
+            Some(_) if is_edit(known, &id) => {
                 let realert = feed.on_update == OnUpdate::Realert;
                 // The article read for the first version still stands beside the new feed
                 // text (the edit does not replace it in the store).
