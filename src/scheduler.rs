@@ -76,23 +76,27 @@ pub fn next_poll_after(
     }
 }
 
+/// How far a planned interval is spread (±5 %), so feeds due together drift apart.
+const INTERVAL_SPREAD: f64 = 0.05;
+
+/// How far a failing feed's backoff is spread (±10 %).
+const BACKOFF_SPREAD: f64 = 0.1;
+
 fn plan(schedule: &Schedule, now: DateTime<Utc>, failures: u32, seed: &str) -> DateTime<Utc> {
     let jitter = crate::jitter::fraction((seed, now.timestamp_nanos_opt()));
+    let spread = |d: Duration| crate::jitter::spread(d, INTERVAL_SPREAD, jitter);
     let normal = match schedule {
-        Schedule::Every(d) => now + chrono::Duration::from_std(d.mul_f64(0.95 + 0.1 * jitter)).unwrap_or_default(),
+        Schedule::Every(d) => now + chrono::Duration::from_std(spread(*d)).unwrap_or_default(),
         Schedule::Cron(c) => c.after(&now).next().unwrap_or(now + chrono::Duration::days(1)),
         // Without a history, an adaptive feed starts in the middle of its range.
-        Schedule::Auto { min, max } => {
-            let mid = (*min + *max) / 2;
-            now + chrono::Duration::from_std(mid.mul_f64(0.95 + 0.1 * jitter)).unwrap_or_default()
-        }
+        Schedule::Auto { min, max } => now + chrono::Duration::from_std(spread((*min + *max) / 2)).unwrap_or_default(),
     };
     if failures == 0 {
         return normal;
     }
     let interval = (normal - now).to_std().unwrap_or_default();
     let backoff = Duration::from_secs(60u64 << (failures - 1).min(16)).min(MAX_FAILURE_BACKOFF.max(interval));
-    let wait = backoff.mul_f64(0.9 + 0.2 * jitter).max(interval);
+    let wait = crate::jitter::spread(backoff, BACKOFF_SPREAD, jitter).max(interval);
     now + chrono::Duration::from_std(wait).unwrap_or_default()
 }
 
@@ -192,7 +196,8 @@ fn starting_adaptive(schedule: &Schedule, stored: Option<Duration>) -> Option<Du
 /// schedule has become shorter since.
 fn latest_plan(feed: &Feed, started: DateTime<Utc>, slack: Duration, ttl: Option<Duration>) -> DateTime<Utc> {
     let ended = started + chrono::Duration::from_std(slack).unwrap_or_default();
-    let longest = |d: Duration| ended + chrono::Duration::from_std(d.mul_f64(1.05)).unwrap_or_default();
+    let longest =
+        |d: Duration| ended + chrono::Duration::from_std(d.mul_f64(1.0 + INTERVAL_SPREAD)).unwrap_or_default();
     let latest = match &feed.schedule {
         Schedule::Every(d) => longest(*d),
         Schedule::Auto { max, .. } => longest(*max),

@@ -226,8 +226,7 @@ async fn process(
             (ArticleOutcome::Failed { error: failure_text(&e), retry_at }, pending.attempts == 0)
         }
     };
-    let item_text = item.clone();
-    let alerts = if match_now {
+    let (alerts, stories) = if match_now {
         let feed = feed.clone();
         let config = Arc::clone(&config);
         let matched = tokio::task::spawn_blocking(move || {
@@ -235,11 +234,14 @@ async fn process(
             for a in &alerts {
                 tracing::info!(feed = %feed.name, rule = %a.rule, sink = %a.sink, alert = %a.id, title = %item.title, matched = ?a.matched, article = !item.article.is_empty(), "rule matched");
             }
-            alerts
+            // The story is found on the text the item is matched on: the article, else the feed's.
+            let stories =
+                config.daemon.grouping().and_then(|g| crate::stories::Signature::of_item(&item).map(|s| (s, g)));
+            (alerts, stories)
         })
         .await;
         match matched {
-            Ok(alerts) => alerts,
+            Ok(matched) => matched,
             Err(e) => {
                 // Matching panicked on this item: record it as a failure (so it is not tried for
                 // ever) and let the retries decide; nothing is alerted from a broken match.
@@ -250,15 +252,9 @@ async fn process(
             }
         }
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
     let rules: Vec<String> = alerts.iter().map(|a| a.rule.clone()).collect();
-    // The story is found on the text the item is matched on: the article, else the feed's.
-    let stories = if match_now {
-        config.daemon.grouping().and_then(|g| crate::stories::Signature::of_item(&item_text).map(|s| (s, g)))
-    } else {
-        None
-    };
     let Some(summary) = commit(stage, pending.item_id, outcome, alerts, stories, until, cancel).await? else {
         return Ok(());
     };

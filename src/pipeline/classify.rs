@@ -49,16 +49,6 @@ impl Identified {
     pub fn links(&self) -> Vec<String> {
         self.ids.iter().filter_map(|i| i.link.clone()).collect()
     }
-
-    /// How many items the document has.
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    /// Whether the document has no item.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
 }
 
 /// Whether the store knows the item of `id` with other content (a row stored before content

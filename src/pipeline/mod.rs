@@ -239,8 +239,6 @@ impl Poller {
             for rule in queued {
                 self.metrics.inc(Counter::Matches, &[("rule", &rule)], 1);
             }
-        }
-        if summary.new_alerts > 0 {
             self.wake.notify_waiters();
         }
         if summary.articles_queued > 0 {
