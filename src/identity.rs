@@ -122,7 +122,7 @@ pub fn normalize_link(link: &str) -> String {
     url.to_string()
 }
 
-pub use crate::model::hex_hash;
+use crate::model::hex_hash;
 
 /// The hash of title, summary and content (what an edit changes).
 pub fn content_hash(item: &Item) -> String {
@@ -135,7 +135,9 @@ pub fn fingerprint(item: &Item) -> String {
     format!("fp:{}", hex_hash(&[&crate::rules::fold(&item.title), &day]))
 }
 
-fn hash_key(item: &Item) -> String {
+/// The key of an item with neither guid nor link: a hash of title, date, summary and content
+/// (the `sha256:` prefix is how [`has_guid`] tells it from a real guid).
+pub(crate) fn hash_key(item: &Item) -> String {
     let date = item.date().map(|d| d.timestamp().to_string()).unwrap_or_default();
     format!("sha256:{}", hex_hash(&[&item.title, &date, &item.summary, &item.content]))
 }

@@ -10,8 +10,7 @@ mod diagnostic;
 mod glob;
 mod raw;
 mod reload;
-/// Kept so that `config::secrets::…` paths keep working; the module is `crate::secrets`.
-pub use crate::secrets;
+use crate::secrets;
 mod sinks;
 mod types;
 mod validate;

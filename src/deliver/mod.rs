@@ -8,7 +8,7 @@ mod console;
 mod sign;
 mod webhook;
 
-pub use crate::sinks::{chat, template};
+use crate::sinks::{chat, template};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,9 +26,6 @@ use crate::service::metrics::{Counter, Metrics};
 use crate::service::retry;
 use crate::sinks::Transport;
 use crate::store::{Attempted, Store, StoreError};
-
-/// After this many failed attempts an alert is moved to `dead`, unless the sink says otherwise.
-pub const MAX_ATTEMPTS: u32 = crate::config::DEFAULT_MAX_ATTEMPTS;
 
 /// The longest pause between two attempts of one alert.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);

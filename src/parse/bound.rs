@@ -119,8 +119,9 @@ fn newest(dates: &[Option<DateTime<Utc>>], max: usize) -> Vec<bool> {
 /// `doc` with only its `max` newest items, and how many it had; `None` when it has no more
 /// than `max` (nothing is copied then).
 pub(crate) fn xml(doc: &str, max: usize) -> Option<(String, usize)> {
-    // The smallest item, `<item/>`, takes 7 bytes: a shorter document cannot have too many.
-    if doc.len() / 7 <= max {
+    // Every item starts at a `<` of its own: a document with no more of them than `max` cannot
+    // have too many items, and is not scanned.
+    if doc.len() / 7 <= max || memchr::memchr_iter(b'<', doc.as_bytes()).count() <= max {
         return None;
     }
     let items = xml_items(doc);

@@ -351,8 +351,7 @@ pub fn item_key(guid: &str, item: &Item) -> String {
     if let Some(link) = &item.link {
         return link.clone();
     }
-    let date = item.date().map(|d| d.timestamp().to_string()).unwrap_or_default();
-    format!("sha256:{}", crate::identity::hex_hash(&[&item.title, &date, &item.summary, &item.content]))
+    crate::identity::hash_key(item)
 }
 
 fn text_of(t: &Text) -> String {
