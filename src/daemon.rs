@@ -116,24 +116,30 @@ struct Parts {
     config_tx: watch::Sender<Arc<Config>>,
     // Dropped last, after the store: closing it earlier would drop SQLite's own locks (see
     // `InstanceLock`).
-    _lock: store::InstanceLock,
+    _lock: Option<store::InstanceLock>,
 }
 
 async fn start(config: Config) -> anyhow::Result<Parts> {
     let db = config.daemon.database.clone();
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
-    }
-    let lock = store::lock_instance(&db)?;
-    let store = Store::open(&db).await?;
+    // SQLite: one node per file, kept by a lock; PostgreSQL: any number, sharing by leases.
+    let lock = match db.file() {
+        Some(file) => {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
+            }
+            Some(store::lock_instance(file)?)
+        }
+        None => None,
+    };
+    let store = Store::open_database(&db).await?;
     let started = std::time::Instant::now();
     match store.check(CHECK_BUDGET).await? {
         store::Checked::Sound => {
-            tracing::debug!(database = %db.display(), took = ?started.elapsed(), "database checked")
+            tracing::debug!(database = %db, took = ?started.elapsed(), "database checked")
         }
         store::Checked::Unfinished => tracing::warn!(
-            database = %db.display(), budget = ?CHECK_BUDGET,
+            database = %db, budget = ?CHECK_BUDGET,
             "database check stopped unfinished (a large database); nothing wrong so far"
         ),
     }
@@ -146,7 +152,7 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
     let fetcher = Fetcher::new(config.daemon.timeout, config.daemon.max_body)?;
     let limits = Limits::new(config.daemon.concurrency, config.daemon.per_host);
     tracing::info!(
-        config = %config.path.display(), database = %db.display(), feeds = config.feeds.len(),
+        config = %config.path.display(), database = %db, feeds = config.feeds.len(),
         rules = config.rules.len(), sinks = config.sinks.len(), "pantau starting"
     );
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
@@ -422,7 +428,7 @@ async fn watch_troubles(
         let now = chrono::Utc::now();
         let patience = config.daemon.feed_alert_after.min(health::STUCK_AFTER);
         let patience = chrono::Duration::from_std(patience).unwrap_or(chrono::Duration::MAX);
-        let about = FeedRef { name: "pantau".into(), url: config.daemon.database.display().to_string() };
+        let about = FeedRef { name: "pantau".into(), url: config.daemon.database.shown() };
         let ago = |since: chrono::DateTime<chrono::Utc>, until: chrono::DateTime<chrono::Utc>| {
             humantime::format_duration(Duration::from_secs((until - since).num_seconds().max(0) as u64)).to_string()
         };
@@ -430,10 +436,8 @@ async fn watch_troubles(
             if !t.alerted && now - t.since > patience {
                 let title = format!("pantau: {task} has been stuck for {}", ago(t.since, now));
                 let text = format!(
-                    "{} failures; the last: {}. It keeps trying by itself; the database file is {}.",
-                    t.failures,
-                    t.error,
-                    config.daemon.database.display()
+                    "{} failures; the last: {}. It keeps trying by itself; the database is {}.",
+                    t.failures, t.error, config.daemon.database
                 );
                 let key = format!("database:{task}:failing:{}", t.since.timestamp_millis());
                 let alerts = pipeline::operator_alerts(&config, DATABASE_RULE, &about, &key, title, text, now);
@@ -458,7 +462,7 @@ async fn watch_troubles(
         }
         if let Some(damage) = store.damage().filter(|_| !damage_told) {
             damage_told = true;
-            let title = format!("pantau: the database {} is damaged", config.daemon.database.display());
+            let title = format!("pantau: the database {} is damaged", config.daemon.database);
             let key = format!("database:damaged:{}", now.timestamp_millis());
             let alerts = pipeline::operator_alerts(&config, DATABASE_RULE, &about, &key, title, damage, now);
             owed.push((key, alerts));

@@ -299,6 +299,71 @@ pub struct PayloadItem {
 /// How many characters of summary an alert carries.
 pub const SUMMARY_LIMIT: usize = 500;
 
+/// Where pantau stores: an SQLite file (one node) or a PostgreSQL server (any number of nodes).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A `postgres://` (or `postgresql://`) URL, password included: shown only through
+    /// [`Database::shown`], which leaves the password out.
+    Postgres(String),
+}
+
+impl Database {
+    /// The SQLite file, if the database is one.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            Database::Sqlite(p) => Some(p),
+            Database::Postgres(_) => None,
+        }
+    }
+
+    /// The database as messages name it: the file, or the URL with its password (and any
+    /// `password=` parameter) replaced by `***`.
+    pub fn shown(&self) -> String {
+        match self {
+            Database::Sqlite(p) => p.display().to_string(),
+            Database::Postgres(url) => redact_url(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown())
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown())
+    }
+}
+
+/// A URL without its secrets: the password of the user part and `password=` parameters.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            if u.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k.eq_ignore_ascii_case("password") { "***".to_string() } else { v.into_owned() };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            u.to_string()
+        }
+        // Not a URL that parses: say which scheme only.
+        Err(_) => format!("{}://***", url.split("://").next().unwrap_or("postgres")),
+    }
+}
+
 /// The stable id of the alert for (feed, item key, rule, sink): a hex SHA-256 prefix.
 ///
 /// It only depends on names and the item key, so a restart, a re-poll or a retry always

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config, ConfigErrors};
 use crate::fetch::{Fetched, Fetcher, Validators};
-use crate::model::{self, ParsedFeed};
+use crate::model::{self, Database, ParsedFeed};
 use crate::secrets::scrub;
 use crate::store::Store;
 use crate::{daemon, opml, parse};
@@ -73,17 +73,18 @@ where
     // Inspection reads what a daemon wrote: a database that is not there yet is shown as empty
     // (nothing polled yet) and said so, but never created, so a wrong path (an unset variable,
     // another working directory) leaves no stray empty database behind.
-    let database = if config.daemon.database.exists() {
-        config.daemon.database.clone()
-    } else {
-        eprintln!(
-            "pantau: note: no database yet at {} (the `database` of {}); nothing has been polled with this config",
-            config.daemon.database.display(),
-            path.display()
-        );
-        std::path::PathBuf::from(":memory:")
+    let database = match &config.daemon.database {
+        Database::Sqlite(file) if !file.exists() => {
+            eprintln!(
+                "pantau: note: no database yet at {} (the `database` of {}); nothing has been polled with this config",
+                file.display(),
+                path.display()
+            );
+            Database::Sqlite(std::path::PathBuf::from(":memory:"))
+        }
+        db => db.clone(),
     };
-    let store = match Store::open(&database).await {
+    let store = match Store::open_database(&database).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pantau: {e}");

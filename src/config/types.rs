@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::glob::glob_match;
 use super::{Diagnostic, IdPolicy, Secrets};
+use crate::model::Database;
 use crate::rules;
 use crate::sinks::template::MessageTemplate;
 
@@ -56,8 +57,9 @@ pub enum OnUpdate {
 /// `[daemon]`, with defaults filled in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Daemon {
-    /// SQLite file, absolute or relative to the working directory (already resolved).
-    pub database: PathBuf,
+    /// The SQLite file (absolute or relative to the working directory, already resolved) or
+    /// the PostgreSQL URL.
+    pub database: Database,
     /// Where /healthz and /metrics would be served.
     pub listen: Option<SocketAddr>,
     /// Interval of feeds that set none.

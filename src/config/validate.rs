@@ -17,6 +17,7 @@ use super::{
     Secrets, Severity, Sink, DEFAULT_MAX_AGE, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, INSTALLED_CONFIG_DIR,
     INSTALLED_STATE_DIR, MAX_ITEMS_LIMIT,
 };
+use crate::model::Database;
 use crate::rules::{self, RuleOptions};
 
 /// The compiled config and every error found (an error leaves out what it is about: a rule
@@ -309,25 +310,35 @@ impl Validator<'_> {
             Some(db) => {
                 let expanded = self.expand_plain(db);
                 if expanded.trim().is_empty() {
-                    self.error(db.span().start, "database must name a file");
+                    self.error(db.span().start, "database must name a file or a postgres:// URL");
+                    Database::Sqlite(relative("pantau.db"))
                 } else if let Some((scheme, _)) = expanded.split_once("://") {
-                    // Never a path: "postgres://user:pass@host/db" would become a directory
-                    // named "postgres:" with a SQLite file in it, and the URL (and its password)
-                    // would be printed as a path. The value is not repeated here.
-                    let message =
-                        if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") {
-                            "database is a PostgreSQL URL, but this version of pantau stores only in SQLite \
-                         (several nodes on PostgreSQL are planned); set database to a file path such as \"pantau.db\""
-                        } else {
-                            "database must be a file path (SQLite), not a URL; set it to a file such as \"pantau.db\""
-                        };
-                    self.error(db.span().start, message);
+                    // Never a path: "mysql://user:pass@host/db" would become a directory named
+                    // "mysql:" with a SQLite file in it, and the URL (and its password) would be
+                    // printed as a path. The value is not repeated here.
                     self.secrets.add_url_parts(&expanded);
-                    self.unusable_database = true;
+                    if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") {
+                        if let Err(e) = expanded.parse::<postgres::Config>() {
+                            self.error(
+                                db.span().start,
+                                format!("database is not a PostgreSQL URL that pantau can use ({e}); write postgres://USER:${{PASSWORD}}@HOST:PORT/DBNAME"),
+                            );
+                            self.unusable_database = true;
+                        }
+                        Database::Postgres(expanded)
+                    } else {
+                        self.error(
+                            db.span().start,
+                            "database must be a file path (SQLite) or a postgres:// URL (PostgreSQL), not another kind of URL",
+                        );
+                        self.unusable_database = true;
+                        Database::Sqlite(relative("pantau.db"))
+                    }
+                } else {
+                    Database::Sqlite(relative(&expanded))
                 }
-                relative(&expanded)
             }
-            None => relative("pantau.db"),
+            None => Database::Sqlite(relative("pantau.db")),
         };
         let listen = raw.listen.as_ref().and_then(|l| match SocketAddr::from_str(l.get_ref()) {
             Ok(a) => Some(a),

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use super::db::{params, DbResult, OptionalExtension};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::columns::{from_ms, item_from_row, ms};
 use super::outbox::{insert_item_alerts, AlertTarget};
@@ -115,7 +115,7 @@ impl Store {
                         attempts: r.get::<_, i64>(12)?.try_into().unwrap_or(0),
                     })
                 })?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()?
+                rows.collect::<DbResult<Vec<_>>>()?
             };
             let mut lease = tx.prepare_cached("UPDATE items SET article_next_at = ?2 WHERE id = ?1")?;
             for a in &claimed {
@@ -185,7 +185,7 @@ impl Store {
                     params![item_id, text, pages],
                 )?,
                 ArticleOutcome::Failed { error, retry_at } => tx.execute(
-                    "UPDATE items SET article_state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
+                    "UPDATE items SET article_state = CASE WHEN CAST(?3 AS BIGINT) IS NULL THEN 'failed' ELSE 'pending' END,
                             article_error = ?2, article_next_at = ?3, article_attempts = article_attempts + 1
                      WHERE id = ?1 AND article_state = 'pending'",
                     params![item_id, error, retry_at.map(ms)],

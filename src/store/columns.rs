@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::model::{AlertState, Item, PollStatus};
+use super::db::{DbResult, Row};
+use crate::model::Item;
 
 pub(super) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -13,20 +14,6 @@ pub(super) fn ms(t: DateTime<Utc>) -> i64 {
 
 pub(super) fn from_ms(v: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(v).single().unwrap_or_default()
-}
-
-/// `feeds.last_status` read as the type; a text pantau never writes is an error, not a guess.
-impl rusqlite::types::FromSql for PollStatus {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<PollStatus> {
-        value.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
-    }
-}
-
-/// `alerts.state` read as the type; a text pantau never writes is an error, not a guess.
-impl rusqlite::types::FromSql for AlertState {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<AlertState> {
-        value.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
-    }
 }
 
 /// The average gap between polls that brought new items, from the first and last first-seen
@@ -40,7 +27,7 @@ pub(super) fn rhythm(first: Option<i64>, last: Option<i64>, batches: i64) -> Opt
 
 /// An item from ten columns starting at `first`: key, title, link, published, updated,
 /// authors and categories (JSON lists), summary, content, article.
-pub(super) fn item_from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Item> {
+pub(super) fn item_from_row(r: &Row, first: usize) -> DbResult<Item> {
     let list = |s: String| serde_json::from_str::<Vec<String>>(&s).unwrap_or_default();
     Ok(Item {
         id: r.get(first)?,

@@ -71,6 +71,9 @@ pub enum ErrorKind {
     Full,
     /// A constraint (a unique key, a foreign key, a trigger) refused the write.
     Constraint,
+    /// The database server cannot be reached, or it is shutting down (PostgreSQL); a later
+    /// try, on a new connection, may work.
+    Unavailable,
     /// Anything else.
     Other,
 }
@@ -106,6 +109,36 @@ fn damage_of(e: &rusqlite::Error) -> Option<String> {
             Some(msg.clone().unwrap_or_else(|| f.to_string()))
         }
         _ => None,
+    }
+}
+
+/// A failed call of either backend as pantau reports it.
+pub(super) fn db_error(path: &Path, source: super::db::DbError) -> StoreError {
+    use super::db::DbError;
+    match source {
+        DbError::Sqlite(e) => sqlite_error(path, e),
+        DbError::Postgres(e) => {
+            let kind = postgres_kind(&e);
+            StoreError::Database { path: path.to_path_buf(), kind, source: Box::new(DbError::Postgres(e)) }
+        }
+        other => StoreError::Database { path: path.to_path_buf(), kind: ErrorKind::Other, source: Box::new(other) },
+    }
+}
+
+/// The kind of a PostgreSQL error, by its SQLSTATE; an error without one is the connection's.
+fn postgres_kind(e: &postgres::Error) -> ErrorKind {
+    let Some(code) = e.code() else {
+        return ErrorKind::Unavailable;
+    };
+    match code.code() {
+        // serialization failure, deadlock, lock not available, query canceled
+        "40001" | "40P01" | "55P03" | "57014" => ErrorKind::Busy,
+        // admin or crash shutdown, cannot connect now, too many connections
+        "57P01" | "57P02" | "57P03" | "53300" => ErrorKind::Unavailable,
+        "53100" => ErrorKind::Full,
+        c if c.starts_with("23") => ErrorKind::Constraint,
+        c if c.starts_with("08") => ErrorKind::Unavailable,
+        _ => ErrorKind::Other,
     }
 }
 

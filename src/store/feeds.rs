@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use super::db::{params, OptionalExtension};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::columns::{from_ms, ms};
 use super::{Result, Store};

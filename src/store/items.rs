@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use super::db::{params, OptionalExtension, Value};
 use chrono::Utc;
-use rusqlite::{params, OptionalExtension};
 
 use super::columns::ms;
 use super::outbox::{insert_item_alerts, AlertTarget};
@@ -188,32 +188,32 @@ impl Store {
                     "INSERT INTO items (feed_id, item_key, title, link, published, updated, authors, categories,
                                         summary, content, first_seen_at, link_norm, story_key, content_hash)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                     ON CONFLICT(feed_id, item_key) DO NOTHING",
+                     ON CONFLICT(feed_id, item_key) DO NOTHING
+                     RETURNING id",
                 )?;
                 let mut update_item = tx.prepare_cached(
                     "UPDATE items SET title = ?3, link = ?4, published = ?5, updated = ?6, authors = ?7, categories = ?8,
                                       summary = ?9, content = ?10, edited_at = ?11, link_norm = ?12, content_hash = ?14
-                     WHERE feed_id = ?1 AND item_key = ?2 AND ?13 IS NOT NULL
+                     WHERE feed_id = ?1 AND item_key = ?2 AND CAST(?13 AS TEXT) IS NOT NULL
                      RETURNING id, story_key",
                 )?;
                 // Cross-feed deduplication is the partial UNIQUE(story_key, rule, sink) index:
                 // a second feed carrying the same story inserts nothing.
                 let mut insert_alert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
-                                                   created_at, story_key, feed_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)",
+                    "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
+                                         created_at, story_key, feed_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)
+                     ON CONFLICT DO NOTHING",
                 )?;
                 let feed_url: String = tx.query_row("SELECT url FROM feeds WHERE id = ?1", params![feed_id], |r| r.get(0))?;
                 let mut want_article = tx.prepare_cached(
                     "UPDATE items SET article_state = 'pending', article_next_at = ?2 WHERE id = ?1",
                 )?;
                 for Polled { item, identity: derived, alerts, fetch_article, signature } in &poll.items {
-                    let inserted = insert_item.execute(rusqlite::params_from_iter(item_params(feed_id, item, now, derived)))?;
-                    if inserted == 0 {
-                        continue;
-                    }
+                    let inserted: Option<i64> =
+                        insert_item.query_row(item_params(feed_id, item, now, derived), |r| r.get(0)).optional()?;
+                    let Some(item_id) = inserted else { continue };
                     summary.new_items += 1;
-                    let item_id = tx.last_insert_rowid();
                     if *fetch_article {
                         want_article.execute(params![item_id, now])?;
                         summary.articles_queued += 1;
@@ -238,7 +238,7 @@ impl Store {
                 }
                 for Polled { item, identity: derived, alerts, .. } in &poll.edits {
                     let row: Option<(i64, Option<String>)> = update_item
-                        .query_row(rusqlite::params_from_iter(item_params(feed_id, item, now, derived)), |r| Ok((r.get(0)?, r.get(1)?)))
+                        .query_row(item_params(feed_id, item, now, derived), |r| Ok((r.get(0)?, r.get(1)?)))
                         .optional()?;
                     let Some((item_id, story)) = row else { continue };
                     summary.edited += 1;
@@ -284,26 +284,22 @@ impl Store {
 }
 
 /// The 14 parameters shared by the item INSERT and UPDATE statements.
-fn item_params<'a>(
-    feed_id: i64,
-    item: &'a Item,
-    now: i64,
-    d: &'a crate::identity::Identity,
-) -> Vec<Box<dyn rusqlite::ToSql + 'a>> {
-    vec![
-        Box::new(feed_id),
-        Box::new(&item.id),
-        Box::new(&item.title),
-        Box::new(&item.link),
-        Box::new(item.published.map(ms)),
-        Box::new(item.updated.map(ms)),
-        Box::new(serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into())),
-        Box::new(serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into())),
-        Box::new(&item.summary),
-        Box::new(&item.content),
-        Box::new(now),
-        Box::new(&d.link),
-        Box::new(&d.story),
-        Box::new(&d.content_hash),
+fn item_params(feed_id: i64, item: &Item, now: i64, d: &crate::identity::Identity) -> Vec<Value> {
+    params![
+        feed_id,
+        item.id,
+        item.title,
+        item.link,
+        item.published.map(ms),
+        item.updated.map(ms),
+        serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into()),
+        item.summary,
+        item.content,
+        now,
+        d.link,
+        d.story,
+        d.content_hash
     ]
+    .to_vec()
 }

@@ -20,13 +20,15 @@
 //! - `columns.rs`: how values sit in columns; `error.rs`: [`StoreError`].
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use db::{Conn, DbError, DbResult};
 
 mod articles;
 mod columns;
+mod db;
 mod error;
 mod feeds;
 mod health;
@@ -48,7 +50,7 @@ pub use outbox::{Attempted, Redelivered};
 pub use retention::PruneStats;
 pub use views::{AlertRow, FeedStatus, ItemRow, OutboxCounts, StoredItem};
 
-use error::sqlite_error;
+use error::db_error;
 use schema::open_sync;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -56,7 +58,11 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    /// The connections: one for SQLite (one writer at a time anyway), a few for PostgreSQL.
+    conns: Arc<[Mutex<Conn>]>,
+    /// Where the next call looks for a free connection first.
+    next: Arc<AtomicUsize>,
+    /// The database as messages name it: the file, or the URL without its password.
     path: PathBuf,
     /// Set by the first call that finds the file damaged; it stays set (the file will not heal).
     damage: Arc<Mutex<Option<String>>>,
@@ -88,6 +94,19 @@ pub fn lock_instance(path: &Path) -> Result<InstanceLock> {
     }
 }
 
+/// How many connections a node opens to PostgreSQL: polls, the article stage, delivery and
+/// `/healthz` each get one without waiting for the others.
+const POSTGRES_CONNECTIONS: usize = 4;
+
+/// The engine behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one node (the single-instance lock).
+    Sqlite,
+    /// A PostgreSQL server, any number of nodes.
+    Postgres,
+}
+
 /// What [`Store::check`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checked {
@@ -104,22 +123,61 @@ impl Store {
         let p = path.clone();
         let conn =
             tokio::task::spawn_blocking(move || open_sync(&p)).await.map_err(|e| StoreError::Task(e.to_string()))??;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)), path, damage: Arc::default() })
+        Ok(Store::with_conns(vec![Conn::Sqlite(conn)], path))
     }
 
-    /// Run `f` with the connection on the blocking pool.
+    /// Open the database `db` names: the SQLite file, or the PostgreSQL server (a few
+    /// connections, migrations applied under an advisory lock).
+    pub async fn open_database(db: &crate::model::Database) -> Result<Store> {
+        match db {
+            crate::model::Database::Sqlite(path) => Store::open(path).await,
+            crate::model::Database::Postgres(url) => {
+                let url = url.clone();
+                let shown = PathBuf::from(db.shown());
+                let name = shown.clone();
+                let conns =
+                    tokio::task::spawn_blocking(move || schema::open_postgres(&url, &name, POSTGRES_CONNECTIONS))
+                        .await
+                        .map_err(|e| StoreError::Task(e.to_string()))??;
+                Ok(Store::with_conns(conns, shown))
+            }
+        }
+    }
+
+    fn with_conns(conns: Vec<Conn>, path: PathBuf) -> Store {
+        let conns: Vec<Mutex<Conn>> = conns.into_iter().map(Mutex::new).collect();
+        Store { conns: conns.into(), next: Arc::default(), path, damage: Arc::default() }
+    }
+
+    /// Which engine the store is on.
+    pub fn backend(&self) -> Backend {
+        match self.conns[0].lock().unwrap_or_else(|e| e.into_inner()).dialect() {
+            db::Dialect::Sqlite => Backend::Sqlite,
+            db::Dialect::Postgres => Backend::Postgres,
+        }
+    }
+
+    /// Run `f` with a connection on the blocking pool: a free one if there is one, else the
+    /// next in turn once it is free.
     async fn with<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&Conn) -> DbResult<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
+        let conns = Arc::clone(&self.conns);
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
         let path = self.path.clone();
         let result = tokio::task::spawn_blocking(move || {
+            let n = conns.len();
+            let free = (0..n).find_map(|i| conns[(start + i) % n].try_lock().ok());
             // A panic while holding the lock poisons it; the connection itself is still sound
-            // (SQLite rolls back the open transaction), so keep using it.
-            let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut guard).map_err(|source| sqlite_error(&path, source))
+            // (SQLite rolls back the open transaction, PostgreSQL's is rolled back by Tx's
+            // drop), so keep using it.
+            let guard = match free {
+                Some(g) => g,
+                None => conns[start % n].lock().unwrap_or_else(|e| e.into_inner()),
+            };
+            f(&guard).map_err(|source| db_error(&path, source))
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?;
@@ -149,7 +207,11 @@ impl Store {
     /// A damaged file is [`StoreError::Damaged`].
     pub async fn check(&self, budget: Duration) -> Result<Checked> {
         let checked = self
-            .with(move |c| {
+            .with(move |conn| {
+                let Some(c) = conn.sqlite() else {
+                    // PostgreSQL checks its own pages (and has its replicas); nothing to do here.
+                    return Ok(Ok(vec!["ok".to_string()]));
+                };
                 let interrupt = c.get_interrupt_handle();
                 let (done, finished) = std::sync::mpsc::channel::<()>();
                 let timer = std::thread::spawn(move || {
@@ -171,7 +233,7 @@ impl Store {
                     {
                         Ok(Err(Checked::Unfinished))
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(DbError::from(e)),
                 }
             })
             .await?;
@@ -189,9 +251,12 @@ impl Store {
     /// Hand SQLite's page cache and the cached prepared statements of the connection back to
     /// the allocator (both are rebuilt on demand); for an idle daemon.
     pub async fn release_memory(&self) -> Result<()> {
-        self.with(|c| {
-            c.flush_prepared_statement_cache();
-            c.release_memory()
+        self.with(|conn| match conn.sqlite() {
+            Some(c) => {
+                c.flush_prepared_statement_cache();
+                Ok(c.release_memory()?)
+            }
+            None => Ok(()),
         })
         .await
     }

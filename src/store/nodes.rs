@@ -1,7 +1,7 @@
 //! Nodes: each running pantau process's heartbeat and the config it runs.
 
+use super::db::params;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::columns::{from_ms, ms};
 use super::{Result, Store};

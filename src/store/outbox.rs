@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use super::db::{params, Conn, DbResult, Dialect, OptionalExtension};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::columns::{from_ms, ms};
 use super::{Result, Store};
@@ -169,28 +169,43 @@ pub(super) struct AlertTarget<'a> {
 /// then named in the waiting alert's `also_in`). Returns the alerts written and the cross-feed
 /// duplicates.
 pub(super) fn insert_item_alerts(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Conn,
     target: &AlertTarget<'_>,
     alerts: &[NewAlert],
     now: i64,
-) -> rusqlite::Result<(usize, usize, usize)> {
+) -> DbResult<(usize, usize, usize)> {
     let mut exists = tx.prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?;
     // Cross-feed deduplication is the partial UNIQUE(story_key, rule, sink) index: a second
     // feed carrying the same story inserts nothing.
     let mut insert_alert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
-                                       created_at, story_key, feed_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)",
+        "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
+                             created_at, story_key, feed_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)
+         ON CONFLICT DO NOTHING",
     )?;
     // A story already alerted from another feed: name this feed on that alert while it is
     // still waiting to go out.
-    let mut also_in = tx.prepare_cached(
-        "UPDATE alerts SET payload = json_set(payload, '$.also_in',
-                json_insert(COALESCE(json_extract(payload, '$.also_in'), json('[]')), '$[#]',
-                            json_object('name', ?4, 'url', ?5)))
-         WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending' AND json_valid(payload)
-           AND NOT EXISTS (SELECT 1 FROM json_each(payload, '$.also_in') WHERE json_extract(value, '$.name') = ?4)",
-    )?;
+    let mut also_in = tx.prepare_cached(match tx.dialect() {
+        Dialect::Sqlite => {
+            "UPDATE alerts SET payload = json_set(payload, '$.also_in',
+                    json_insert(COALESCE(json_extract(payload, '$.also_in'), json('[]')), '$[#]',
+                                json_object('name', ?4, 'url', ?5)))
+             WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending' AND json_valid(payload)
+               AND NOT EXISTS (SELECT 1 FROM json_each(payload, '$.also_in') WHERE json_extract(value, '$.name') = ?4)"
+        }
+        // jsonb keeps no key order: the payload's keys come out in jsonb's order (the same
+        // JSON object to any reader).
+        Dialect::Postgres => {
+            "UPDATE alerts SET payload = jsonb_set(payload::jsonb, '{also_in}',
+                    COALESCE(payload::jsonb -> 'also_in', '[]'::jsonb)
+                        || jsonb_build_array(jsonb_build_object('name', ?4::text, 'url', ?5::text)))::text
+             WHERE story_key = ?1 AND rule = ?2 AND sink = ?3 AND state = 'pending'
+               AND CASE WHEN pg_input_is_valid(payload, 'jsonb')
+                        THEN NOT COALESCE(payload::jsonb -> 'also_in', '[]'::jsonb)
+                                 @> jsonb_build_array(jsonb_build_object('name', ?4::text))
+                        ELSE false END"
+        }
+    })?;
     let (mut written, mut duplicates, mut story_duplicates) = (0, 0, 0);
     for a in alerts {
         if exists.exists(params![a.id])? {
@@ -225,17 +240,18 @@ pub(super) fn insert_item_alerts(
 
 /// Insert operator alerts (no item) into the outbox; an id already there is left alone.
 pub(super) fn insert_operator_alerts(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Conn,
     alerts: &[NewAlert],
     feed_id: Option<i64>,
     now: i64,
-) -> rusqlite::Result<usize> {
+) -> DbResult<usize> {
     let mut n = 0;
     for a in alerts {
         let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
         n += tx.execute(
-            "INSERT OR IGNORE INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at, created_at, feed_id)
-             VALUES (?1, NULL, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?7)",
+            "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at, created_at, feed_id)
+             VALUES (?1, NULL, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?7)
+             ON CONFLICT DO NOTHING",
             params![a.id, a.rule, a.sink, matched, a.payload, now, feed_id],
         )?;
     }

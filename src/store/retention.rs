@@ -1,7 +1,7 @@
 //! Retention: bodies emptied, items and old alerts deleted, in small transactions.
 
+use super::db::params;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::columns::ms;
 use super::{Result, Store};

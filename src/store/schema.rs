@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::error::sqlite_error;
+use super::db::{params, Conn, DbError, Pg};
+use super::error::{db_error, sqlite_error};
 use super::{Result, StoreError};
 
 /// Numbered migrations; `PRAGMA user_version` records how many were applied.
@@ -21,7 +22,56 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_stories.sql"),
     include_str!("migrations/0009_nodes.sql"),
     include_str!("migrations/0010_adaptive.sql"),
+    include_str!("migrations/0011_leases.sql"),
 ];
+
+/// PostgreSQL's numbered migrations; the table `pantau_schema` records how many were applied.
+pub(super) const POSTGRES_MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_init.sql")];
+
+/// The advisory lock that serialises migrations of nodes starting together (any fixed number;
+/// this one spells "pantau").
+const MIGRATION_LOCK: i64 = 0x7061_6e74_6175;
+
+/// Connect to PostgreSQL at `url` and bring its schema up to date: `conns` connections (the
+/// first is opened now, so that a wrong URL or an unreachable server is an error at start).
+pub(super) fn open_postgres(url: &str, shown: &Path, conns: usize) -> Result<Vec<Conn>> {
+    let err = |source| db_error(shown, source);
+    let config: postgres::Config = url.parse().map_err(|e: postgres::Error| err(DbError::Postgres(e)))?;
+    let first = Conn::Postgres(Box::new(std::cell::RefCell::new(Pg::new(config.clone()))));
+    migrate_postgres(&first, shown)?;
+    let mut all = vec![first];
+    all.extend((1..conns.max(1)).map(|_| Conn::Postgres(Box::new(std::cell::RefCell::new(Pg::new(config.clone()))))));
+    Ok(all)
+}
+
+/// Apply the migrations the database lacks, under an advisory lock (nodes starting together
+/// apply each once), each in its own transaction.
+fn migrate_postgres(c: &Conn, shown: &Path) -> Result<()> {
+    let err = |source| db_error(shown, source);
+    let known = POSTGRES_MIGRATIONS.len() as i64;
+    c.execute("SELECT pg_advisory_lock(?1)", params![MIGRATION_LOCK]).map_err(err)?;
+    let result = (|| {
+        c.execute_batch("CREATE TABLE IF NOT EXISTS pantau_schema (version BIGINT NOT NULL)").map_err(err)?;
+        loop {
+            let found: i64 =
+                c.query_row("SELECT COALESCE(MAX(version), 0) FROM pantau_schema", [], |r| r.get(0)).map_err(err)?;
+            if found == known {
+                return Ok(());
+            }
+            let Some(sql) = usize::try_from(found).ok().and_then(|i| POSTGRES_MIGRATIONS.get(i)) else {
+                return Err(StoreError::TooNew { path: shown.to_path_buf(), found, known });
+            };
+            let tx = c.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.execute("DELETE FROM pantau_schema", []).map_err(err)?;
+            tx.execute("INSERT INTO pantau_schema (version) VALUES (?1)", params![found + 1]).map_err(err)?;
+            tx.commit().map_err(err)?;
+            tracing::info!(db = %shown.display(), version = found + 1, "applied database migration");
+        }
+    })();
+    let _ = c.execute("SELECT pg_advisory_unlock(?1)", params![MIGRATION_LOCK]);
+    result
+}
 
 pub(super) fn open_sync(path: &Path) -> Result<Connection> {
     let err = |source| sqlite_error(path, source);

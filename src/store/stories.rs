@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, Conn, DbResult, OptionalExtension};
 
 /// How many item ids apart the new band rows are moved into the big index.
 const MERGE_EVERY: i64 = 2000;
@@ -11,12 +11,12 @@ const MERGE_EVERY: i64 = 2000;
 /// Store an item's signature and bands and, when an item first seen within the window is close
 /// enough, join its story: returns the story key of that story's first item.
 pub(super) fn join_story(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Conn,
     item_id: i64,
     sig: &crate::stories::Signature,
     grouping: &crate::stories::Grouping,
     now: i64,
-) -> rusqlite::Result<Option<String>> {
+) -> DbResult<Option<String>> {
     let since = now - i64::try_from(grouping.window.as_millis()).unwrap_or(i64::MAX / 2);
     // Item ids grow with time: the window is the items from the first one seen since then.
     let first: Option<i64> = tx
@@ -61,7 +61,8 @@ pub(super) fn join_story(
         sig.to_bytes(),
         best.map(|b| b.1)
     ])?;
-    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO story_bands_new (band, item_id) VALUES (?1, ?2)")?;
+    let mut insert =
+        tx.prepare_cached("INSERT INTO story_bands_new (band, item_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?;
     for band in bands {
         insert.execute(params![band, item_id])?;
     }
@@ -69,7 +70,8 @@ pub(super) fn join_story(
     // pages is then written once for many rows.
     if item_id % MERGE_EVERY == 0 {
         tx.execute_batch(
-            "INSERT OR IGNORE INTO story_bands (band, item_id) SELECT band, item_id FROM story_bands_new ORDER BY band, item_id;
+            "INSERT INTO story_bands (band, item_id) SELECT band, item_id FROM story_bands_new WHERE true ORDER BY band, item_id
+             ON CONFLICT DO NOTHING;
              DELETE FROM story_bands_new;",
         )?;
     }
@@ -83,7 +85,7 @@ pub(super) fn join_story(
 }
 
 /// The story key of the item `story` (the first item of a story).
-pub(super) fn root_story(tx: &rusqlite::Transaction<'_>, story: i64) -> rusqlite::Result<Option<String>> {
+pub(super) fn root_story(tx: &Conn, story: i64) -> DbResult<Option<String>> {
     tx.prepare_cached("SELECT story_key FROM items WHERE id = ?1")?
         .query_row(params![story], |r| r.get::<_, Option<String>>(0))
         .optional()

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use super::db::{params, DbResult, Dialect};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::columns::{from_ms, item_from_row, ms, rhythm};
 use super::{ArticleState, Result, Store};
@@ -185,17 +185,17 @@ impl Store {
         // A story is listed in the order its copies came; the newest items, newest first.
         let (filter, order) = match story {
             Some(_) => ("(i.id = ?3 OR i.story_id = ?3)", "i.first_seen_at, i.id"),
-            None => ("?3 IS NULL", "i.first_seen_at DESC, i.id DESC"),
+            None => ("CAST(?3 AS BIGINT) IS NULL", "i.first_seen_at DESC, i.id DESC"),
         };
         self.with(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT f.name, i.first_seen_at, i.item_key, i.title, i.link, i.published,
                         (SELECT COUNT(*) FROM alerts a WHERE a.item_id = i.id), i.pruned,
-                        i.article_state, i.article_error, i.article_attempts, length(CAST(i.article AS BLOB)),
+                        i.article_state, i.article_error, i.article_attempts, octet_length(i.article),
                         COALESCE(i.story_id, i.id),
                         CASE WHEN i.story_id IS NULL THEN (SELECT COUNT(*) FROM items j WHERE j.story_id = i.id) ELSE 0 END
                  FROM items i JOIN feeds f ON f.id = i.feed_id
-                 WHERE (?1 IS NULL OR f.name = ?1) AND {filter}
+                 WHERE (CAST(?1 AS TEXT) IS NULL OR f.name = ?1) AND {filter}
                  ORDER BY {order} LIMIT ?2"
             ))?;
             let rows = stmt.query_map(params![feed, limit as i64, story], |r| {
@@ -234,16 +234,32 @@ impl Store {
     /// `failed_only`.
     pub async fn recent_alerts(&self, failed_only: bool, limit: usize) -> Result<Vec<AlertRow>> {
         self.with(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT a.id, a.created_at, a.state, a.attempts, a.rule, a.sink, COALESCE(f.name, ''),
-                        COALESCE(i.title, json_extract(a.payload, '$.item.title'), ''),
-                        COALESCE(i.link, json_extract(a.payload, '$.item.link')),
-                        a.next_attempt_at, a.last_error, COALESCE(i.story_id, i.id, 0),
-                        CASE WHEN json_valid(a.payload) THEN COALESCE(json_array_length(a.payload, '$.also_in'), 0) ELSE 0 END
-                 FROM alerts a LEFT JOIN items i ON i.id = a.item_id LEFT JOIN feeds f ON f.id = a.feed_id
-                 WHERE ?1 = 0 OR a.state = 'dead' OR (a.state = 'pending' AND a.last_error IS NOT NULL)
-                 ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?2",
-            )?;
+            let mut stmt = c.prepare(match c.dialect() {
+                Dialect::Sqlite => {
+                    "SELECT a.id, a.created_at, a.state, a.attempts, a.rule, a.sink, COALESCE(f.name, ''),
+                            COALESCE(i.title, json_extract(a.payload, '$.item.title'), ''),
+                            COALESCE(i.link, json_extract(a.payload, '$.item.link')),
+                            a.next_attempt_at, a.last_error, COALESCE(i.story_id, i.id, 0),
+                            CASE WHEN json_valid(a.payload) THEN COALESCE(json_array_length(a.payload, '$.also_in'), 0) ELSE 0 END
+                     FROM alerts a LEFT JOIN items i ON i.id = a.item_id LEFT JOIN feeds f ON f.id = a.feed_id
+                     WHERE ?1 = 0 OR a.state = 'dead' OR (a.state = 'pending' AND a.last_error IS NOT NULL)
+                     ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?2"
+                }
+                Dialect::Postgres => {
+                    "SELECT a.id, a.created_at, a.state, a.attempts, a.rule, a.sink, COALESCE(f.name, ''),
+                            COALESCE(i.title, CASE WHEN pg_input_is_valid(a.payload, 'jsonb')
+                                                   THEN a.payload::jsonb -> 'item' ->> 'title' END, ''),
+                            COALESCE(i.link, CASE WHEN pg_input_is_valid(a.payload, 'jsonb')
+                                                  THEN a.payload::jsonb -> 'item' ->> 'link' END),
+                            a.next_attempt_at, a.last_error, COALESCE(i.story_id, i.id, 0),
+                            CASE WHEN pg_input_is_valid(a.payload, 'jsonb')
+                                      AND jsonb_typeof(a.payload::jsonb -> 'also_in') = 'array'
+                                 THEN CAST(jsonb_array_length(a.payload::jsonb -> 'also_in') AS BIGINT) ELSE 0 END
+                     FROM alerts a LEFT JOIN items i ON i.id = a.item_id LEFT JOIN feeds f ON f.id = a.feed_id
+                     WHERE ?1 = 0 OR a.state = 'dead' OR (a.state = 'pending' AND a.last_error IS NOT NULL)
+                     ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?2"
+                }
+            })?;
             let rows = stmt.query_map(params![failed_only as i64, limit as i64], |r| {
                 let state: AlertState = r.get(2)?;
                 Ok(AlertRow {
@@ -296,7 +312,7 @@ impl Store {
                 c.prepare("SELECT sink, COUNT(*) FROM alerts WHERE state = 'pending' GROUP BY sink ORDER BY sink")?;
             let per_sink = stmt
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.try_into().unwrap_or(0))))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<DbResult<Vec<_>>>()?;
             let oldest: Option<i64> =
                 c.query_row("SELECT MIN(created_at) FROM alerts WHERE state = 'pending'", [], |r| r.get(0))?;
             Ok((per_sink, oldest.map(from_ms)))
@@ -320,9 +336,7 @@ impl Store {
     pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
         self.with(|c| {
             let mut counts = OutboxCounts::default();
-            let mut stmt = c.prepare("SELECT state, COUNT(*) FROM alerts GROUP BY state")?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
+            for r in c.rows("SELECT state, COUNT(*) FROM alerts GROUP BY state", [])? {
                 let n: i64 = r.get(1)?;
                 match r.get::<_, AlertState>(0)? {
                     AlertState::Pending => counts.pending = n as u64,
