@@ -57,6 +57,9 @@ struct App {
     wake: Arc<Notify>,
     /// Woken when a poll stored items whose page is to be read (the article stage).
     articles: Arc<Notify>,
+    /// This node's name when the database is shared (PostgreSQL): feeds and sinks are then
+    /// claimed with leases. `None` on SQLite.
+    node: Option<Arc<str>>,
 }
 
 impl App {
@@ -74,6 +77,7 @@ impl App {
             wake: Arc::clone(&self.wake),
             metrics: Arc::clone(&self.metrics),
             articles: Arc::clone(&self.articles),
+            node: self.node.clone(),
         }
     }
 
@@ -96,6 +100,8 @@ impl App {
             client: self.fetcher.client().clone(),
             wake: Arc::clone(&self.wake),
             metrics: Arc::clone(&self.metrics),
+            node: self.node.clone(),
+            lease: self.config().daemon.lease,
         }
     }
 }
@@ -108,6 +114,9 @@ struct Delivery {
     client: reqwest::Client,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
+    /// This node on a shared database: each sink is drained under a lease.
+    node: Option<Arc<str>>,
+    lease: Duration,
 }
 
 struct Parts {
@@ -119,7 +128,7 @@ struct Parts {
     _lock: Option<store::InstanceLock>,
 }
 
-async fn start(config: Config) -> anyhow::Result<Parts> {
+async fn start(config: Config, node: &str) -> anyhow::Result<Parts> {
     let db = config.daemon.database.clone();
     // SQLite: one node per file, kept by a lock; PostgreSQL: any number, sharing by leases.
     let lock = match db.file() {
@@ -156,6 +165,7 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
         rules = config.rules.len(), sinks = config.sinks.len(), "pantau starting"
     );
     let (config_tx, config_rx) = watch::channel(Arc::new(config));
+    let store_backend = store.backend();
     let app = App {
         store,
         fetcher,
@@ -163,6 +173,7 @@ async fn start(config: Config) -> anyhow::Result<Parts> {
         metrics: Arc::new(Metrics::default()),
         wake: Arc::new(Notify::new()),
         articles: Arc::new(Notify::new()),
+        node: (store_backend == store::Backend::Postgres).then(|| Arc::from(node)),
     };
     Ok(Parts { app, limits, config_tx, _lock: lock })
 }
@@ -185,8 +196,9 @@ fn spawn_worker(
         cancel.clone(),
         Arc::clone(&delivery.metrics),
     );
+    let lease = delivery.node.clone().map(|node| deliver::SinkLease { node, lease: delivery.lease });
     let task = workers.spawn(async move {
-        let r = deliver::run_worker(store, name.clone(), sender, mode, wake, cancel, metrics).await;
+        let r = deliver::run_worker(store, name.clone(), sender, mode, wake, cancel, metrics, lease).await;
         (name, r)
     });
     task.id()
@@ -598,7 +610,7 @@ pub async fn run(
     let grace = config.daemon.shutdown_grace;
     let path = config.path.clone();
     let listen = config.daemon.listen;
-    let parts = start(config).await?;
+    let parts = start(config, &node).await?;
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
     if let Some(addr) = listen {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -704,12 +716,26 @@ pub async fn run(
             }
         }
     }
+    release_leases(&parts.app).await;
     if let Some(e) = failure {
         return Err(e);
     }
     let counts = parts.app.store.outbox_counts().await?;
     tracing::info!(pending = counts.pending, delivered = counts.delivered, dead = counts.dead, "pantau stopped");
     Ok(())
+}
+
+/// A node leaving a shared database gives up its leases, so that the other nodes take its
+/// feeds and sinks over at once rather than when the leases run out.
+async fn release_leases(app: &App) {
+    if let Some(node) = &app.node {
+        match app.store.release_all(node).await {
+            Ok(()) => tracing::info!(node = %node, "released this node's leases"),
+            Err(e) => {
+                tracing::warn!(node = %node, error = %e, "cannot release this node's leases; they run out by themselves")
+            }
+        }
+    }
 }
 
 /// What `pantau once` did.
@@ -733,7 +759,7 @@ pub struct OnceReport {
 
 /// Poll every enabled feed now, store and match, deliver everything due, then return.
 pub async fn once(config: Config, node: String) -> anyhow::Result<OnceReport> {
-    let parts = start(config).await?;
+    let parts = start(config, &node).await?;
     // One beat: `pantau nodes` shows when this node last ran and with which config.
     let hash = parts.app.config().hash.clone();
     let now = chrono::Utc::now();
@@ -775,6 +801,7 @@ pub async fn once(config: Config, node: String) -> anyhow::Result<OnceReport> {
             Err(e) => return Err(anyhow::anyhow!("delivery worker failed: {e}")),
         }
     }
+    release_leases(&parts.app).await;
     report.pending = parts.app.store.outbox_counts().await?.pending;
     Ok(report)
 }

@@ -13,8 +13,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Feed, Schedule};
 use crate::model::FeedRef;
 use crate::pipeline::{PollOutcome, Poller};
+use crate::service::metrics::Counter;
 use crate::service::{memory, notify, progress, retry};
-use crate::store::StoreError;
+use crate::store::{FeedClaim, StoreError};
 
 /// The longest a failing feed waits between attempts (unless its own interval is longer).
 pub const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(6 * 3600);
@@ -339,7 +340,7 @@ pub async fn run(
     let watchdog = notify::watchdog_interval();
     // Wake at least this often: for the watchdog ping and the /healthz heartbeat.
     let tick = watchdog.map_or(Duration::from_secs(30), |w| (w / 2).min(Duration::from_secs(30)));
-    let mut tasks: JoinSet<Result<PollOutcome, StoreError>> = JoinSet::new();
+    let mut tasks: JoinSet<Result<Ran, StoreError>> = JoinSet::new();
     // Which feed each task polls, so that even a panicking poll frees its feed's slot.
     let mut owners: HashMap<tokio::task::Id, String> = HashMap::new();
     // Memory freed by finished polls is handed back once polling goes quiet: when the last poll
@@ -378,9 +379,12 @@ pub async fn run(
             if !slot.running && !slot.removed && slot.next <= now {
                 slot.running = true;
                 let (poller, feed, limits) = (poller.clone(), slot.feed.clone(), Arc::clone(&limits));
+                // Another node may have polled it since this one planned: due by now (with a
+                // second's slack for the plans' rounding), or skipped.
+                let due_by = now + chrono::Duration::seconds(1);
                 let handle = tasks.spawn(async move {
                     let _permits = limits.acquire(&feed.url).await;
-                    poller.poll(&feed).await
+                    poll_leased(&poller, &feed, Some(due_by)).await
                 });
                 owners.insert(handle.id(), name.clone());
             }
@@ -422,8 +426,18 @@ pub async fn run(
                 // A poll that could not be recorded is tried again soon (with backoff while the
                 // database keeps failing), never later than the feed's own schedule.
                 let mut store_retry = None;
+                if let Some(Ok(Ran::Skipped(at))) = result {
+                    // Another node holds or polled the feed: look again when it is due.
+                    if let Some(slot) = slots.get_mut(&name) {
+                        slot.running = false;
+                        slot.next = at.max(Utc::now() + chrono::Duration::milliseconds(100));
+                        tracing::debug!(feed = %name, next = %slot.next, "polled by another node; next look planned");
+                    }
+                    continue;
+                }
                 let facts = match result {
-                    Some(Ok(outcome)) => {
+                    Some(Ok(Ran::Skipped(_))) => unreachable!("handled above"),
+                    Some(Ok(Ran::Polled(outcome))) => {
                         poller.metrics.store_ok(POLLS_TASK);
                         Facts::of(&outcome)
                     }
@@ -468,6 +482,9 @@ pub async fn run(
                     tracing::error!(feed = %slot.feed.name, error = %e, "cannot record the next poll time");
                     poller.metrics.store_failed(POLLS_TASK, &e, now);
                 }
+                // Released only now that the next poll is recorded: a node that claims the feed
+                // meanwhile finds it not due.
+                release(&poller, &slot.feed.name).await;
             }
             _ = tokio::time::sleep(wait) => {}
         }
@@ -476,8 +493,61 @@ pub async fn run(
     Ok(())
 }
 
+/// What a scheduled poll came to.
+enum Ran {
+    /// This node polled the feed.
+    Polled(PollOutcome),
+    /// Another node holds the feed, or polled it since this node planned: look again then.
+    Skipped(DateTime<Utc>),
+}
+
+/// Poll `feed`; on a shared database first claim it (due by `due_by`, when given) and renew the
+/// claim every third of the lease while the poll runs.
+async fn poll_leased(poller: &Poller, feed: &Feed, due_by: Option<DateTime<Utc>>) -> Result<Ran, StoreError> {
+    let Some(node) = &poller.node else { return poller.poll(feed).await.map(Ran::Polled) };
+    let lease = poller.config().daemon.lease;
+    let look_again = |d: Duration| Utc::now() + chrono::Duration::from_std(d).unwrap_or_default();
+    match poller.store.claim_feed(&feed.name, node, lease, due_by).await? {
+        FeedClaim::Claimed => {}
+        FeedClaim::Held { node: other, until } => {
+            tracing::debug!(feed = %feed.name, node = %other, until = %until, "feed is being polled by another node");
+            return Ok(Ran::Skipped(until));
+        }
+        FeedClaim::NotDue { next } => return Ok(Ran::Skipped(next)),
+        FeedClaim::Unknown => return Ok(Ran::Skipped(look_again(lease))),
+    }
+    poller.metrics.inc(Counter::LeasesTaken, &[("node", node), ("kind", "feed")], 1);
+    let poll = poller.poll(feed);
+    tokio::pin!(poll);
+    let mut renew = tokio::time::interval(lease / 3);
+    renew.tick().await;
+    loop {
+        tokio::select! {
+            r = &mut poll => return r.map(Ran::Polled),
+            _ = renew.tick() => match poller.store.claim_feed(&feed.name, node, lease, None).await {
+                Ok(FeedClaim::Claimed) => {}
+                Ok(other) => tracing::warn!(
+                    feed = %feed.name, claim = ?other,
+                    "lost the lease on a feed while polling it (a poll longer than the lease, or a clock out of step)"
+                ),
+                Err(e) => tracing::warn!(feed = %feed.name, error = %e, "cannot renew the lease on a feed"),
+            },
+        }
+    }
+}
+
+/// Give up this node's lease on `feed`, if the database is shared; a failure only delays the
+/// other nodes until the lease runs out.
+async fn release(poller: &Poller, feed: &str) {
+    if let Some(node) = &poller.node {
+        if let Err(e) = poller.store.release_feed(feed, node).await {
+            tracing::warn!(feed, error = %e, "cannot release the lease on a feed; it runs out by itself");
+        }
+    }
+}
+
 async fn drain(
-    tasks: &mut JoinSet<Result<PollOutcome, StoreError>>,
+    tasks: &mut JoinSet<Result<Ran, StoreError>>,
     owners: &mut HashMap<tokio::task::Id, String>,
     grace: Duration,
 ) {
@@ -522,7 +592,14 @@ pub async fn poll_all(
                 Schedule::Auto { .. } => poller.store.feed_state(&feed.name).await.ok().and_then(|s| s.adaptive),
                 _ => None,
             };
-            let r = poller.poll(&feed).await;
+            let r = match poll_leased(&poller, &feed, None).await {
+                Ok(Ran::Polled(outcome)) => Ok(outcome),
+                Ok(Ran::Skipped(_)) => {
+                    tracing::info!(feed = %feed.name, "another node is polling this feed now; skipped");
+                    return None;
+                }
+                Err(e) => Err(e),
+            };
             if let Ok(outcome) = &r {
                 let mut adaptive = starting_adaptive(&feed.schedule, stored);
                 let next = plan_after(&feed, &mut adaptive, Facts::of(outcome), Utc::now());
@@ -531,7 +608,8 @@ pub async fn poll_all(
                     tracing::error!(feed = %feed.name, error = %e, "cannot record the next poll time");
                 }
             }
-            (feed.name, r)
+            release(&poller, &feed.name).await;
+            Some((feed.name, r))
         });
     }
     let mut out = Vec::new();
@@ -539,7 +617,8 @@ pub async fn poll_all(
     while let Some(done) = tasks.join_next().await {
         bar.advance(1);
         match done {
-            Ok(v) => out.push(v),
+            Ok(Some(v)) => out.push(v),
+            Ok(None) => {}
             Err(e) => tracing::error!(error = %e, "poll task failed"),
         }
     }

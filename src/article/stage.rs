@@ -79,7 +79,11 @@ const TASK: &str = "articles";
 /// In the daemon a database failure is retried with backoff until the database works again (a
 /// page already read is not read again for it); with [`Until::Drained`] it is returned.
 pub async fn run(stage: Stage, limits: Arc<Limits>, cancel: CancellationToken, until: Until) -> Result<(), StoreError> {
+    // On a shared database (PostgreSQL) the claims may be other live nodes' pages in flight:
+    // they are left to run out.
+    let shared = stage.store.backend() == crate::store::Backend::Postgres;
     let released = match until {
+        _ if shared => 0,
         Until::Drained => stage.store.release_article_claims(Utc::now()).await?,
         Until::Cancelled => {
             let release = || stage.store.release_article_claims(Utc::now());

@@ -142,10 +142,13 @@ pub async fn feeds(config: &Config, store: &Store, json: bool) -> anyhow::Result
 
 /// `pantau nodes [--json]`: every node that ran on this database, the most recently alive
 /// first: when it started and last beat, whether it is live (beat within three leases), the
-/// leases it holds (none on SQLite: one node does all the work) and the hash of its config,
+/// live leases it holds (feeds being polled and sinks being drained; none on SQLite, where one
+/// node does all the work) and the hash of its config,
 /// with `*` where it differs from the config file read now.
 pub async fn nodes(config: &Config, store: &Store, json: bool) -> anyhow::Result<ExitCode> {
     let nodes = store.nodes().await?;
+    let held = store.leases_held().await?;
+    let leases = |n: &crate::store::NodeRow| held.get(&n.name).copied().unwrap_or(0);
     let now = Utc::now();
     let live = |n: &crate::store::NodeRow| crate::daemon::node_alive(n.heartbeat_at, now, config.daemon.lease);
     if json {
@@ -157,7 +160,7 @@ pub async fn nodes(config: &Config, store: &Store, json: bool) -> anyhow::Result
                     "started_at": rfc3339(n.started_at),
                     "heartbeat_at": rfc3339(n.heartbeat_at),
                     "live": live(n),
-                    "leases": 0,
+                    "leases": leases(n),
                     "config_hash": n.config_hash,
                     "same_config": n.config_hash == config.hash,
                 })
@@ -180,7 +183,7 @@ pub async fn nodes(config: &Config, store: &Store, json: bool) -> anyhow::Result
                 if live(n) { "live" } else { "gone" }.to_string(),
                 rfc3339(n.started_at),
                 rfc3339(n.heartbeat_at),
-                "0".to_string(),
+                leases(n).to_string(),
                 format!("{}{mark}", truncate_chars(&n.config_hash, 12)),
             ]
         })

@@ -337,6 +337,7 @@ pub fn worker_task(sink: &str) -> String {
 /// Every sink failure is recorded on the row. A database failure is retried until the database
 /// works again (shown meanwhile by `/healthz` and the metrics); only in [`Mode::Drain`]
 /// (`pantau once`) does it end the worker early.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_worker(
     store: Store,
     sink: String,
@@ -345,18 +346,38 @@ pub async fn run_worker(
     wake: Arc<Notify>,
     cancel: CancellationToken,
     metrics: Arc<Metrics>,
+    lease: Option<SinkLease>,
 ) -> Result<Tally, DeliverError> {
     let outbox =
         Outbox { store: &store, sink: &sink, task: worker_task(&sink), mode, metrics: &metrics, cancel: &cancel };
     let sender = Arc::new(sender);
     let mut tally = Tally::default();
     let mut last_send: Option<tokio::time::Instant> = None;
+    let mut held_since: Option<tokio::time::Instant> = None;
     loop {
         // Register interest before looking, so that an alert committed between the query and
         // the wait still wakes us.
         let notified = wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+
+        if let Some(l) = &lease {
+            match hold(&outbox, l, &mut held_since, true).await? {
+                None => return Ok(tally),
+                Some(true) => {}
+                Some(false) => {
+                    // Another node drains this sink; in `once` that is its work, not ours.
+                    if matches!(mode, Mode::Drain { .. }) {
+                        tracing::info!(sink = %sink, "another node is delivering to this sink; left to it");
+                        return Ok(tally);
+                    }
+                    tokio::select! {
+                        _ = cancel.cancelled() => return Ok(tally),
+                        _ = tokio::time::sleep(l.lease / 3) => continue,
+                    }
+                }
+            }
+        }
 
         let Some(due) = outbox.call(|| store.due_alerts(&sink, Utc::now(), BATCH)).await? else { return Ok(tally) };
         if due.is_empty() {
@@ -373,7 +394,11 @@ pub async fn run_worker(
                     _ => return Ok(tally),
                 },
                 Mode::Forever => {
-                    let w = wait.unwrap_or(Duration::from_secs(60)).min(Duration::from_secs(60));
+                    // On a shared database alerts are also queued by other nodes, which cannot
+                    // wake this one: look again every third of the lease (renewing it).
+                    let idle =
+                        lease.as_ref().map_or(Duration::from_secs(60), |l| (l.lease / 3).min(Duration::from_secs(5)));
+                    let w = wait.unwrap_or(idle).min(idle);
                     tokio::select! {
                         _ = cancel.cancelled() => return Ok(tally),
                         _ = &mut notified => continue,
@@ -460,6 +485,14 @@ pub async fn run_worker(
             if !pace(sender.ready_at(last_send), &cancel).await {
                 break;
             }
+            // A long batch (a slow rate) keeps the sink's lease; one lost stops sending here,
+            // leaving the rest pending for the node that has the sink now.
+            if let Some(l) = &lease {
+                match hold(&outbox, l, &mut held_since, false).await? {
+                    Some(true) => {}
+                    None | Some(false) => break,
+                }
+            }
             let (id, attempts) = (alert.id.clone(), alert.attempts);
             let s = Arc::clone(&sender);
             let task = flight.spawn(async move {
@@ -488,6 +521,44 @@ pub async fn run_worker(
             return Ok(tally);
         }
     }
+}
+
+/// A node's claim on a sink on a shared database: its outbox is drained by one node at a time,
+/// so messages keep their order and the sink's `rate` holds across nodes.
+#[derive(Debug, Clone)]
+pub struct SinkLease {
+    /// This node.
+    pub node: Arc<str>,
+    /// How long a claim lasts without renewal (`[daemon] lease`).
+    pub lease: Duration,
+}
+
+/// Claim or renew the sink's lease (at most every third of the lease unless `now`); `None`
+/// when cancelled while the database was failing.
+async fn hold(
+    outbox: &Outbox<'_>,
+    l: &SinkLease,
+    held_since: &mut Option<tokio::time::Instant>,
+    now: bool,
+) -> Result<Option<bool>, DeliverError> {
+    if !now && held_since.is_some_and(|t| t.elapsed() < l.lease / 3) {
+        return Ok(Some(true));
+    }
+    let Some(held) = outbox.call(|| outbox.store.claim_sink(outbox.sink, &l.node, l.lease)).await? else {
+        return Ok(None);
+    };
+    match (held, held_since.is_some()) {
+        (true, false) => {
+            tracing::info!(sink = %outbox.sink, node = %l.node, "this node delivers to the sink now (sink lease taken)");
+            outbox.metrics.inc(Counter::LeasesTaken, &[("node", &l.node), ("kind", "sink")], 1);
+        }
+        (false, true) => {
+            tracing::warn!(sink = %outbox.sink, node = %l.node, "lost the sink's lease; another node delivers to it now")
+        }
+        _ => {}
+    }
+    *held_since = held.then(tokio::time::Instant::now);
+    Ok(Some(held))
 }
 
 /// Turn a finished send into what the outbox records, counting and logging it.

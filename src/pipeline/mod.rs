@@ -97,6 +97,9 @@ pub struct Poller {
     pub metrics: Arc<Metrics>,
     /// Woken when a poll stored items whose page is to be read (the article stage).
     pub articles: Arc<Notify>,
+    /// This node's name when the database is shared (PostgreSQL): feeds are then claimed
+    /// (leased) before they are polled. `None` on SQLite (one node, the instance lock).
+    pub node: Option<Arc<str>>,
 }
 
 impl Poller {
@@ -138,7 +141,10 @@ impl Poller {
             Ok(_) => "ok",
             Err(_) => "error",
         };
-        self.metrics.inc(Counter::Polls, &[("result", label)], 1);
+        match &self.node {
+            Some(node) => self.metrics.inc(Counter::Polls, &[("result", label), ("node", node)], 1),
+            None => self.metrics.inc(Counter::Polls, &[("result", label)], 1),
+        }
         match result {
             Ok(outcome) => Ok(outcome),
             Err(PollError::Store(e)) => Err(e),

@@ -39,11 +39,13 @@ pub enum Counter {
     StoreErrors,
     /// Connections to the endpoint closed by pantau, by `reason`.
     HttpConnectionsDropped,
+    /// Leases taken on a shared database, by `node` and `kind` (feed, sink).
+    LeasesTaken,
 }
 
 impl Counter {
     /// Every counter, in the order `/metrics` prints them.
-    pub const ALL: [Counter; 11] = [
+    pub const ALL: [Counter; 12] = [
         Counter::Polls,
         Counter::FetchBytes,
         Counter::ItemsNew,
@@ -55,6 +57,7 @@ impl Counter {
         Counter::Articles,
         Counter::StoreErrors,
         Counter::HttpConnectionsDropped,
+        Counter::LeasesTaken,
     ];
 
     /// Its name in the exposition.
@@ -71,6 +74,7 @@ impl Counter {
             Counter::Articles => "pantau_articles_total",
             Counter::StoreErrors => "pantau_store_errors_total",
             Counter::HttpConnectionsDropped => "pantau_http_connections_dropped_total",
+            Counter::LeasesTaken => "pantau_leases_taken_total",
         }
     }
 
@@ -89,6 +93,9 @@ impl Counter {
             Counter::Reloads => "Config reloads by result (applied, refused).",
             Counter::Articles => "Article pages read for fetch_article feeds, by result (fetched, failed).",
             Counter::StoreErrors => "Failed database calls of the long-lived tasks, by task (each is retried).",
+            Counter::LeasesTaken => {
+                "Leases taken on a shared (PostgreSQL) database by node and kind (feed: a poll; sink: draining its outbox)."
+            }
             Counter::HttpConnectionsDropped => {
                 "Connections to /healthz and /metrics closed by pantau, by reason (evicted: the oldest, for a \
                  new one; header_timeout: no request head within 2 s, idle keep-alive included)."

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::db::{params, DbResult, OptionalExtension};
+use super::db::{params, DbResult, Dialect, OptionalExtension};
 use chrono::{DateTime, Utc};
 
 use super::columns::{from_ms, item_from_row, ms};
@@ -100,13 +100,16 @@ impl Store {
         self.with(move |c| {
             let tx = c.transaction()?;
             let claimed = {
-                let mut stmt = tx.prepare_cached(
+                // On a shared database, rows another node is claiming right now are skipped, not
+                // waited for (and then claimed twice).
+                let mut stmt = tx.prepare_cached(&format!(
                     "SELECT i.id, f.name, i.item_key, i.title, i.link, i.published, i.updated, i.authors,
                             i.categories, i.summary, i.content, COALESCE(i.article, ''), i.article_attempts
                      FROM items i JOIN feeds f ON f.id = i.feed_id
                      WHERE i.article_state = 'pending' AND i.article_next_at <= ?1
-                     ORDER BY i.article_next_at, i.id LIMIT ?2",
-                )?;
+                     ORDER BY i.article_next_at, i.id LIMIT ?2{}",
+                    if tx.dialect() == Dialect::Postgres { " FOR UPDATE OF i SKIP LOCKED" } else { "" }
+                ))?;
                 let rows = stmt.query_map(params![ms(now), limit as i64], |r| {
                     Ok(PendingArticle {
                         item_id: r.get(0)?,
