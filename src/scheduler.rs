@@ -41,8 +41,7 @@ impl Limits {
     /// Wait for a slot for a poll of `url`: first the host's, then the global one, so that
     /// a slow host never holds global slots while it queues.
     pub async fn acquire(&self, url: &str) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
-        let host =
-            reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)).unwrap_or_default();
+        let host = host_key(url);
         let sem = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
             Arc::clone(hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))))
@@ -53,6 +52,15 @@ impl Limits {
         (host_permit, global)
     }
 }
+
+/// The host whose `per_host` limit a poll of `url` counts against (lowercase; empty for a URL
+/// without one).
+fn host_key(url: &str) -> String {
+    reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)).unwrap_or_default()
+}
+
+/// How often a poll waiting for one of its host's slots held by other nodes looks again.
+const HOST_SLOT_WAIT: Duration = Duration::from_millis(250);
 
 /// When `feed` is next due after a poll that ended at `now` with `failures` consecutive failures.
 ///
@@ -501,11 +509,42 @@ enum Ran {
     Skipped(DateTime<Utc>),
 }
 
-/// Poll `feed`; on a shared database first claim it (due by `due_by`, when given) and renew the
-/// claim every third of the lease while the poll runs.
+/// Poll `feed`; on a shared database first take one of its host's `per_host` slots (held
+/// across the nodes) and claim the feed (due by `due_by`, when given), renewing both every
+/// third of the lease while the poll runs.
 async fn poll_leased(poller: &Poller, feed: &Feed, due_by: Option<DateTime<Utc>>) -> Result<Ran, StoreError> {
     let Some(node) = &poller.node else { return poller.poll(feed).await.map(Ran::Polled) };
-    let lease = poller.config().daemon.lease;
+    let config = poller.config();
+    let lease = config.daemon.lease;
+    let host = host_key(&feed.url);
+    let mut tries = 0u32;
+    let slot = loop {
+        if let Some(slot) = poller.store.claim_host_slot(&host, config.daemon.per_host, node, lease).await? {
+            break slot;
+        }
+        // Spread (±80 %) so that the nodes' waiting polls take turns rather than whoever
+        // released last winning again.
+        tries += 1;
+        let fraction = crate::jitter::fraction((node, &feed.name, tries, Utc::now().timestamp_micros()));
+        tokio::time::sleep(crate::jitter::spread(HOST_SLOT_WAIT, 0.8, fraction)).await;
+    };
+    let ran = poll_claimed(poller, feed, due_by, node, lease, &host, slot).await;
+    if let Err(e) = poller.store.release_host_slot(&host, slot, node).await {
+        tracing::warn!(host, error = %e, "cannot release a host slot; it runs out by itself");
+    }
+    ran
+}
+
+/// [`poll_leased`] once the host slot is held.
+async fn poll_claimed(
+    poller: &Poller,
+    feed: &Feed,
+    due_by: Option<DateTime<Utc>>,
+    node: &str,
+    lease: Duration,
+    host: &str,
+    slot: i64,
+) -> Result<Ran, StoreError> {
     let look_again = |d: Duration| Utc::now() + chrono::Duration::from_std(d).unwrap_or_default();
     match poller.store.claim_feed(&feed.name, node, lease, due_by).await? {
         FeedClaim::Claimed => {}
@@ -524,14 +563,19 @@ async fn poll_leased(poller: &Poller, feed: &Feed, due_by: Option<DateTime<Utc>>
     loop {
         tokio::select! {
             r = &mut poll => return r.map(Ran::Polled),
-            _ = renew.tick() => match poller.store.claim_feed(&feed.name, node, lease, None).await {
-                Ok(FeedClaim::Claimed) => {}
-                Ok(other) => tracing::warn!(
-                    feed = %feed.name, claim = ?other,
-                    "lost the lease on a feed while polling it (a poll longer than the lease, or a clock out of step)"
-                ),
-                Err(e) => tracing::warn!(feed = %feed.name, error = %e, "cannot renew the lease on a feed"),
-            },
+            _ = renew.tick() => {
+                match poller.store.claim_feed(&feed.name, node, lease, None).await {
+                    Ok(FeedClaim::Claimed) => {}
+                    Ok(other) => tracing::warn!(
+                        feed = %feed.name, claim = ?other,
+                        "lost the lease on a feed while polling it (a poll longer than the lease, or a clock out of step)"
+                    ),
+                    Err(e) => tracing::warn!(feed = %feed.name, error = %e, "cannot renew the lease on a feed"),
+                }
+                if let Err(e) = poller.store.renew_host_slot(host, slot, node, lease).await {
+                    tracing::warn!(host, error = %e, "cannot renew a host slot");
+                }
+            }
         }
     }
 }

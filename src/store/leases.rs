@@ -111,6 +111,52 @@ impl Store {
         .await
     }
 
+    /// Take one of the `slots` polling slots of `host` for `node` for `lease` (`per_host` across
+    /// the nodes); the slot taken, or `None` when every slot is held.
+    pub async fn claim_host_slot(&self, host: &str, slots: usize, node: &str, lease: Duration) -> Result<Option<i64>> {
+        let (host, node) = (host.to_string(), node.to_string());
+        let now = Utc::now();
+        self.with(move |c| {
+            for slot in 0..slots.max(1) as i64 {
+                let taken = c.exists(
+                    "INSERT INTO host_slots (host, slot, node, lease_until) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (host, slot) DO UPDATE SET node = excluded.node, lease_until = excluded.lease_until
+                     WHERE host_slots.lease_until <= ?5
+                     RETURNING slot",
+                    params![host, slot, node, until(now, lease), ms(now)],
+                )?;
+                if taken {
+                    return Ok(Some(slot));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    /// Renew `node`'s hold on a host slot; false when it was lost (it ran out).
+    pub async fn renew_host_slot(&self, host: &str, slot: i64, node: &str, lease: Duration) -> Result<bool> {
+        let (host, node) = (host.to_string(), node.to_string());
+        let now = Utc::now();
+        self.with(move |c| {
+            Ok(c.execute(
+                "UPDATE host_slots SET lease_until = ?4 WHERE host = ?1 AND slot = ?2 AND node = ?3",
+                params![host, slot, node, until(now, lease)],
+            )? > 0)
+        })
+        .await
+    }
+
+    /// Give a host slot back.
+    pub async fn release_host_slot(&self, host: &str, slot: i64, node: &str) -> Result<()> {
+        let (host, node) = (host.to_string(), node.to_string());
+        self.with(move |c| {
+            c.execute("DELETE FROM host_slots WHERE host = ?1 AND slot = ?2 AND node = ?3", params![host, slot, node])?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Give up every lease `node` holds (a node shutting down): the others take its work over
     /// at once instead of after the lease.
     pub async fn release_all(&self, node: &str) -> Result<()> {
@@ -119,6 +165,7 @@ impl Store {
             let tx = c.transaction()?;
             tx.execute("UPDATE feeds SET lease_node = NULL, lease_until = NULL WHERE lease_node = ?1", params![node])?;
             tx.execute("DELETE FROM sink_leases WHERE node = ?1", params![node])?;
+            tx.execute("DELETE FROM host_slots WHERE node = ?1", params![node])?;
             tx.commit()
         })
         .await

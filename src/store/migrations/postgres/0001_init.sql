@@ -104,3 +104,11 @@ CREATE TABLE sink_leases (
     node        TEXT NOT NULL,
     lease_until BIGINT NOT NULL
 );
+
+CREATE TABLE host_slots (
+    host        TEXT NOT NULL,
+    slot        BIGINT NOT NULL,
+    node        TEXT NOT NULL,
+    lease_until BIGINT NOT NULL,
+    PRIMARY KEY (host, slot)
+);
