@@ -153,7 +153,7 @@ fn copy(src: &Conn, src_path: &Path, dst: &Conn, dst_path: &Path) -> Result<Copy
             return Err(refused(
                 dst_path,
                 format!(
-                    "copy rolled back: {copied} rows of {} were copied, but {} holds {held}",
+                    "is left as empty as it was: {copied} rows of {} were copied, but {} holds {held}",
                     t.name,
                     src_path.display()
                 ),
@@ -201,9 +201,10 @@ fn columns(s: &Sides<'_>, t: &Table) -> Result<Vec<String>> {
         return Err(refused(
             s.dst_path,
             format!(
-                "table {} has no column {} that {} has; nothing copied (is the SQLite database from a newer pantau?)",
-                t.name,
+                "has no column {} in table {}, which {} has; nothing copied (this pantau's PostgreSQL schema \
+                 lags behind its SQLite one)",
                 only_sqlite.join(", "),
+                t.name,
                 s.src_path.display()
             ),
         ));
@@ -217,9 +218,9 @@ fn columns(s: &Sides<'_>, t: &Table) -> Result<Vec<String>> {
         return Err(refused(
             s.src_path,
             format!(
-                "table {} has no column {} that {} has; nothing copied",
-                t.name,
+                "has no column {} in table {}, which {} has; nothing copied",
                 only_postgres.join(", "),
+                t.name,
                 s.dst_path.display()
             ),
         ));
@@ -238,7 +239,7 @@ fn copy_table(s: &Sides<'_>, t: &Table, cols: &[String]) -> Result<u64> {
     let Some(key_at) = t.key.iter().map(|k| cols.iter().position(|c| c == k)).collect::<Option<Vec<usize>>>() else {
         return Err(refused(
             s.src_path,
-            format!("table {} lacks its key {}; nothing copied", t.name, t.key.join(", ")),
+            format!("has no column {} in table {}; nothing copied", t.key.join(", "), t.name),
         ));
     };
     let select = cols.join(", ");
