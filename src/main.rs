@@ -173,6 +173,15 @@ enum Command {
         #[arg(long)]
         failed: bool,
     },
+    /// Copy the config's SQLite database into an empty PostgreSQL database (to run several nodes).
+    #[command(
+        after_help = "Copies every feed's schedule and validators, every item, story and node, and the outbox with each alert's state, ids kept, so that nothing is sent again. Stop pantau first (the copy holds the SQLite file's lock); the target must hold no rows. Then set `database` to the URL and start the nodes.\nExit codes: 0 copied, 1 refused (a running pantau, no SQLite database, a target not empty) or failed, 64 usage error."
+    )]
+    Migrate {
+        /// The PostgreSQL database to copy into: postgres://USER:PASSWORD@HOST:PORT/DBNAME; each ${NAME} in it is read from the environment (keeps the password off the command line).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Print [[feed]] tables for every feed outline of an OPML file.
     #[command(after_help = "Exit codes: 0 printed, 1 the file cannot be read or holds no feed, 64 usage error.")]
     ImportOpml {
@@ -260,6 +269,7 @@ fn main() -> ExitCode {
             Command::Alerts { failed, limit, json } => pantau::cli::alerts(&config, failed, limit, json).await,
             Command::Items { feed, limit, json, story } => pantau::cli::items(&config, feed, limit, story, json).await,
             Command::Redeliver { ids, failed } => pantau::cli::redeliver(&config, ids, failed).await,
+            Command::Migrate { to } => pantau::cli::migrate(&config, &to).await,
             Command::Check | Command::ImportOpml { .. } => unreachable!("handled before the runtime starts"),
         }
     })

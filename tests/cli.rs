@@ -380,6 +380,7 @@ fn exit_codes_mean_one_thing_each_and_help_lists_them() {
         "alerts",
         "redeliver",
         "import-opml",
+        "migrate",
     ] {
         let out = run(&cfg, &[command, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{command} --help");

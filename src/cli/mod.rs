@@ -3,6 +3,7 @@
 //! Command output goes to stdout, logs to stderr.
 
 mod inspect;
+mod migrate;
 mod table;
 pub mod test_rule;
 
@@ -18,6 +19,8 @@ use crate::model::{self, Database, ParsedFeed};
 use crate::secrets::scrub;
 use crate::store::Store;
 use crate::{daemon, opml, parse};
+
+pub use migrate::migrate;
 
 fn load_or_report(path: &Path) -> Option<Config> {
     match config::load(path) {

@@ -173,6 +173,11 @@ impl FromValue for AlertState {
         String::from_value(v)?.parse()
     }
 }
+impl FromValue for Value {
+    fn from_value(v: &Value) -> Result<Value, String> {
+        Ok(v.clone())
+    }
+}
 impl<T: FromValue> FromValue for Option<T> {
     fn from_value(v: &Value) -> Result<Option<T>, String> {
         match v {

@@ -46,6 +46,16 @@ pub enum StoreError {
         /// What SQLite found.
         detail: String,
     },
+    /// A copy between two databases (`pantau migrate`) was refused before anything was
+    /// written: the target is not an empty PostgreSQL database, or the two schemas differ.
+    #[error("database {path} {reason}")]
+    Refused {
+        /// The database refused (as messages name it: no password).
+        path: PathBuf,
+        /// Why, and what to do, as the rest of a sentence that begins with the database
+        /// ("is not empty; …").
+        reason: String,
+    },
     /// A file-system error around the database.
     #[error("database {path}: {source}")]
     Io {

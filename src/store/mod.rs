@@ -28,6 +28,7 @@ use db::{Conn, DbError, DbResult};
 
 mod articles;
 mod columns;
+mod copy;
 mod db;
 mod error;
 mod feeds;
@@ -42,6 +43,7 @@ mod stories;
 mod views;
 
 pub use articles::{ArticleOutcome, ArticleState, PendingArticle};
+pub use copy::CopyCounts;
 pub use error::{ErrorKind, StoreError};
 pub use feeds::FeedState;
 pub use health::{FeedHealth, HealthFlag};

@@ -1308,3 +1308,205 @@ async fn postgres_smoke_commit_and_deliver() {
     let again = Store::open_database(&pg.database()).await.unwrap();
     assert!(again.feed_state("f").await.unwrap().polled_before);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Copying into PostgreSQL (`pantau migrate`)
+
+#[tokio::test]
+async fn copy_refuses_a_target_that_is_not_postgresql() {
+    let dir = TempDir::new("copy_to_sqlite");
+    let source = store_with_feeds(&dir, &["f"]).await;
+    let other = Store::open(&dir.0.join("other.db")).await.unwrap();
+    let err = source.copy_into(&other).await.unwrap_err();
+    assert!(matches!(err, StoreError::Refused { .. }), "{err:?}");
+    assert!(err.to_string().contains("is not a PostgreSQL database"), "{err}");
+}
+
+/// The first column of every row of `sql` as text, read from the PostgreSQL database `db` on a
+/// thread of its own (the blocking client cannot run on the test's runtime thread).
+fn pg_texts(db: &crate::model::Database, sql: &str) -> Vec<String> {
+    let crate::model::Database::Postgres(url) = db else { panic!("{db} is not PostgreSQL") };
+    let (url, sql) = (url.clone(), sql.to_string());
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        if sql.starts_with("SELECT") {
+            c.query(&sql, &[]).expect(&sql).iter().map(|r| r.get::<_, String>(0)).collect()
+        } else {
+            c.batch_execute(&sql).expect(&sql);
+            Vec::new()
+        }
+    })
+    .join()
+    .expect("query thread")
+}
+
+/// The first column of every row of `sql` as text, from the SQLite file at `path`.
+fn sqlite_texts(path: &Path, sql: &str) -> Vec<String> {
+    let c = raw(path);
+    let mut stmt = c.prepare(sql).expect(sql);
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).expect(sql);
+    rows.collect::<rusqlite::Result<_>>().expect(sql)
+}
+
+/// Everything the daemon and the inspection commands read, for comparing two stores.
+async fn everything(store: &Store) -> String {
+    let names = ["f", "g", "h"];
+    let keys = ["a", "b", "c", "d", "e", "zz"];
+    let links: Vec<String> = keys.iter().filter_map(|k| crate::identity::Identity::of(&item(k)).link).collect();
+    let mut out = Vec::new();
+    for n in names {
+        out.push(format!("{:?}", store.feed_state(n).await.unwrap()));
+        let known = store.known_items(n, self::keys(&keys), links.clone()).await.unwrap();
+        let mut known_keys: Vec<_> = known.keys.into_iter().collect();
+        known_keys.sort();
+        let mut known_links: Vec<_> = known.links.into_iter().collect();
+        known_links.sort();
+        out.push(format!("{known_keys:?} {known_links:?}"));
+        out.push(format!("{:?}", store.feed_health(n).await.unwrap()));
+    }
+    let far = Utc::now() + chrono::Duration::days(1);
+    for sink in ["s", "t", "ops"] {
+        out.push(format!("{:?}", store.due_alerts(sink, far, 100).await.unwrap()));
+    }
+    out.push(format!("{:?}", store.recent_alerts(false, 100).await.unwrap()));
+    out.push(format!("{:?}", store.recent_items(None, 100).await.unwrap()));
+    out.push(format!("{:?}", store.feed_statuses().await.unwrap()));
+    out.push(format!("{:?}", store.nodes().await.unwrap()));
+    out.push(format!("{:?}", store.outbox_counts().await.unwrap()));
+    out.join("\n")
+}
+
+#[tokio::test]
+async fn copy_into_postgres_keeps_every_row_with_its_ids_states_and_order() {
+    let Some(pg) = PgDatabase::new("copy_into_postgres_keeps_every_row_with_its_ids_states_and_order") else {
+        return;
+    };
+    let dir = TempDir::new("copy_to_postgres");
+    let path = dir.db();
+    let source = store_with_feeds(&dir, &["f", "g", "h"]).await;
+
+    // Polls with validators; a story reprinted in another feed; alerts in every state.
+    let grouping = Some(crate::stories::Grouping {
+        window: std::time::Duration::from_secs(3 * 86400),
+        threshold: crate::stories::Threshold::default(),
+    });
+    let with = |feed: &str, items: Vec<(Item, Vec<NewAlert>)>| PollRecord {
+        grouping,
+        etag: Some(format!("\"{feed}-1\"")),
+        last_modified: Some("Tue, 01 Dec 2026 08:00:00 GMT".into()),
+        ..poll(feed, items)
+    };
+    let text = story_text("missiles", 12);
+    let original = Item { content: text.clone(), ..item("a") };
+    let reprint = Item {
+        title: "Another headline".into(),
+        link: Some("https://other.example/reprint".into()),
+        content: format!("Jakarta (ANTARA) - {text} Read more news on our site."),
+        ..item("b")
+    };
+    let f_items = vec![
+        (original, vec![alert("f", "a", "r", "s")]),
+        (item("c"), vec![alert("f", "c", "r", "s"), alert("f", "c", "r", "t")]),
+        (item("d"), vec![alert("f", "d", "r", "s")]),
+    ];
+    source.commit_poll(with("f", f_items)).await.unwrap();
+    // The original's band rows in the big index, the reprint's in the new one: both tables hold rows.
+    raw(&path)
+        .execute_batch(
+            "INSERT INTO story_bands SELECT band, item_id FROM story_bands_new; DELETE FROM story_bands_new;",
+        )
+        .unwrap();
+    tick().await;
+    let every = NewAlert { every_copy: true, ..alert("g", "b", "r2", "s") };
+    let s = source.commit_poll(with("g", vec![(reprint, vec![alert("g", "b", "r", "s"), every])])).await.unwrap();
+    assert_eq!(s.joined_stories, 1);
+    tick().await;
+    source.commit_poll(poll("g", vec![(item("e"), vec![alert("g", "e", "r", "s")])])).await.unwrap();
+    source.queue_operator_alerts(vec![alert("pantau", "config:refused:1", "pantau:config", "ops")]).await.unwrap();
+    mark(&source, &alert_id("f", "a", "r", "s"), Attempted::Delivered).await.unwrap();
+    mark(&source, &alert_id("f", "c", "r", "s"), Attempted::Dead("HTTP 400".into())).await.unwrap();
+    let retry = Attempted::Retry { after: Duration::from_secs(600), error: "HTTP 503".into() };
+    mark(&source, &alert_id("f", "c", "r", "t"), retry).await.unwrap();
+    // Schedule, adaptive interval, a move, failures, a node, leases.
+    let at = Utc.with_ymd_and_hms(2026, 12, 6, 9, 0, 0).unwrap();
+    source.set_next_poll("f", at, Some(Duration::from_millis(1_950_000))).await.unwrap();
+    source.set_next_poll("g", at, None).await.unwrap();
+    source.set_moved("g", "https://moved.example/g.xml").await.unwrap();
+    source.record_attempt("h").await.unwrap();
+    source.record_failure("h", PollStatus::http(503), "HTTP 503").await.unwrap();
+    source.heartbeat("web1:42".into(), at, "abc".into(), at).await.unwrap();
+    raw(&path)
+        .execute_batch(
+            "INSERT INTO sink_leases (sink, node, lease_until) VALUES ('s', 'web1:42', 1234);
+             UPDATE feeds SET lease_node = 'web1:42', lease_until = 5678 WHERE name = 'h';
+             WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2500)
+             INSERT INTO story_bands (band, item_id) SELECT x % 7 - 3, 100000 + x FROM n;
+             WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1500)
+             INSERT INTO alerts (id, rule, sink, matched, payload, state, next_attempt_at, created_at)
+             SELECT 'bulk' || (x * 7919 % 1500), 'pantau:bulk', 'bulk', '[]', '{}', 'delivered', 0, 0 FROM n;",
+        )
+        .unwrap();
+    let before = everything(&source).await;
+
+    let db = pg.database();
+    let target = Store::open_database(&db).await.unwrap();
+    // A column the SQLite side lacks refuses the copy, and nothing is written.
+    pg_texts(&db, "ALTER TABLE items ADD COLUMN extra TEXT");
+    let err = source.copy_into(&target).await.unwrap_err();
+    assert!(matches!(err, StoreError::Refused { .. }) && err.to_string().contains("extra"), "{err}");
+    assert_eq!(pg_texts(&db, "SELECT COUNT(*)::text FROM feeds"), ["0"]);
+    pg_texts(&db, "ALTER TABLE items DROP COLUMN extra");
+
+    let counts = source.copy_into(&target).await.unwrap();
+    let tables = ["feeds", "items", "alerts", "story_bands_new", "story_bands", "nodes", "sink_leases"];
+    assert_eq!(counts.tables.iter().map(|(t, _)| *t).collect::<Vec<_>>(), tables);
+    for t in tables {
+        let held = query_i64(&path, &format!("SELECT COUNT(*) FROM {t}")) as u64;
+        assert!(held > 0, "the source's {t} has rows");
+        assert_eq!(counts.get(t), Some(held), "{t}");
+        assert_eq!(pg_texts(&db, &format!("SELECT COUNT(*)::text FROM {t}")), [held.to_string()], "{t}");
+    }
+    assert_eq!((counts.get("feeds"), counts.get("items"), counts.get("alerts")), (Some(3), Some(5), Some(1507)));
+
+    // The PostgreSQL store sees what the SQLite one did: states, validators, keys, the outbox,
+    // story ids, nodes.
+    assert_eq!(everything(&target).await, before);
+    assert!(before.contains("HTTP 503") && before.contains("\\\"f-1\\\""), "{before}");
+    // Ids, and the outbox in SQLite's insertion order.
+    let order = "SELECT id || ' ' || COALESCE(item_id, 0) || ' ' || COALESCE(feed_id, 0) FROM alerts ORDER BY rowid";
+    assert_eq!(pg_texts(&db, &order.replace("rowid", "seq")), sqlite_texts(&path, order));
+    let items = "SELECT id || ' ' || feed_id || ' ' || item_key || ' ' || COALESCE(story_id, 0) FROM items ORDER BY id";
+    assert_eq!(pg_texts(&db, items), sqlite_texts(&path, items));
+    assert_eq!(pg_texts(&db, "SELECT COUNT(*)::text FROM items WHERE story_id IS NOT NULL"), ["1"]);
+    assert_eq!(
+        pg_texts(&db, "SELECT encode(signature, 'hex') FROM items WHERE item_key = 'a'"),
+        sqlite_texts(&path, "SELECT lower(hex(signature)) FROM items WHERE item_key = 'a'")
+    );
+    assert_eq!(pg_texts(&db, "SELECT lease_node || ' ' || lease_until FROM feeds WHERE name = 'h'"), ["web1:42 5678"]);
+    assert_eq!(pg_texts(&db, "SELECT sink || ' ' || node || ' ' || lease_until FROM sink_leases"), ["s web1:42 1234"]);
+
+    // A second copy is refused, naming the database without its password.
+    let err = source.copy_into(&target).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Refused { .. }) && text.contains("is not empty"), "{text}");
+    assert!(text.contains(&db.shown()), "{text}");
+    let admin = url::Url::parse(&std::env::var("PANTAU_TEST_PG").unwrap()).unwrap();
+    if let Some(password) = admin.password().filter(|p| !p.is_empty()) {
+        assert!(!text.contains(password), "{text}");
+    }
+
+    // New rows get ids past the copied ones.
+    target
+        .sync_feeds(["f", "g", "h", "new"].iter().map(|n| feed(n, &format!("https://example.org/{n}"))).collect())
+        .await
+        .unwrap();
+    // (An upsert of an existing feed takes a number of the sequence too: "past", not "next".)
+    let id = |sql: &str| pg_texts(&db, sql).concat().parse::<i64>().unwrap();
+    assert!(id("SELECT id::text FROM feeds WHERE name = 'new'") > 3);
+    let s = target.commit_poll(poll("new", vec![(item("z"), vec![alert("new", "z", "r", "s")])])).await.unwrap();
+    assert_eq!((s.new_items, s.new_alerts), (1, 1));
+    assert!(id("SELECT id::text FROM items WHERE item_key = 'z'") > 5);
+    assert_eq!(pg_texts(&db, "SELECT id FROM alerts ORDER BY seq DESC LIMIT 1"), [alert_id("new", "z", "r", "s")]);
+    let due = target.due_alerts("s", Utc::now() + chrono::Duration::days(1), 100).await.unwrap();
+    assert_eq!(due.last().map(|a| a.id.clone()), Some(alert_id("new", "z", "r", "s")));
+}
