@@ -1,14 +1,20 @@
 //! Storage: the only home of SQL. Feeds and their poll state, items deduplicated by a UNIQUE
 //! constraint, and the alert outbox written in the same transaction as the items it is about.
 //!
-//! The interface speaks pantau's own types (no rusqlite types leak out), so another backend can
-//! slot in behind it. Every call runs on tokio's blocking pool, never on the async runtime.
+//! The interface speaks pantau's own types (no rusqlite or postgres types leak out) and runs on
+//! SQLite (one node) or PostgreSQL (several). Every call runs on tokio's blocking pool, never on
+//! the async runtime.
 //!
 //! This file holds the [`Store`] handle (opening, the one connection and how calls reach it,
 //! `quick_check`) and the single-instance lock; each concern has its own file of `impl Store`
 //! methods and the types they speak:
 //!
-//! - `schema.rs`: opening the file and the migrations runner (`migrations/*.sql`);
+//! - `db.rs`: `Conn`, one connection type for SQLite and PostgreSQL, so each method below is
+//!   written once for both;
+//! - `schema.rs`: opening the file and the migrations runner (`migrations/*.sql`; PostgreSQL's
+//!   own in `migrations/postgres/`);
+//! - `leases.rs`: several nodes' claims on feeds, host slots and sinks;
+//! - `copy.rs`: copying SQLite into an empty PostgreSQL database (`pantau migrate`);
 //! - `feeds.rs`: feeds and their poll state;
 //! - `items.rs`: known items and `commit_poll`;
 //! - `articles.rs`: the article queue;
