@@ -1361,6 +1361,40 @@ async fn a_reprint_in_another_feed_joins_the_story_and_alerts_once_unless_the_ru
     assert_eq!(since.iter().map(|s| s.story == first[0].story).collect::<Vec<_>>(), [true, true, false]);
 }
 
+async fn every_2000th_item_moves_the_new_band_rows_into_the_big_index(db: TestDb) {
+    let store = store_with_feeds(&db, &["f"]).await;
+    let grouping = Some(crate::stories::Grouping {
+        window: std::time::Duration::from_secs(86400),
+        threshold: crate::stories::Threshold::default(),
+    });
+    let with = |it: Item| PollRecord { grouping, ..poll("f", vec![(it, vec![])]) };
+    let bands = crate::stories::BANDS as i64;
+    let harbour = (0..12)
+        .map(|i| format!("Harbour crane {i} was repaired overnight and the port authority reopened berth {i} at dawn."))
+        .collect::<Vec<_>>()
+        .join(" ");
+    store.commit_poll(with(Item { content: harbour, ..item("x") })).await.unwrap();
+    assert_eq!(query_i64(&store, "SELECT COUNT(*) FROM story_bands_new").await, bands);
+    // The next item is number 2000.
+    let next_is_2000 = db.sql(
+        "INSERT INTO items (id, feed_id, item_key, title, authors, categories, summary, content, first_seen_at)
+         VALUES (1999, 1, 'placeholder', '', '[]', '[]', '', '', 0)",
+        "ALTER TABLE items ALTER COLUMN id RESTART WITH 2000",
+    );
+    exec(&store, next_is_2000).await;
+    store.commit_poll(with(Item { content: story_text("floods", 12), ..item("y") })).await.unwrap();
+    assert_eq!(query_i64(&store, "SELECT id FROM items WHERE item_key = 'y'").await, 2000);
+    assert_eq!(query_i64(&store, "SELECT COUNT(*) FROM story_bands_new").await, 0, "moved");
+    assert_eq!(query_i64(&store, "SELECT COUNT(*) FROM story_bands").await, 2 * bands);
+    // Item 2001's rows wait in the small table again, and as a reprint of 2000 it finds that in
+    // the big one.
+    let reprint =
+        Item { content: story_text("floods", 12), link: Some("https://other.example/reprint".into()), ..item("z") };
+    assert_eq!(store.commit_poll(with(reprint)).await.unwrap().joined_stories, 1);
+    assert_eq!(query_i64(&store, "SELECT COUNT(*) FROM story_bands_new").await, bands);
+    assert_eq!(query_i64(&store, "SELECT story_id FROM items WHERE item_key = 'z'").await, 2000);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Nodes
 
@@ -1431,30 +1465,30 @@ impl PgDatabase {
 
     /// Run statements on the server's own database; the first column of the last row returned.
     fn admin(&self, sql: &str) -> Option<String> {
-        Self::run(self.admin.clone(), sql)
+        Self::run(self.admin.clone(), sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Run statements on the test's database, beside any store; as [`PgDatabase::admin`].
     fn inside(&self, sql: &str) -> Option<String> {
         match self.database() {
-            crate::model::Database::Postgres(url) => Self::run(url, sql),
+            crate::model::Database::Postgres(url) => Self::run(url, sql).unwrap_or_else(|e| panic!("{sql}: {e}")),
             crate::model::Database::Sqlite(_) => unreachable!(),
         }
     }
 
     /// Run statements on the database at `url` from a thread of its own (the blocking client
     /// cannot run on the test's runtime thread); the first column of the last row returned.
-    fn run(url: String, sql: &str) -> Option<String> {
+    fn run(url: String, sql: &str) -> std::result::Result<Option<String>, ::postgres::Error> {
         let sql = sql.to_string();
         std::thread::spawn(move || {
             let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect to PANTAU_TEST_PG");
             let mut last = None;
-            for m in c.simple_query(&sql).unwrap_or_else(|e| panic!("{sql}: {e}")) {
+            for m in c.simple_query(&sql)? {
                 if let ::postgres::SimpleQueryMessage::Row(r) = m {
                     last = r.get(0).map(str::to_string);
                 }
             }
-            last
+            Ok(last)
         })
         .join()
         .expect("admin thread")
@@ -1468,6 +1502,15 @@ impl PgDatabase {
 
     /// End every connection to the database from the server's side (a restart, a failover, an
     /// idle timeout of a proxy) and wait until they are gone.
+    /// Have the server look for deadlocks after 20 ms of waiting rather than a second, for
+    /// stores opened from now on (a superuser's setting: without one, tests only wait longer).
+    fn find_deadlocks_fast(&self) {
+        let sql = format!("ALTER DATABASE {} SET deadlock_timeout = '20ms'", self.name);
+        if let Err(e) = Self::run(self.admin.clone(), &sql) {
+            eprintln!("{sql}: {e} (deadlocks are found after the server's deadlock_timeout)");
+        }
+    }
+
     fn drop_connections(&self) {
         let others = format!("FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()", self.name);
         self.admin(&format!("SELECT pg_terminate_backend(pid) {others}"));
@@ -1538,8 +1581,10 @@ async fn postgres_a_lost_connection_is_unavailable_and_the_store_reconnects() {
         store.feed_state("f").await.unwrap();
     }
     pg.drop_connections();
-    // Each connection that was lost fails the call that finds it so, as Unavailable (a later
-    // try may work), and connects again on its next use.
+    // Each connection that was lost fails the one call that finds it so, as Unavailable (a
+    // later try may work), and connects again on its next use: with the pool's connections
+    // taken in turn, up to POSTGRES_CONNECTIONS calls fail (all of them, today: a connection
+    // is found lost only by using it).
     let mut lost = 0;
     for i in 0..2 * POSTGRES_CONNECTIONS {
         let k = format!("k{i}");
@@ -1594,16 +1639,21 @@ async fn postgres_two_nodes_committing_the_same_poll_at_once_store_it_once() {
 #[tokio::test]
 async fn postgres_two_nodes_committing_one_story_from_two_feeds_at_once_alert_once() {
     let Some(pg) = PgDatabase::new("postgres_two_nodes_two_feeds") else { return };
+    pg.find_deadlocks_fast();
     let db = TestDb::Postgres(pg);
     let one = store_with_feeds(&db, &["f", "g"]).await;
     let two = db.open().await;
     let (rounds, n) = (20, 10);
     for round in 0..rounds {
-        // The same keys (so the same links, the same stories) in two feeds, polled by two nodes.
-        let (a, b) = tokio::join!(
-            one.commit_poll(poll("f", batch("f", round, n))),
-            two.commit_poll(poll("g", batch("g", round, n)))
-        );
+        // The same keys (so the same links, the same stories) in two feeds, polled by two nodes;
+        // every other round the second feed lists them the other way round, so that the two
+        // transactions wait on each other's alerts (a deadlock PostgreSQL breaks by rolling one
+        // back, which commit_poll then runs again).
+        let mut other = batch("g", round, n);
+        if round % 2 == 1 {
+            other.reverse();
+        }
+        let (a, b) = tokio::join!(one.commit_poll(poll("f", batch("f", round, n))), two.commit_poll(poll("g", other)));
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!((a.new_items, b.new_items), (n, n), "round {round}");
         assert_eq!(a.new_alerts + b.new_alerts, n, "round {round}: {a:?} {b:?}");
@@ -1614,6 +1664,31 @@ async fn postgres_two_nodes_committing_one_story_from_two_feeds_at_once_alert_on
     // Every alert names the other feed once.
     let copies = one.recent_alerts(false, 1000).await.unwrap();
     assert!(copies.iter().all(|a| a.copies == 1), "{copies:?}");
+}
+
+#[tokio::test]
+async fn postgres_two_nodes_claiming_articles_at_once_claim_each_once() {
+    let Some(pg) = PgDatabase::new("postgres_two_nodes_claiming_articles") else { return };
+    let db = TestDb::Postgres(pg);
+    let one = store_with_feeds(&db, &["f"]).await;
+    let two = db.open().await;
+    let n = 40;
+    let mut record = poll("f", (0..n).map(|i| (item(&format!("k{i}")), vec![])).collect());
+    record.items.iter_mut().for_each(|p| p.fetch_article = true);
+    one.commit_poll(record).await.unwrap();
+    let now = Utc::now();
+    let mut claimed = HashSet::new();
+    for _ in 0..n {
+        let lease = Duration::from_secs(600);
+        let (a, b) = tokio::join!(one.claim_articles(now, lease, 3), two.claim_articles(now, lease, 3));
+        for c in a.unwrap().into_iter().chain(b.unwrap()) {
+            assert!(claimed.insert(c.item_id), "item {} claimed twice", c.item.id);
+        }
+        if claimed.len() == n {
+            break;
+        }
+    }
+    assert_eq!(claimed.len(), n);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1682,6 +1757,7 @@ on_both_backends! {
     an_article_given_up_on_is_failed_and_counted_for_its_feed,
     stored_articles_gives_the_text_read_for_the_items_asked_for,
     a_reprint_in_another_feed_joins_the_story_and_alerts_once_unless_the_rule_wants_every_copy,
+    every_2000th_item_moves_the_new_band_rows_into_the_big_index,
     a_heartbeat_keeps_one_row_per_node_and_rows_silent_for_a_week_are_forgotten,
     a_second_open_finds_the_schema_current_and_the_data_kept,
 }
