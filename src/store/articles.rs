@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::db::{params, DbResult, Dialect, OptionalExtension};
+use super::db::{params, retry_conflicts, Conn, DbResult, Dialect, OptionalExtension};
 use chrono::{DateTime, Utc};
 
 use super::columns::{from_ms, item_from_row, ms};
@@ -120,13 +120,22 @@ impl Store {
                 })?;
                 rows.collect::<DbResult<Vec<_>>>()?
             };
-            let mut lease = tx.prepare_cached("UPDATE items SET article_next_at = ?2 WHERE id = ?1")?;
-            for a in &claimed {
-                lease.execute(params![a.item_id, until])?;
+            // A row is claimed only while it is still due: another node may have claimed it
+            // since the SELECT (on PostgreSQL this UPDATE then waits for that node's commit and
+            // finds the row no longer due).
+            let mut lease = tx.prepare_cached(
+                "UPDATE items SET article_next_at = ?2
+                 WHERE id = ?1 AND article_state = 'pending' AND article_next_at <= ?3",
+            )?;
+            let mut mine = Vec::with_capacity(claimed.len());
+            for a in claimed {
+                if lease.execute(params![a.item_id, until, ms(now)])? > 0 {
+                    mine.push(a);
+                }
             }
             drop(lease);
             tx.commit()?;
-            Ok(claimed)
+            Ok(mine)
         })
         .await
     }
@@ -167,68 +176,79 @@ impl Store {
         stories: Option<(crate::stories::Signature, crate::stories::Grouping)>,
     ) -> Result<PollSummary> {
         let now = ms(Utc::now());
-        self.with(move |c| {
-            let tx = c.transaction()?;
-            let row: Option<(i64, Option<String>, String, String)> = tx
-                .query_row(
-                    "SELECT i.feed_id, i.story_key, f.name, f.url FROM items i JOIN feeds f ON f.id = i.feed_id
-                     WHERE i.id = ?1",
-                    params![item_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?;
-            // Pruned meanwhile: nothing to record.
-            let Some((feed_id, story, feed, feed_url)) = row else { return Ok(PollSummary::default()) };
-            // Only a page still pending is recorded: a claim that lapsed while its fetch ran
-            // must not turn a page another task has read back into a pending one.
-            let updated = match &outcome {
-                ArticleOutcome::Fetched { text, pages } => tx.execute(
-                    "UPDATE items SET article = ?2, article_state = 'fetched', article_error = NULL,
-                            article_next_at = NULL, article_pages = ?3 WHERE id = ?1 AND article_state = 'pending'",
-                    params![item_id, text, pages],
-                )?,
-                ArticleOutcome::Failed { error, retry_at } => tx.execute(
-                    "UPDATE items SET article_state = CASE WHEN CAST(?3 AS BIGINT) IS NULL THEN 'failed' ELSE 'pending' END,
-                            article_error = ?2, article_next_at = ?3, article_attempts = article_attempts + 1
-                     WHERE id = ?1 AND article_state = 'pending'",
-                    params![item_id, error, retry_at.map(ms)],
-                )?,
-            };
-            if updated == 0 {
-                return Ok(PollSummary::default());
-            }
-            // The story is found once, on the text the item is first matched on; a later match
-            // (the article after a failure) keeps it.
-            let known: Option<i64> = tx
-                .query_row(
-                    "SELECT story_id FROM items WHERE id = ?1 AND (signature IS NOT NULL OR story_id IS NOT NULL)",
-                    params![item_id],
-                    |r| r.get::<_, Option<i64>>(0).map(|s| s.unwrap_or(item_id)),
-                )
-                .optional()?;
-            let root = match (known, &stories) {
-                (Some(root), _) if root != item_id => root_story(&tx, root)?,
-                (Some(_), _) | (None, None) => None,
-                (None, Some((sig, g))) => join_story(&tx, item_id, sig, g, now)?,
-            };
-            let target = AlertTarget {
-                item_id,
-                story: story.as_deref(),
-                root: root.as_deref(),
-                feed_id,
-                feed: &feed,
-                feed_url: &feed_url,
-            };
-            let (new_alerts, cross_feed_duplicates, story_duplicates) = insert_item_alerts(&tx, &target, &alerts, now)?;
-            tx.commit()?;
-            Ok(PollSummary {
-                new_alerts,
-                cross_feed_duplicates,
-                story_duplicates,
-                joined_stories: usize::from(root.is_some() && known.is_none()),
-                ..PollSummary::default()
-            })
-        })
-        .await
+        // As commit_poll: a transaction PostgreSQL rolled back to break a deadlock runs again.
+        self.with(move |c| retry_conflicts(|| commit_article_tx(c, item_id, &outcome, &alerts, stories.as_ref(), now)))
+            .await
     }
+}
+
+/// [`Store::commit_article`]'s transaction.
+fn commit_article_tx(
+    c: &Conn,
+    item_id: i64,
+    outcome: &ArticleOutcome,
+    alerts: &[NewAlert],
+    stories: Option<&(crate::stories::Signature, crate::stories::Grouping)>,
+    now: i64,
+) -> DbResult<PollSummary> {
+    let tx = c.transaction()?;
+    let row: Option<(i64, Option<String>, String, String)> = tx
+        .query_row(
+            "SELECT i.feed_id, i.story_key, f.name, f.url FROM items i JOIN feeds f ON f.id = i.feed_id
+             WHERE i.id = ?1",
+            params![item_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    // Pruned meanwhile: nothing to record.
+    let Some((feed_id, story, feed, feed_url)) = row else { return Ok(PollSummary::default()) };
+    // Only a page still pending is recorded: a claim that lapsed while its fetch ran
+    // must not turn a page another task has read back into a pending one.
+    let updated = match outcome {
+        ArticleOutcome::Fetched { text, pages } => tx.execute(
+            "UPDATE items SET article = ?2, article_state = 'fetched', article_error = NULL,
+                    article_next_at = NULL, article_pages = ?3 WHERE id = ?1 AND article_state = 'pending'",
+            params![item_id, text, pages],
+        )?,
+        ArticleOutcome::Failed { error, retry_at } => tx.execute(
+            "UPDATE items SET article_state = CASE WHEN CAST(?3 AS BIGINT) IS NULL THEN 'failed' ELSE 'pending' END,
+                    article_error = ?2, article_next_at = ?3, article_attempts = article_attempts + 1
+             WHERE id = ?1 AND article_state = 'pending'",
+            params![item_id, error, retry_at.map(ms)],
+        )?,
+    };
+    if updated == 0 {
+        return Ok(PollSummary::default());
+    }
+    // The story is found once, on the text the item is first matched on; a later match
+    // (the article after a failure) keeps it.
+    let known: Option<i64> = tx
+        .query_row(
+            "SELECT story_id FROM items WHERE id = ?1 AND (signature IS NOT NULL OR story_id IS NOT NULL)",
+            params![item_id],
+            |r| r.get::<_, Option<i64>>(0).map(|s| s.unwrap_or(item_id)),
+        )
+        .optional()?;
+    let root = match (known, stories) {
+        (Some(root), _) if root != item_id => root_story(&tx, root)?,
+        (Some(_), _) | (None, None) => None,
+        (None, Some((sig, g))) => join_story(&tx, item_id, sig, g, now)?,
+    };
+    let target = AlertTarget {
+        item_id,
+        story: story.as_deref(),
+        root: root.as_deref(),
+        feed_id,
+        feed: &feed,
+        feed_url: &feed_url,
+    };
+    let (new_alerts, cross_feed_duplicates, story_duplicates) = insert_item_alerts(&tx, &target, alerts, now)?;
+    tx.commit()?;
+    Ok(PollSummary {
+        new_alerts,
+        cross_feed_duplicates,
+        story_duplicates,
+        joined_stories: usize::from(root.is_some() && known.is_none()),
+        ..PollSummary::default()
+    })
 }

@@ -242,6 +242,43 @@ fn pg_message(e: &postgres::Error) -> String {
 
 pub(super) type DbResult<T> = Result<T, DbError>;
 
+impl DbError {
+    /// Whether PostgreSQL rolled the transaction back to break a deadlock (or a serialization
+    /// conflict) with another connection's: run again, it waits for the other instead.
+    pub(super) fn is_conflict(&self) -> bool {
+        use postgres::error::SqlState;
+        match self {
+            DbError::Postgres(e) => e
+                .code()
+                .is_some_and(|c| *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE),
+            _ => false,
+        }
+    }
+}
+
+/// Run the transaction `f`, again (a few times at most) while PostgreSQL ends it to break a
+/// deadlock: two nodes writing rows under the same unique keys in different orders (two feeds
+/// carrying the same stories) wait on each other, and one of them is rolled back to free the
+/// other. Run again at once, it would take its first keys before the other is done and meet it
+/// again; it waits a scattered, growing while first. SQLite has one writer at a time, so `f`
+/// runs once there.
+pub(super) fn retry_conflicts<T>(mut f: impl FnMut() -> DbResult<T>) -> DbResult<T> {
+    const ATTEMPTS: u32 = 6;
+    let mut attempt = 1;
+    loop {
+        match f() {
+            Err(e) if e.is_conflict() && attempt < ATTEMPTS => {
+                let key = (std::thread::current().id(), std::time::SystemTime::now(), attempt);
+                let wait = Duration::from_millis(20 * u64::from(attempt)).mul_f64(0.5 + crate::jitter::fraction(key));
+                tracing::debug!(attempt, ?wait, error = %e, "transaction rolled back by a conflict with another; running it again");
+                std::thread::sleep(wait);
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// rusqlite's `optional()`: no row is `None`, not an error.
 pub(super) trait OptionalExtension<T> {
     fn optional(self) -> DbResult<Option<T>>;

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use super::db::{params, OptionalExtension, Value};
+use super::db::{params, retry_conflicts, Conn, DbResult, OptionalExtension, Value};
 use chrono::Utc;
 
 use super::columns::ms;
@@ -179,108 +179,111 @@ impl Store {
     /// health and validators. Items already stored are left alone and raise no alert.
     pub async fn commit_poll(&self, poll: PollRecord) -> Result<PollSummary> {
         let now = ms(Utc::now());
-        self.with(move |c| {
-            let tx = c.transaction()?;
-            let feed_id: i64 = tx.query_row("SELECT id FROM feeds WHERE name = ?1", params![poll.feed], |r| r.get(0))?;
-            let mut summary = PollSummary::default();
-            {
-                let mut insert_item = tx.prepare_cached(
-                    "INSERT INTO items (feed_id, item_key, title, link, published, updated, authors, categories,
-                                        summary, content, first_seen_at, link_norm, story_key, content_hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                     ON CONFLICT(feed_id, item_key) DO NOTHING
-                     RETURNING id",
-                )?;
-                let mut update_item = tx.prepare_cached(
-                    "UPDATE items SET title = ?3, link = ?4, published = ?5, updated = ?6, authors = ?7, categories = ?8,
-                                      summary = ?9, content = ?10, edited_at = ?11, link_norm = ?12, content_hash = ?14
-                     WHERE feed_id = ?1 AND item_key = ?2 AND CAST(?13 AS TEXT) IS NOT NULL
-                     RETURNING id, story_key",
-                )?;
-                // Cross-feed deduplication is the partial UNIQUE(story_key, rule, sink) index:
-                // a second feed carrying the same story inserts nothing.
-                let mut insert_alert = tx.prepare_cached(
-                    "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
-                                         created_at, story_key, feed_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)
-                     ON CONFLICT DO NOTHING",
-                )?;
-                let feed_url: String = tx.query_row("SELECT url FROM feeds WHERE id = ?1", params![feed_id], |r| r.get(0))?;
-                let mut want_article = tx.prepare_cached(
-                    "UPDATE items SET article_state = 'pending', article_next_at = ?2 WHERE id = ?1",
-                )?;
-                for Polled { item, identity: derived, alerts, fetch_article, signature } in &poll.items {
-                    let inserted: Option<i64> =
-                        insert_item.query_row(item_params(feed_id, item, now, derived), |r| r.get(0)).optional()?;
-                    let Some(item_id) = inserted else { continue };
-                    summary.new_items += 1;
-                    if *fetch_article {
-                        want_article.execute(params![item_id, now])?;
-                        summary.articles_queued += 1;
-                    }
-                    let root = match (signature, &poll.grouping) {
-                        (Some(sig), Some(g)) => join_story(&tx, item_id, sig, g, now)?,
-                        _ => None,
-                    };
-                    summary.joined_stories += usize::from(root.is_some());
-                    let target = AlertTarget {
-                        item_id,
-                        story: Some(derived.story.as_str()),
-                        root: root.as_deref(),
-                        feed_id,
-                        feed: &poll.feed,
-                        feed_url: &feed_url,
-                    };
-                    let (n, dup, story_dup) = insert_item_alerts(&tx, &target, alerts, now)?;
-                    summary.new_alerts += n;
-                    summary.cross_feed_duplicates += dup;
-                    summary.story_duplicates += story_dup;
-                }
-                for Polled { item, identity: derived, alerts, .. } in &poll.edits {
-                    let row: Option<(i64, Option<String>)> = update_item
-                        .query_row(item_params(feed_id, item, now, derived), |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()?;
-                    let Some((item_id, story)) = row else { continue };
-                    summary.edited += 1;
-                    // A re-alert is about this version of the story: its own story key.
-                    let story = story.map(|s| format!("{s}#{}", derived.content_hash));
-                    for a in alerts {
-                        let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
-                        summary.new_alerts +=
-                            insert_alert.execute(params![a.id, item_id, a.rule, a.sink, matched, a.payload, now, story, feed_id])?;
-                    }
-                }
-                let mut rekey = tx.prepare_cached(
-                    "UPDATE items SET item_key = ?3
-                     WHERE id = (SELECT id FROM items WHERE feed_id = ?1 AND link_norm = ?2 ORDER BY id DESC LIMIT 1)
-                       AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = ?1 AND item_key = ?3)",
-                )?;
-                for r in &poll.rekeys {
-                    rekey.execute(params![feed_id, r.link, r.new_key])?;
-                }
-            }
-            tx.execute(
-                "UPDATE feeds SET first_success_at = COALESCE(first_success_at, ?2), last_success_at = ?2,
-                        last_status = ?3, last_error = NULL, consecutive_failures = 0,
-                        etag = ?4, last_modified = ?5, items_seen = items_seen + ?6, last_recoveries = ?7,
-                        ttl_secs = ?8
-                 WHERE id = ?1",
-                params![
-                    feed_id,
-                    now,
-                    poll.status.as_str(),
-                    poll.etag,
-                    poll.last_modified,
-                    summary.new_items as i64,
-                    (!poll.recoveries.is_empty()).then(|| poll.recoveries.join("; ")),
-                    poll.ttl.map(|t| t.as_secs().min(i64::MAX as u64) as i64)
-                ],
-            )?;
-            tx.commit()?;
-            Ok(summary)
-        })
-        .await
+        // Two nodes committing polls that share stories can deadlock on PostgreSQL (see
+        // retry_conflicts); everything the transaction wrote is rolled back, so it runs again.
+        self.with(move |c| retry_conflicts(|| commit_poll_tx(c, &poll, now))).await
     }
+}
+
+/// [`Store::commit_poll`]'s transaction.
+fn commit_poll_tx(c: &Conn, poll: &PollRecord, now: i64) -> DbResult<PollSummary> {
+    let tx = c.transaction()?;
+    let feed_id: i64 = tx.query_row("SELECT id FROM feeds WHERE name = ?1", params![poll.feed], |r| r.get(0))?;
+    let mut summary = PollSummary::default();
+    {
+        let mut insert_item = tx.prepare_cached(
+            "INSERT INTO items (feed_id, item_key, title, link, published, updated, authors, categories,
+                                summary, content, first_seen_at, link_norm, story_key, content_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT(feed_id, item_key) DO NOTHING
+             RETURNING id",
+        )?;
+        let mut update_item = tx.prepare_cached(
+            "UPDATE items SET title = ?3, link = ?4, published = ?5, updated = ?6, authors = ?7, categories = ?8,
+                              summary = ?9, content = ?10, edited_at = ?11, link_norm = ?12, content_hash = ?14
+             WHERE feed_id = ?1 AND item_key = ?2 AND CAST(?13 AS TEXT) IS NOT NULL
+             RETURNING id, story_key",
+        )?;
+        // Cross-feed deduplication is the partial UNIQUE(story_key, rule, sink) index:
+        // a second feed carrying the same story inserts nothing.
+        let mut insert_alert = tx.prepare_cached(
+            "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
+                                 created_at, story_key, feed_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)
+             ON CONFLICT DO NOTHING",
+        )?;
+        let feed_url: String = tx.query_row("SELECT url FROM feeds WHERE id = ?1", params![feed_id], |r| r.get(0))?;
+        let mut want_article =
+            tx.prepare_cached("UPDATE items SET article_state = 'pending', article_next_at = ?2 WHERE id = ?1")?;
+        for Polled { item, identity: derived, alerts, fetch_article, signature } in &poll.items {
+            let inserted: Option<i64> =
+                insert_item.query_row(item_params(feed_id, item, now, derived), |r| r.get(0)).optional()?;
+            let Some(item_id) = inserted else { continue };
+            summary.new_items += 1;
+            if *fetch_article {
+                want_article.execute(params![item_id, now])?;
+                summary.articles_queued += 1;
+            }
+            let root = match (signature, &poll.grouping) {
+                (Some(sig), Some(g)) => join_story(&tx, item_id, sig, g, now)?,
+                _ => None,
+            };
+            summary.joined_stories += usize::from(root.is_some());
+            let target = AlertTarget {
+                item_id,
+                story: Some(derived.story.as_str()),
+                root: root.as_deref(),
+                feed_id,
+                feed: &poll.feed,
+                feed_url: &feed_url,
+            };
+            let (n, dup, story_dup) = insert_item_alerts(&tx, &target, alerts, now)?;
+            summary.new_alerts += n;
+            summary.cross_feed_duplicates += dup;
+            summary.story_duplicates += story_dup;
+        }
+        for Polled { item, identity: derived, alerts, .. } in &poll.edits {
+            let row: Option<(i64, Option<String>)> = update_item
+                .query_row(item_params(feed_id, item, now, derived), |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((item_id, story)) = row else { continue };
+            summary.edited += 1;
+            // A re-alert is about this version of the story: its own story key.
+            let story = story.map(|s| format!("{s}#{}", derived.content_hash));
+            for a in alerts {
+                let matched = serde_json::to_string(&a.matched).unwrap_or_else(|_| "[]".into());
+                summary.new_alerts += insert_alert
+                    .execute(params![a.id, item_id, a.rule, a.sink, matched, a.payload, now, story, feed_id])?;
+            }
+        }
+        let mut rekey = tx.prepare_cached(
+            "UPDATE items SET item_key = ?3
+             WHERE id = (SELECT id FROM items WHERE feed_id = ?1 AND link_norm = ?2 ORDER BY id DESC LIMIT 1)
+               AND NOT EXISTS (SELECT 1 FROM items WHERE feed_id = ?1 AND item_key = ?3)",
+        )?;
+        for r in &poll.rekeys {
+            rekey.execute(params![feed_id, r.link, r.new_key])?;
+        }
+    }
+    tx.execute(
+        "UPDATE feeds SET first_success_at = COALESCE(first_success_at, ?2), last_success_at = ?2,
+                last_status = ?3, last_error = NULL, consecutive_failures = 0,
+                etag = ?4, last_modified = ?5, items_seen = items_seen + ?6, last_recoveries = ?7,
+                ttl_secs = ?8
+         WHERE id = ?1",
+        params![
+            feed_id,
+            now,
+            poll.status.as_str(),
+            poll.etag,
+            poll.last_modified,
+            summary.new_items as i64,
+            (!poll.recoveries.is_empty()).then(|| poll.recoveries.join("; ")),
+            poll.ttl.map(|t| t.as_secs().min(i64::MAX as u64) as i64)
+        ],
+    )?;
+    tx.commit()?;
+    Ok(summary)
 }
 
 /// The 14 parameters shared by the item INSERT and UPDATE statements.

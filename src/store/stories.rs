@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::db::{params, Conn, DbResult, OptionalExtension};
+use super::db::{params, Conn, DbResult, Dialect, OptionalExtension};
 
 /// How many item ids apart the new band rows are moved into the big index.
 const MERGE_EVERY: i64 = 2000;
@@ -69,11 +69,21 @@ pub(super) fn join_story(
     // Every MERGE_EVERY items, the new rows move into the big index in band order: each of its
     // pages is then written once for many rows.
     if item_id % MERGE_EVERY == 0 {
-        tx.execute_batch(
-            "INSERT INTO story_bands (band, item_id) SELECT band, item_id FROM story_bands_new WHERE true ORDER BY band, item_id
-             ON CONFLICT DO NOTHING;
-             DELETE FROM story_bands_new;",
-        )?;
+        tx.execute_batch(match tx.dialect() {
+            Dialect::Sqlite => {
+                "INSERT INTO story_bands (band, item_id) SELECT band, item_id FROM story_bands_new WHERE true ORDER BY band, item_id
+                 ON CONFLICT DO NOTHING;
+                 DELETE FROM story_bands_new;"
+            }
+            // One statement: in READ COMMITTED each statement sees what other nodes committed
+            // before it began, so a DELETE of its own would also remove rows committed between
+            // the two, which the INSERT never copied. The rows deleted are the rows moved.
+            Dialect::Postgres => {
+                "WITH moved AS (DELETE FROM story_bands_new RETURNING band, item_id)
+                 INSERT INTO story_bands (band, item_id) SELECT band, item_id FROM moved ORDER BY band, item_id
+                 ON CONFLICT DO NOTHING"
+            }
+        })?;
     }
     match best {
         Some((similarity, story)) => {

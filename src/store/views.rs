@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::db::{params, DbResult, Dialect};
+use super::db::{params, Conn, DbResult, Dialect};
 use chrono::{DateTime, Utc};
 
 use super::columns::{from_ms, item_from_row, ms, rhythm};
@@ -131,7 +131,7 @@ impl Store {
     /// Health of every feed pantau has a row for, by name.
     pub async fn feed_statuses(&self) -> Result<Vec<FeedStatus>> {
         self.with(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare(&format!(
                 "SELECT f.name, f.url, f.moved_to, f.last_attempt_at, f.last_success_at, f.last_status, f.last_error,
                         f.consecutive_failures, f.next_poll_at,
                         (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id),
@@ -144,8 +144,9 @@ impl Store {
                             OR (i.article_state = 'pending' AND i.article_attempts > 0))),
                         (SELECT article_error FROM items i WHERE i.feed_id = f.id AND i.article_error IS NOT NULL
                             AND i.article_state != 'fetched' ORDER BY i.id DESC LIMIT 1)
-                 FROM feeds f ORDER BY f.name",
-            )?;
+                 FROM feeds f ORDER BY f.name{}",
+                bytewise(c)
+            ))?;
             let rows = stmt.query_map([], |r| {
                 let avg = rhythm(r.get(10)?, r.get(11)?, r.get(12)?);
                 Ok(FeedStatus {
@@ -308,8 +309,10 @@ impl Store {
     /// Pending alerts per sink and the creation time of the oldest pending alert.
     pub async fn pending_summary(&self) -> Result<(Vec<(String, u64)>, Option<DateTime<Utc>>)> {
         self.with(|c| {
-            let mut stmt =
-                c.prepare("SELECT sink, COUNT(*) FROM alerts WHERE state = 'pending' GROUP BY sink ORDER BY sink")?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT sink, COUNT(*) FROM alerts WHERE state = 'pending' GROUP BY sink ORDER BY sink{}",
+                bytewise(c)
+            ))?;
             let per_sink = stmt
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.try_into().unwrap_or(0))))?
                 .collect::<DbResult<Vec<_>>>()?;
@@ -323,8 +326,10 @@ impl Store {
     /// How many alerts each sink has in each state: (sink, state, count).
     pub async fn alert_counts_by_sink(&self) -> Result<Vec<(String, AlertState, u64)>> {
         self.with(|c| {
-            let mut stmt =
-                c.prepare("SELECT sink, state, COUNT(*) FROM alerts GROUP BY sink, state ORDER BY sink, state")?;
+            let by = bytewise(c);
+            let mut stmt = c.prepare(&format!(
+                "SELECT sink, state, COUNT(*) FROM alerts GROUP BY sink, state ORDER BY sink{by}, state{by}"
+            ))?;
             let rows =
                 stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.try_into().unwrap_or(0))))?;
             rows.collect()
@@ -347,5 +352,15 @@ impl Store {
             Ok(counts)
         })
         .await
+    }
+}
+
+/// What makes `ORDER BY` compare text as SQLite does (bytewise: "B" before "a") on either
+/// engine: PostgreSQL compares by the database's collation, which is often a language's
+/// (`en_US.UTF-8` puts "a" before "B"), unless told `COLLATE "C"`.
+fn bytewise(c: &Conn) -> &'static str {
+    match c.dialect() {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " COLLATE \"C\"",
     }
 }
