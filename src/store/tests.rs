@@ -1421,6 +1421,98 @@ async fn a_heartbeat_keeps_one_row_per_node_and_rows_silent_for_a_week_are_forgo
 }
 
 // ---------------------------------------------------------------------------------------------
+// Leases (several nodes)
+
+async fn a_feed_is_claimed_by_one_node_until_released_or_its_lease_runs_out(db: TestDb) {
+    let (a, b) = (db.open().await, db.open().await);
+    a.sync_feeds(vec![feed("f", "https://example.org/f.xml")]).await.unwrap();
+    let lease = Duration::from_secs(30);
+    assert_eq!(a.claim_feed("f", "n1", lease, None).await.unwrap(), FeedClaim::Claimed);
+    match b.claim_feed("f", "n2", lease, None).await.unwrap() {
+        FeedClaim::Held { node, until } => {
+            assert_eq!(node, "n1");
+            assert!(until > Utc::now() + chrono::Duration::seconds(25), "{until}");
+        }
+        other => panic!("n2 got {other:?}"),
+    }
+    assert_eq!(a.claim_feed("f", "n1", lease, None).await.unwrap(), FeedClaim::Claimed, "a renewal");
+    assert_eq!(b.leases_held().await.unwrap().get("n1"), Some(&1));
+    // Released after its next poll is recorded: n2 finds it not due until then.
+    let next = Utc::now() + chrono::Duration::minutes(5);
+    a.set_next_poll("f", next, None).await.unwrap();
+    a.release_feed("f", "n1").await.unwrap();
+    match b.claim_feed("f", "n2", lease, Some(Utc::now() + chrono::Duration::seconds(1))).await.unwrap() {
+        FeedClaim::NotDue { next: n } => assert_eq!(n.timestamp_millis(), next.timestamp_millis()),
+        other => panic!("n2 got {other:?}"),
+    }
+    // Without a due check (`pantau once`) it is n2's; n1's release does not undo n2's claim.
+    assert_eq!(b.claim_feed("f", "n2", lease, None).await.unwrap(), FeedClaim::Claimed);
+    a.release_feed("f", "n1").await.unwrap();
+    assert!(matches!(a.claim_feed("f", "n1", lease, None).await.unwrap(), FeedClaim::Held { .. }));
+    // A lease that runs out (a dead node) is anyone's.
+    b.release_feed("f", "n2").await.unwrap();
+    assert_eq!(b.claim_feed("f", "dead", Duration::from_millis(1), None).await.unwrap(), FeedClaim::Claimed);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(a.claim_feed("f", "n1", lease, None).await.unwrap(), FeedClaim::Claimed);
+    assert_eq!(a.claim_feed("gone", "n1", lease, None).await.unwrap(), FeedClaim::Unknown);
+}
+
+async fn concurrent_claims_of_one_feed_give_it_to_exactly_one_node(db: TestDb) {
+    let stores = [db.open().await, db.open().await, db.open().await];
+    stores[0].sync_feeds((0..20).map(|i| feed(&format!("f{i}"), "https://example.org/x.xml")).collect()).await.unwrap();
+    let lease = Duration::from_secs(30);
+    for i in 0..20 {
+        let name = format!("f{i}");
+        let claims = futures_join3(
+            stores[0].claim_feed(&name, "n0", lease, None),
+            stores[1].claim_feed(&name, "n1", lease, None),
+            stores[2].claim_feed(&name, "n2", lease, None),
+        )
+        .await;
+        let won = claims.iter().filter(|c| matches!(c, Ok(FeedClaim::Claimed))).count();
+        assert_eq!(won, 1, "{name}: {claims:?}");
+    }
+}
+
+/// Three futures at once (the store's calls run on the blocking pool, so they truly overlap).
+async fn futures_join3<T>(
+    a: impl std::future::Future<Output = T>,
+    b: impl std::future::Future<Output = T>,
+    c: impl std::future::Future<Output = T>,
+) -> [T; 3] {
+    let (a, b, c) = tokio::join!(a, b, c);
+    [a, b, c]
+}
+
+async fn a_sink_is_drained_by_one_node_and_host_slots_bound_polls_per_host(db: TestDb) {
+    let (a, b) = (db.open().await, db.open().await);
+    let lease = Duration::from_secs(30);
+    assert!(a.claim_sink("chat", "n1", lease).await.unwrap());
+    assert!(!b.claim_sink("chat", "n2", lease).await.unwrap(), "held by n1");
+    assert!(a.claim_sink("chat", "n1", lease).await.unwrap(), "a renewal");
+    assert!(b.claim_sink("other", "n2", lease).await.unwrap(), "another sink is free");
+    // per_host = 2 across the nodes: a third poll of the host waits.
+    assert_eq!(a.claim_host_slot("example.org", 2, "n1", lease).await.unwrap(), Some(0));
+    assert_eq!(b.claim_host_slot("example.org", 2, "n2", lease).await.unwrap(), Some(1));
+    assert_eq!(a.claim_host_slot("example.org", 2, "n1", lease).await.unwrap(), None);
+    assert_eq!(a.claim_host_slot("example.net", 2, "n1", lease).await.unwrap(), Some(0), "another host");
+    assert!(b.renew_host_slot("example.org", 1, "n2", lease).await.unwrap());
+    assert!(!b.renew_host_slot("example.org", 0, "n2", lease).await.unwrap(), "not n2's slot");
+    b.release_host_slot("example.org", 1, "n2").await.unwrap();
+    assert_eq!(a.claim_host_slot("example.org", 2, "n1", lease).await.unwrap(), Some(1));
+    let held = a.leases_held().await.unwrap();
+    assert_eq!((held.get("n1"), held.get("n2")), (Some(&1), Some(&1)), "sinks and feeds: {held:?}");
+    // A node that stops gives everything back at once.
+    a.release_all("n1").await.unwrap();
+    assert!(b.claim_sink("chat", "n2", lease).await.unwrap());
+    assert_eq!(b.claim_host_slot("example.org", 2, "n2", lease).await.unwrap(), Some(0));
+    // A dead node's sink is taken over once its lease runs out.
+    assert!(a.claim_sink("s", "dead", Duration::from_millis(1)).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(b.claim_sink("s", "n2", lease).await.unwrap());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reopening
 
 async fn a_second_open_finds_the_schema_current_and_the_data_kept(db: TestDb) {
@@ -1760,6 +1852,9 @@ on_both_backends! {
     every_2000th_item_moves_the_new_band_rows_into_the_big_index,
     a_heartbeat_keeps_one_row_per_node_and_rows_silent_for_a_week_are_forgotten,
     a_second_open_finds_the_schema_current_and_the_data_kept,
+    a_feed_is_claimed_by_one_node_until_released_or_its_lease_runs_out,
+    concurrent_claims_of_one_feed_give_it_to_exactly_one_node,
+    a_sink_is_drained_by_one_node_and_host_slots_bound_polls_per_host,
 }
 
 // ---------------------------------------------------------------------------------------------
