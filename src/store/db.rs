@@ -299,6 +299,8 @@ pub(super) struct Pg {
     config: postgres::Config,
     client: Option<postgres::Client>,
     prepared: HashMap<String, postgres::Statement>,
+    /// The store's count of lost connections when this one was last known sound.
+    checked_at: u64,
 }
 
 impl Pg {
@@ -308,7 +310,23 @@ impl Pg {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.keepalives_idle(Duration::from_secs(60));
-        Pg { config, client: None, prepared: HashMap::new() }
+        Pg { config, client: None, prepared: HashMap::new(), checked_at: 0 }
+    }
+
+    /// After another connection of the store was lost (`lost` counts them), make sure this one
+    /// still works before it is used, so that a restarted server costs one failed call, not
+    /// one per connection: a cheap round trip, and a reconnect on the next use if it fails.
+    pub(super) fn check_after_loss(&mut self, lost: u64) {
+        if lost == self.checked_at {
+            return;
+        }
+        self.checked_at = lost;
+        if let Some(c) = &mut self.client {
+            if c.is_valid(Duration::from_secs(2)).is_err() {
+                self.client = None;
+                self.prepared.clear();
+            }
+        }
     }
 
     fn client(&mut self) -> DbResult<&mut postgres::Client> {

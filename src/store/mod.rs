@@ -26,7 +26,7 @@
 //! - `columns.rs`: how values sit in columns; `error.rs`: [`StoreError`].
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -72,6 +72,8 @@ pub struct Store {
     conns: Arc<[Mutex<Conn>]>,
     /// Where the next call looks for a free connection first.
     next: Arc<AtomicUsize>,
+    /// How many calls found their PostgreSQL connection lost: the others check theirs.
+    lost: Arc<AtomicU64>,
     /// The database as messages name it: the file, or the URL without its password.
     path: PathBuf,
     /// Set by the first call that finds the file damaged; it stays set (the file will not heal).
@@ -156,7 +158,7 @@ impl Store {
 
     fn with_conns(conns: Vec<Conn>, path: PathBuf) -> Store {
         let conns: Vec<Mutex<Conn>> = conns.into_iter().map(Mutex::new).collect();
-        Store { conns: conns.into(), next: Arc::default(), path, damage: Arc::default() }
+        Store { conns: conns.into(), next: Arc::default(), lost: Arc::default(), path, damage: Arc::default() }
     }
 
     /// Which engine the store is on.
@@ -175,6 +177,7 @@ impl Store {
         F: FnOnce(&Conn) -> DbResult<T> + Send + 'static,
     {
         let conns = Arc::clone(&self.conns);
+        let lost = Arc::clone(&self.lost);
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let path = self.path.clone();
         let result = tokio::task::spawn_blocking(move || {
@@ -187,7 +190,14 @@ impl Store {
                 Some(g) => g,
                 None => conns[start % n].lock().unwrap_or_else(|e| e.into_inner()),
             };
-            f(&guard).map_err(|source| db_error(&path, source))
+            if let Conn::Postgres(pg) = &*guard {
+                pg.borrow_mut().check_after_loss(lost.load(Ordering::Relaxed));
+            }
+            let result = f(&guard).map_err(|source| db_error(&path, source));
+            if matches!(result, Err(StoreError::Database { kind: ErrorKind::Unavailable, .. })) {
+                lost.fetch_add(1, Ordering::Relaxed);
+            }
+            result
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?;
