@@ -8,21 +8,35 @@
 #   scripts/bench.sh --feeds 500 --rules 100 --idle-wait 30s
 #   scripts/bench.sh --compare --skip-idle             # add feedparser
 #   scripts/bench.sh --feeds 2000 --skip-idle --articles   # add the article stage (fetch_article)
+#   scripts/bench.sh --postgres --feeds 1000 --rules 200   # SQLite vs PostgreSQL, 1 and 3 nodes
 #
 # Own flags: --compare, --compare-files K (feedparser parses the first K documents; default 200),
-# --no-build. Every other flag goes to the bench (run with --help to list them).
+# --no-build, --postgres [URL]. Every other flag goes to the bench (run with --help to list them).
+#
+# --postgres [URL] runs the bench three times on the same feeds and rules: SQLite with one node,
+# PostgreSQL with one node, PostgreSQL with three nodes (`pantau run --node nK` daemons sharing
+# one database), each until every feed was polled once and every alert delivered; the one-node
+# runs also run the three `once` cycles. The in-process ingest and the idle daemon are left out
+# (measure them without --postgres). The server is URL, else $PANTAU_TEST_PG, else one started
+# with scripts/postgres.sh for the run; the bench creates and drops a fresh database for each
+# measurement, so the role must be allowed to CREATE DATABASE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-compare=0 compare_files=200 build=1 bench_args=()
+compare=0 compare_files=200 build=1 bench_args=() postgres=0 pg_url=""
 while (($#)); do
     case "$1" in
         --compare) compare=1 ;;
         --compare-files) compare_files="$2"; shift ;;
         --no-build) build=0 ;;
+        --postgres)
+            postgres=1
+            if (($# > 1)) && [[ $2 != --* ]]; then pg_url=$2; shift; fi
+            ;;
+        --postgres=*) postgres=1 pg_url=${1#--postgres=} ;;
         *) bench_args+=("$1") ;;
     esac
     shift
@@ -40,6 +54,88 @@ if ((build)); then
 fi
 bin="$CARGO_TARGET_DIR/release/pantau"
 [[ -x "$bin" ]] || { echo "bench.sh: no binary at $bin" >&2; exit 1; }
+
+if ((postgres)); then
+    for a in "${bench_args[@]}"; do
+        case "$a" in
+            --articles | --postgres* | --nodes* | --results* | --workdir*)
+                echo "bench.sh: $a cannot be combined with --postgres" >&2; exit 2 ;;
+        esac
+    done
+    ((compare)) && { echo "bench.sh: --compare cannot be combined with --postgres" >&2; exit 2; }
+    pg_url=${pg_url:-${PANTAU_TEST_PG:-}}
+    if [[ -z $pg_url ]]; then
+        echo "bench.sh: no PostgreSQL URL given and PANTAU_TEST_PG unset: starting one (scripts/postgres.sh)" >&2
+        env=$(scripts/postgres.sh start) && eval "$env"
+        if [[ -n ${PANTAU_PG_PID:-} ]]; then
+            trap 'scripts/postgres.sh stop "$PANTAU_PG_PID" >/dev/null 2>&1 || true' EXIT
+        fi
+        pg_url=${PANTAU_TEST_PG:-}
+        [[ -n $pg_url ]] || { echo "bench.sh: no PostgreSQL server could be started" >&2; exit 1; }
+    fi
+    runs=(sqlite pg1 pg3)
+    declare -A run_title=([sqlite]="SQLite, 1 node" [pg1]="PostgreSQL, 1 node" [pg3]="PostgreSQL, 3 nodes")
+    for r in "${runs[@]}"; do
+        echo "bench.sh: ${run_title[$r]}" >&2
+        rm -f "$out/results-$r.txt"
+        # The URL goes in the environment (PANTAU_BENCH_POSTGRES), out of command lines.
+        url="" this=(--nodes 1)
+        case $r in
+            pg1) url=$pg_url ;;
+            pg3) url=$pg_url this=(--nodes 3 --skip-cycles) ;;
+        esac
+        PANTAU_BENCH_POSTGRES=$url cargo bench --bench pipeline -- --pantau "$bin" --results "$out/results-$r.txt" \
+            --workdir "$out/work-$r" --skip-ingest --skip-idle "${bench_args[@]}" "${this[@]}"
+    done
+    getr() { sed -n "s/^$2=//p" "$out/results-$1.txt" | head -n1; }
+    # One row: the title, then a printf format applied to the keys' values in each run ("—"
+    # where a key is missing).
+    rowr() {
+        local title=$1 fmt=$2 line r k v ok
+        shift 2
+        line="| $title |"
+        for r in "${runs[@]}"; do
+            local vals=() ok=1
+            for k; do
+                v=$(getr "$r" "$k")
+                [[ -n $v ]] || ok=0
+                vals+=("$v")
+            done
+            if ((ok)); then
+                # shellcheck disable=SC2059 # the format is the caller's
+                line+=" $(printf "$fmt" "${vals[@]}") |"
+            else
+                line+=" — |"
+            fi
+        done
+        echo "$line"
+    }
+    echo
+    echo "## pantau on SQLite and PostgreSQL, one and three nodes"
+    echo
+    echo "machine: $(getr sqlite machine_cores) cores ($(getr sqlite machine_cpu)), $(getr sqlite machine_ram) RAM, PostgreSQL on the same machine; $(getr sqlite feeds) feeds, $(getr sqlite rules) rules, $(getr sqlite items) items; [daemon] concurrency $(getr sqlite concurrency), per_host $(getr sqlite per_host) (all feeds on one host; on PostgreSQL per_host holds across the nodes); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo
+    echo "| figure | ${run_title[sqlite]} | ${run_title[pg1]} | ${run_title[pg3]} |"
+    echo "|---|---|---|---|"
+    rowr "\`run\` until every feed was polled once and every alert delivered" "%s s" nodes_wall_s
+    rowr "items/s (feeds/s)" "%s (%s)" nodes_items_per_s nodes_feeds_per_s
+    rowr "pantau CPU per item, all nodes (total)" "%s µs (%s s)" nodes_cpu_us_per_item nodes_cpu_s
+    rowr "PostgreSQL server CPU per item (total)" "%s µs (%s s)" nodes_pg_cpu_us_per_item nodes_pg_cpu_s
+    rowr "pantau + PostgreSQL CPU per item" "%s µs" nodes_total_cpu_us_per_item
+    rowr "PostgreSQL transactions per poll" "%s" nodes_pg_transactions_per_poll
+    rowr "polls per node (most / fewest; target ≤ 1.5)" "%s (%s)" nodes_polls nodes_spread
+    rowr "polls beyond one per feed" "%s" nodes_duplicate_polls
+    rowr "items stored / alerts queued / delivered / distinct" "%s / %s / %s / %s" nodes_new_items nodes_alerts_queued nodes_alerts_delivered nodes_alerts_unique
+    rowr "leases taken on the sink (per node)" "%s" nodes_leases_sink
+    rowr "peak RSS of a node" "%s MB" nodes_peak_rss_mb
+    rowr "WARN / ERROR lines in the nodes' logs" "%s / %s" nodes_warnings nodes_errors
+    rowr "\`once\` cycle 1, all new: wall (items/s)" "%s s (%s)" cycle1_wall_s cycle1_items_per_s
+    rowr "\`once\` cycle 2, all 304: wall" "%s s" cycle2_wall_s
+    rowr "\`once\` cycle 3, a few feeds changed: wall" "%s s" cycle3_wall_s
+    echo
+    echo "(raw figures: $out/results-{sqlite,pg1,pg3}.txt; pantau logs: $out/work-*/nodes)"
+    exit 0
+fi
 
 extra=(--pantau "$bin" --results "$results" --workdir "$out/work")
 ((compare)) && extra+=(--write-feeds "$feeds_dir")

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::child::{children_usage, pantau_command, run_once, terminate};
-use crate::corpus::{write_config, FeedMeta, RuleSpec};
+use crate::corpus::{write_config, DaemonConf, FeedMeta, RuleSpec};
 use crate::server::{Arrival, Server};
 use crate::{die, Args, Report};
 
@@ -50,7 +50,9 @@ pub fn articles(
     rep: &mut Report,
 ) {
     let dir = workdir.join("articles");
-    let write = |fetch: bool| move |p: &Path| write_config(p, port, metas, rules, args.concurrency, Some(fetch));
+    let write = |fetch: bool| {
+        move |p: &Path| write_config(p, port, metas, rules, DaemonConf::sqlite(args.concurrency), Some(fetch))
+    };
     let plain_cfg = fresh_config(&dir, "plain", write(false));
     let fetch_cfg = fresh_config(&dir, "fetch", write(true));
     let run_cfg = fresh_config(&dir, "run", write(true));

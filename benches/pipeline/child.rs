@@ -52,6 +52,28 @@ pub fn proc_kb(pid: u32, key: &str) -> Option<u64> {
         .and_then(|l| l[key.len()..].trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// User + system CPU time of process `pid` so far, in clock ticks (`/proc/PID/stat`).
+pub fn proc_cpu_ticks(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: count the fields after its end.
+    // Fields 14 and 15 of stat(5) are utime and stime; after the name come fields 3, 4, …
+    let mut rest = s[s.rfind(')')? + 1..].split_whitespace();
+    let utime: u64 = rest.nth(11)?.parse().ok()?;
+    let stime: u64 = rest.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Clock ticks per second, the unit of [`proc_cpu_ticks`].
+pub fn ticks_per_second() -> f64 {
+    // SAFETY: sysconf takes no pointers and only reads a system setting.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
 #[derive(Default, Clone, Copy)]
 pub struct Sampled {
     pub max_rss_kb: u64,

@@ -677,6 +677,24 @@ fn toml_str(s: &str) -> String {
     serde_json::to_string(s).expect("a string serialises")
 }
 
+/// The `[daemon]` settings that differ between the bench's configs.
+#[derive(Debug, Clone, Copy)]
+pub struct DaemonConf<'a> {
+    /// `database`: a SQLite file (relative to the config) or a `postgres://` URL.
+    pub database: &'a str,
+    pub concurrency: usize,
+    pub per_host: usize,
+    /// `listen = "127.0.0.1:0"`: /healthz and /metrics on a free port (logged at start).
+    pub listen: bool,
+}
+
+impl DaemonConf<'static> {
+    /// SQLite (`pantau.db` next to the config), per_host = concurrency, nothing served.
+    pub fn sqlite(concurrency: usize) -> DaemonConf<'static> {
+        DaemonConf { database: "pantau.db", concurrency, per_host: concurrency, listen: false }
+    }
+}
+
 /// The pantau config: `feeds` served by the bench server, every rule, one webhook sink.
 ///
 /// `max_age` is off: the generated items are dated 2025, and the default of a week would keep
@@ -687,14 +705,23 @@ pub fn write_config(
     port: u16,
     metas: &[FeedMeta],
     rules: &[RuleSpec],
-    concurrency: usize,
+    daemon: DaemonConf,
     articles: Option<bool>,
 ) {
+    let DaemonConf { database, concurrency, per_host, listen } = daemon;
     let mut s = String::new();
-    s.push_str("# Written by benches/pipeline/. Every feed is on 127.0.0.1, so per_host = concurrency.\n");
+    if per_host == concurrency {
+        s.push_str("# Written by benches/pipeline/. Every feed is on 127.0.0.1, so per_host = concurrency.\n");
+    } else {
+        s.push_str("# Written by benches/pipeline/. Every feed is on 127.0.0.1 (per_host set by --per-host).\n");
+    }
     s.push_str(&format!(
-        "[daemon]\ndatabase = \"pantau.db\"\ndefault_interval = \"15m\"\nconcurrency = {concurrency}\nper_host = {concurrency}\ntimeout = \"60s\"\nfirst_poll = \"alert\"\nshutdown_grace = \"5s\"\n"
+        "[daemon]\ndatabase = {}\ndefault_interval = \"15m\"\nconcurrency = {concurrency}\nper_host = {per_host}\ntimeout = \"60s\"\nfirst_poll = \"alert\"\nshutdown_grace = \"5s\"\n",
+        toml_str(database)
     ));
+    if listen {
+        s.push_str("listen = \"127.0.0.1:0\"\n");
+    }
     s.push_str("max_age = \"off\"\n");
     s.push('\n');
     for m in metas {

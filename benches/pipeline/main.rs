@@ -11,6 +11,12 @@
 //! the article stage adds per item, the pages read and failed, and how much later alerts of
 //! those items reach the webhook receiver than alerts of feed-only items.
 //!
+//! With `--nodes K` it starts K `pantau run --node nK` daemons on one fresh database and times
+//! them until every feed was polled once and every alert delivered (items/s, CPU per item, polls
+//! per node). With `--postgres URL` that database, and those of the `once` cycles and the idle
+//! daemon, are fresh PostgreSQL databases on the server at URL (created and dropped by the
+//! bench), and the nodes measurement always runs (K = 1 unless given).
+//!
 //! Run through `scripts/bench.sh`, or directly:
 //! `cargo bench --bench pipeline -- --pantau target/release/pantau --feeds 500 --rules 100 --skip-idle`
 //! (`--help` lists every flag). Nothing leaves 127.0.0.1.
@@ -22,12 +28,16 @@
 //! - `child.rs`: running the `pantau` binary and measuring its CPU and memory.
 //! - `ingest.rs`: the in-process ingest measurement.
 //! - `articles.rs`: the article stage measurement (`--articles`).
+//! - `nodes.rs`: the nodes measurement (`--nodes`, `--postgres`).
+//! - `pg.rs`: fresh PostgreSQL databases, and the CPU of their server processes.
 
 mod articles;
 mod child;
 mod corpus;
 mod ingest;
+mod nodes;
 mod pages;
+mod pg;
 mod server;
 
 use std::io::Write as _;
@@ -40,7 +50,7 @@ use clap::Parser;
 use tokio::net::TcpListener;
 
 use child::{children_usage, pantau_command, proc_kb, run_once, sampler, terminate, RunResult};
-use corpus::{feed_meta, gen_rules, render_feed, write_config, FeedMeta, Format, Lang, Lexicon};
+use corpus::{feed_meta, gen_rules, render_feed, write_config, DaemonConf, FeedMeta, Format, Lang, Lexicon};
 use pages::{article_missing, article_words, gen_article_rules, is_article_feed, render_article};
 use server::{serve, Doc, Pages, Server};
 
@@ -50,7 +60,7 @@ use server::{serve, Doc, Pages, Server};
 
 /// pantau whole-pipeline benchmark
 #[derive(Debug, Clone, Parser)]
-#[command(name = "pipeline", bin_name = "cargo bench --bench pipeline --")]
+#[command(name = "pipeline", bin_name = "cargo bench --bench pipeline --", args_override_self = true)]
 pub struct Args {
     /// The pantau binary (default: $PANTAU_BIN, else $CARGO_TARGET_DIR/release/pantau, else
     /// target/release/pantau)
@@ -111,6 +121,21 @@ pub struct Args {
     /// Share of feeds with fetch_article under --articles, in percent
     #[arg(long, value_name = "P", default_value = "10")]
     pub article_pct: f64,
+    /// Also run K `pantau run --node nK` daemons on one fresh database until every feed was
+    /// polled once and every alert delivered: items/s, CPU per item over the K, polls per node.
+    /// More than one needs --postgres
+    #[arg(long, value_name = "K", value_parser = whole::<usize>)]
+    pub nodes: Option<usize>,
+    /// A PostgreSQL server, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, whose role may
+    /// CREATE DATABASE: the `once` cycles, the nodes measurement (always run, K = 1 unless
+    /// --nodes) and the idle daemon each get a fresh database there, dropped afterwards. The
+    /// in-process ingest and --articles stay on SQLite. Also read from $PANTAU_BENCH_POSTGRES
+    /// (empty: none), which keeps a password out of command lines
+    #[arg(long, value_name = "URL", env = "PANTAU_BENCH_POSTGRES", hide_env_values = true)]
+    pub postgres: Option<String>,
+    /// [daemon] per_host (default: --concurrency); on PostgreSQL it holds across the nodes
+    #[arg(long, value_name = "P", value_parser = whole::<usize>)]
+    pub per_host: Option<usize>,
     /// Passed by `cargo bench` to every bench target; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -123,7 +148,33 @@ impl Args {
         a.concurrency = a.concurrency.max(1);
         a.ingest_feeds = a.ingest_feeds.min(a.feeds);
         a.idle_feeds = a.idle_feeds.min(a.feeds);
+        a.postgres = a.postgres.take().filter(|u| !u.is_empty());
+        if a.postgres.is_some() {
+            a.nodes = Some(a.nodes.unwrap_or(1));
+        }
+        match a.nodes {
+            Some(0) => die("--nodes must be at least 1"),
+            Some(k) if k > 1 && a.postgres.is_none() => {
+                die("--nodes above 1 needs --postgres: on SQLite one node runs at a time")
+            }
+            _ => {}
+        }
         a
+    }
+
+    /// The `[daemon]` settings of a config on `database`.
+    fn daemon<'a>(&self, database: &'a str, listen: bool) -> DaemonConf<'a> {
+        DaemonConf {
+            database,
+            concurrency: self.concurrency,
+            per_host: self.per_host.unwrap_or(self.concurrency).max(1),
+            listen,
+        }
+    }
+
+    /// A fresh PostgreSQL database for the measurement `tag` under --postgres.
+    fn fresh_db(&self, tag: &str) -> Option<pg::FreshDb> {
+        self.postgres.as_deref().map(|server| pg::FreshDb::create(server, tag))
     }
 }
 
@@ -143,6 +194,7 @@ fn whole<T: std::str::FromStr>(s: &str) -> Result<T, String> {
 /// Stop the bench with a message (exit status 2).
 pub fn die(msg: &str) -> ! {
     eprintln!("bench: {msg}");
+    pg::drop_created();
     std::process::exit(2)
 }
 
@@ -328,7 +380,7 @@ fn main() {
     rt.spawn(serve(listener, Arc::clone(&server)));
 
     let config_path = workdir.join("pantau.toml");
-    write_config(&config_path, port, &metas, &rules, args.concurrency, None);
+    write_config(&config_path, port, &metas, &rules, args.daemon("pantau.db", false), None);
 
     let mut rep = Report { rows: Vec::new(), kv: Vec::new() };
     rep.kv("machine_cores", cores);
@@ -339,6 +391,8 @@ fn main() {
     rep.kv("items", total_items);
     rep.kv("bytes", total_bytes);
     rep.kv("concurrency", args.concurrency);
+    rep.kv("per_host", args.per_host.unwrap_or(args.concurrency));
+    rep.kv("database", if args.postgres.is_some() { "postgres" } else { "sqlite" });
     let big = args.feeds >= 10_000 && args.rules >= 1_000;
     let verdict = |ok: bool| if big { Some(ok) } else { None };
 
@@ -406,6 +460,16 @@ fn main() {
 
     // 1–3. Three `once` cycles against the local server.
     if !args.skip_cycles {
+        // Under --postgres the three cycles share a fresh database of their own.
+        let cycles_db = args.fresh_db("cycles");
+        let config_path = match &cycles_db {
+            Some(db) => {
+                let p = workdir.join("cycles-postgres.toml");
+                write_config(&p, port, &metas, &rules, args.daemon(&db.url, false), None);
+                p
+            }
+            None => config_path.clone(),
+        };
         let mut max_seen = children_usage().maxrss;
         eprintln!("bench: cycle 1 (all new) …");
         server.reset_counters();
@@ -542,6 +606,12 @@ fn main() {
         rep.kv("cycle3_changed_feeds", changed.len());
         rep.kv("cycle3_new_items", field(&c3, "new_items"));
         rep.kv("cycle3_alerts", posts3);
+        drop(cycles_db);
+    }
+
+    // 7. K nodes of `run`.
+    if let Some(k) = args.nodes {
+        nodes::measure(&args, &server, &metas, &rules, port, &workdir, k, total_items, &mut rep);
     }
 
     // 6. The article stage.
@@ -554,7 +624,9 @@ fn main() {
         let dir = workdir.join("idle");
         std::fs::create_dir_all(&dir).expect("idle dir");
         let cfg = dir.join("pantau.toml");
-        write_config(&cfg, port, &metas[..args.idle_feeds], &rules, args.concurrency, None);
+        let idle_db = args.fresh_db("idle");
+        let database = idle_db.as_ref().map_or("pantau.db", |db| db.url.as_str());
+        write_config(&cfg, port, &metas[..args.idle_feeds], &rules, args.daemon(database, false), None);
         eprintln!(
             "bench: idle daemon with {} feeds for {} …",
             args.idle_feeds,
@@ -595,6 +667,7 @@ fn main() {
         rep.kv("idle_anon_mb", format!("{:.1}", mb(anon)));
         rep.kv("idle_file_mb", format!("{:.1}", mb(file)));
         rep.kv("idle_peak_mb", format!("{:.1}", mb(hwm)));
+        drop(idle_db);
     }
 
     // The table.
@@ -603,10 +676,25 @@ fn main() {
         "\n### pantau pipeline benchmark\n\nmachine: {cores} cores ({cpu}), {ram} RAM; {} feeds, {} rules, seed {}\n",
         args.feeds, args.rules, args.seed
     ));
-    out.push_str(&format!(
-        "[daemon] concurrency = per_host = {}: every feed is served by one host (127.0.0.1), so per_host must equal concurrency or it would be the limit.\n\n",
-        args.concurrency
-    ));
+    let per_host = args.per_host.unwrap_or(args.concurrency);
+    if per_host == args.concurrency {
+        out.push_str(&format!(
+            "[daemon] concurrency = per_host = {}: every feed is served by one host (127.0.0.1), so per_host must equal concurrency or it would be the limit.\n",
+            args.concurrency
+        ));
+    } else {
+        out.push_str(&format!(
+            "[daemon] concurrency = {}, per_host = {per_host}: every feed is served by one host (127.0.0.1).\n",
+            args.concurrency
+        ));
+    }
+    match &args.postgres {
+        Some(url) => out.push_str(&format!(
+            "database: PostgreSQL at {} (a fresh database per measurement; on PostgreSQL per_host holds across the nodes); the in-process ingest and the article stage on SQLite.\n\n",
+            pg::redacted(url)
+        )),
+        None => out.push_str("database: SQLite.\n\n"),
+    }
     out.push_str("| measurement | value | target | |\n|---|---|---|---|\n");
     for (a, b, c, d) in &rep.rows {
         out.push_str(&format!("| {a} | {b} | {c} | {d} |\n"));
