@@ -1,6 +1,7 @@
 //! Test helpers, one per job: throwaway HTTP servers on 127.0.0.1 (`feed_server.rs`: feeds and
 //! webhook receivers), the config builder (`config.rs`), the process guard for the real `pantau`
-//! binary (`process.rs`), temporary directories, and the sample feed.
+//! binary (`process.rs`), the PostgreSQL test server, its databases and a proxy that cuts it
+//! (`pg.rs`), temporary directories, and the sample feed.
 
 #![allow(dead_code)]
 
@@ -10,10 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod config;
 mod feed_server;
+mod pg;
 mod process;
 
 pub use config::{ConfigBuilder, KORUT};
 pub use feed_server::{FeedServer, Receiver, Request, Response, Server};
+pub use pg::{fresh_database, shown as shown_url, PgProxy};
 pub use process::{get, listen_port, Daemon};
 
 /// A fresh directory under the system temp dir, removed on drop.
