@@ -5,6 +5,7 @@ mod util;
 
 mod articles;
 mod cli;
+mod cluster;
 mod corpus;
 mod deploy;
 mod e2e;
