@@ -390,6 +390,14 @@ fn three_nodes_share_300_feeds_and_survive_a_killed_node() {
             Some(_) => {}
         }
     }
+    eprintln!(
+        "three nodes: {killed} killed after {:?} ({polled_when_killed} polls in); {} alerts, {repeats} repeated; \
+         {} feeds polled twice; busiest second {busiest}; polls per node {:?}",
+        killed_at - started,
+        expected.len(),
+        twice.len(),
+        nodes.iter().map(|(n, d)| (*n, polls_logged(&d.log()))).collect::<Vec<_>>()
+    );
     assert!(
         broken.is_empty(),
         "{} broken ({killed} was killed {:?} after the start, {polled_when_killed} polls in):\n- {}\n{}",
