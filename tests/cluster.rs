@@ -163,8 +163,8 @@ fn senjata_items(n: usize) -> usize {
     (0..n).map(|i| (0..2).filter(|&j| mentions_senjata(i, j)).count()).sum()
 }
 
-/// Feeds polled at once by one node (`[daemon] concurrency`, and `per_host`: every feed is on
-/// the one test host).
+/// Feeds polled at once (`[daemon] concurrency` of one node, and `per_host`, which holds for
+/// all nodes together: every feed is on the one test host).
 const NODE_CONCURRENCY: usize = 4;
 /// The webhook sink's `rate`, per second.
 const RATE: usize = 20;
@@ -234,8 +234,9 @@ fn busiest_second(arrivals: &[Arrival]) -> usize {
 /// Feeds in the shared-work test.
 const FEEDS: usize = 300;
 /// How long the feed server takes to answer each poll, so that one cycle takes seconds and the
-/// kill lands in the middle of it: 300 polls at 4 at a time on 3 nodes is about 2.5 s.
-const FEED_DELAY: Duration = Duration::from_millis(100);
+/// kill lands in the middle of it: `per_host` holds across the nodes and every feed is on one
+/// host, so 300 polls at 4 at a time take about 4 s.
+const FEED_DELAY: Duration = Duration::from_millis(50);
 /// The victim is killed once its log shows this many polls.
 const KILL_AFTER_POLLS: usize = 10;
 
