@@ -85,7 +85,7 @@ fn wait_for(
     dead: Option<usize>,
     deadline: Instant,
     mut done: impl FnMut(&[(&str, Daemon)]) -> bool,
-    what: impl Fn() -> String,
+    what: impl Fn(&[(&str, Daemon)]) -> String,
 ) {
     loop {
         if done(nodes) {
@@ -93,10 +93,10 @@ fn wait_for(
         }
         for i in (0..nodes.len()).filter(|&i| Some(i) != dead) {
             if let Some(status) = nodes[i].1.try_wait() {
-                panic!("node {} exited ({status}) while waiting for: {}\n{}", nodes[i].0, what(), logs(nodes));
+                panic!("node {} exited ({status}) while waiting for: {}\n{}", nodes[i].0, what(nodes), logs(nodes));
             }
         }
-        assert!(Instant::now() < deadline, "gave up waiting: {}\n{}", what(), logs(nodes));
+        assert!(Instant::now() < deadline, "gave up waiting: {}\n{}", what(nodes), logs(nodes));
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -109,6 +109,54 @@ fn logs(nodes: &[(&str, Daemon)]) -> String {
         format!("--- {n}: {polls} polls, {errors} ERROR lines; the last 40 lines ---\n{}", tail(&log, 40))
     };
     nodes.iter().map(one).collect::<Vec<_>>().join("\n")
+}
+
+/// The feed of each alert, from the `rule matched feed=F … alert=ID` lines of a log.
+fn alert_feeds(log: &str) -> BTreeMap<String, String> {
+    let field = |line: &str, key: &str| -> Option<String> {
+        let at = line.find(&format!(" {key}="))? + key.len() + 2;
+        line[at..].split_whitespace().next().map(String::from)
+    };
+    log.lines()
+        .filter(|l| l.contains("rule matched"))
+        .filter_map(|l| Some((field(l, "alert")?, field(l, "feed")?)))
+        .collect()
+}
+
+/// What each node's log says about the feeds of the alerts `missing` (the feeds from `feeds`,
+/// the alert → feed map of the SQLite run), for the message of a missing alert.
+fn about(missing: &[String], feeds: &BTreeMap<String, String>, nodes: &[(&str, Daemon)]) -> String {
+    let mut out = String::new();
+    for key in missing.iter().take(5) {
+        let feed = feeds.get(key).map_or("?", String::as_str);
+        out.push_str(&format!("alert {key} of feed {feed}:\n{}", about_feed(feed, Some(key), nodes)));
+    }
+    out
+}
+
+/// The lines of each node's log about `feed` (and the alert `key`).
+fn about_feed(feed: &str, key: Option<&str>, nodes: &[(&str, Daemon)]) -> String {
+    let mut out = String::new();
+    let (tagged, last) = (format!("feed={feed} "), format!("feed={feed}"));
+    for (name, d) in nodes {
+        for line in d.log().lines().filter(|l| {
+            l.contains(&tagged) || l.ends_with(&last) || key.is_some_and(|k| l.contains(&format!("alert={k}")))
+        }) {
+            out.push_str(&format!("  {name}: {line}\n"));
+        }
+    }
+    out
+}
+
+/// What `pantau alerts --json` says of the alerts `keys`, for assertion messages.
+fn stored_alerts(config: &Path, keys: &[String]) -> String {
+    let out = run(config, &["alerts", "--json", "--limit", "100000"]);
+    let Ok(serde_json::Value::Array(alerts)) = serde_json::from_slice(&out.stdout) else {
+        return format!("pantau alerts --json failed: {}", show(&out));
+    };
+    let found: Vec<String> =
+        alerts.iter().filter(|a| keys.iter().any(|k| a["id"] == k.as_str())).map(|a| a.to_string()).collect();
+    format!("pantau alerts has {} of them: {found:?}", found.len())
 }
 
 /// The path of feed `i` on the feed server.
@@ -257,6 +305,7 @@ fn three_nodes_share_300_feeds_and_survive_a_killed_node() {
     let out = run(&oracle_cfg, &["once"]);
     assert!(out.status.success(), "{}", show(&out));
     let expected = oracle.keys();
+    let oracle_feeds = alert_feeds(&String::from_utf8_lossy(&out.stderr));
     assert_eq!(expected.len(), alerting, "one alert per item that says senjata, on SQLite");
     assert_eq!(oracle.arrivals().len(), alerting, "one `once` on SQLite sends each alert once");
     let polls_before = feeds.server.requests().len();
@@ -279,7 +328,7 @@ fn three_nodes_share_300_feeds_and_survive_a_killed_node() {
             victim = nodes.iter().position(|(_, d)| polls_logged(&d.log()) >= KILL_AFTER_POLLS);
             victim.is_some()
         },
-        || format!("a node that polled {KILL_AFTER_POLLS} feeds"),
+        |_| format!("a node that polled {KILL_AFTER_POLLS} feeds"),
     );
     let victim = victim.unwrap();
     nodes[victim].1.kill();
@@ -297,12 +346,15 @@ fn three_nodes_share_300_feeds_and_survive_a_killed_node() {
         Some(victim),
         started + Duration::from_secs(120),
         |_| hook.keys().is_superset(&expected),
-        || {
-            let missing = expected.difference(&hook.keys()).count();
+        |nodes| {
+            let missing: Vec<String> = expected.difference(&hook.keys()).cloned().collect();
             format!(
-                "every alert; {missing} of {} still missing ({killed} was killed {:?} after the start)",
+                "every alert; {} of {} still missing ({killed} was killed {:?} after the start)\n{}{}",
+                missing.len(),
                 expected.len(),
                 killed_at - started,
+                about(&missing, &oracle_feeds, nodes),
+                stored_alerts(&cfg, &missing)
             )
         },
     );
@@ -318,7 +370,7 @@ fn three_nodes_share_300_feeds_and_survive_a_killed_node() {
         Some(victim),
         started + Duration::from_secs(120),
         |_| polled(&feeds).len() == FEEDS,
-        || format!("every feed polled; {} of {FEEDS} were", polled(&feeds).len()),
+        |_| format!("every feed polled; {} of {FEEDS} were", polled(&feeds).len()),
     );
 
     // From here on every broken promise is collected, so one run reports them all.
@@ -349,20 +401,61 @@ fn three_nodes_share_300_feeds_and_survive_a_killed_node() {
         ));
     }
 
-    // Each feed polled once; twice only when the victim had fetched it but not committed the
-    // poll (at most its NODE_CONCURRENCY polls in flight), and never more.
+    // Who stored each poll ("polled feed" is logged once a poll is stored).
+    let mut recorded: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (name, d) in &nodes {
+        for line in d.log().lines().filter(|l| l.contains("polled feed")) {
+            if let Some(feed) = line.split(" feed=").nth(1).and_then(|r| r.split_whitespace().next()) {
+                recorded.entry(feed.to_string()).or_default().push(name);
+            }
+        }
+    }
+    let feed_of = |path: &str| format!("f{}", path.trim_start_matches("/f/").trim_end_matches(".rss"));
+    // What the nodes said about some feeds, for the messages.
+    let said = |feeds: &[&String]| -> String {
+        feeds.iter().take(6).map(|f| format!("{f}:\n{}", about_feed(f, None, &nodes))).collect()
+    };
+
+    // Each feed polled once, and never more than twice: a second poll repeats one of the killed
+    // node's polls, either one it had fetched but not stored (at most its NODE_CONCURRENCY polls
+    // in flight), or one it had stored but had not yet recorded the next poll time of (the
+    // lease is given back only after that; again at most NODE_CONCURRENCY polls just finished).
+    // A feed stored by two nodes that lived, or twice by one, was polled again although nothing
+    // was in doubt.
     let hits = polled(&feeds);
     let over: Vec<(&String, &usize)> = hits.iter().filter(|&(_, &n)| n > 2).collect();
     if !over.is_empty() {
         broken.push(format!("{} feeds polled more than twice in one cycle: {over:?}", over.len()));
     }
-    let twice: Vec<&String> = hits.iter().filter(|&(_, &n)| n == 2).map(|(p, _)| p).collect();
-    if twice.len() > NODE_CONCURRENCY {
+    let twice: Vec<String> = hits.iter().filter(|&(_, &n)| n == 2).map(|(p, _)| feed_of(p)).collect();
+    let (stored_by_killed, not_stored_by_killed): (Vec<&String>, Vec<&String>) =
+        twice.iter().partition(|f| recorded.get(*f).is_some_and(|by| by.contains(&killed)));
+    if not_stored_by_killed.len() > NODE_CONCURRENCY {
         broken.push(format!(
-            "{} feeds polled twice (at most the {NODE_CONCURRENCY} in flight on the killed node): {twice:?}",
-            twice.len()
+            "{} feeds polled twice and stored once, by a node that lived (at most the {NODE_CONCURRENCY} polls \
+             in flight on the killed node): {not_stored_by_killed:?}\n{}",
+            not_stored_by_killed.len(),
+            said(&not_stored_by_killed)
         ));
     }
+    if stored_by_killed.len() > NODE_CONCURRENCY {
+        broken.push(format!(
+            "{} feeds stored by the killed node and polled again (at most the {NODE_CONCURRENCY} it had just \
+             polled): {stored_by_killed:?}\n{}",
+            stored_by_killed.len(),
+            said(&stored_by_killed)
+        ));
+    }
+    let by_survivors: Vec<&String> =
+        recorded.iter().filter(|(_, by)| by.iter().filter(|n| **n != killed).count() > 1).map(|(f, _)| f).collect();
+    if !by_survivors.is_empty() {
+        broken.push(format!(
+            "{} feeds polled and stored more than once by nodes that lived: {by_survivors:?}\n{}",
+            by_survivors.len(),
+            said(&by_survivors)
+        ));
+    }
+
     // The survivors shared the rest: each polled something.
     for (i, (name, d)) in nodes.iter().enumerate() {
         if i != victim && polls_logged(&d.log()) == 0 {
@@ -393,10 +486,14 @@ fn three_nodes_share_300_feeds_and_survive_a_killed_node() {
     }
     eprintln!(
         "three nodes: {killed} killed after {:?} ({polled_when_killed} polls in); {} alerts, {repeats} repeated; \
-         {} feeds polled twice; busiest second {busiest}; polls per node {:?}",
+         {} feeds polled twice {:?}; busiest second {busiest}; polls per node {:?}",
         killed_at - started,
         expected.len(),
         twice.len(),
+        twice
+            .iter()
+            .map(|f| format!("{f} stored by {:?}", recorded.get(f).cloned().unwrap_or_default()))
+            .collect::<Vec<_>>(),
         nodes.iter().map(|(n, d)| (*n, polls_logged(&d.log()))).collect::<Vec<_>>()
     );
     assert!(
@@ -519,7 +616,7 @@ fn postgres_cut_under_a_running_node_loses_nothing() {
     };
     let arrived = |want: &BTreeSet<String>, nodes: &mut [(&str, Daemon)]| {
         let deadline = Instant::now() + Duration::from_secs(60);
-        let what = || format!("alerts for {want:?}, got {:?}", hook.items());
+        let what = |_: &[(&str, Daemon)]| format!("alerts for {want:?}, got {:?}", hook.items());
         wait_for(nodes, None, deadline, |_| hook.items().is_superset(want), what)
     };
     arrived(&want(&[(1, 2)]), &mut nodes);
