@@ -513,6 +513,51 @@ fn three_nodes_share_300_feeds_and_survive_a_killed_node() {
     }
 }
 
+/// The case behind a rare failure of the test above, made certain: a node that starts while
+/// another is polling a feed must not take that unfinished poll for a finished one. When the
+/// polling node then dies, the feed is polled again once its lease has run out, not one
+/// interval (an hour here) after the dead node's attempt.
+#[test]
+fn a_node_started_during_another_nodes_poll_takes_the_feed_over_when_that_node_dies() {
+    let Some(url) = fresh_database("takeover") else { return };
+    let feeds = FeedServer::start();
+    // The first poll hangs, so that n1 is in the middle of it while n2 starts.
+    feeds.set_response(&feed_path(0), Response::body(200, feed_doc(0)).delayed(Duration::from_secs(20)));
+    let hook = Hook::start();
+    let dir = TempDir::new("takeover");
+    let cfg = dir.config(&config(&url, &feeds, 1, &hook.url()));
+    let mut nodes = vec![("n1", node(&cfg, dir.path(), "n1"))];
+    wait_for(
+        &mut nodes,
+        None,
+        Instant::now() + Duration::from_secs(30),
+        |_| !feeds.server.requests().is_empty(),
+        |_| "n1 polling the feed".to_string(),
+    );
+    nodes.push(("n2", node(&cfg, dir.path(), "n2")));
+    nodes[1].1.wait_for_log("scheduler started");
+
+    // n1 dies in the middle of its poll; the feed answers at once from now on.
+    feeds.set(&feed_path(0), feed_doc(0));
+    nodes[0].1.kill();
+    let killed_at = Instant::now();
+    wait_for(
+        &mut nodes,
+        Some(0),
+        killed_at + Duration::from_secs(30),
+        |_| hook.arrivals().len() >= senjata_items(1),
+        |nodes| {
+            format!(
+                "the alert of f000 within 30 s of n1's death (lease 3 s, interval 1 h); pantau feeds says:\n{}\n{}",
+                String::from_utf8_lossy(&run(&cfg, &["feeds"]).stdout),
+                about_feed("f000", None, nodes)
+            )
+        },
+    );
+    let (_, n2) = nodes.pop().unwrap();
+    assert_eq!(n2.sigterm_and_wait(), 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // (b) SQLite migrated to PostgreSQL.
 
