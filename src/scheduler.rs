@@ -117,6 +117,9 @@ struct Slot {
     removed: bool,
     /// The current interval of an adaptive feed.
     adaptive: Option<Duration>,
+    /// Changed by a reload while a poll was running: the poll's plan (made with the feed as it
+    /// was) is made again with the feed as it is.
+    replan: bool,
 }
 
 /// Memory is handed back once no poll has run for this long, and once more this long later
@@ -231,20 +234,17 @@ async fn resume(
 ) -> Result<(DateTime<Utc>, Option<Duration>), StoreError> {
     let state = poller.store.feed_state(&feed.name).await?;
     let adaptive = starting_adaptive(&feed.schedule, state.adaptive);
-    let next = match state.last_attempt_at {
-        Some(last) => {
-            let planned = match state.next_poll_at {
-                // A failing feed's plan carries its backoff and any Retry-After.
-                Some(p) if state.consecutive_failures > 0 => p,
-                Some(p) => {
-                    let slack = poller.config().daemon.timeout + Duration::from_secs(60);
-                    p.min(latest_plan(feed, last, slack, state.ttl))
-                }
-                None => next_poll(&feed.schedule, last, state.consecutive_failures, &feed.name),
-            };
-            planned.max(now)
+    let next = match (state.last_attempt_at, state.next_poll_at) {
+        // A failing feed's plan carries its backoff and any Retry-After.
+        (Some(last), Some(p)) if p > last && state.consecutive_failures > 0 => p.max(now),
+        (Some(last), Some(p)) if p > last => {
+            let slack = poller.config().daemon.timeout + Duration::from_secs(60);
+            p.min(latest_plan(feed, last, slack, state.ttl)).max(now)
         }
-        None => now,
+        // Never polled; or an attempt after which no plan was recorded, which did not finish
+        // (pantau stopped or died during it; on a shared database another node may still be
+        // polling, and the claim then waits for its lease, or takes a dead node's): due now.
+        _ => now,
     };
     Ok((next, adaptive))
 }
@@ -269,6 +269,7 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
                     if !slot.running {
                         slot.next = slot.next.min(fresh);
                     }
+                    slot.replan = slot.running;
                     slot.feed = feed.clone();
                 }
             }
@@ -277,7 +278,7 @@ async fn sync_slots(poller: &Poller, slots: &mut BTreeMap<String, Slot>) -> Resu
                 tracing::debug!(feed = %feed.name, next = %next, "scheduled feed");
                 slots.insert(
                     feed.name.clone(),
-                    Slot { feed: feed.clone(), next, running: false, removed: false, adaptive },
+                    Slot { feed: feed.clone(), next, running: false, removed: false, adaptive, replan: false },
                 );
             }
         }
@@ -390,9 +391,10 @@ pub async fn run(
                 // Another node may have polled it since this one planned: due by now (with a
                 // second's slack for the plans' rounding), or skipped.
                 let due_by = now + chrono::Duration::seconds(1);
+                let adaptive = slot.adaptive;
                 let handle = tasks.spawn(async move {
                     let _permits = limits.acquire(&feed.url).await;
-                    poll_leased(&poller, &feed, Some(due_by)).await
+                    poll_and_plan(&poller, &feed, Some(due_by), adaptive).await
                 });
                 owners.insert(handle.id(), name.clone());
             }
@@ -443,12 +445,26 @@ pub async fn run(
                     }
                     continue;
                 }
-                let facts = match result {
-                    Some(Ok(Ran::Skipped(_))) => unreachable!("handled above"),
-                    Some(Ok(Ran::Polled(outcome))) => {
-                        poller.metrics.store_ok(POLLS_TASK);
-                        Facts::of(&outcome)
+                if let Some(Ok(Ran::Polled { outcome, next, adaptive })) = result {
+                    // The poll's task planned the next poll, recorded it and gave the lease back.
+                    poller.metrics.store_ok(POLLS_TASK);
+                    let Some(slot) = slots.get_mut(&name) else { continue };
+                    if slot.removed {
+                        slots.remove(&name);
+                        continue;
                     }
+                    slot.running = false;
+                    if std::mem::take(&mut slot.replan) {
+                        slot.next = plan_after(&slot.feed, &mut slot.adaptive, Facts::of(&outcome), Utc::now());
+                        record_plan(&poller, &slot.feed.name, slot.next, slot.adaptive).await;
+                    } else {
+                        (slot.next, slot.adaptive) = (next, adaptive);
+                    }
+                    log_plan(&slot.feed.name, Facts::of(&outcome).failures, slot.next);
+                    continue;
+                }
+                let facts = match result {
+                    Some(Ok(_)) => unreachable!("handled above"),
                     Some(Err(e)) => {
                         tracing::error!(feed = %name, error = %e, "poll could not be recorded");
                         // The poll started when it was due.
@@ -475,24 +491,8 @@ pub async fn run(
                 if let Some(soon) = store_retry.and_then(|d| chrono::Duration::from_std(d).ok()) {
                     slot.next = slot.next.min(now + soon);
                 }
-                if failures > 0 {
-                    let wait = (slot.next - now).to_std().unwrap_or_default();
-                    let wait = humantime::format_duration(Duration::from_secs(wait.as_secs()));
-                    tracing::info!(
-                        feed = %slot.feed.name, failures, next_try = %crate::model::rfc3339(slot.next), in_ = %wait,
-                        "failing feed: next try planned (backoff, never sooner than the server asks)"
-                    );
-                } else {
-                    tracing::debug!(feed = %slot.feed.name, next = %slot.next, "next poll");
-                }
-                // Not critical (the plan in memory holds); a failure counts as one of the polls'.
-                if let Err(e) = poller.store.set_next_poll(&slot.feed.name, slot.next, slot.adaptive).await {
-                    tracing::error!(feed = %slot.feed.name, error = %e, "cannot record the next poll time");
-                    poller.metrics.store_failed(POLLS_TASK, &e, now);
-                }
-                // Released only now that the next poll is recorded: a node that claims the feed
-                // meanwhile finds it not due.
-                release(&poller, &slot.feed.name).await;
+                log_plan(&slot.feed.name, failures, slot.next);
+                record_plan(&poller, &slot.feed.name, slot.next, slot.adaptive).await;
             }
             _ = tokio::time::sleep(wait) => {}
         }
@@ -503,8 +503,9 @@ pub async fn run(
 
 /// What a scheduled poll came to.
 enum Ran {
-    /// This node polled the feed.
-    Polled(PollOutcome),
+    /// This node polled the feed; [`poll_and_plan`] fills in the next poll it recorded and the
+    /// adaptive interval it planned with.
+    Polled { outcome: PollOutcome, next: DateTime<Utc>, adaptive: Option<Duration> },
     /// Another node holds the feed, or polled it since this node planned: look again then.
     Skipped(DateTime<Utc>),
 }
@@ -513,7 +514,8 @@ enum Ran {
 /// across the nodes) and claim the feed (due by `due_by`, when given), renewing both every
 /// third of the lease while the poll runs.
 async fn poll_leased(poller: &Poller, feed: &Feed, due_by: Option<DateTime<Utc>>) -> Result<Ran, StoreError> {
-    let Some(node) = &poller.node else { return poller.poll(feed).await.map(Ran::Polled) };
+    let polled = |outcome| Ran::Polled { outcome, next: Utc::now(), adaptive: None };
+    let Some(node) = &poller.node else { return poller.poll(feed).await.map(polled) };
     let config = poller.config();
     let lease = config.daemon.lease;
     let host = host_key(&feed.url);
@@ -530,7 +532,7 @@ async fn poll_leased(poller: &Poller, feed: &Feed, due_by: Option<DateTime<Utc>>
     };
     let ran = poll_claimed(poller, feed, due_by, node, lease, &host, slot).await;
     if let Err(e) = poller.store.release_host_slot(&host, slot, node).await {
-        tracing::warn!(host, error = %e, "cannot release a host slot; it runs out by itself");
+        tracing::warn!(host = %host, error = %e, "cannot release a host slot; it runs out by itself");
     }
     ran
 }
@@ -562,7 +564,7 @@ async fn poll_claimed(
     renew.tick().await;
     loop {
         tokio::select! {
-            r = &mut poll => return r.map(Ran::Polled),
+            r = &mut poll => return r.map(|outcome| Ran::Polled { outcome, next: Utc::now(), adaptive: None }),
             _ = renew.tick() => {
                 match poller.store.claim_feed(&feed.name, node, lease, None).await {
                     Ok(FeedClaim::Claimed) => {}
@@ -573,10 +575,56 @@ async fn poll_claimed(
                     Err(e) => tracing::warn!(feed = %feed.name, error = %e, "cannot renew the lease on a feed"),
                 }
                 if let Err(e) = poller.store.renew_host_slot(host, slot, node, lease).await {
-                    tracing::warn!(host, error = %e, "cannot renew a host slot");
+                    tracing::warn!(host = %host, error = %e, "cannot renew a host slot");
                 }
             }
         }
+    }
+}
+
+/// Poll `feed` ([`poll_leased`]) and, when it was polled, plan its next poll from `adaptive`,
+/// record the plan and give the feed's lease back, all in the poll's own task: a node that
+/// finished many polls at once never leaves one leased but unplanned while the scheduler works
+/// through the others (its lease could run out and another node poll the feed again).
+async fn poll_and_plan(
+    poller: &Poller,
+    feed: &Feed,
+    due_by: Option<DateTime<Utc>>,
+    mut adaptive: Option<Duration>,
+) -> Result<Ran, StoreError> {
+    match poll_leased(poller, feed, due_by).await? {
+        Ran::Polled { outcome, .. } => {
+            let next = plan_after(feed, &mut adaptive, Facts::of(&outcome), Utc::now());
+            record_plan(poller, &feed.name, next, adaptive).await;
+            Ok(Ran::Polled { outcome, next, adaptive })
+        }
+        skipped => Ok(skipped),
+    }
+}
+
+/// Record `feed`'s next poll, then (a shared database) give its lease back: released only now,
+/// a node that claims the feed meanwhile finds it not due. Not critical: the plan in memory
+/// holds; a failure counts as one of the polls'.
+async fn record_plan(poller: &Poller, feed: &str, next: DateTime<Utc>, adaptive: Option<Duration>) {
+    if let Err(e) = poller.store.set_next_poll(feed, next, adaptive).await {
+        tracing::error!(feed = %feed, error = %e, "cannot record the next poll time");
+        poller.metrics.store_failed(POLLS_TASK, &e, Utc::now());
+    }
+    release(poller, feed).await;
+}
+
+/// Say when a feed is polled next: loudly for a failing one.
+fn log_plan(feed: &str, failures: u32, next: DateTime<Utc>) {
+    if failures > 0 {
+        // To the nearest second: planned a moment ago, "in 2m" rather than "in 1m 59s".
+        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        let wait = humantime::format_duration(Duration::from_secs(((wait.as_millis() + 500) / 1000) as u64));
+        tracing::info!(
+            feed = %feed, failures, next_try = %crate::model::rfc3339(next), in_ = %wait,
+            "failing feed: next try planned (backoff, never sooner than the server asks)"
+        );
+    } else {
+        tracing::debug!(feed = %feed, next = %next, "next poll");
     }
 }
 
@@ -585,7 +633,7 @@ async fn poll_claimed(
 async fn release(poller: &Poller, feed: &str) {
     if let Some(node) = &poller.node {
         if let Err(e) = poller.store.release_feed(feed, node).await {
-            tracing::warn!(feed, error = %e, "cannot release the lease on a feed; it runs out by itself");
+            tracing::warn!(feed = %feed, error = %e, "cannot release the lease on a feed; it runs out by itself");
         }
     }
 }
@@ -636,23 +684,18 @@ pub async fn poll_all(
                 Schedule::Auto { .. } => poller.store.feed_state(&feed.name).await.ok().and_then(|s| s.adaptive),
                 _ => None,
             };
-            let r = match poll_leased(&poller, &feed, None).await {
-                Ok(Ran::Polled(outcome)) => Ok(outcome),
+            let adaptive = starting_adaptive(&feed.schedule, stored);
+            let r = match poll_and_plan(&poller, &feed, None, adaptive).await {
+                Ok(Ran::Polled { outcome, .. }) => Ok(outcome),
                 Ok(Ran::Skipped(_)) => {
                     tracing::info!(feed = %feed.name, "another node is polling this feed now; skipped");
                     return None;
                 }
-                Err(e) => Err(e),
-            };
-            if let Ok(outcome) = &r {
-                let mut adaptive = starting_adaptive(&feed.schedule, stored);
-                let next = plan_after(&feed, &mut adaptive, Facts::of(outcome), Utc::now());
-                // Not critical: without it the daemon plans from the last attempt.
-                if let Err(e) = poller.store.set_next_poll(&feed.name, next, adaptive).await {
-                    tracing::error!(feed = %feed.name, error = %e, "cannot record the next poll time");
+                Err(e) => {
+                    release(&poller, &feed.name).await;
+                    Err(e)
                 }
-            }
-            release(&poller, &feed.name).await;
+            };
             Some((feed.name, r))
         });
     }

@@ -310,6 +310,15 @@ impl Pg {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.keepalives_idle(Duration::from_secs(60));
+        // Statements are prepared once per connection; PostgreSQL would soon keep a generic
+        // plan for each, made while the tables were small (a story lookup scanning every item).
+        // Planning each execution with its values costs far less than such a plan.
+        let custom = "-c plan_cache_mode=force_custom_plan";
+        let options = match config.get_options() {
+            Some(given) if !given.trim().is_empty() => format!("{given} {custom}"),
+            _ => custom.to_string(),
+        };
+        config.options(&options);
         Pg { config, client: None, prepared: HashMap::new(), checked_at: 0 }
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::columns::{from_ms, ms};
-use super::db::{params, OptionalExtension};
+use super::db::{params, DbResult, OptionalExtension};
 use super::{Result, Store};
 
 /// What became of a claim on a feed.
@@ -117,7 +117,16 @@ impl Store {
         let (host, node) = (host.to_string(), node.to_string());
         let now = Utc::now();
         self.with(move |c| {
-            for slot in 0..slots.max(1) as i64 {
+            // The slots held now, in one read; then a claim on a free one (another node may
+            // take it first: then the next).
+            let held: std::collections::HashSet<i64> = c
+                .query_map(
+                    "SELECT slot FROM host_slots WHERE host = ?1 AND lease_until > ?2",
+                    params![host, ms(now)],
+                    |r| r.get(0),
+                )?
+                .collect::<DbResult<_>>()?;
+            for slot in (0..slots.max(1) as i64).filter(|s| !held.contains(s)) {
                 let taken = c.exists(
                     "INSERT INTO host_slots (host, slot, node, lease_until) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (host, slot) DO UPDATE SET node = excluded.node, lease_until = excluded.lease_until

@@ -26,15 +26,26 @@ pub(super) fn join_story(
     let bands = sig.bands();
     let mut best: Option<(f64, i64)> = None;
     if let Some(first) = first {
-        let mut lookup = tx.prepare_cached(
+        let mut lookup = tx.prepare_cached(match tx.dialect() {
             // CROSS JOIN keeps the band index the outer loop: without statistics the planner
             // could otherwise scan the items and probe the index for each.
-            "SELECT b.item_id, i.signature, COALESCE(i.story_id, i.id)
-             FROM (SELECT item_id FROM story_bands WHERE band = ?1 AND item_id >= ?2
-                   UNION ALL SELECT item_id FROM story_bands_new WHERE band = ?1 AND item_id >= ?2) b
-             CROSS JOIN items i
-             WHERE b.item_id <> ?3 AND i.id = b.item_id",
-        )?;
+            Dialect::Sqlite => {
+                "SELECT b.item_id, i.signature, COALESCE(i.story_id, i.id)
+                 FROM (SELECT item_id FROM story_bands WHERE band = ?1 AND item_id >= ?2
+                       UNION ALL SELECT item_id FROM story_bands_new WHERE band = ?1 AND item_id >= ?2) b
+                 CROSS JOIN items i
+                 WHERE b.item_id <> ?3 AND i.id = b.item_id"
+            }
+            // PostgreSQL ignores CROSS JOIN's order; lookups by primary key keep it index-driven
+            // whatever plan it makes (an item no longer stored reads as no signature: skipped).
+            Dialect::Postgres => {
+                "SELECT b.item_id, (SELECT signature FROM items WHERE id = b.item_id),
+                        COALESCE((SELECT COALESCE(story_id, id) FROM items WHERE id = b.item_id), b.item_id)
+                 FROM (SELECT item_id FROM story_bands WHERE band = ?1 AND item_id >= ?2
+                       UNION ALL SELECT item_id FROM story_bands_new WHERE band = ?1 AND item_id >= ?2) b
+                 WHERE b.item_id <> ?3"
+            }
+        })?;
         let mut seen = HashSet::new();
         for band in bands {
             let rows = lookup.query_map(params![band, first, item_id], |r| {
