@@ -8,7 +8,7 @@ use super::db::{params, retry_conflicts, Conn, DbResult, OptionalExtension, Valu
 use chrono::Utc;
 
 use super::columns::ms;
-use super::outbox::{insert_item_alerts, AlertTarget};
+use super::outbox::{insert_item_alerts, AlertTarget, INSERT_ALERT};
 use super::stories::join_story;
 use super::{Result, Store};
 use crate::model::{Item, NewAlert, PollStatus};
@@ -204,14 +204,7 @@ fn commit_poll_tx(c: &Conn, poll: &PollRecord, now: i64) -> DbResult<PollSummary
              WHERE feed_id = ?1 AND item_key = ?2 AND CAST(?13 AS TEXT) IS NOT NULL
              RETURNING id, story_key",
         )?;
-        // Cross-feed deduplication is the partial UNIQUE(story_key, rule, sink) index:
-        // a second feed carrying the same story inserts nothing.
-        let mut insert_alert = tx.prepare_cached(
-            "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
-                                 created_at, story_key, feed_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)
-             ON CONFLICT DO NOTHING",
-        )?;
+        let mut insert_alert = tx.prepare_cached(INSERT_ALERT)?;
         let feed_url: String = tx.query_row("SELECT url FROM feeds WHERE id = ?1", params![feed_id], |r| r.get(0))?;
         let mut want_article =
             tx.prepare_cached("UPDATE items SET article_state = 'pending', article_next_at = ?2 WHERE id = ?1")?;

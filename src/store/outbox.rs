@@ -164,6 +164,14 @@ pub(super) struct AlertTarget<'a> {
     pub(super) feed_url: &'a str,
 }
 
+/// An item's alert into the outbox: id, item id, rule, sink, matched terms (JSON), payload,
+/// time, story key, feed id. Cross-feed deduplication is the partial UNIQUE(story_key, rule,
+/// sink) index: a second feed carrying the same story inserts nothing.
+pub(super) const INSERT_ALERT: &str = "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state,
+                                                          next_attempt_at, created_at, story_key, feed_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)
+     ON CONFLICT DO NOTHING";
+
 /// Insert an item's alerts; an alert whose id is there already is left alone, and one whose
 /// story another feed already alerted for the same rule and sink is not written (this feed is
 /// then named in the waiting alert's `also_in`). Returns the alerts written and the cross-feed
@@ -175,14 +183,7 @@ pub(super) fn insert_item_alerts(
     now: i64,
 ) -> DbResult<(usize, usize, usize)> {
     let mut exists = tx.prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?;
-    // Cross-feed deduplication is the partial UNIQUE(story_key, rule, sink) index: a second
-    // feed carrying the same story inserts nothing.
-    let mut insert_alert = tx.prepare_cached(
-        "INSERT INTO alerts (id, item_id, rule, sink, matched, payload, state, next_attempt_at,
-                             created_at, story_key, feed_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8, ?9)
-         ON CONFLICT DO NOTHING",
-    )?;
+    let mut insert_alert = tx.prepare_cached(INSERT_ALERT)?;
     // A story already alerted from another feed: name this feed on that alert while it is
     // still waiting to go out.
     let mut also_in = tx.prepare_cached(match tx.dialect() {
