@@ -399,7 +399,7 @@ pub async fn run(
                 owners.insert(handle.id(), name.clone());
             }
         }
-        let earliest = slots.values().filter(|s| !s.running).map(|s| s.next).min();
+        let earliest = slots.values().filter(|s| !s.running && !s.removed).map(|s| s.next).min();
         let mut wait = earliest.map_or(tick, |t| (t - now).to_std().unwrap_or_default()).min(tick);
         if tasks.is_empty() && releases_left > 0 {
             // Wake for the next release of memory too.
@@ -438,11 +438,14 @@ pub async fn run(
                 let mut store_retry = None;
                 if let Some(Ok(Ran::Skipped(at))) = result {
                     // Another node holds or polled the feed: look again when it is due.
-                    if let Some(slot) = slots.get_mut(&name) {
-                        slot.running = false;
-                        slot.next = at.max(Utc::now() + chrono::Duration::milliseconds(100));
-                        tracing::debug!(feed = %name, next = %slot.next, "polled by another node; next look planned");
+                    let Some(slot) = slots.get_mut(&name) else { continue };
+                    if slot.removed {
+                        slots.remove(&name);
+                        continue;
                     }
+                    slot.running = false;
+                    slot.next = at.max(Utc::now() + chrono::Duration::milliseconds(100));
+                    tracing::debug!(feed = %name, next = %slot.next, "polled by another node; next look planned");
                     continue;
                 }
                 if let Some(Ok(Ran::Polled { outcome, next, adaptive })) = result {
@@ -492,7 +495,14 @@ pub async fn run(
                     slot.next = slot.next.min(now + soon);
                 }
                 log_plan(&slot.feed.name, failures, slot.next);
-                record_plan(&poller, &slot.feed.name, slot.next, slot.adaptive).await;
+                if poller.node.is_none() {
+                    record_plan(&poller, &slot.feed.name, slot.next, slot.adaptive).await;
+                } else {
+                    // On a shared database the failed call may have been the claim (this node
+                    // never held the feed): the plan stays in memory, another node's recorded
+                    // plan is left alone, and only a lease of this node's is given back.
+                    release(&poller, &slot.feed.name).await;
+                }
             }
             _ = tokio::time::sleep(wait) => {}
         }

@@ -83,7 +83,8 @@ async fn copy(path: &Path, to: &str) -> Result<(), String> {
         (shown, "")
     };
     out.push_str(&format!("next: set database = \"{value}\" in {}{note} and start the nodes\n", path.display()));
-    print!("{out}");
+    // A password written beside a ${NAME} in --to is a registered secret: never printed.
+    print!("{}", scrub(&out));
     Ok(())
 }
 

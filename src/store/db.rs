@@ -309,14 +309,17 @@ impl Pg {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        config.keepalives_idle(Duration::from_secs(60));
-        // Statements are prepared once per connection; PostgreSQL would soon keep a generic
-        // plan for each, made while the tables were small (a story lookup scanning every item).
-        // Planning each execution with its values costs far less than such a plan.
-        let custom = "-c plan_cache_mode=force_custom_plan";
+        // A node that vanishes (power, network) must not hold rows for hours: its connection is
+        // found dead within about a minute.
+        config.keepalives_idle(Duration::from_secs(30));
+        config.keepalives_interval(Duration::from_secs(10));
+        config.keepalives_retries(3);
+        // A transaction left open by a node that vanished ends after 30 s; no call waits for a
+        // lock or runs for longer than a minute (then it fails, and is retried).
+        let limits = "-c idle_in_transaction_session_timeout=30s -c lock_timeout=30s -c statement_timeout=60s";
         let options = match config.get_options() {
-            Some(given) if !given.trim().is_empty() => format!("{given} {custom}"),
-            _ => custom.to_string(),
+            Some(given) if !given.trim().is_empty() => format!("{given} {limits}"),
+            _ => limits.to_string(),
         };
         config.options(&options);
         Pg { config, client: None, prepared: HashMap::new(), checked_at: 0 }
@@ -349,6 +352,8 @@ impl Pg {
     }
 
     fn statement(&mut self, sql: &str) -> DbResult<postgres::Statement> {
+        // Connected (again) first: a reconnect empties the statements of the lost connection.
+        self.client()?;
         if let Some(s) = self.prepared.get(sql) {
             return Ok(s.clone());
         }
@@ -519,8 +524,11 @@ pub(super) struct Tx<'c> {
 
 impl Tx<'_> {
     pub(super) fn commit(mut self) -> DbResult<()> {
+        // Marked closed only once COMMIT worked: a failed one (a busy or full SQLite file) is
+        // rolled back by the drop, never left open on the connection.
+        self.conn.execute_batch("COMMIT")?;
         self.open = false;
-        self.conn.execute_batch("COMMIT")
+        Ok(())
     }
 }
 
@@ -624,6 +632,9 @@ impl postgres::types::ToSql for Value {
                 Type::FLOAT8 => f.to_sql(ty, out),
                 _ => f.to_string().as_str().to_sql(ty, out),
             },
+            // PostgreSQL's text cannot hold NUL (SQLite's can): a NUL from a feed or a server's
+            // error body becomes U+FFFD rather than a write refused forever.
+            Value::Text(s) if s.contains('\0') => s.replace('\0', "\u{FFFD}").as_str().to_sql(ty, out),
             Value::Text(s) => s.as_str().to_sql(ty, out),
             Value::Blob(b) => b.as_slice().to_sql(ty, out),
         }

@@ -74,6 +74,8 @@ pub struct Store {
     next: Arc<AtomicUsize>,
     /// How many calls found their PostgreSQL connection lost: the others check theirs.
     lost: Arc<AtomicU64>,
+    /// The engine, known at open (asking a connection would wait for its lock).
+    backend: Backend,
     /// The database as messages name it: the file, or the URL without its password.
     path: PathBuf,
     /// Set by the first call that finds the file damaged; it stays set (the file will not heal).
@@ -157,16 +159,17 @@ impl Store {
     }
 
     fn with_conns(conns: Vec<Conn>, path: PathBuf) -> Store {
+        let backend = match conns.first().map(Conn::dialect) {
+            Some(db::Dialect::Postgres) => Backend::Postgres,
+            _ => Backend::Sqlite,
+        };
         let conns: Vec<Mutex<Conn>> = conns.into_iter().map(Mutex::new).collect();
-        Store { conns: conns.into(), next: Arc::default(), lost: Arc::default(), path, damage: Arc::default() }
+        Store { conns: conns.into(), next: Arc::default(), lost: Arc::default(), backend, path, damage: Arc::default() }
     }
 
     /// Which engine the store is on.
     pub fn backend(&self) -> Backend {
-        match self.conns[0].lock().unwrap_or_else(|e| e.into_inner()).dialect() {
-            db::Dialect::Sqlite => Backend::Sqlite,
-            db::Dialect::Postgres => Backend::Postgres,
-        }
+        self.backend
     }
 
     /// Run `f` with a connection on the blocking pool: a free one if there is one, else the

@@ -84,10 +84,13 @@ impl Store {
                      WHERE id = ?1",
                 )?;
                 let mut retry = tx.prepare_cached(
-                    "UPDATE alerts SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+                    "UPDATE alerts SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
+                     WHERE id = ?1 AND state = 'pending'",
                 )?;
                 let mut dead = tx.prepare_cached(
-                    "UPDATE alerts SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                    // A late answer of a node that lost the sink never undoes another's delivery.
+                    "UPDATE alerts SET state = 'dead', attempts = attempts + 1, last_error = ?2
+                     WHERE id = ?1 AND state = 'pending'",
                 )?;
                 for (id, attempt) in &attempts {
                     match attempt {
