@@ -345,11 +345,28 @@ async fn heartbeat(
 ) {
     let started = chrono::Utc::now();
     let mut compared: Option<String> = None;
+    let (mut beaten, mut told_twin) = (false, false);
     loop {
         let (hash, lease) = {
             let c = config.borrow();
             (c.hash.clone(), c.daemon.lease)
         };
+        if beaten && !told_twin {
+            // Our row names our start: another start there means another live process beats
+            // under this name (leases are held by name, so both would poll and send the same).
+            let Some(nodes) = retry::store(&metrics, "heartbeat", &cancel, || store.nodes()).await else { return };
+            let twin = nodes
+                .iter()
+                .find(|n| n.name == node)
+                .filter(|n| n.started_at.timestamp_millis() != started.timestamp_millis());
+            if let Some(twin) = twin {
+                told_twin = true;
+                tracing::error!(
+                    node = %node, other_started = %crate::model::rfc3339(twin.started_at),
+                    "another live process runs as this node (the same --node name): give each node its own name, or they poll and send the same work"
+                );
+            }
+        }
         let beat = retry::store(&metrics, "heartbeat", &cancel, || {
             store.heartbeat(node.clone(), started, hash.clone(), chrono::Utc::now())
         })
@@ -357,6 +374,7 @@ async fn heartbeat(
         if beat.is_none() {
             return;
         }
+        beaten = true;
         if compared.as_deref() != Some(hash.as_str()) {
             let Some(nodes) = retry::store(&metrics, "heartbeat", &cancel, || store.nodes()).await else { return };
             let now = chrono::Utc::now();

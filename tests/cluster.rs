@@ -830,3 +830,41 @@ fn postgres_url_with_password_is_never_logged() {
         shown_url(&url)
     );
 }
+
+#[test]
+fn two_live_processes_under_one_node_name_are_told() {
+    let Some(url) = fresh_database("twin") else { return };
+    let feeds = FeedServer::start();
+    feeds.set(&feed_path(0), feed_doc(0));
+    let hook = Hook::start();
+    let dir = TempDir::new("pg-twin");
+    let cfg = dir.path().join("pantau.toml");
+    std::fs::write(&cfg, without_max_age(&config(&url, &feeds, 1, &hook.url()))).unwrap();
+    let spawn = |log: &str| {
+        let mut cmd = pantau();
+        cmd.arg("-c").arg(&cfg).args(["run", "--node", "twin"]).stdout(Stdio::null());
+        Daemon::spawn_logged(&mut cmd, &dir.path().join(log))
+    };
+    let first = spawn("first.log");
+    first.wait_for_log("scheduler started");
+    let second = spawn("second.log");
+    second.wait_for_log("scheduler started");
+    // Each beats every second (lease 3s); whichever beats after the other's start says so.
+    let said = "another live process runs as this node";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !(first.log().contains(said) || second.log().contains(said)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no node told: {}\n{}",
+            tail(&first.log(), 20),
+            tail(&second.log(), 20)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A node that restarts under its name (the old processes gone) is not a twin.
+    drop((first, second));
+    let again = spawn("again.log");
+    again.wait_for_log("scheduler started");
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!again.log().contains(said), "{}", tail(&again.log(), 20));
+}
