@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use super::db::{params, retry_conflicts, Conn, DbResult, OptionalExtension, Value};
+use super::db::{params, retry_conflicts, Conn, DbResult, Dialect, OptionalExtension, Value};
 use chrono::Utc;
 
 use super::columns::ms;
@@ -190,6 +190,7 @@ fn commit_poll_tx(c: &Conn, poll: &PollRecord, now: i64) -> DbResult<PollSummary
     let tx = c.transaction()?;
     let feed_id: i64 = tx.query_row("SELECT id FROM feeds WHERE name = ?1", params![poll.feed], |r| r.get(0))?;
     let mut summary = PollSummary::default();
+    let mut refresh_statistics = false;
     {
         let mut insert_item = tx.prepare_cached(
             "INSERT INTO items (feed_id, item_key, title, link, published, updated, authors, categories,
@@ -213,6 +214,7 @@ fn commit_poll_tx(c: &Conn, poll: &PollRecord, now: i64) -> DbResult<PollSummary
                 insert_item.query_row(item_params(feed_id, item, now, derived), |r| r.get(0)).optional()?;
             let Some(item_id) = inserted else { continue };
             summary.new_items += 1;
+            refresh_statistics |= item_id % ANALYZE_EVERY == 0;
             if *fetch_article {
                 want_article.execute(params![item_id, now])?;
                 summary.articles_queued += 1;
@@ -276,8 +278,21 @@ fn commit_poll_tx(c: &Conn, poll: &PollRecord, now: i64) -> DbResult<PollSummary
         ],
     )?;
     tx.commit()?;
+    if refresh_statistics && c.dialect() == Dialect::Postgres {
+        // Statements are prepared once per connection, and PostgreSQL plans them by the
+        // statistics it has: made while the tables were small, its plans scan them (a story
+        // lookup, `pantau feeds`). Fresh statistics every ANALYZE_EVERY items make it plan them
+        // again; autovacuum alone comes too late while a new database fills. After the commit,
+        // and not an error of the poll when it fails (an ANALYZE of another session at once).
+        if let Err(e) = c.execute_batch("ANALYZE feeds, items, alerts, story_bands, story_bands_new") {
+            tracing::debug!(error = %e, "could not refresh the database's statistics");
+        }
+    }
     Ok(summary)
 }
+
+/// How many new items apart PostgreSQL's statistics are refreshed (see `commit_poll_tx`).
+const ANALYZE_EVERY: i64 = 2000;
 
 /// The 14 parameters shared by the item INSERT and UPDATE statements.
 fn item_params(feed_id: i64, item: &Item, now: i64, d: &crate::identity::Identity) -> Vec<Value> {

@@ -1707,6 +1707,21 @@ fn batch(feed: &str, round: usize, n: usize) -> Vec<(Item, Vec<NewAlert>)> {
 }
 
 #[tokio::test]
+async fn postgres_statistics_are_refreshed_as_a_new_database_fills() {
+    let Some(pg) = PgDatabase::new("postgres_statistics") else { return };
+    let db = TestDb::Postgres(pg);
+    let store = store_with_feeds(&db, &["f"]).await;
+    let analyzed = |pg: &PgDatabase| {
+        pg.inside("SELECT COUNT(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname = 'items'")
+    };
+    let TestDb::Postgres(pg) = &db else { unreachable!() };
+    store.commit_poll(poll("f", batch("f", 0, 1999))).await.unwrap();
+    assert_eq!(analyzed(pg), Some("0".into()), "not before the 2000th item");
+    store.commit_poll(poll("f", batch("f", 1, 1))).await.unwrap();
+    assert_eq!(analyzed(pg), Some("1".into()), "the 2000th item's commit refreshes the statistics");
+}
+
+#[tokio::test]
 async fn postgres_two_nodes_committing_the_same_poll_at_once_store_it_once() {
     let Some(pg) = PgDatabase::new("postgres_two_nodes_same_poll") else { return };
     let db = TestDb::Postgres(pg);
