@@ -214,7 +214,8 @@ fn commit_poll_tx(c: &Conn, poll: &PollRecord, now: i64) -> DbResult<PollSummary
                 insert_item.query_row(item_params(feed_id, item, now, derived), |r| r.get(0)).optional()?;
             let Some(item_id) = inserted else { continue };
             summary.new_items += 1;
-            refresh_statistics |= item_id % ANALYZE_EVERY == 0;
+            refresh_statistics |=
+                item_id % ANALYZE_EVERY == 0 && (item_id as u64 / ANALYZE_EVERY as u64).is_power_of_two();
             if *fetch_article {
                 want_article.execute(params![item_id, now])?;
                 summary.articles_queued += 1;
@@ -281,17 +282,23 @@ fn commit_poll_tx(c: &Conn, poll: &PollRecord, now: i64) -> DbResult<PollSummary
     if refresh_statistics && c.dialect() == Dialect::Postgres {
         // Statements are prepared once per connection, and PostgreSQL plans them by the
         // statistics it has: made while the tables were small, its plans scan them (a story
-        // lookup, `pantau feeds`). Fresh statistics every ANALYZE_EVERY items make it plan them
-        // again; autovacuum alone comes too late while a new database fills. After the commit,
-        // and not an error of the poll when it fails (an ANALYZE of another session at once).
-        if let Err(e) = c.execute_batch("ANALYZE feeds, items, alerts, story_bands, story_bands_new") {
+        // lookup, `pantau feeds`). Fresh statistics as a new database doubles in size (at 2,000,
+        // 4,000, 8,000 … items) make it plan them again; autovacuum, which keeps them fresh
+        // after that, comes too late while it fills. Only the columns that lookups filter and
+        // join on (the texts would cost most). After the commit, and not an error of the poll
+        // when it fails (an ANALYZE of another session at once).
+        let analyze = "ANALYZE feeds, items (id, feed_id, item_key, first_seen_at, link_norm, story_key, story_id,
+                               article_state, article_next_at),
+                       alerts (id, item_id, sink, state, story_key, next_attempt_at, created_at), story_bands, story_bands_new";
+        if let Err(e) = c.execute_batch(analyze) {
             tracing::debug!(error = %e, "could not refresh the database's statistics");
         }
     }
     Ok(summary)
 }
 
-/// How many new items apart PostgreSQL's statistics are refreshed (see `commit_poll_tx`).
+/// The first mark at which PostgreSQL's statistics are refreshed, then at every doubling (see
+/// `commit_poll_tx`).
 const ANALYZE_EVERY: i64 = 2000;
 
 /// The 14 parameters shared by the item INSERT and UPDATE statements.
