@@ -340,26 +340,12 @@ impl std::fmt::Display for Database {
     }
 }
 
-/// A URL without its secrets: the password of the user part and `password=` parameters.
+/// A database URL without its secrets, as [`crate::secrets::redact_url`] shows every URL (the
+/// password and credential parameters such as `password=` masked); one that does not parse as
+/// a URL, whose parts are then unknown, names its scheme only.
 fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            if u.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
-                let pairs: Vec<(String, String)> = u
-                    .query_pairs()
-                    .map(|(k, v)| {
-                        let v = if k.eq_ignore_ascii_case("password") { "***".to_string() } else { v.into_owned() };
-                        (k.into_owned(), v)
-                    })
-                    .collect();
-                u.query_pairs_mut().clear().extend_pairs(pairs);
-            }
-            u.to_string()
-        }
-        // Not a URL that parses: say which scheme only.
+        Ok(_) => crate::secrets::redact_url(url),
         Err(_) => format!("{}://***", url.split("://").next().unwrap_or("postgres")),
     }
 }
@@ -457,6 +443,20 @@ pub fn hex_hash(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_is_shown_without_its_password() {
+        let shown = |url: &str| Database::Postgres(url.into()).shown();
+        assert_eq!(shown("postgres://pantau:hunter2@db:5432/p"), "postgres://pantau:***@db:5432/p");
+        assert_eq!(
+            shown("postgres://pantau@db/p?password=hunter2&sslmode=disable"),
+            "postgres://pantau@db/p?password=***&sslmode=disable"
+        );
+        assert_eq!(shown("postgres://pantau@db/p"), "postgres://pantau@db/p");
+        assert_eq!(shown("postgres://pan tau:hunter2@[db/p"), "postgres://***", "a URL that does not parse");
+        assert_eq!(format!("{:?}", Database::Postgres("postgres://u:hunter2@db/p".into())), "postgres://u:***@db/p");
+        assert_eq!(Database::Sqlite("/var/lib/pantau/pantau.db".into()).shown(), "/var/lib/pantau/pantau.db");
+    }
 
     #[test]
     fn states_and_statuses_read_back_what_they_store() {
