@@ -93,14 +93,13 @@ async fn copy(path: &Path, to: &str) -> Result<(), String> {
 /// to those every message is scrubbed of. `env` looks variables up.
 fn target(to: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Database, String> {
     let url = expand(to, env)?;
-    let scheme = url.split_once("://").map(|(s, _)| s);
-    if !scheme.is_some_and(|s| s.eq_ignore_ascii_case("postgres") || s.eq_ignore_ascii_case("postgresql")) {
+    let Some(usable) = config::postgres_url(&url) else {
         return Err("--to must be a PostgreSQL URL: postgres://USER:PASSWORD@HOST:PORT/DBNAME".into());
-    }
+    };
     let mut found = Secrets::default();
     found.add_url_parts(&url);
     secrets::remember(&found);
-    if let Err(e) = url.parse::<postgres::Config>() {
+    if let Err(e) = usable {
         return Err(format!(
             "--to is not a PostgreSQL URL that pantau can use ({e}); write postgres://USER:PASSWORD@HOST:PORT/DBNAME"
         ));
@@ -108,28 +107,14 @@ fn target(to: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Database, St
     Ok(Database::Postgres(url))
 }
 
-/// `value` with each `${NAME}` replaced by that environment variable.
+/// `value` with each `${NAME}` replaced by that environment variable, as the config reads it;
+/// the first problem is the error.
 fn expand(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let Some(end) = after.find('}') else {
-            return Err("--to has an unterminated ${; write ${NAME}".into());
-        };
-        let name = &after[..end];
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("invalid environment variable name {name:?} in --to"));
-        }
-        match env(name) {
-            Some(v) => out.push_str(&v),
-            None => return Err(format!("environment variable {name} is not set (referenced in --to as ${{{name}}})")),
-        }
-        rest = &after[end + 1..];
+    let expanded = config::expand_env(value, env);
+    match expanded.problems.into_iter().next() {
+        Some(problem) => Err(format!("--to: {problem}")),
+        None => Ok(expanded.text),
     }
-    out.push_str(rest);
-    Ok(out)
 }
 
 #[cfg(test)]

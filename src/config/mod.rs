@@ -24,6 +24,7 @@ pub use reload::{diff, Changes, Diff};
 pub use secrets::Secrets;
 pub use types::*;
 use validate::validate;
+pub use validate::{expand_env, postgres_url, Expanded};
 
 pub use crate::identity::IdPolicy;
 

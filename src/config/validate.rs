@@ -105,47 +105,16 @@ impl Validator<'_> {
     }
 
     pub(super) fn expand_with(&mut self, value: &Spanned<String>, secret: bool) -> String {
-        let mut out = String::new();
-        let mut rest = value.get_ref().as_str();
-        while let Some(i) = rest.find('$') {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 1..];
-            if let Some(literal) = after.strip_prefix("${") {
-                out.push_str("${");
-                rest = literal;
-                continue;
-            }
-            let Some(after) = after.strip_prefix('{') else {
-                out.push('$');
-                rest = after;
-                continue;
-            };
-            let Some(end) = after.find('}') else {
-                self.error(value.span().start, "unterminated ${ in value; write ${NAME} (or $${ for a literal ${)");
-                return out;
-            };
-            let name = &after[..end];
-            let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                self.error(value.span().start, format!("invalid environment variable name {name:?} in ${{…}}"));
-            } else {
-                match (self.env)(name) {
-                    Some(v) => {
-                        if secret {
-                            self.secrets.add(&v);
-                        }
-                        out.push_str(&v);
-                    }
-                    None => self.error(
-                        value.span().start,
-                        format!("environment variable {name} is not set (referenced as ${{{name}}})"),
-                    ),
-                }
-            }
-            rest = &after[end + 1..];
+        let expanded = expand_env(value.get_ref(), self.env);
+        for problem in expanded.problems {
+            self.error(value.span().start, problem);
         }
-        out.push_str(rest);
-        out
+        if secret {
+            for v in &expanded.read {
+                self.secrets.add(v);
+            }
+        }
+        expanded.text
     }
 
     /// Expand a value that is a credential even when written literally.
@@ -312,13 +281,13 @@ impl Validator<'_> {
                 if expanded.trim().is_empty() {
                     self.error(db.span().start, "database must name a file or a postgres:// URL");
                     Database::Sqlite(relative("pantau.db"))
-                } else if let Some((scheme, _)) = expanded.split_once("://") {
+                } else if expanded.contains("://") {
                     // Never a path: "mysql://user:pass@host/db" would become a directory named
                     // "mysql:" with a SQLite file in it, and the URL (and its password) would be
                     // printed as a path. The value is not repeated here.
                     self.secrets.add_url_parts(&expanded);
-                    if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") {
-                        if let Err(e) = expanded.parse::<postgres::Config>() {
+                    if let Some(usable) = postgres_url(&expanded) {
+                        if let Err(e) = usable {
                             self.error(
                                 db.span().start,
                                 format!("database is not a PostgreSQL URL that pantau can use ({e}); write postgres://USER:${{PASSWORD}}@HOST:PORT/DBNAME"),
@@ -658,4 +627,68 @@ impl Validator<'_> {
         }
         out
     }
+}
+
+/// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`: `Some`), and
+/// then whether the driver can use it (`Err` says why not). `None`: another scheme, or no URL.
+pub fn postgres_url(url: &str) -> Option<Result<(), String>> {
+    let (scheme, _) = url.split_once("://")?;
+    let postgres = scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql");
+    postgres.then(|| url.parse::<postgres::Config>().map(drop).map_err(|e| e.to_string()))
+}
+
+/// A value with its `${NAME}` references replaced ([`expand_env`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expanded {
+    /// The text (up to an unterminated `${`, when there is one).
+    pub text: String,
+    /// The values read from the environment, in order: secrets, for a caller whose value is.
+    pub read: Vec<String>,
+    /// What was wrong, each as a message (a variable not set, an invalid name, an unterminated
+    /// reference).
+    pub problems: Vec<String>,
+}
+
+/// Replace each `${NAME}` of `value` by `env(NAME)`; `$${` stands for a literal `${` (what
+/// `import-opml` writes for a `${` it finds). The config's values and `pantau migrate --to`
+/// read the environment this one way.
+pub fn expand_env(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Expanded {
+    let mut out = Expanded::default();
+    let mut rest = value;
+    while let Some(i) = rest.find('$') {
+        out.text.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(literal) = after.strip_prefix("${") {
+            out.text.push_str("${");
+            rest = literal;
+            continue;
+        }
+        let Some(after) = after.strip_prefix('{') else {
+            out.text.push('$');
+            rest = after;
+            continue;
+        };
+        let Some(end) = after.find('}') else {
+            out.problems.push("unterminated ${ in value; write ${NAME} (or $${ for a literal ${)".into());
+            return out;
+        };
+        let name = &after[..end];
+        let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            out.problems.push(format!("invalid environment variable name {name:?} in ${{…}}"));
+        } else {
+            match env(name) {
+                Some(v) => {
+                    out.text.push_str(&v);
+                    out.read.push(v);
+                }
+                None => {
+                    out.problems.push(format!("environment variable {name} is not set (referenced as ${{{name}}})"))
+                }
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.text.push_str(rest);
+    out
 }
