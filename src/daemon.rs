@@ -351,19 +351,33 @@ async fn heartbeat(
             let c = config.borrow();
             (c.hash.clone(), c.daemon.lease)
         };
-        if beaten && !told_twin {
-            // Our row names our start: another start there means another live process beats
-            // under this name (leases are held by name, so both would poll and send the same).
+        let look_for_twin = beaten && !told_twin;
+        let compare = compared.as_deref() != Some(hash.as_str());
+        if look_for_twin || compare {
+            // Read before beating: our row names our start until another process beats under
+            // this name (leases are held by name, so both would poll and send the same).
             let Some(nodes) = retry::store(&metrics, "heartbeat", &cancel, || store.nodes()).await else { return };
+            let now = chrono::Utc::now();
             let twin = nodes
                 .iter()
                 .find(|n| n.name == node)
-                .filter(|n| n.started_at.timestamp_millis() != started.timestamp_millis());
+                .filter(|n| look_for_twin && n.started_at.timestamp_millis() != started.timestamp_millis());
             if let Some(twin) = twin {
                 told_twin = true;
                 tracing::error!(
                     node = %node, other_started = %crate::model::rfc3339(twin.started_at),
                     "another live process runs as this node (the same --node name): give each node its own name, or they poll and send the same work"
+                );
+            }
+            let others: Vec<&str> = nodes
+                .iter()
+                .filter(|n| n.name != node && n.config_hash != hash && node_alive(n.heartbeat_at, now, lease))
+                .map(|n| n.name.as_str())
+                .collect();
+            if compare && !others.is_empty() {
+                tracing::warn!(
+                    node = %node, others = ?others,
+                    "other live nodes run a different config; give every node the same file"
                 );
             }
         }
@@ -375,22 +389,7 @@ async fn heartbeat(
             return;
         }
         beaten = true;
-        if compared.as_deref() != Some(hash.as_str()) {
-            let Some(nodes) = retry::store(&metrics, "heartbeat", &cancel, || store.nodes()).await else { return };
-            let now = chrono::Utc::now();
-            let others: Vec<String> = nodes
-                .iter()
-                .filter(|n| n.name != node && n.config_hash != hash && node_alive(n.heartbeat_at, now, lease))
-                .map(|n| n.name.clone())
-                .collect();
-            if !others.is_empty() {
-                tracing::warn!(
-                    node = %node, others = ?others,
-                    "other live nodes run a different config; give every node the same file"
-                );
-            }
-            compared = Some(hash);
-        }
+        compared = Some(hash);
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(lease / 3) => {}

@@ -513,19 +513,21 @@ pub async fn run(
 
 /// What a scheduled poll came to.
 enum Ran {
-    /// This node polled the feed; [`poll_and_plan`] fills in the next poll it recorded and the
-    /// adaptive interval it planned with.
+    /// This node polled the feed, and recorded its next poll planned with this adaptive interval.
     Polled { outcome: PollOutcome, next: DateTime<Utc>, adaptive: Option<Duration> },
     /// Another node holds the feed, or polled it since this node planned: look again then.
     Skipped(DateTime<Utc>),
 }
 
+/// What [`poll_leased`] came to: the poll's outcome, or `Err(at)` when another node holds the
+/// feed or polled it since this node planned (look again at `at`).
+type Leased = Result<PollOutcome, DateTime<Utc>>;
+
 /// Poll `feed`; on a shared database first take one of its host's `per_host` slots (held
 /// across the nodes) and claim the feed (due by `due_by`, when given), renewing both every
 /// third of the lease while the poll runs.
-async fn poll_leased(poller: &Poller, feed: &Feed, due_by: Option<DateTime<Utc>>) -> Result<Ran, StoreError> {
-    let polled = |outcome| Ran::Polled { outcome, next: Utc::now(), adaptive: None };
-    let Some(node) = &poller.node else { return poller.poll(feed).await.map(polled) };
+async fn poll_leased(poller: &Poller, feed: &Feed, due_by: Option<DateTime<Utc>>) -> Result<Leased, StoreError> {
+    let Some(node) = &poller.node else { return poller.poll(feed).await.map(Ok) };
     let config = poller.config();
     let lease = config.daemon.lease;
     let host = host_key(&feed.url);
@@ -556,16 +558,16 @@ async fn poll_claimed(
     lease: Duration,
     host: &str,
     slot: i64,
-) -> Result<Ran, StoreError> {
+) -> Result<Leased, StoreError> {
     let look_again = |d: Duration| Utc::now() + chrono::Duration::from_std(d).unwrap_or_default();
     match poller.store.claim_feed(&feed.name, node, lease, due_by).await? {
         FeedClaim::Claimed => {}
         FeedClaim::Held { node: other, until } => {
             tracing::debug!(feed = %feed.name, node = %other, until = %until, "feed is being polled by another node");
-            return Ok(Ran::Skipped(until));
+            return Ok(Err(until));
         }
-        FeedClaim::NotDue { next } => return Ok(Ran::Skipped(next)),
-        FeedClaim::Unknown => return Ok(Ran::Skipped(look_again(lease))),
+        FeedClaim::NotDue { next } => return Ok(Err(next)),
+        FeedClaim::Unknown => return Ok(Err(look_again(lease))),
     }
     poller.metrics.inc(Counter::LeasesTaken, &[("node", node), ("kind", "feed")], 1);
     let poll = poller.poll(feed);
@@ -574,7 +576,7 @@ async fn poll_claimed(
     renew.tick().await;
     loop {
         tokio::select! {
-            r = &mut poll => return r.map(|outcome| Ran::Polled { outcome, next: Utc::now(), adaptive: None }),
+            r = &mut poll => return r.map(Ok),
             _ = renew.tick() => {
                 match poller.store.claim_feed(&feed.name, node, lease, None).await {
                     Ok(FeedClaim::Claimed) => {}
@@ -603,12 +605,12 @@ async fn poll_and_plan(
     mut adaptive: Option<Duration>,
 ) -> Result<Ran, StoreError> {
     match poll_leased(poller, feed, due_by).await? {
-        Ran::Polled { outcome, .. } => {
+        Ok(outcome) => {
             let next = plan_after(feed, &mut adaptive, Facts::of(&outcome), Utc::now());
             record_plan(poller, &feed.name, next, adaptive).await;
             Ok(Ran::Polled { outcome, next, adaptive })
         }
-        skipped => Ok(skipped),
+        Err(at) => Ok(Ran::Skipped(at)),
     }
 }
 

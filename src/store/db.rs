@@ -115,24 +115,17 @@ impl FromValue for i64 {
         }
     }
 }
-impl FromValue for u32 {
-    fn from_value(v: &Value) -> Result<u32, String> {
-        let i = i64::from_value(v)?;
-        u32::try_from(i).map_err(|_| format!("{i} is out of range"))
-    }
+macro_rules! int_from_value {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            fn from_value(v: &Value) -> Result<$t, String> {
+                let i = i64::from_value(v)?;
+                <$t>::try_from(i).map_err(|_| format!("{i} is out of range"))
+            }
+        }
+    )*};
 }
-impl FromValue for usize {
-    fn from_value(v: &Value) -> Result<usize, String> {
-        let i = i64::from_value(v)?;
-        usize::try_from(i).map_err(|_| format!("{i} is out of range"))
-    }
-}
-impl FromValue for u64 {
-    fn from_value(v: &Value) -> Result<u64, String> {
-        let i = i64::from_value(v)?;
-        u64::try_from(i).map_err(|_| format!("{i} is out of range"))
-    }
-}
+int_from_value!(u32, usize, u64);
 impl FromValue for bool {
     fn from_value(v: &Value) -> Result<bool, String> {
         Ok(i64::from_value(v)? != 0)
